@@ -1,0 +1,22 @@
+// Prints the plain closing line CI reads ("N passed, N failed[, N skipped]") from Jest's JSON results,
+// and exits non-zero when the test command failed or its results are missing.
+import { existsSync, readFileSync } from 'node:fs';
+
+const [file = '.reports/jest-results.json', statusArg = '0'] = process.argv.slice(2);
+const status = Number(statusArg);
+
+if (!existsSync(file)) {
+  // The build or install failed before Jest wrote anything: count that as one failure, never as a pass.
+  console.log(`jest results not found at ${file} (the test command exited ${status} before Jest ran)`);
+  console.log('0 passed, 1 failed');
+  process.exit(status === 0 ? 1 : status);
+}
+
+const results = JSON.parse(readFileSync(file, 'utf8'));
+const passed = results.numPassedTests;
+// Suites that fail to run (syntax error, failing hook) have no failed test of their own: count each as one failure.
+const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+const skipped = results.numPendingTests + results.numTodoTests;
+const summary = `${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : '');
+console.log(summary);
+process.exit(status !== 0 ? status : failed > 0 || passed === 0 ? 1 : 0);
