@@ -1,0 +1,84 @@
+// The solution as data: what `readSolutionModel()` returns after reading solution/src (Entity.xml, OptionSets,
+// environment variable definitions, roles). The Dataverse emulator builds its tables from this, the names generator
+// writes generated/names.ts from it, and the packer validates against it.
+
+export type ColumnType =
+  | 'uniqueidentifier' // primary key
+  | 'string' // nvarchar (Format text/email/url/textarea)
+  | 'memo' // ntext (multi-line)
+  | 'integer'
+  | 'bigint'
+  | 'decimal'
+  | 'money'
+  | 'boolean'
+  | 'datetime'
+  | 'picklist' // choice (global or local option set)
+  | 'state'
+  | 'status'
+  | 'lookup'
+  | 'owner'
+  | 'autonumber'; // nvarchar with an AutoNumberFormat
+
+export interface ColumnModel {
+  logicalName: string;
+  schemaName: string;
+  displayName: string;
+  type: ColumnType;
+  /** Characters, for string/memo/autonumber columns. */
+  maxLength?: number;
+  /** ApplicationRequired in the solution (system columns are never required of callers). */
+  required: boolean;
+  /** For picklist columns: the option set's name and values; default value when the column declares one. */
+  optionSetName?: string;
+  options?: readonly number[];
+  defaultValue?: number | string | boolean;
+  /** For autonumber columns, e.g. `{SEQNUM:10}`. */
+  autoNumberFormat?: string;
+  /** Lookup targets (logical names of the referenced tables). */
+  targets?: readonly string[];
+  /** True for columns Dataverse maintains itself (createdon, modifiedon, versionnumber, ...). */
+  isSystem: boolean;
+}
+
+export interface AlternateKeyModel {
+  logicalName: string;
+  columns: readonly string[];
+}
+
+export interface TableModel {
+  logicalName: string;
+  schemaName: string;
+  entitySetName: string;
+  displayName: string;
+  primaryIdAttribute: string;
+  primaryNameAttribute: string;
+  ownership: 'OrganizationOwned' | 'UserOwned';
+  changeTrackingEnabled: boolean;
+  columns: readonly ColumnModel[];
+  alternateKeys: readonly AlternateKeyModel[];
+}
+
+export interface OptionSetModel {
+  name: string;
+  displayName: string;
+  options: readonly { value: number; label: string }[];
+}
+
+export interface EnvironmentVariableModel {
+  schemaName: string;
+  displayName: string;
+  description: string;
+  type: 'String' | 'Number' | 'Boolean' | 'JSON' | 'Secret' | 'DataSource';
+  defaultValue: string;
+  isRequired: boolean;
+}
+
+export interface SolutionModel {
+  uniqueName: string;
+  version: string;
+  publisher: { uniqueName: string; customizationPrefix: string; optionValuePrefix: number };
+  tables: readonly TableModel[];
+  optionSets: readonly OptionSetModel[];
+  environmentVariables: readonly EnvironmentVariableModel[];
+  roles: readonly { id: string; name: string; privileges: readonly { name: string; level: string }[] }[];
+}
