@@ -1,1 +1,2 @@
-export {};
+// Public barrel of the pipelines workspace: the deployment tool behind `npm run deploy`.
+export * from './deploy/index';
