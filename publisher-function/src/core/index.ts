@@ -1,0 +1,14 @@
+// The core: no HTTP, AMQP or SQL here.
+export * from './errors';
+export * from './row';
+export * from './statusMachine';
+export * from './settings';
+export * from './backoff';
+export * from './mapping';
+export * from './validation';
+export * from './ordering';
+export * from './acks';
+export * from './health';
+export * from './ports';
+export * from './lease';
+export * from './publishCycle';

@@ -1,0 +1,83 @@
+// Keeps the scope's lease: one active publisher per scope. Renewed at half its duration; considered lost a safety
+// margin before it ends (clock skew between instances), and then nothing more is sent.
+import type { Clock, LeasePort, Logger, OperationOptions } from './ports';
+import { silentLogger, systemClock } from './ports';
+
+export interface LeaseKeeperOptions {
+  scope: string;
+  owner: string;
+  /** Default 60 s. */
+  durationInMs?: number;
+  /** Stop trusting the lease this long before it ends. Default 10% of the duration. */
+  safetyMarginInMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export class LeaseKeeper {
+  readonly scope: string;
+  readonly owner: string;
+  readonly durationInMs: number;
+  private readonly margin: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private until = 0;
+  /** Bumped each time the lease is (re)taken after not being held: the runner rebuilds per-key state then. */
+  generation = 0;
+
+  constructor(
+    private readonly port: LeasePort,
+    options: LeaseKeeperOptions,
+  ) {
+    this.scope = options.scope;
+    this.owner = options.owner;
+    this.durationInMs = options.durationInMs ?? 60_000;
+    this.margin = options.safetyMarginInMs ?? Math.round(this.durationInMs / 10);
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    if (this.durationInMs < 1000) throw new RangeError('lease durationInMs must be at least 1000');
+  }
+
+  /** True while the lease is ours with margin to spare. No I/O: checked before every send. */
+  isHeld(): boolean {
+    return this.clock.now().getTime() < this.until - this.margin;
+  }
+
+  /** Takes or renews the lease when less than half of it remains. Returns whether it is held. */
+  async ensure(options: OperationOptions = {}): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    if (now < this.until - this.durationInMs / 2) return true;
+    const wasHeld = this.isHeld();
+    const until = new Date(now + this.durationInMs);
+    let ok = false;
+    try {
+      ok = await this.port.tryAcquire(this.scope, this.owner, until, options);
+    } catch (e) {
+      this.logger.warn('lease renewal failed', { scope: this.scope, owner: this.owner, error: (e as Error).message });
+      return this.isHeld();
+    }
+    if (ok) {
+      if (!wasHeld) {
+        this.generation++;
+        this.logger.info('lease acquired', { scope: this.scope, owner: this.owner, until: until.toISOString() });
+      }
+      this.until = until.getTime();
+    } else {
+      if (wasHeld || this.until > 0) this.logger.warn('lease lost to another publisher', { scope: this.scope, owner: this.owner });
+      this.until = 0;
+    }
+    return ok;
+  }
+
+  async release(options: OperationOptions = {}): Promise<void> {
+    if (this.until === 0) return;
+    this.until = 0;
+    await this.port.release(this.scope, this.owner, options);
+    this.logger.info('lease released', { scope: this.scope, owner: this.owner });
+  }
+
+  /** Forget the lease locally (e.g. after a failure that makes holding it unsafe). */
+  drop(): void {
+    this.until = 0;
+  }
+}

@@ -1,0 +1,49 @@
+// Row -> Service Bus message, exactly as the spec's "Row -> Service Bus message" section says.
+import { MessageProperties } from '@dataverse-outbox/solution';
+import type { OutboxRow } from './row';
+
+/** The message as the core describes it; the Service Bus adapter hands it to the SDK unchanged. */
+export interface OutboundMessage {
+  messageId: string;
+  body: unknown;
+  contentType: string;
+  subject?: string;
+  correlationId?: string;
+  sessionId?: string;
+  applicationProperties: Record<string, string | number>;
+}
+
+export const DEFAULT_CONTENT_TYPE = 'application/json';
+
+export function isJsonContentType(contentType: string | undefined): boolean {
+  const ct = (contentType ?? '').trim().toLowerCase().split(';')[0]!.trim();
+  return ct === '' || ct === 'application/json' || ct.endsWith('+json');
+}
+
+/** The Service Bus messageId: the logical id, plus `#r<n>` after n operator replays so duplicate detection lets it through. */
+export function wireMessageId(row: Pick<OutboxRow, 'messageId' | 'replayCount'>): string {
+  return row.replayCount > 0 ? `${row.messageId}#r${row.replayCount}` : row.messageId;
+}
+
+/** Maps a validated row. Throws SyntaxError if a JSON payload does not parse (validateRow reports that first). */
+export function toOutboundMessage(row: OutboxRow): OutboundMessage {
+  const contentType = row.contentType?.trim() || DEFAULT_CONTENT_TYPE;
+  const payload = row.payload ?? '';
+  const applicationProperties: Record<string, string | number> = {
+    [MessageProperties.outboxId]: row.id,
+    [MessageProperties.outboxMessageId]: row.messageId,
+    [MessageProperties.outboxSequence]: row.sequence,
+  };
+  if (row.sourceEntity) applicationProperties[MessageProperties.sourceEntity] = row.sourceEntity;
+  if (row.sourceId) applicationProperties[MessageProperties.sourceId] = row.sourceId;
+  const message: OutboundMessage = {
+    messageId: wireMessageId(row),
+    body: isJsonContentType(contentType) ? (payload === '' ? null : JSON.parse(payload)) : payload,
+    contentType,
+    applicationProperties,
+  };
+  if (row.eventType) message.subject = row.eventType;
+  if (row.correlationId) message.correlationId = row.correlationId;
+  if (row.sessionKey) message.sessionId = row.sessionKey;
+  return message;
+}

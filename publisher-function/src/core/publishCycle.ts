@@ -1,0 +1,262 @@
+// One publish cycle: lease -> read due rows (one request) -> reject bad rows -> order per key -> send per target in
+// batches -> one conditional bulk write of every outcome. Knows nothing of HTTP or AMQP: everything goes through ports.
+import { OutboxStatus } from '@dataverse-outbox/solution';
+import { statusWhenSent } from './acks';
+import { backoffDelayInMs, type BackoffOptions } from './backoff';
+import { describeError } from './errors';
+import type { LeaseKeeper } from './lease';
+import { toOutboundMessage } from './mapping';
+import { groupByTarget, planOrdering, type KeyBlockers } from './ordering';
+import type { Clock, Logger, MessageSenderPort, OperationOptions, OutboxStorePort, PublisherMetrics, SendOutcome } from './ports';
+import { TargetUnavailableError } from './ports';
+import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
+import type { OutboxSettings } from './settings';
+import { validateRow } from './validation';
+
+export interface PublishCycleDeps {
+  store: OutboxStorePort;
+  sender: MessageSenderPort;
+  lease: LeaseKeeper;
+  blockers: KeyBlockers;
+  clock: Clock;
+  logger: Logger;
+  metrics: PublisherMetrics;
+  settings: OutboxSettings;
+  backoff?: BackoffOptions;
+  random?: () => number;
+}
+
+export interface PublishCycleResult {
+  /** 'no-lease': another instance publishes this scope; 'disabled': obx_PublisherEnabled is off. */
+  outcome: 'ran' | 'no-lease' | 'disabled';
+  read: number;
+  published: number;
+  failed: number;
+  retrying: number;
+  held: number;
+  /** Rows whose status changed under us and were left as they are (never regressed). */
+  skipped: number;
+  leaseLost: boolean;
+  /** The batch was full: more rows are probably due, run again at once. */
+  more: boolean;
+  /** Sent rows that could not be marked (they stay Pending and are resent with the same messageId). */
+  markError?: string;
+}
+
+interface Outcome {
+  row: OutboxRow;
+  changes: OutboxRowChanges;
+  kind: 'published' | 'failed' | 'retrying' | 'held';
+  target: string;
+  code?: string;
+}
+
+const emptyResult = (outcome: PublishCycleResult['outcome']): PublishCycleResult => ({
+  outcome,
+  read: 0,
+  published: 0,
+  failed: 0,
+  retrying: 0,
+  held: 0,
+  skipped: 0,
+  leaseLost: false,
+  more: false,
+});
+
+/** Rebuilds the per-key blockers from the store; called when a publisher takes the lease. */
+export async function loadBlockers(deps: Pick<PublishCycleDeps, 'store' | 'blockers' | 'clock'>, options: OperationOptions = {}): Promise<void> {
+  const rows = await deps.store.readBackingOff(deps.clock.now(), options);
+  deps.blockers.clear();
+  for (const row of rows) {
+    if (row.sessionKey && row.nextAttemptOn) deps.blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
+  }
+}
+
+export async function runPublishCycle(deps: PublishCycleDeps, options: OperationOptions = {}): Promise<PublishCycleResult> {
+  const { store, sender, lease, blockers, clock, logger, settings } = deps;
+  if (!settings.publisherEnabled) return emptyResult('disabled');
+  const generation = lease.generation;
+  if (!(await lease.ensure(options))) return emptyResult('no-lease');
+  if (lease.generation !== generation) await loadBlockers(deps, options);
+
+  const now = clock.now();
+  const rows = await store.readDue({ now, top: settings.batchSize }, options);
+  const result = emptyResult('ran');
+  result.read = rows.length;
+  result.more = rows.length >= settings.batchSize;
+  if (rows.length === 0) return result;
+
+  const outcomes: Outcome[] = [];
+  const fail = (row: OutboxRow, code: string, reason: string): void => {
+    outcomes.push({ row, kind: 'failed', code, target: row.target, changes: { status: OutboxStatus.Failed, lastError: truncateError(reason), nextAttemptOn: null } });
+    if (row.sessionKey) blockers.releaseRow(row.sessionKey, row.id);
+  };
+
+  // 1. Reject what can never be sent (target, expiry, JSON) before touching Service Bus.
+  const checked: OutboxRow[] = [];
+  for (const row of rows) {
+    const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now });
+    if (problem) fail(row, problem.code, problem.reason);
+    else checked.push(row);
+  }
+
+  // 2. Per target: can it be reached, and how large may a message be?
+  const targetProblems = new Map<string, TargetUnavailableError>();
+  const maxSizes = new Map<string, number>();
+  for (const target of new Set(checked.map((r) => r.target))) {
+    try {
+      maxSizes.set(target, await sender.maxMessageSizeInBytes(target, options));
+    } catch (e) {
+      targetProblems.set(target, e instanceof TargetUnavailableError ? e : new TargetUnavailableError(target, 'ServiceUnavailable', false, describeError(e)));
+    }
+  }
+  const sendable: OutboxRow[] = [];
+  for (const row of checked) {
+    const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now, maxMessageSizeInBytes: (t) => maxSizes.get(t) });
+    if (problem) fail(row, problem.code, problem.reason);
+    else sendable.push(row);
+  }
+
+  // 3. Per-key order: rows behind a key that is backing off wait for it.
+  const plan = planOrdering(sendable, blockers);
+  for (const h of plan.held) {
+    outcomes.push({ row: h.row, kind: 'held', target: h.row.target, changes: { nextAttemptOn: new Date(h.until.getTime() + 1) } });
+  }
+
+  // 4. Send per target; a transient failure of a key holds back that key's later rows in this cycle.
+  const failedKeys = new Map<string, Date>();
+  const retry = (row: OutboxRow, code: string, reason: string): void => {
+    const attempts = row.attempts + 1;
+    if (attempts >= settings.maxAttempts) {
+      fail(row, code, `Gave up after ${attempts} attempts (obx_MaxAttempts ${settings.maxAttempts}); last error: ${reason}`);
+      outcomes[outcomes.length - 1]!.changes.attempts = attempts;
+      return;
+    }
+    const until = new Date(now.getTime() + backoffDelayInMs(attempts, deps.backoff, deps.random));
+    outcomes.push({ row, kind: 'retrying', code, target: row.target, changes: { attempts, nextAttemptOn: until, lastError: truncateError(`Attempt ${attempts} failed: ${reason}`) } });
+    if (row.sessionKey) {
+      blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
+      if (!failedKeys.has(row.sessionKey)) failedKeys.set(row.sessionKey, until);
+    }
+  };
+
+  for (const group of groupByTarget(plan.attempt)) {
+    const attempt: OutboxRow[] = [];
+    for (const row of group.rows) {
+      const heldUntil = row.sessionKey ? failedKeys.get(row.sessionKey) : undefined;
+      if (heldUntil) outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: new Date(heldUntil.getTime() + 1) } });
+      else attempt.push(row);
+    }
+    if (attempt.length === 0) continue;
+    const unavailable = targetProblems.get(group.target);
+    if (unavailable) {
+      for (const row of attempt) {
+        if (unavailable.permanent) fail(row, unavailable.code, unavailable.message);
+        else retry(row, unavailable.code, unavailable.message);
+      }
+      continue;
+    }
+    // A lost lease stops publishing at once: nothing more is sent in this cycle.
+    if (!lease.isHeld()) {
+      result.leaseLost = true;
+      logger.warn('lease lost during the cycle; stopping before sending', { scope: lease.scope, target: group.target, unsent: attempt.length });
+      break;
+    }
+    let sendOutcomes: SendOutcome[];
+    try {
+      sendOutcomes = await sender.send(group.target, attempt.map(toOutboundMessage), options);
+    } catch (e) {
+      const reason = describeError(e);
+      sendOutcomes = attempt.map(() => ({ ok: false, permanent: false, code: 'SendFailed', reason }));
+    }
+    attempt.forEach((row, i) => {
+      const o = sendOutcomes[i] ?? { ok: false, permanent: false, code: 'SendFailed', reason: 'no outcome reported' };
+      if (o.ok) {
+        const status = statusWhenSent(row);
+        outcomes.push({
+          row,
+          kind: 'published',
+          target: row.target,
+          changes: { status, publishedOn: now, attempts: row.attempts + 1, nextAttemptOn: null, ...(status === OutboxStatus.Published ? { lastError: null } : {}) },
+        });
+        if (row.sessionKey) blockers.releaseRow(row.sessionKey, row.id);
+      } else if (o.permanent) {
+        fail(row, o.code, o.reason);
+      } else {
+        retry(row, o.code, o.reason);
+      }
+    });
+  }
+  if (result.leaseLost) result.more = false;
+
+  // 5. One conditional bulk write for every outcome; rows that changed meanwhile are re-read and never regressed.
+  try {
+    result.skipped = await applyOutcomes(deps, outcomes, options);
+  } catch (e) {
+    result.markError = describeError(e);
+    logger.error('could not record the cycle outcome; sent rows stay Pending and will be resent with the same messageId', {
+      scope: lease.scope,
+      error: result.markError,
+      rowIds: outcomes.filter((o) => o.kind === 'published').map((o) => o.row.id),
+    });
+  }
+
+  for (const o of outcomes) {
+    if (o.kind === 'published') result.published++;
+    else if (o.kind === 'failed') result.failed++;
+    else if (o.kind === 'retrying') result.retrying++;
+    else result.held++;
+  }
+  reportOutcomes(deps, outcomes, now, result.markError === undefined);
+  return result;
+}
+
+async function applyOutcomes(deps: PublishCycleDeps, outcomes: readonly Outcome[], options: OperationOptions): Promise<number> {
+  let pending: Outcome[] = [...outcomes];
+  let skipped = 0;
+  for (let round = 0; round < 3 && pending.length > 0; round++) {
+    const updates: RowUpdate[] = pending.map((o) => ({ id: o.row.id, etag: o.row.etag, changes: o.changes }));
+    const { conflicts } = await deps.store.applyUpdates(updates, options);
+    if (conflicts.length === 0) return skipped;
+    const conflicted = new Set(conflicts);
+    const fresh = new Map((await deps.store.readByIds(conflicts, options)).map((r) => [r.id, r]));
+    const next: Outcome[] = [];
+    for (const o of pending) {
+      if (!conflicted.has(o.row.id)) continue;
+      const row = fresh.get(o.row.id);
+      if (!row || row.status !== OutboxStatus.Pending) {
+        // Acked, DeadLettered, Cancelled (or deleted) meanwhile: a late mark must not overwrite it (invariant 6).
+        skipped++;
+        deps.logger.info('row changed while it was being published; left as it is', { rowId: o.row.id, messageId: o.row.messageId, status: row?.status ?? 'deleted' });
+        continue;
+      }
+      const changes = { ...o.changes };
+      if (o.kind === 'published') {
+        // An acknowledgement may have been recorded on the row meanwhile: apply it with the mark.
+        changes.status = statusWhenSent(row);
+        if (changes.status !== OutboxStatus.Published) delete changes.lastError;
+      }
+      next.push({ ...o, row, changes });
+    }
+    pending = next;
+  }
+  if (pending.length > 0) throw new Error(`${pending.length} row(s) kept changing while being marked`);
+  return skipped;
+}
+
+function reportOutcomes(deps: PublishCycleDeps, outcomes: readonly Outcome[], now: Date, marked: boolean): void {
+  const { metrics, logger } = deps;
+  for (const o of outcomes) {
+    if (o.kind === 'published') {
+      metrics.published(1, o.target);
+      if (o.row.createdOn) metrics.publishLatency(now.getTime() - o.row.createdOn.getTime(), o.target);
+      logger.debug('published', { rowId: o.row.id, messageId: o.row.messageId, target: o.target, sequence: o.row.sequence, marked });
+    } else if (o.kind === 'failed') {
+      metrics.failed(1, o.target, o.code ?? 'Unknown');
+      logger.warn('row failed', { rowId: o.row.id, messageId: o.row.messageId, target: o.target, code: o.code, reason: o.changes.lastError ?? undefined });
+    } else if (o.kind === 'retrying') {
+      metrics.retried(1, o.target);
+      logger.info('row will be retried', { rowId: o.row.id, messageId: o.row.messageId, target: o.target, code: o.code, nextAttemptOn: o.changes.nextAttemptOn?.toISOString() });
+    }
+  }
+}

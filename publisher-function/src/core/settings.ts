@@ -1,0 +1,137 @@
+// Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
+// settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
+import { Settings, type SettingKey } from '@dataverse-outbox/solution';
+import { OutboxError } from './errors';
+
+export interface HealthThresholds {
+  maxPendingAgeSeconds: number;
+  maxFailed: number;
+  maxDeadLettered: number;
+}
+
+export interface OutboxSettings {
+  serviceBusNamespace: string;
+  allowedTargets: readonly string[];
+  batchSize: number;
+  maxAttempts: number;
+  retentionDays: number;
+  /** Empty: acknowledgements are off and Published is final. */
+  ackQueue: string;
+  publisherEnabled: boolean;
+  healthThresholds: HealthThresholds;
+}
+
+/** Raw text per setting, as Dataverse stores environment variable values. */
+export type RawSettings = Partial<Record<SettingKey, string>>;
+
+export interface ResolvedSetting {
+  key: SettingKey;
+  value: string;
+  source: 'default' | 'dataverse' | 'app setting';
+}
+
+const numberRanges: Partial<Record<SettingKey, [number, number]>> = {
+  BatchSize: [1, 1000], // Dataverse bulk messages and $batch stop at 1,000
+  MaxAttempts: [1, 1000],
+  RetentionDays: [1, 3650],
+};
+
+/** Merges the three sources, later wins: solution default, Dataverse value, OUTBOX_* app setting. */
+export function resolveSettings(fromDataverse: RawSettings, appSettings: Readonly<Record<string, string | undefined>>): ResolvedSetting[] {
+  return (Object.keys(Settings) as SettingKey[]).map((key) => {
+    const def = Settings[key];
+    const override = appSettings[def.appSetting];
+    if (override !== undefined && override !== '') return { key, value: override, source: 'app setting' };
+    const dv = fromDataverse[key];
+    if (dv !== undefined) return { key, value: dv, source: 'dataverse' };
+    return { key, value: def.defaultValue, source: 'default' };
+  });
+}
+
+function where(r: ResolvedSetting): string {
+  const def = Settings[r.key];
+  return r.source === 'app setting' ? `app setting ${def.appSetting}` : `${def.schemaName} (${r.source})`;
+}
+
+function parseBoolean(text: string): boolean | undefined {
+  const t = text.trim().toLowerCase();
+  if (['yes', 'true', '1'].includes(t)) return true;
+  if (['no', 'false', '0'].includes(t)) return false;
+  return undefined;
+}
+
+/** Parses and validates; throws OutboxError('InvalidSettings') listing every problem. */
+export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<Record<string, string | undefined>> = {}): OutboxSettings {
+  const resolved = resolveSettings(fromDataverse, appSettings);
+  const problems: string[] = [];
+  const get = (key: SettingKey): ResolvedSetting => resolved.find((r) => r.key === key)!;
+
+  const num = (key: SettingKey): number => {
+    const r = get(key);
+    const [min, max] = numberRanges[key] ?? [0, Number.MAX_SAFE_INTEGER];
+    const n = Number(r.value.trim());
+    if (r.value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${where(r)} must be a whole number from ${min} to ${max}, got ${JSON.stringify(r.value)}`);
+      return Number(Settings[key].defaultValue);
+    }
+    return n;
+  };
+  const json = (key: SettingKey): unknown => {
+    const r = get(key);
+    try {
+      return JSON.parse(r.value);
+    } catch (e) {
+      problems.push(`${where(r)} is not valid JSON (${(e as Error).message}): ${JSON.stringify(r.value.slice(0, 200))}`);
+      return JSON.parse(Settings[key].defaultValue);
+    }
+  };
+
+  const targetsRaw = json('AllowedTargets');
+  let allowedTargets: string[] = [];
+  if (!Array.isArray(targetsRaw) || !targetsRaw.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 260)) {
+    problems.push(`${where(get('AllowedTargets'))} must be a JSON array of queue or topic names (1-260 characters), e.g. ["orders","invoices"]`);
+  } else {
+    allowedTargets = [...new Set(targetsRaw.map((t: string) => t.trim()))];
+  }
+
+  const thresholdsRaw = json('HealthThresholds');
+  const healthThresholds: HealthThresholds = JSON.parse(Settings.HealthThresholds.defaultValue);
+  if (typeof thresholdsRaw !== 'object' || thresholdsRaw === null || Array.isArray(thresholdsRaw)) {
+    problems.push(`${where(get('HealthThresholds'))} must be a JSON object like ${Settings.HealthThresholds.defaultValue}`);
+  } else {
+    for (const [k, v] of Object.entries(thresholdsRaw)) {
+      if (!(k in healthThresholds)) {
+        problems.push(`${where(get('HealthThresholds'))} has an unknown field "${k}" (known: ${Object.keys(healthThresholds).join(', ')})`);
+      } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        problems.push(`${where(get('HealthThresholds'))}.${k} must be a number >= 0, got ${JSON.stringify(v)}`);
+      } else {
+        healthThresholds[k as keyof HealthThresholds] = v;
+      }
+    }
+  }
+
+  const enabledR = get('PublisherEnabled');
+  let publisherEnabled = parseBoolean(enabledR.value);
+  if (publisherEnabled === undefined) {
+    problems.push(`${where(enabledR)} must be yes/no (or true/false), got ${JSON.stringify(enabledR.value)}`);
+    publisherEnabled = true;
+  }
+
+  const ackQueue = get('AckQueue').value.trim();
+  if (ackQueue.length > 260) problems.push(`${where(get('AckQueue'))} is longer than 260 characters`);
+
+  const settings: OutboxSettings = {
+    serviceBusNamespace: get('ServiceBusNamespace').value.trim(),
+    allowedTargets,
+    batchSize: num('BatchSize'),
+    maxAttempts: num('MaxAttempts'),
+    retentionDays: num('RetentionDays'),
+    ackQueue,
+    publisherEnabled,
+    healthThresholds,
+  };
+  if (problems.length > 0) {
+    throw new OutboxError('InvalidSettings', `Invalid outbox settings:\n  - ${problems.join('\n  - ')}`, { details: problems });
+  }
+  return settings;
+}
