@@ -1,1 +1,34 @@
-export {};
+// Public barrel of @dataverse-outbox/consumer: the idempotent-consumer toolkit for downstream systems.
+export { createOutboxConsumer } from './consumer';
+export type {
+  CloseOptions,
+  ConsumerLogger,
+  OutboxConsumer,
+  OutboxConsumerEntity,
+  OutboxConsumerOptions,
+  OutboxConsumerSessionOptions,
+} from './consumer';
+export type {
+  ConsumerFaultInjection,
+  ErrorClassification,
+  MessageOutcome,
+  MessageSettlement,
+  OutboxEventHandler,
+  OutboxEventHandlers,
+  OutboxEventRegistration,
+  OutboxHandlerContext,
+} from './internal/processMessage';
+export { payloadSchemaVersion, readOutboxEvent } from './outboxEvent';
+export type { OutboxEvent, ReadOutboxEventResult } from './outboxEvent';
+export { acknowledgementSubject, toAcknowledgementMessage } from './acknowledgement';
+export type { Acknowledgement, AcknowledgementOutcome } from './acknowledgement';
+export { ConsumerError, DeadLetterReasons, PermanentError, isConsumerError, isPermanentError } from './errors';
+export type { ConsumerErrorCode, ConsumerErrorOptions, DeadLetterReason, PermanentErrorOptions, PermanentErrorReason } from './errors';
+export type { InboxEntry, InboxProcessResult, InboxRecord, InboxStore, OperationOptions, PurgeOptions } from './inbox';
+export { applyPostgresMigrations, createPostgresInbox } from './inbox/postgres';
+export type { PostgresInboxOptions, PostgresInboxStore, PostgresInboxTransaction } from './inbox/postgres';
+export type { PostgresMigration } from './inbox/postgresMigrations';
+export { applySqliteMigrations, beginImmediate, createSqliteInbox, openSqliteDatabase } from './inbox/sqlite';
+export type { SqliteInboxOptions, SqliteInboxStore, SqliteInboxTransaction, SqliteMigration } from './inbox/sqlite';
+export { defaultInboxRetentionInMs, startInboxRetention } from './retention';
+export type { InboxRetention, InboxRetentionOptions } from './retention';

@@ -1,0 +1,326 @@
+// createOutboxConsumer: the official @azure/service-bus receiver (peekLock) wired to the inbox pipeline.
+// Non-session entities use receiver.subscribe with maxConcurrentCalls; session entities run `concurrency` session loops
+// (acceptNextSession -> one message at a time, in order -> close when idle), since the JS SDK has no session processor.
+import {
+  isServiceBusError,
+  ServiceBusClient,
+  type ServiceBusReceivedMessage,
+  type ServiceBusReceiver,
+  type ServiceBusSender,
+  type ServiceBusSessionReceiver,
+} from '@azure/service-bus';
+import { Settings } from '@dataverse-outbox/solution';
+
+import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgement';
+import { ConsumerError, describeError } from './errors';
+import type { InboxStore, OperationOptions } from './inbox';
+import { sleep } from './internal/abort';
+import {
+  defaultClassifyError,
+  normaliseHandlers,
+  processMessage,
+  type ConsumerFaultInjection,
+  type ErrorClassification,
+  type MessageSettlement,
+  type MessageSettler,
+  type OutboxEventHandler,
+  type OutboxEventHandlers,
+  type ProcessDependencies,
+} from './internal/processMessage';
+import { payloadSchemaVersion, type OutboxEvent } from './outboxEvent';
+import { startInboxRetention, type InboxRetention, type InboxRetentionOptions } from './retention';
+
+/** Where the consumer receives from: a queue name, or a topic subscription. */
+export type OutboxConsumerEntity = string | { topic: string; subscription: string };
+
+export interface OutboxConsumerSessionOptions {
+  /** How long a session receiver waits for the next message of its session before letting the session go. Default 5000. */
+  sessionIdleTimeoutInMs?: number;
+  /** Pause before asking again when no session is available (or accepting failed). Default 1000. */
+  acceptRetryDelayInMs?: number;
+}
+
+export interface ConsumerLogger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+export interface OutboxConsumerOptions<TTransaction> {
+  /** A client you own (never closed by the consumer), or a connection string (the consumer creates and closes its client). */
+  serviceBus: ServiceBusClient | { connectionString: string };
+  entity: OutboxConsumerEntity;
+  /** Set when the entity requires sessions (ordering per obx_sessionkey). `true` = defaults. */
+  sessions?: boolean | OutboxConsumerSessionOptions;
+  inbox: InboxStore<TTransaction>;
+  /** One handler for every event type, or handlers by event type (others are dead-lettered as UnknownEventType). */
+  handler: OutboxEventHandler<TTransaction> | OutboxEventHandlers<TTransaction>;
+  /** Where acknowledgements go; default queue = obx_AckQueue's default (`outbox-acks`). `false` = acks off. */
+  acknowledge?: { queue?: string } | false;
+  /** Messages handled at once (non-session), or sessions handled at once (sessions). Default 1. */
+  concurrency?: number;
+  /** How long the SDK keeps renewing a message's (or session's) lock for a long handler. Default 300000 (5 min). */
+  maxAutoLockRenewalDurationInMs?: number;
+  /** Transient (abandon, redeliver) or permanent (dead-letter now). Default: PermanentError -> permanent, anything else transient. */
+  classifyError?: (error: unknown, event: OutboxEvent) => ErrorClassification;
+  /** Reads the schema version checked against a registration's schemaVersions. Default: payload.schemaVersion. */
+  readSchemaVersion?: (event: OutboxEvent) => string | number | undefined;
+  /** Wait before abandoning after a transient error (the lock is kept meanwhile). Default 1000. */
+  transientErrorDelayInMs?: number;
+  /** Apply the inbox migrations in start(). Default true. */
+  migrate?: boolean;
+  /** Background purge of old inbox entries. Default: 30 days retention, hourly, 1000 per batch. `false` = you run it. */
+  retention?: InboxRetentionOptions | false;
+  logger?: ConsumerLogger;
+  /** Called after every delivery with what happened to it. */
+  onSettled?: (settlement: MessageSettlement) => void;
+  /** Called for every error the consumer handles itself (it never throws them at you). */
+  onError?: (error: ConsumerError) => void;
+  /** Test-only crash-injection hooks. */
+  faultInjection?: ConsumerFaultInjection;
+}
+
+export interface CloseOptions {
+  /** How long close() waits for handlers in flight before aborting their abortSignal. Default 30000. */
+  timeoutInMs?: number;
+}
+
+export interface OutboxConsumer {
+  /** The queue, or `<topic>/Subscriptions/<subscription>`. */
+  readonly entityPath: string;
+  readonly isRunning: boolean;
+  /** Messages being processed right now. */
+  readonly inFlight: number;
+  /** Applies migrations (unless disabled), then starts receiving. */
+  start(options?: OperationOptions): Promise<void>;
+  /** Stops receiving, waits for messages in flight, closes what the consumer opened. Idempotent. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+const silentLogger: ConsumerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function entityPathOf(entity: OutboxConsumerEntity): string {
+  return typeof entity === 'string' ? entity : `${entity.topic}/Subscriptions/${entity.subscription}`;
+}
+
+function settlerFor(receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): MessageSettler {
+  return {
+    complete: () => receiver.completeMessage(message),
+    abandon: () => receiver.abandonMessage(message),
+    deadLetter: (reason, description) => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description }),
+  };
+}
+
+export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOptions<TTransaction>): OutboxConsumer {
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (typeof options.entity === 'string' ? !options.entity : !options.entity.topic || !options.entity.subscription) {
+    throw new TypeError('entity must be a queue name or { topic, subscription }');
+  }
+  if (!options.inbox) throw new TypeError('inbox is required (createPostgresInbox or createSqliteInbox)');
+  const resolveHandler = normaliseHandlers(options.handler);
+  const entityPath = entityPathOf(options.entity);
+  const logger = options.logger ?? silentLogger;
+  const ackQueue = options.acknowledge === false ? undefined : (options.acknowledge?.queue ?? Settings.AckQueue.defaultValue);
+  const sessionOptions = options.sessions ? (options.sessions === true ? {} : options.sessions) : undefined;
+  const lockRenewal = options.maxAutoLockRenewalDurationInMs ?? 300_000;
+  const ownsClient = !(options.serviceBus instanceof ServiceBusClient);
+
+  let client: ServiceBusClient | undefined;
+  let ackSender: ServiceBusSender | undefined;
+  let receiver: ServiceBusReceiver | undefined;
+  let subscription: { close(): Promise<void> } | undefined;
+  let retention: InboxRetention | undefined;
+  const sessionLoops: Promise<void>[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const stop = new AbortController();
+  const giveUp = new AbortController();
+  let state: 'idle' | 'starting' | 'running' | 'closing' | 'closed' = 'idle';
+
+  function reportError(error: ConsumerError): void {
+    logger.warn(error.message, { code: error.code, outboxMessageId: error.outboxMessageId });
+    try {
+      options.onError?.(error);
+    } catch {
+      // A failing observer must not break message processing.
+    }
+  }
+
+  function onSettled(settlement: MessageSettlement): void {
+    const data = {
+      outcome: settlement.outcome,
+      outboxMessageId: settlement.outboxMessageId,
+      eventType: settlement.eventType,
+      sessionKey: settlement.sessionKey,
+      deliveryCount: settlement.deliveryCount,
+      ...(settlement.reason ? { reason: settlement.reason, description: settlement.description } : {}),
+    };
+    if (settlement.outcome === 'dead-lettered') logger.warn('message dead-lettered', data);
+    else logger.info(`message ${settlement.outcome}`, data);
+    try {
+      options.onSettled?.(settlement);
+    } catch {
+      // Observers never affect settlement.
+    }
+  }
+
+  async function acknowledge(ack: Acknowledgement): Promise<void> {
+    if (!client || !ackQueue) return;
+    ackSender ??= client.createSender(ackQueue);
+    await ackSender.sendMessages(toAcknowledgementMessage(ack));
+  }
+
+  const deps: ProcessDependencies<TTransaction> = {
+    inbox: options.inbox,
+    resolveHandler,
+    classifyError: options.classifyError ?? defaultClassifyError,
+    readSchemaVersion: options.readSchemaVersion ?? payloadSchemaVersion,
+    acknowledge: ackQueue ? acknowledge : undefined,
+    transientErrorDelayInMs: options.transientErrorDelayInMs ?? 1000,
+    stopSignal: stop.signal,
+    closingSignal: giveUp.signal,
+    reportError,
+    onSettled,
+    faultInjection: options.faultInjection,
+  };
+
+  async function handle(activeReceiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): Promise<void> {
+    const work = processMessage(deps, message, settlerFor(activeReceiver, message)).then(onSettled, (error: unknown) =>
+      // processMessage settles everything itself; reaching here means a fault-injection hook or observer threw.
+      reportError(new ConsumerError('HandlerFailed', `Unexpected failure processing ${String(message.messageId)}: ${describeError(error)}`, { cause: error })),
+    );
+    inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      inFlight.delete(work);
+    }
+  }
+
+  function reportReceiveError(error: unknown): void {
+    if (stop.signal.aborted) return;
+    reportError(new ConsumerError('ReceiveFailed', `Receiving from ${entityPath} failed: ${describeError(error)}`, { cause: error }));
+  }
+
+  function startNonSession(sbClient: ServiceBusClient): void {
+    const receiverOptions = { receiveMode: 'peekLock' as const, maxAutoLockRenewalDurationInMs: lockRenewal, skipParsingBodyAsJson: true };
+    const activeReceiver =
+      typeof options.entity === 'string'
+        ? sbClient.createReceiver(options.entity, receiverOptions)
+        : sbClient.createReceiver(options.entity.topic, options.entity.subscription, receiverOptions);
+    receiver = activeReceiver;
+    subscription = activeReceiver.subscribe(
+      {
+        processMessage: (message) => handle(activeReceiver, message),
+        processError: async (args) => reportReceiveError(args.error),
+      },
+      { autoCompleteMessages: false, maxConcurrentCalls: concurrency },
+    );
+  }
+
+  async function acceptNextSession(sbClient: ServiceBusClient): Promise<ServiceBusSessionReceiver> {
+    const receiverOptions = {
+      receiveMode: 'peekLock' as const,
+      maxAutoLockRenewalDurationInMs: lockRenewal,
+      skipParsingBodyAsJson: true,
+      abortSignal: stop.signal,
+    };
+    return typeof options.entity === 'string'
+      ? sbClient.acceptNextSession(options.entity, receiverOptions)
+      : sbClient.acceptNextSession(options.entity.topic, options.entity.subscription, receiverOptions);
+  }
+
+  async function sessionLoop(sbClient: ServiceBusClient, settings: OutboxConsumerSessionOptions): Promise<void> {
+    const idle = settings.sessionIdleTimeoutInMs ?? 5000;
+    const retryDelay = settings.acceptRetryDelayInMs ?? 1000;
+    while (!stop.signal.aborted) {
+      let sessionReceiver: ServiceBusSessionReceiver;
+      try {
+        sessionReceiver = await acceptNextSession(sbClient);
+      } catch (error) {
+        // No session available is the normal idle state, not an error worth reporting.
+        const quiet = isServiceBusError(error) && (error.code === 'SessionCannotBeLocked' || error.code === 'ServiceTimeout');
+        if (!quiet) reportReceiveError(error);
+        await sleep(retryDelay, stop.signal);
+        continue;
+      }
+      try {
+        // One message at a time: the next message of a session is only received after the previous one is settled,
+        // so an abandoned message is redelivered before anything behind it (order per key).
+        while (!stop.signal.aborted) {
+          const messages = await sessionReceiver.receiveMessages(1, { maxWaitTimeInMs: idle, abortSignal: stop.signal });
+          const message = messages[0];
+          if (!message) break;
+          await handle(sessionReceiver, message);
+        }
+      } catch (error) {
+        if (!stop.signal.aborted) reportReceiveError(error);
+      } finally {
+        await sessionReceiver.close().catch(() => undefined);
+      }
+    }
+  }
+
+  return {
+    entityPath,
+    get isRunning() {
+      return state === 'running';
+    },
+    get inFlight() {
+      return inFlight.size;
+    },
+
+    async start(startOptions: OperationOptions = {}): Promise<void> {
+      if (state === 'closing' || state === 'closed') throw new ConsumerError('ConsumerClosed', 'This consumer is closed; create a new one with createOutboxConsumer().');
+      if (state !== 'idle') return;
+      state = 'starting';
+      try {
+        if (options.migrate !== false) await options.inbox.migrate(startOptions);
+        client = options.serviceBus instanceof ServiceBusClient ? options.serviceBus : new ServiceBusClient(options.serviceBus.connectionString);
+        if (options.retention !== false) {
+          retention = startInboxRetention(options.inbox as InboxStore<unknown>, {
+            ...options.retention,
+            onError: (error) =>
+              reportError(new ConsumerError('InboxFailed', `Inbox retention purge failed: ${describeError(error)}`, { cause: error })),
+          });
+        }
+        if (sessionOptions) {
+          for (let i = 0; i < concurrency; i++) sessionLoops.push(sessionLoop(client, sessionOptions));
+        } else {
+          startNonSession(client);
+        }
+        state = 'running';
+        logger.info('consumer started', { entityPath, concurrency, sessions: Boolean(sessionOptions), ackQueue });
+      } catch (error) {
+        state = 'idle';
+        throw error;
+      }
+    },
+
+    async close(closeOptions: CloseOptions = {}): Promise<void> {
+      if (state === 'closing' || state === 'closed') return;
+      const wasRunning = state === 'running';
+      state = 'closing';
+      stop.abort();
+      await subscription?.close().catch(() => undefined);
+      const timeoutInMs = closeOptions.timeoutInMs ?? 30_000;
+      const drained = Promise.all([...inFlight, ...sessionLoops]).then(() => true);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutInMs);
+      });
+      const finished = await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+      if (!finished) {
+        giveUp.abort();
+        reportError(new ConsumerError('CloseTimeout', `close() stopped waiting for ${inFlight.size} message(s) after ${timeoutInMs} ms; they will be redelivered`));
+      }
+      await retention?.stop();
+      await receiver?.close().catch(() => undefined);
+      await ackSender?.close().catch(() => undefined);
+      if (ownsClient) await client?.close().catch(() => undefined);
+      state = 'closed';
+      if (wasRunning) logger.info('consumer closed', { entityPath });
+    },
+  };
+}

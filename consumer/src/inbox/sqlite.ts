@@ -1,0 +1,321 @@
+// SQLite inbox adapter (better-sqlite3, the embedded default). One connection per store: transactions of concurrent
+// messages are serialised by a mutex (SQLite has a single writer anyway). BEGIN IMMEDIATE takes the write lock up front,
+// and waiting for another connection's lock is an async retry loop rather than SQLite's busy_timeout, which would block
+// the event loop (and deadlock two connections of one process, as the lock holder could never reach COMMIT).
+import Database from 'better-sqlite3';
+
+import { ConsumerError } from '../errors';
+import {
+  assertBatchSize,
+  assertSqlIdentifier,
+  type InboxEntry,
+  type InboxProcessResult,
+  type InboxRecord,
+  type InboxStore,
+  type OperationOptions,
+  type PurgeOptions,
+} from '../inbox';
+import { sleep, throwIfAborted } from '../internal/abort';
+import { Mutex } from '../internal/mutex';
+
+/**
+ * What a handler receives with the SQLite inbox: the database, with the inbox transaction open on it. Use it synchronously
+ * (better-sqlite3 is synchronous); the transaction commits after your handler returns.
+ */
+export type SqliteInboxTransaction = Database.Database;
+
+export interface SqliteInboxOptions {
+  /** A database you own (the store never closes it), or ... */
+  database?: Database.Database;
+  /** ... a file path (created if missing; `:memory:` for tests); the store opens and closes it. */
+  filename?: string;
+  /** Inbox table name; default `outbox_inbox`. The migrations table is `<tableName>_migrations`. */
+  tableName?: string;
+  /** How long to wait for another connection's write lock before failing with InboxFailed, default 10000. */
+  busyTimeoutInMs?: number;
+}
+
+export interface SqliteInboxStore extends InboxStore<SqliteInboxTransaction> {
+  readonly kind: 'sqlite';
+  readonly database: Database.Database;
+  readonly tableName: string;
+  /**
+   * Runs `work` in a transaction serialised with message processing (for application writes outside handlers,
+   * and for consistent multi-statement reads).
+   */
+  withTransaction<T>(work: (database: SqliteInboxTransaction) => T | Promise<T>): Promise<T>;
+}
+
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+interface InboxRow {
+  outbox_message_id: string;
+  outbox_id: string | null;
+  event_type: string | null;
+  session_key: string | null;
+  service_bus_message_id: string | null;
+  processed_at_ms: number;
+}
+
+function toEntry(row: InboxRow): InboxEntry {
+  return {
+    outboxMessageId: row.outbox_message_id,
+    ...(row.outbox_id === null ? {} : { outboxId: row.outbox_id }),
+    ...(row.event_type === null ? {} : { eventType: row.event_type }),
+    ...(row.session_key === null ? {} : { sessionKey: row.session_key }),
+    ...(row.service_bus_message_id === null ? {} : { serviceBusMessageId: row.service_bus_message_id }),
+    processedAt: new Date(row.processed_at_ms),
+  };
+}
+
+export function sqliteInboxMigrations(tableName: string): SqliteMigration[] {
+  return [
+    {
+      version: 1,
+      name: 'create inbox',
+      statements: [
+        `CREATE TABLE "${tableName}" (
+           outbox_message_id TEXT PRIMARY KEY NOT NULL,
+           outbox_id TEXT,
+           event_type TEXT,
+           session_key TEXT,
+           service_bus_message_id TEXT,
+           processed_at_ms INTEGER NOT NULL)`,
+        `CREATE INDEX "${tableName}_processed_at_idx" ON "${tableName}" (processed_at_ms)`,
+      ],
+    },
+  ];
+}
+
+/** Opens a database the way the inbox needs it (WAL, a short busy timeout, foreign keys). */
+export function openSqliteDatabase(filename: string): Database.Database {
+  const database = new Database(filename);
+  // Short: long waits happen in beginImmediate's async loop, never blocking the event loop.
+  database.pragma('busy_timeout = 25');
+  if (filename !== ':memory:') database.pragma('journal_mode = WAL');
+  database.pragma('foreign_keys = ON');
+  return database;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'));
+}
+
+/** BEGIN IMMEDIATE, retried asynchronously (with jitter) while another connection holds the write lock. */
+export async function beginImmediate(database: Database.Database, busyTimeoutInMs = 10_000): Promise<void> {
+  const deadline = Date.now() + busyTimeoutInMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      database.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      await sleep(Math.min(5 * 2 ** Math.min(attempt, 4), 80) * (0.5 + Math.random()));
+    }
+  }
+}
+
+/**
+ * Applies missing migrations in one IMMEDIATE transaction (the write lock serialises concurrent processes).
+ * Exported for applications that version their own tables the same way.
+ */
+export async function applySqliteMigrations(
+  database: Database.Database,
+  historyOwner: string,
+  migrations: readonly SqliteMigration[],
+  busyTimeoutInMs = 10_000,
+): Promise<number[]> {
+  assertSqlIdentifier(historyOwner, 'historyOwner');
+  const history = `"${historyOwner}_migrations"`;
+  await beginImmediate(database, busyTimeoutInMs);
+  try {
+    database.exec(`CREATE TABLE IF NOT EXISTS ${history} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    const applied = new Set(
+      (database.prepare(`SELECT version FROM ${history}`).all() as { version: number }[]).map((r) => r.version),
+    );
+    const newlyApplied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements) database.exec(statement);
+      database
+        .prepare(`INSERT INTO ${history} (version, name, applied_at) VALUES (?, ?, ?)`)
+        .run(migration.version, migration.name, new Date().toISOString());
+      newlyApplied.push(migration.version);
+    }
+    database.exec('COMMIT');
+    return newlyApplied;
+  } catch (error) {
+    if (database.inTransaction) database.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+export function createSqliteInbox(options: SqliteInboxOptions = {}): SqliteInboxStore {
+  const tableName = options.tableName ?? 'outbox_inbox';
+  assertSqlIdentifier(tableName, 'tableName');
+  if (options.database && options.filename) throw new TypeError('Pass either database or filename to createSqliteInbox, not both');
+  const ownsDatabase = !options.database;
+  const database = options.database ?? openSqliteDatabase(options.filename ?? 'inbox.sqlite');
+  const busyTimeoutInMs = options.busyTimeoutInMs ?? 10_000;
+  const table = `"${tableName}"`;
+  const columns = 'outbox_message_id, outbox_id, event_type, session_key, service_bus_message_id, processed_at_ms';
+  const mutex = new Mutex();
+  let closed = false;
+
+  function assertOpen(): void {
+    if (closed) throw new ConsumerError('ConsumerClosed', 'This SQLite inbox store is closed; create a new one.');
+  }
+
+  function inboxStep<T>(what: string, outboxMessageId: string | undefined, step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      throw new ConsumerError('InboxFailed', `SQLite inbox: ${what} failed: ${(error as Error).message}`, {
+        cause: error,
+        ...(outboxMessageId === undefined ? {} : { outboxMessageId }),
+      });
+    }
+  }
+
+  async function inboxStepAsync<T>(what: string, outboxMessageId: string | undefined, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      throw new ConsumerError('InboxFailed', `SQLite inbox: ${what} failed: ${(error as Error).message}`, {
+        cause: error,
+        ...(outboxMessageId === undefined ? {} : { outboxMessageId }),
+      });
+    }
+  }
+
+  function rollbackQuietly(): void {
+    if (database.inTransaction) {
+      try {
+        database.exec('ROLLBACK');
+      } catch {
+        // The transaction is already gone (SQLite rolls back by itself on some errors).
+      }
+    }
+  }
+
+  async function withTransaction<T>(work: (db: SqliteInboxTransaction) => T | Promise<T>): Promise<T> {
+    assertOpen();
+    return mutex.run(async () => {
+      await inboxStepAsync('begin', undefined, () => beginImmediate(database, busyTimeoutInMs));
+      try {
+        const result = await work(database);
+        inboxStep('commit', undefined, () => database.exec('COMMIT'));
+        return result;
+      } catch (error) {
+        rollbackQuietly();
+        throw error;
+      }
+    });
+  }
+
+  return {
+    kind: 'sqlite',
+    database,
+    tableName,
+    withTransaction,
+
+    async migrate(opts: OperationOptions = {}): Promise<void> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      await mutex.run(async () => {
+        try {
+          await applySqliteMigrations(database, tableName, sqliteInboxMigrations(tableName), busyTimeoutInMs);
+        } catch (error) {
+          throw new ConsumerError('MigrationFailed', `SQLite inbox migration failed: ${(error as Error).message}`, { cause: error });
+        }
+      });
+    },
+
+    async processOnce<T>(
+      record: InboxRecord,
+      work: (transaction: SqliteInboxTransaction) => T | Promise<T>,
+      opts: OperationOptions = {},
+    ): Promise<InboxProcessResult<T>> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      const id = record.outboxMessageId;
+      return mutex.run(async (): Promise<InboxProcessResult<T>> => {
+        await inboxStepAsync('begin', id, () => beginImmediate(database, busyTimeoutInMs));
+        try {
+          const row = inboxStep('insert', id, () =>
+            database
+              .prepare(
+                `INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
+              )
+              .get(id, record.outboxId ?? null, record.eventType ?? null, record.sessionKey ?? null,
+                record.serviceBusMessageId ?? null, Date.now()) as InboxRow | undefined,
+          );
+          if (!row) {
+            const existing = inboxStep('read duplicate', id, () =>
+              database.prepare(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ?`).get(id) as InboxRow | undefined,
+            );
+            rollbackQuietly();
+            if (!existing) throw new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id });
+            return { status: 'duplicate', entry: toEntry(existing) };
+          }
+          const result = await work(database);
+          inboxStep('commit', id, () => database.exec('COMMIT'));
+          return { status: 'processed', entry: toEntry(row), result };
+        } catch (error) {
+          rollbackQuietly();
+          throw error;
+        }
+      });
+    },
+
+    async get(outboxMessageId: string, opts: OperationOptions = {}): Promise<InboxEntry | undefined> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      const row = inboxStep('read', outboxMessageId, () =>
+        database.prepare(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ?`).get(outboxMessageId) as InboxRow | undefined,
+      );
+      return row ? toEntry(row) : undefined;
+    },
+
+    async count(opts: OperationOptions = {}): Promise<number> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      const row = inboxStep('count', undefined, () => database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number });
+      return row.n;
+    },
+
+    async purge(opts: PurgeOptions): Promise<number> {
+      assertOpen();
+      const batchSize = opts.batchSize ?? 1000;
+      assertBatchSize(batchSize);
+      const statement = database.prepare(
+        `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE processed_at_ms < ? ORDER BY processed_at_ms LIMIT ?)`,
+      );
+      let deleted = 0;
+      for (let batch = 0; opts.maxBatches === undefined || batch < opts.maxBatches; batch++) {
+        throwIfAborted(opts.abortSignal);
+        // One short transaction per batch, taking turns with message processing.
+        const n = await withTransaction(() => inboxStep('purge', undefined, () => statement.run(opts.olderThan.getTime(), batchSize).changes));
+        deleted += n;
+        if (n < batchSize) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return deleted;
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      // Wait for the transaction in progress, then close.
+      await mutex.run(async () => {
+        if (ownsDatabase) database.close();
+      });
+    },
+  };
+}

@@ -1,0 +1,295 @@
+// The per-message pipeline, in the order that makes the effect happen once:
+//   read -> (bad input: dead-letter, nothing written)
+//   -> ONE transaction { insert inbox row; run handler with the transaction } commit
+//   -> complete -> acknowledge.
+// A crash before commit leaves nothing (redelivery runs it again); a crash after commit leaves the inbox row, so the
+// redelivery is completed and re-acknowledged without running the handler.
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+
+import type { Acknowledgement } from '../acknowledgement';
+import {
+  ConsumerError,
+  DeadLetterReasons,
+  describeError,
+  isConsumerError,
+  isPermanentError,
+  type DeadLetterReason,
+} from '../errors';
+import type { InboxEntry, InboxStore } from '../inbox';
+import { readOutboxEvent, type OutboxEvent } from '../outboxEvent';
+import { sleep } from './abort';
+
+/** How a handler error is treated: retried through redelivery, or dead-lettered at once. */
+export type ErrorClassification = 'transient' | 'permanent';
+
+export interface OutboxHandlerContext<TTransaction> {
+  /** The open inbox transaction: do your writes here so they commit (or roll back) together with the inbox row. */
+  readonly transaction: TTransaction;
+  /** Aborted when the consumer is closing and stops waiting for this handler. */
+  readonly abortSignal: AbortSignal;
+  /** The raw received message, for anything the event does not carry. Do not settle it yourself. */
+  readonly message: ServiceBusReceivedMessage;
+}
+
+export type OutboxEventHandler<TTransaction> = (
+  event: OutboxEvent,
+  context: OutboxHandlerContext<TTransaction>,
+) => void | Promise<void>;
+
+export interface OutboxEventRegistration<TTransaction> {
+  handle: OutboxEventHandler<TTransaction>;
+  /** Schema versions this handler can read; others are dead-lettered as UnsupportedSchemaVersion. Unset = not checked. */
+  schemaVersions?: readonly (string | number)[];
+}
+
+/** Handlers by event type (the Service Bus `subject`); a message of any other type is dead-lettered as UnknownEventType. */
+export type OutboxEventHandlers<TTransaction> = Readonly<
+  Record<string, OutboxEventHandler<TTransaction> | OutboxEventRegistration<TTransaction>>
+>;
+
+export type MessageOutcome = 'processed' | 'duplicate' | 'abandoned' | 'dead-lettered' | 'settlement-failed';
+
+/** What happened to one delivery (reported to `onSettled`, for metrics and tests). */
+export interface MessageSettlement {
+  outcome: MessageOutcome;
+  messageId: string;
+  outboxMessageId: string | undefined;
+  outboxId: string | undefined;
+  eventType: string | undefined;
+  sessionKey: string | undefined;
+  deliveryCount: number;
+  /** Dead-letter reason, for `dead-lettered`. */
+  reason?: DeadLetterReason;
+  description?: string;
+  /** The acknowledgement sent (or attempted) after settling, if any. */
+  acknowledgement?: Acknowledgement;
+  error?: unknown;
+}
+
+/** Test-only hooks to prove crash safety; never set them in production. */
+export interface ConsumerFaultInjection {
+  /** Inside the transaction, after the handler, before commit. */
+  beforeCommit?: (event: OutboxEvent) => void | Promise<void>;
+  /** After commit, before complete. */
+  afterCommit?: (event: OutboxEvent) => void | Promise<void>;
+  /** After complete, before the acknowledgement. */
+  afterComplete?: (event: OutboxEvent) => void | Promise<void>;
+  /**
+   * DELIBERATELY BROKEN: completes the message inside the transaction, before commit. A crash between the two loses
+   * the effect; exists so chaos tests can prove they catch a consumer that settles too early.
+   */
+  completeBeforeCommit?: boolean;
+}
+
+/** Settles one received message; implemented over a Service Bus receiver. */
+export interface MessageSettler {
+  complete(): Promise<void>;
+  abandon(): Promise<void>;
+  deadLetter(reason: DeadLetterReason, description: string): Promise<void>;
+}
+
+export interface ProcessDependencies<TTransaction> {
+  inbox: InboxStore<TTransaction>;
+  resolveHandler: (eventType: string) => OutboxEventRegistration<TTransaction> | undefined;
+  classifyError: (error: unknown, event: OutboxEvent) => ErrorClassification;
+  readSchemaVersion: (event: OutboxEvent) => string | number | undefined;
+  acknowledge: ((ack: Acknowledgement) => Promise<void>) | undefined;
+  transientErrorDelayInMs: number;
+  /** Aborted when close() starts: stop waiting before abandoning. */
+  stopSignal: AbortSignal;
+  /** Aborted when close() gives up waiting for handlers (their abortSignal fires). */
+  closingSignal: AbortSignal;
+  reportError: (error: ConsumerError) => void;
+  onSettled: (settlement: MessageSettlement) => void;
+  faultInjection: ConsumerFaultInjection | undefined;
+}
+
+/** Dead-letter descriptions stay short enough for an application property. */
+const maxDescriptionLength = 1024;
+
+function truncate(text: string): string {
+  return text.length <= maxDescriptionLength ? text : `${text.slice(0, maxDescriptionLength - 1)}…`;
+}
+
+export function normaliseHandlers<TTransaction>(
+  handler: OutboxEventHandler<TTransaction> | OutboxEventHandlers<TTransaction>,
+): (eventType: string) => OutboxEventRegistration<TTransaction> | undefined {
+  if (typeof handler === 'function') {
+    const registration = { handle: handler };
+    return () => registration;
+  }
+  const registrations = new Map<string, OutboxEventRegistration<TTransaction>>();
+  for (const [eventType, entry] of Object.entries(handler)) {
+    registrations.set(eventType, typeof entry === 'function' ? { handle: entry } : entry);
+  }
+  if (registrations.size === 0) throw new TypeError('handler map is empty: register at least one event type');
+  return (eventType) => registrations.get(eventType);
+}
+
+export function defaultClassifyError(error: unknown): ErrorClassification {
+  return isPermanentError(error) ? 'permanent' : 'transient';
+}
+
+export async function processMessage<TTransaction>(
+  deps: ProcessDependencies<TTransaction>,
+  message: ServiceBusReceivedMessage,
+  settler: MessageSettler,
+): Promise<MessageSettlement> {
+  const base = {
+    messageId: String(message.messageId ?? ''),
+    eventType: message.subject,
+    sessionKey: message.sessionId,
+    deliveryCount: message.deliveryCount ?? 0,
+  };
+
+  async function settle(
+    outcome: MessageOutcome,
+    action: () => Promise<void>,
+    details: Omit<MessageSettlement, 'outcome' | keyof typeof base>,
+  ): Promise<boolean> {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      // Lock lost or connection gone: the message comes back, and the inbox makes the retry safe.
+      deps.reportError(
+        new ConsumerError('SettlementFailed', `Could not ${outcome === 'dead-lettered' ? 'dead-letter' : outcome} message ${base.messageId}: ${describeError(error)}`, {
+          cause: error,
+          ...(details.outboxMessageId === undefined ? {} : { outboxMessageId: details.outboxMessageId }),
+        }),
+      );
+      return false;
+    }
+  }
+
+  async function sendAck(ack: Acknowledgement): Promise<Acknowledgement | undefined> {
+    if (!deps.acknowledge) return undefined;
+    try {
+      await deps.acknowledge(ack);
+      return ack;
+    } catch (error) {
+      deps.reportError(
+        new ConsumerError('AcknowledgementFailed', `Acknowledgement of ${ack.messageId} (${ack.outcome}) failed: ${describeError(error)}`, {
+          cause: error,
+          outboxMessageId: ack.messageId,
+        }),
+      );
+      return undefined;
+    }
+  }
+
+  async function reject(
+    reason: DeadLetterReason,
+    description: string,
+    ids: { outboxId: string | undefined; outboxMessageId: string | undefined },
+    error?: unknown,
+  ): Promise<MessageSettlement> {
+    const text = truncate(description);
+    const details = { ...ids, reason, description: text, ...(error === undefined ? {} : { error }) };
+    if (!(await settle('dead-lettered', () => settler.deadLetter(reason, text), details))) {
+      return { outcome: 'settlement-failed', ...base, ...details };
+    }
+    // Rejected acks need an id the publisher can match; without outbox-message-id the broker's dead-letter is the signal.
+    const acknowledgement =
+      ids.outboxMessageId === undefined
+        ? undefined
+        : await sendAck({
+            ...(ids.outboxId === undefined ? {} : { outboxId: ids.outboxId }),
+            messageId: ids.outboxMessageId,
+            outcome: 'rejected',
+            reason: `${reason}: ${text}`,
+            processedAt: new Date().toISOString(),
+          });
+    return { outcome: 'dead-lettered', ...base, ...details, ...(acknowledgement ? { acknowledgement } : {}) };
+  }
+
+  const read = readOutboxEvent(message);
+  if (!read.ok) {
+    return reject(read.reason, read.description, { outboxId: read.outboxId, outboxMessageId: read.outboxMessageId });
+  }
+  const event = read.event;
+  const ids = { outboxId: event.outboxId, outboxMessageId: event.outboxMessageId };
+
+  const registration = deps.resolveHandler(event.eventType);
+  if (!registration) {
+    return reject(
+      DeadLetterReasons.UnknownEventType,
+      event.eventType ? `no handler is registered for event type "${event.eventType}"` : 'the message has no event type (subject)',
+      ids,
+    );
+  }
+  if (registration.schemaVersions) {
+    const version = deps.readSchemaVersion(event);
+    if (version === undefined || !registration.schemaVersions.includes(version)) {
+      return reject(
+        DeadLetterReasons.UnsupportedSchemaVersion,
+        `schema version ${version === undefined ? '(missing)' : JSON.stringify(version)} of "${event.eventType}" is not one of ${JSON.stringify(registration.schemaVersions)}`,
+        ids,
+      );
+    }
+  }
+
+  const handlerAbort = new AbortController();
+  const onClosing = (): void => handlerAbort.abort();
+  deps.closingSignal.addEventListener('abort', onClosing, { once: true });
+  const faults = deps.faultInjection;
+  let completedEarly = false;
+  let entry: InboxEntry;
+  let status: 'processed' | 'duplicate';
+  try {
+    const result = await deps.inbox.processOnce(
+      {
+        outboxMessageId: event.outboxMessageId,
+        ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
+        ...(event.eventType ? { eventType: event.eventType } : {}),
+        ...(event.sessionKey === undefined ? {} : { sessionKey: event.sessionKey }),
+        ...(event.messageId ? { serviceBusMessageId: event.messageId } : {}),
+      },
+      async (transaction) => {
+        await registration.handle(event, { transaction, abortSignal: handlerAbort.signal, message });
+        if (faults?.completeBeforeCommit) {
+          await settler.complete();
+          completedEarly = true;
+        }
+        await faults?.beforeCommit?.(event);
+      },
+    );
+    entry = result.entry;
+    status = result.status;
+  } catch (error) {
+    // The inbox's own failures (database down) are always transient: the message itself is fine.
+    const classification = isConsumerError(error) ? 'transient' : deps.classifyError(error, event);
+    if (classification === 'permanent') {
+      const reason = isPermanentError(error) ? error.reason : DeadLetterReasons.PermanentHandlerError;
+      return reject(reason, describeError(error), ids, error);
+    }
+    deps.reportError(
+      isConsumerError(error)
+        ? error
+        : new ConsumerError('HandlerFailed', `Handler for ${event.eventType} failed (transient, will be redelivered): ${describeError(error)}`, {
+            cause: error,
+            outboxMessageId: event.outboxMessageId,
+          }),
+    );
+    // Waiting before abandoning keeps a failing dependency from burning through the max delivery count in a hot loop.
+    await sleep(deps.transientErrorDelayInMs, deps.stopSignal);
+    const details = { ...ids, error };
+    const abandoned = await settle('abandoned', () => settler.abandon(), details);
+    return { outcome: abandoned ? 'abandoned' : 'settlement-failed', ...base, ...details };
+  } finally {
+    deps.closingSignal.removeEventListener('abort', onClosing);
+  }
+
+  await faults?.afterCommit?.(event);
+  if (!completedEarly && !(await settle(status, () => settler.complete(), ids))) {
+    return { outcome: 'settlement-failed', ...base, ...ids };
+  }
+  await faults?.afterComplete?.(event);
+  const acknowledgement = await sendAck({
+    ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
+    messageId: event.outboxMessageId,
+    outcome: 'processed',
+    processedAt: entry.processedAt.toISOString(),
+  });
+  return { outcome: status, ...base, ...ids, ...(acknowledgement ? { acknowledgement } : {}) };
+}
