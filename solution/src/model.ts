@@ -38,10 +38,12 @@ export interface ColumnModel {
   targets?: readonly string[];
   /** True for columns Dataverse maintains itself (createdon, modifiedon, versionnumber, ...). */
   isSystem: boolean;
+  description: string;
 }
 
 export interface AlternateKeyModel {
   logicalName: string;
+  schemaName: string;
   columns: readonly string[];
 }
 
@@ -56,6 +58,21 @@ export interface TableModel {
   changeTrackingEnabled: boolean;
   columns: readonly ColumnModel[];
   alternateKeys: readonly AlternateKeyModel[];
+  /** System views (saved queries) of the table, e.g. for an emulator's `savedqueries` endpoint. */
+  views: readonly ViewModel[];
+  description: string;
+}
+
+export interface ViewModel {
+  /** savedqueryid, lower case without braces. */
+  id: string;
+  name: string;
+  /** 0 public, 1 advanced find, 2 associated, 4 quick find, 64 lookup. */
+  queryType: number;
+  isDefault: boolean;
+  fetchXml: string;
+  /** Columns shown by the view, in order (layoutxml cells). */
+  layoutColumns: readonly string[];
 }
 
 export interface OptionSetModel {
@@ -71,14 +88,24 @@ export interface EnvironmentVariableModel {
   type: 'String' | 'Number' | 'Boolean' | 'JSON' | 'Secret' | 'DataSource';
   defaultValue: string;
   isRequired: boolean;
+  /** The env var of the publisher's own settings that overrides this setting locally (spec: OUTBOX_<SETTING>). */
+  appSetting: string;
 }
 
 export interface SolutionModel {
   uniqueName: string;
+  displayName: string;
   version: string;
   publisher: { uniqueName: string; customizationPrefix: string; optionValuePrefix: number };
   tables: readonly TableModel[];
   optionSets: readonly OptionSetModel[];
   environmentVariables: readonly EnvironmentVariableModel[];
-  roles: readonly { id: string; name: string; privileges: readonly { name: string; level: string }[] }[];
+  roles: readonly RoleModel[];
+}
+
+export interface RoleModel {
+  /** Role id, lower case without braces. */
+  id: string;
+  name: string;
+  privileges: readonly { name: string; level: string }[];
 }
