@@ -1,5 +1,5 @@
 // GENERATED from solution/src by `npm run generate -w solution`. Do not edit: change the solution XML and regenerate.
-// (Initial hand-written version; the generator must reproduce exactly these exports.)
+// A test fails when this file no longer matches the XML.
 
 export const SolutionNames = {
   uniqueName: 'DataverseOutbox',
@@ -8,7 +8,7 @@ export const SolutionNames = {
   optionValuePrefix: 61200,
 } as const;
 
-/** obx_outboxmessage: one message to publish, written in the same transaction as the business change. */
+/** obx_outboxmessage: A business event waiting to be published to Azure Service Bus. Written in the same transaction as the business change that caused it (transactional outbox). */
 export const OutboxMessage = {
   logicalName: 'obx_outboxmessage',
   schemaName: 'obx_OutboxMessage',
@@ -17,45 +17,47 @@ export const OutboxMessage = {
   primaryNameAttribute: 'obx_name',
   columns: {
     id: 'obx_outboxmessageid',
-    name: 'obx_name',
-    messageId: 'obx_messageid',
-    target: 'obx_target',
-    eventType: 'obx_eventtype',
-    payload: 'obx_payload',
+    ackedOn: 'obx_ackedon',
+    attempts: 'obx_attempts',
     contentType: 'obx_contenttype',
     correlationId: 'obx_correlationid',
+    eventType: 'obx_eventtype',
+    expiresOn: 'obx_expireson',
+    lastError: 'obx_lasterror',
+    messageId: 'obx_messageid',
+    name: 'obx_name',
+    nextAttemptOn: 'obx_nextattempton',
+    payload: 'obx_payload',
+    publishedOn: 'obx_publishedon',
+    replayCount: 'obx_replaycount',
+    sequence: 'obx_sequence',
     sessionKey: 'obx_sessionkey',
     sourceEntity: 'obx_sourceentity',
     sourceId: 'obx_sourceid',
-    sequence: 'obx_sequence',
     status: 'obx_status',
-    attempts: 'obx_attempts',
-    nextAttemptOn: 'obx_nextattempton',
-    lastError: 'obx_lasterror',
-    publishedOn: 'obx_publishedon',
-    ackedOn: 'obx_ackedon',
-    replayCount: 'obx_replaycount',
-    expiresOn: 'obx_expireson',
+    target: 'obx_target',
     createdOn: 'createdon',
     modifiedOn: 'modifiedon',
   },
   maxLength: {
-    obx_name: 200,
-    obx_messageid: 100,
-    obx_target: 260,
-    obx_eventtype: 200,
-    obx_payload: 1048576,
     obx_contenttype: 100,
     obx_correlationid: 100,
+    obx_eventtype: 200,
+    obx_lasterror: 4000,
+    obx_messageid: 100,
+    obx_name: 200,
+    obx_payload: 1048576,
     obx_sessionkey: 128,
     obx_sourceentity: 64,
     obx_sourceid: 36,
-    obx_lasterror: 4000,
+    obx_target: 260,
   },
-  alternateKeys: { messageId: ['obx_messageid'] },
+  alternateKeys: {
+    messageId: ['obx_messageid'],
+  },
 } as const;
 
-/** obx_outboxlease: one active publisher per scope, taken and renewed with ETag conditional updates. */
+/** obx_outboxlease: Makes sure one publisher at a time works on a scope. Taken and renewed with ETag conditional updates; the loser gets 412 Precondition Failed. */
 export const OutboxLease = {
   logicalName: 'obx_outboxlease',
   schemaName: 'obx_OutboxLease',
@@ -64,14 +66,22 @@ export const OutboxLease = {
   primaryNameAttribute: 'obx_name',
   columns: {
     id: 'obx_outboxleaseid',
+    leaseUntil: 'obx_leaseuntil',
     name: 'obx_name',
     owner: 'obx_owner',
-    leaseUntil: 'obx_leaseuntil',
+    createdOn: 'createdon',
+    modifiedOn: 'modifiedon',
   },
-  alternateKeys: { name: ['obx_name'] },
+  maxLength: {
+    obx_name: 200,
+    obx_owner: 200,
+  },
+  alternateKeys: {
+    name: ['obx_name'],
+  },
 } as const;
 
-/** Global choice obx_outboxstatus. */
+/** Global choice obx_outboxstatus (Outbox Status). */
 export const OutboxStatus = {
   Pending: 612000000,
   Published: 612000001,
@@ -88,26 +98,61 @@ export type SettingType = 'String' | 'Number' | 'Boolean' | 'JSON';
 
 /** Environment variable definitions shipped by the solution (schema name, type, default as stored in the solution). */
 export const Settings = {
-  ServiceBusNamespace: { schemaName: 'obx_ServiceBusNamespace', type: 'String', defaultValue: '', appSetting: 'OUTBOX_SERVICE_BUS_NAMESPACE' },
-  AllowedTargets: { schemaName: 'obx_AllowedTargets', type: 'JSON', defaultValue: '[]', appSetting: 'OUTBOX_ALLOWED_TARGETS' },
-  BatchSize: { schemaName: 'obx_BatchSize', type: 'Number', defaultValue: '100', appSetting: 'OUTBOX_BATCH_SIZE' },
-  MaxAttempts: { schemaName: 'obx_MaxAttempts', type: 'Number', defaultValue: '10', appSetting: 'OUTBOX_MAX_ATTEMPTS' },
-  RetentionDays: { schemaName: 'obx_RetentionDays', type: 'Number', defaultValue: '7', appSetting: 'OUTBOX_RETENTION_DAYS' },
-  AckQueue: { schemaName: 'obx_AckQueue', type: 'String', defaultValue: 'outbox-acks', appSetting: 'OUTBOX_ACK_QUEUE' },
-  PublisherEnabled: { schemaName: 'obx_PublisherEnabled', type: 'Boolean', defaultValue: 'yes', appSetting: 'OUTBOX_PUBLISHER_ENABLED' },
+  AckQueue: {
+    schemaName: 'obx_AckQueue',
+    type: 'String',
+    defaultValue: 'outbox-acks',
+    appSetting: 'OUTBOX_ACK_QUEUE',
+  },
+  AllowedTargets: {
+    schemaName: 'obx_AllowedTargets',
+    type: 'JSON',
+    defaultValue: '[]',
+    appSetting: 'OUTBOX_ALLOWED_TARGETS',
+  },
+  BatchSize: {
+    schemaName: 'obx_BatchSize',
+    type: 'Number',
+    defaultValue: '100',
+    appSetting: 'OUTBOX_BATCH_SIZE',
+  },
   HealthThresholds: {
     schemaName: 'obx_HealthThresholds',
     type: 'JSON',
     defaultValue: '{"maxPendingAgeSeconds":300,"maxFailed":0,"maxDeadLettered":0}',
     appSetting: 'OUTBOX_HEALTH_THRESHOLDS',
   },
+  MaxAttempts: {
+    schemaName: 'obx_MaxAttempts',
+    type: 'Number',
+    defaultValue: '10',
+    appSetting: 'OUTBOX_MAX_ATTEMPTS',
+  },
+  PublisherEnabled: {
+    schemaName: 'obx_PublisherEnabled',
+    type: 'Boolean',
+    defaultValue: 'yes',
+    appSetting: 'OUTBOX_PUBLISHER_ENABLED',
+  },
+  RetentionDays: {
+    schemaName: 'obx_RetentionDays',
+    type: 'Number',
+    defaultValue: '7',
+    appSetting: 'OUTBOX_RETENTION_DAYS',
+  },
+  ServiceBusNamespace: {
+    schemaName: 'obx_ServiceBusNamespace',
+    type: 'String',
+    defaultValue: '',
+    appSetting: 'OUTBOX_SERVICE_BUS_NAMESPACE',
+  },
 } as const satisfies Record<string, { schemaName: string; type: SettingType; defaultValue: string; appSetting: string }>;
 export type SettingKey = keyof typeof Settings;
 
 /** Security roles shipped by the solution. */
 export const SecurityRoles = {
-  Publisher: 'Outbox Publisher',
   Operator: 'Outbox Operator',
+  Publisher: 'Outbox Publisher',
   Reader: 'Outbox Reader',
 } as const;
 
