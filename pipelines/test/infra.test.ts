@@ -1,0 +1,190 @@
+// Structural checks of the Bicep in pipelines/infra: what is declared, how modules are wired, the settings and
+// role definitions the product depends on, the alerts, and that no secret is a parameter, literal or output.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { Settings } from '@dataverse-outbox/solution';
+
+import { literal, parseBicep, prop, type BicepFile, type BicepValue } from './support/bicep';
+import { environments, exists, readText, repoRoot, secretLiterals } from './support/repo';
+
+const infra = 'pipelines/infra';
+const files = ['main.bicep', ...readdirSync(path.join(repoRoot, infra, 'modules')).map((f) => `modules/${f}`)];
+const parsed: Record<string, BicepFile> = Object.fromEntries(files.map((f) => [f, parseBicep(readText(`${infra}/${f}`))]));
+const main = parsed['main.bicep'] as BicepFile;
+const resourcesOf = (type: string) =>
+  Object.entries(parsed).flatMap(([file, b]) => b.resources.filter((r) => r.type?.split('@')[0] === type).map((r) => ({ file, r })));
+const entriesOf = (v: BicepValue | undefined) => (v?.kind === 'object' ? v.entries : {});
+
+/** Resource types and API versions used, checked against the published Azure resource provider versions. */
+const knownTypes: Record<string, string[]> = {
+  'Microsoft.ServiceBus/namespaces': ['2022-10-01-preview', '2021-11-01'],
+  'Microsoft.ServiceBus/namespaces/queues': ['2022-10-01-preview', '2021-11-01'],
+  'Microsoft.Web/serverfarms': ['2024-04-01', '2023-12-01'],
+  'Microsoft.Web/sites': ['2024-04-01', '2023-12-01'],
+  'Microsoft.Storage/storageAccounts': ['2023-05-01', '2023-01-01'],
+  'Microsoft.Storage/storageAccounts/blobServices': ['2023-05-01', '2023-01-01'],
+  'Microsoft.Storage/storageAccounts/blobServices/containers': ['2023-05-01', '2023-01-01'],
+  'Microsoft.Authorization/roleAssignments': ['2022-04-01'],
+  'Microsoft.OperationalInsights/workspaces': ['2023-09-01', '2022-10-01'],
+  'Microsoft.Insights/components': ['2020-02-02'],
+  'Microsoft.Insights/actionGroups': ['2023-01-01'],
+  'Microsoft.Insights/scheduledQueryRules': ['2023-03-15-preview', '2022-06-15'],
+  'Microsoft.Insights/metricAlerts': ['2018-03-01'],
+};
+
+/** Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles). */
+const builtInRoles: Record<string, string> = {
+  '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39': 'Azure Service Bus Data Sender',
+  '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0': 'Azure Service Bus Data Receiver',
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+};
+
+describe('Bicep (pipelines/infra)', () => {
+  it('parses every file and uses only known resource types and API versions', () => {
+    const used = Object.values(parsed).flatMap((b) => b.resources.map((r) => r.type as string));
+    expect(used.length).toBeGreaterThan(10);
+    for (const t of used) {
+      const [type, version] = t.split('@') as [string, string];
+      expect({ type, known: knownTypes[type]?.includes(version) ?? false }).toEqual({ type, known: true });
+    }
+  });
+
+  it('wires modules correctly: paths exist, every required param given, no unknown param', () => {
+    for (const [file, b] of Object.entries(parsed)) {
+      for (const m of b.modules) {
+        const target = path.posix.join(path.posix.dirname(`${infra}/${file}`), m.type as string);
+        expect(exists(target)).toBe(true);
+        const module = parseBicep(readText(target));
+        const given = Object.keys(entriesOf(prop(m.value, 'params')));
+        for (const name of given) expect({ module: m.name, name, declared: module.params.has(name) }).toEqual({ module: m.name, name, declared: true });
+        for (const [name, p] of module.params) {
+          if (p.value === undefined) expect({ module: m.name, name, given: given.includes(name) }).toEqual({ module: m.name, name, given: true });
+        }
+      }
+    }
+  });
+
+  it('uses every declared parameter', () => {
+    for (const [file, b] of Object.entries(parsed)) {
+      for (const name of b.params.keys()) {
+        const uses = b.declarations.filter((d) => d.keyword !== 'param' || d.name !== name).some((d) => new RegExp(`\\b${name}\\b`).test(d.text));
+        expect({ file, name, used: uses }).toEqual({ file, name, used: true });
+      }
+    }
+  });
+
+  it('has no secret parameters, secret outputs, key listings or secret literals', () => {
+    for (const [file, b] of Object.entries(parsed)) {
+      expect({ file, findings: secretLiterals(b.code) }).toEqual({ file, findings: [] });
+      expect(b.code).not.toMatch(/\blist(Keys|ConnectionStrings|Secrets)\s*\(/);
+      for (const o of b.outputs.keys()) expect(o).not.toMatch(/secret|password|key/i);
+      // Managed identities throughout: no parameter carries a credential.
+      for (const p of b.params.keys()) expect(p).not.toMatch(/secret|password|key|token/i);
+    }
+  });
+
+  it('declares the Service Bus namespace with local (SAS) auth off and queues with duplicate detection, lock duration, max delivery count and dead-lettering', () => {
+    const [ns] = resourcesOf('Microsoft.ServiceBus/namespaces').filter(({ r }) => !r.existing);
+    expect(literal(prop(ns?.r.value, 'properties.disableLocalAuth'))).toBe(true);
+    const queues = resourcesOf('Microsoft.ServiceBus/namespaces/queues').filter(({ r }) => !r.existing);
+    expect(queues.map(({ r }) => r.name).sort()).toEqual(['ackQueue', 'queues']);
+    for (const { r } of queues) {
+      expect(literal(prop(r.value, 'properties.requiresDuplicateDetection'))).toBe(true);
+      expect(literal(prop(r.value, 'properties.duplicateDetectionHistoryTimeWindow'))).toBe('duplicateDetectionWindow');
+      expect(literal(prop(r.value, 'properties.lockDuration'))).toBe('lockDuration');
+      expect(literal(prop(r.value, 'properties.maxDeliveryCount'))).toBe('maxDeliveryCount');
+      expect(literal(prop(r.value, 'properties.deadLetteringOnMessageExpiration'))).toBe(true);
+    }
+    // Defaults that match the product contract.
+    expect(literal(main.params.get('ackQueueName')?.value)).toBe(Settings.AckQueue.defaultValue);
+    expect(literal(main.params.get('lockDuration')?.value)).toMatch(/^PT\d+[MS]$/);
+    expect(Number(literal(main.params.get('maxDeliveryCount')?.value))).toBeGreaterThan(1);
+  });
+
+  it('runs the publisher on Flex Consumption with a system-assigned identity and the app settings named in the spec', () => {
+    const [plan] = resourcesOf('Microsoft.Web/serverfarms');
+    expect(literal(prop(plan?.r.value, 'sku.tier'))).toBe('FlexConsumption');
+    const [site] = resourcesOf('Microsoft.Web/sites');
+    expect(literal(prop(site?.r.value, 'identity.type'))).toBe('SystemAssigned');
+    expect(literal(prop(site?.r.value, 'properties.functionAppConfig.runtime.name'))).toBe('node');
+    expect(literal(prop(site?.r.value, 'properties.functionAppConfig.deployment.storage.authentication.type'))).toBe('SystemAssignedIdentity');
+    const appSettings = prop(site?.r.value, 'properties.siteConfig.appSettings');
+    const names = appSettings?.kind === 'array' ? appSettings.items.map((i) => literal(prop(i, 'name'))) : [];
+    expect(names).toEqual(expect.arrayContaining(['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING']));
+    // The emulator/test-only settings never reach Azure; everything else is the Functions host's own.
+    expect(names).not.toContain('DATAVERSE_TOKEN');
+    expect(names).not.toContain('SERVICEBUS_CONNECTION_STRING');
+    const specNames = ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING'];
+    for (const n of names) expect(specNames.includes(String(n)) || String(n).startsWith('AzureWebJobsStorage__')).toBe(true);
+  });
+
+  it('assigns the correct built-in roles: Service Bus Data Sender and Data Receiver to the publisher identity', () => {
+    const assignments = resourcesOf('Microsoft.Authorization/roleAssignments');
+    const roleIds = assignments.map(({ file, r }) => {
+      const expr = String(literal(prop(r.value, 'properties.roleDefinitionId')));
+      const varName = /roleDefinitions',\s*(\w+)\)/.exec(expr)?.[1] as string;
+      return literal(parsed[file]?.vars.get(varName)?.value) as string;
+    });
+    for (const id of roleIds) expect(Object.keys(builtInRoles)).toContain(id);
+    const names = roleIds.map((id) => builtInRoles[id]);
+    expect(names).toEqual(expect.arrayContaining(['Azure Service Bus Data Sender', 'Azure Service Bus Data Receiver', 'Storage Blob Data Owner']));
+    for (const { r } of assignments) expect(literal(prop(r.value, 'properties.principalType'))).toBe('ServicePrincipal');
+    const roles = parsed['modules/servicebus-roles.bicep'] as BicepFile;
+    expect(literal(roles.vars.get('serviceBusDataSender')?.value)).toBe('69a216fc-b8fb-44d8-bc22-1f3c2cd27a39');
+    expect(literal(roles.vars.get('serviceBusDataReceiver')?.value)).toBe('4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0');
+  });
+
+  it('creates Application Insights and alerts on oldest pending age, failed rows and dead letters', () => {
+    expect(resourcesOf('Microsoft.Insights/components')).toHaveLength(1);
+    const queries = resourcesOf('Microsoft.Insights/scheduledQueryRules').map(({ r }) => String(literal(prop(r.value, 'properties.criteria.allOf'))));
+    expect(queries).toHaveLength(2);
+    const alerts = parsed['modules/alerts.bicep'] as BicepFile;
+    expect(alerts.code).toContain('${metricOldestPendingAge}');
+    expect(alerts.code).toContain('${metricFailed}');
+    const [dead] = resourcesOf('Microsoft.Insights/metricAlerts');
+    expect(dead?.r.value && JSON.stringify(dead.r.value)).toContain('DeadletteredMessages');
+    for (const { r } of [...resourcesOf('Microsoft.Insights/scheduledQueryRules'), ...resourcesOf('Microsoft.Insights/metricAlerts')]) {
+      expect(JSON.stringify(prop(r.value, 'properties.actions'))).toContain('actionGroup.id');
+    }
+  });
+
+  it('alerts on the custom metric names the publisher really exports', () => {
+    const alerts = parsed['modules/alerts.bicep'] as BicepFile;
+    const names = ['metricOldestPendingAge', 'metricFailed'].map((v) => literal(alerts.vars.get(v)?.value) as string);
+    const source = listFiles('publisher-function/src').map(readText).join('\n');
+    for (const name of names) expect({ name, exported: source.includes(`'${name}'`) }).toEqual({ name, exported: true });
+  });
+
+  it('has a parameters file per environment that gives only declared parameters and every required one', () => {
+    const required = [...main.params].filter(([, p]) => p.value === undefined).map(([n]) => n);
+    for (const env of environments) {
+      const file = `${infra}/parameters/${env}.parameters.json`;
+      const json = JSON.parse(readText(file)) as { parameters: Record<string, { value: unknown }> };
+      for (const name of Object.keys(json.parameters)) expect({ file, name, declared: main.params.has(name) }).toEqual({ file, name, declared: true });
+      // dataverseUrl comes from the pipeline / deploy tool (--parameters dataverseUrl=...).
+      for (const name of required.filter((n) => n !== 'dataverseUrl')) expect({ file, name, given: name in json.parameters }).toEqual({ file, name, given: true });
+      expect(json.parameters.environmentName?.value).toBe(env);
+      expect(secretLiterals(readText(file))).toEqual([]);
+    }
+  });
+
+  it('outputs what the pipelines and the deploy tool read', () => {
+    for (const name of ['functionAppName', 'functionAppPrincipalId', 'serviceBusNamespace']) expect(main.outputs.has(name)).toBe(true);
+    const used = [...readText('pipelines/src/deploy/planner.ts').matchAll(/output\('[\w-]+', '(\w+)'/g)].map((m) => m[1]);
+    expect(used.sort()).toEqual(['functionAppName', 'functionAppPrincipalId']);
+    for (const name of used) expect(main.outputs.has(name as string)).toBe(true);
+    const pipelines = readText('pipelines/templates/deploy-environment.yml') + readText('pipelines/github/deploy-environment.yml');
+    for (const m of pipelines.matchAll(/\$\(output (\w+)\)/g)) expect(main.outputs.has(m[1] as string)).toBe(true);
+  });
+});
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(repoRoot, dir), { withFileTypes: true })) {
+    const rel = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...listFiles(rel));
+    else if (entry.name.endsWith('.ts')) out.push(rel);
+  }
+  return out;
+}
