@@ -97,7 +97,9 @@ function showPayload(formContext: Xrm.FormContext): void {
     return;
   }
   const formatted = formatJsonText(raw);
-  if (formatted === raw || formatted.length > OutboxMessage.maxLength.obx_payload) return;
+  // The form refuses values longer than the column: then the stored text is shown as it is.
+  const max = typeof attribute.getMaxLength === 'function' ? attribute.getMaxLength() : OutboxMessage.maxLength.obx_payload;
+  if (formatted === raw || formatted.length > max) return;
   // Display only: the formatted text must never be written back, the stored payload stays byte-for-byte as committed.
   attribute.setSubmitMode('never');
   attribute.setValue(formatted);
