@@ -1,1 +1,56 @@
-export {};
+// Public barrel of @dataverse-outbox/publisher-function. No default exports.
+
+// Dataverse Web API client (also for producers)
+export { DataverseClient, odataLiteral } from './dataverse/client';
+export type {
+  DataverseClientOptions,
+  DataverseCredential,
+  DataverseOperationOptions,
+  DataverseRequestInfo,
+  DataverseResponse,
+  DataverseRetryOptions,
+  EntityPage,
+  EntityRecord,
+  QueryOptions,
+  RequestOptions,
+  WriteOptions,
+} from './dataverse/client';
+export { DataverseError, isDataverseError } from './dataverse/errors';
+export type { DataverseErrorCode } from './dataverse/errors';
+export type { BatchPart, BatchRequest, BatchResponse } from './dataverse/batch';
+
+// Producers' writer
+export { OutboxWriter, outboxRowRequest } from './writer';
+export type { CreatedRef, EnqueueInput, OutboxTransaction, TransactionResult } from './writer';
+
+// Publisher
+export { createPublisher, OutboxPublisher } from './publisher';
+export type { PollingOptions, PublisherOptions, RunForResult } from './publisher';
+export { createPublisherFromAppSettings, createDataverseClientFromAppSettings } from './bootstrap';
+export type { PublisherHost } from './bootstrap';
+export { readAppSettings, AppSettingNames } from './config';
+export type { AppSettings } from './config';
+export { DataverseOutboxStore } from './dataverse/outboxStore';
+export type { RowQuery } from './dataverse/outboxStore';
+export { DataverseLeaseStore } from './dataverse/leaseStore';
+export { readSettingsFromDataverse } from './dataverse/settingsSource';
+export { ServiceBusMessageSender, classifySendError } from './servicebus/sender';
+export { createServiceBusClient } from './servicebus/connection';
+export type { ServiceBusConnectionSettings } from './servicebus/connection';
+export { AckListener, processAckMessages } from './servicebus/ackListener';
+export type { AckDisposition, AckListenerOptions } from './servicebus/ackListener';
+export { runDeadLetterMonitor } from './servicebus/deadLetterMonitor';
+export type { DeadLetterMonitorOptions, DeadLetterMonitorResult } from './servicebus/deadLetterMonitor';
+
+// Operator actions and health
+export { runOperatorAction, retryRows, replayRows, cancelRows, releaseLease, selectRows } from './operator';
+export type { OperatorAction, OperatorActionOptions, OperatorActionResult } from './operator';
+export { getOutboxHealth } from './health';
+export type { HealthSources } from './health';
+
+// Telemetry
+export { createJsonLogger, createOtelMetrics, startAzureMonitor, loggerFromContext } from './telemetry';
+export type { LogLevel } from './telemetry';
+
+// The core (pure): model, rules and ports
+export * from './core';

@@ -12,3 +12,4 @@ export * from './health';
 export * from './ports';
 export * from './lease';
 export * from './publishCycle';
+export * from './ackProcessor';

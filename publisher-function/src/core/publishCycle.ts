@@ -41,6 +41,23 @@ export interface PublishCycleResult {
   more: boolean;
   /** Sent rows that could not be marked (they stay Pending and are resent with the same messageId). */
   markError?: string;
+  /** Settles when the cycle's outcomes are written (already settled unless `deferMarks`). */
+  marked: Promise<MarkSummary>;
+}
+
+export interface MarkSummary {
+  skipped: number;
+  markError?: string;
+}
+
+export interface PublishCycleOptions extends OperationOptions {
+  /**
+   * Rows whose outcome is still being written by an earlier cycle (pipelining): they are skipped when read, and
+   * this cycle's rows are added while its own write runs.
+   */
+  inFlight?: Set<string>;
+  /** Return as soon as the messages are sent; the bulk write continues in `marked`. */
+  deferMarks?: boolean;
 }
 
 interface Outcome {
@@ -61,6 +78,7 @@ const emptyResult = (outcome: PublishCycleResult['outcome']): PublishCycleResult
   skipped: 0,
   leaseLost: false,
   more: false,
+  marked: Promise.resolve({ skipped: 0 }),
 });
 
 /** Rebuilds the per-key blockers from the store; called when a publisher takes the lease. */
@@ -72,7 +90,7 @@ export async function loadBlockers(deps: Pick<PublishCycleDeps, 'store' | 'block
   }
 }
 
-export async function runPublishCycle(deps: PublishCycleDeps, options: OperationOptions = {}): Promise<PublishCycleResult> {
+export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCycleOptions = {}): Promise<PublishCycleResult> {
   const { store, sender, lease, blockers, clock, logger, settings } = deps;
   if (!settings.publisherEnabled) return emptyResult('disabled');
   const generation = lease.generation;
@@ -80,10 +98,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: Operation
   if (lease.generation !== generation) await loadBlockers(deps, options);
 
   const now = clock.now();
-  const rows = await store.readDue({ now, top: settings.batchSize }, options);
+  const inFlight = options.inFlight ?? new Set<string>();
+  // Read a little more than a batch when earlier cycles are still writing, and skip their rows.
+  const top = Math.min(5000, settings.batchSize + inFlight.size);
+  const fetched = await store.readDue({ now, top }, options);
+  const rows = fetched.filter((r) => !inFlight.has(r.id)).slice(0, settings.batchSize);
   const result = emptyResult('ran');
   result.read = rows.length;
-  result.more = rows.length >= settings.batchSize;
+  result.more = fetched.length >= top && rows.length > 0;
   if (rows.length === 0) return result;
 
   const outcomes: Outcome[] = [];
@@ -190,24 +212,37 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: Operation
   if (result.leaseLost) result.more = false;
 
   // 5. One conditional bulk write for every outcome; rows that changed meanwhile are re-read and never regressed.
-  try {
-    result.skipped = await applyOutcomes(deps, outcomes, options);
-  } catch (e) {
-    result.markError = describeError(e);
-    logger.error('could not record the cycle outcome; sent rows stay Pending and will be resent with the same messageId', {
-      scope: lease.scope,
-      error: result.markError,
-      rowIds: outcomes.filter((o) => o.kind === 'published').map((o) => o.row.id),
-    });
-  }
-
   for (const o of outcomes) {
     if (o.kind === 'published') result.published++;
     else if (o.kind === 'failed') result.failed++;
     else if (o.kind === 'retrying') result.retrying++;
     else result.held++;
   }
-  reportOutcomes(deps, outcomes, now, result.markError === undefined);
+  const ids = outcomes.map((o) => o.row.id);
+  for (const id of ids) inFlight.add(id);
+  result.marked = applyOutcomes(deps, outcomes, options)
+    .then((skipped): MarkSummary => {
+      reportOutcomes(deps, outcomes, now, true);
+      return { skipped };
+    })
+    .catch((e: unknown): MarkSummary => {
+      const markError = describeError(e);
+      logger.error('could not record the cycle outcome; sent rows stay Pending and will be resent with the same messageId', {
+        scope: lease.scope,
+        error: markError,
+        rowIds: outcomes.filter((o) => o.kind === 'published').map((o) => o.row.id),
+      });
+      reportOutcomes(deps, outcomes, now, false);
+      return { skipped: 0, markError };
+    })
+    .finally(() => {
+      for (const id of ids) inFlight.delete(id);
+    });
+  if (!options.deferMarks) {
+    const summary = await result.marked;
+    result.skipped = summary.skipped;
+    result.markError = summary.markError;
+  }
   return result;
 }
 

@@ -1,0 +1,111 @@
+// OData $batch bodies (multipart/mixed with application/http parts): writing requests and reading responses.
+// Small and specific to OData's framing, so kept here rather than pulling a general MIME library.
+import { randomUUID } from 'node:crypto';
+
+export interface BatchRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Absolute URL, or `$<content-id>` reference inside a change set. */
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface BatchResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  contentId?: string;
+}
+
+/** A batch part: a single request (outside change sets), or a change set (array, atomic). */
+export type BatchPart = BatchRequest | readonly BatchRequest[];
+
+const CRLF = '\r\n';
+
+function writeRequest(req: BatchRequest, contentId?: number): string {
+  const lines = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary'];
+  if (contentId !== undefined) lines.push(`Content-ID: ${contentId}`);
+  lines.push('', `${req.method} ${req.url} HTTP/1.1`);
+  const headers: Record<string, string> = { ...(req.headers ?? {}) };
+  if (req.body !== undefined) headers['Content-Type'] ??= 'application/json; type=entry';
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  lines.push('', req.body === undefined ? '' : JSON.stringify(req.body));
+  return lines.join(CRLF);
+}
+
+export function buildBatchBody(parts: readonly BatchPart[]): { contentType: string; body: string } {
+  const boundary = `batch_${randomUUID()}`;
+  const out: string[] = [];
+  let contentId = 1;
+  for (const part of parts) {
+    out.push(`--${boundary}`);
+    if (Array.isArray(part)) {
+      const cs = `changeset_${randomUUID()}`;
+      out.push(`Content-Type: multipart/mixed; boundary=${cs}`, '');
+      for (const req of part as readonly BatchRequest[]) {
+        out.push(`--${cs}`, writeRequest(req, contentId++));
+      }
+      out.push(`--${cs}--`);
+    } else {
+      out.push(writeRequest(part as BatchRequest));
+    }
+  }
+  out.push(`--${boundary}--`, '');
+  return { contentType: `multipart/mixed; boundary=${boundary}`, body: out.join(CRLF) };
+}
+
+function boundaryOf(contentType: string): string | undefined {
+  const m = /boundary=("?)([^";]+)\1/i.exec(contentType);
+  return m?.[2];
+}
+
+function splitHead(text: string): { head: string[]; rest: string } {
+  const m = /\r?\n\r?\n/.exec(text);
+  if (!m) return { head: text.split(/\r?\n/).filter((l) => l !== ''), rest: '' };
+  return { head: text.slice(0, m.index).split(/\r?\n/), rest: text.slice(m.index + m[0].length) };
+}
+
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return headers;
+}
+
+/** Parses a $batch response body into its responses in order (change set responses flattened in place). */
+export function parseBatchResponse(contentType: string, body: string): BatchResponse[] {
+  const boundary = boundaryOf(contentType);
+  if (!boundary) throw new Error(`$batch response has no multipart boundary (Content-Type: ${contentType})`);
+  const responses: BatchResponse[] = [];
+  const delimiter = `--${boundary}`;
+  const segments = body.split(delimiter).slice(1);
+  for (const raw of segments) {
+    if (raw.startsWith('--')) break;
+    const part = raw.replace(/^\r?\n/, '');
+    const { head, rest } = splitHead(part);
+    const partHeaders = parseHeaders(head);
+    const ct = partHeaders['content-type'] ?? '';
+    if (ct.toLowerCase().startsWith('multipart/mixed')) {
+      responses.push(...parseBatchResponse(ct, rest));
+      continue;
+    }
+    const { head: httpHead, rest: httpBody } = splitHead(rest);
+    const statusLine = httpHead[0] ?? '';
+    const status = Number(/^HTTP\/1\.[01]\s+(\d{3})/.exec(statusLine)?.[1]);
+    if (!Number.isFinite(status)) throw new Error(`$batch response part has no HTTP status line: ${statusLine.slice(0, 80)}`);
+    const headers = parseHeaders(httpHead.slice(1));
+    const text = httpBody.replace(/\r?\n$/, '').trim();
+    let parsed: unknown = undefined;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    responses.push({ status, headers, body: parsed, contentId: partHeaders['content-id'] ?? headers['content-id'] });
+  }
+  return responses;
+}

@@ -1,0 +1,373 @@
+// Dataverse Web API client: tokens, retries that honour service protection limits, OData queries with paging,
+// ETags, $batch change sets and the bulk messages. Exported for producers as well as used by the publisher.
+import type { TokenCredential } from '@azure/core-auth';
+import { buildBatchBody, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
+import { DataverseError, errorFromResponse } from './errors';
+
+export interface DataverseOperationOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface DataverseRetryOptions {
+  /** Retries after the first try. Default 6. */
+  maxRetries?: number;
+  /** First backoff for 5xx/timeouts when there is no Retry-After. Default 1 s, doubled per retry. */
+  retryDelayInMs?: number;
+  /** Ceiling for any single wait, Retry-After included. Default 60 s. */
+  maxRetryDelayInMs?: number;
+  /** Per-attempt timeout. Default 30 s. */
+  timeoutInMs?: number;
+}
+
+export interface DataverseRequestInfo {
+  method: string;
+  path: string;
+  status: number;
+  attempt: number;
+  durationInMs: number;
+}
+
+export interface DataverseClientOptions {
+  /** Web API version. Default "9.2". */
+  apiVersion?: string;
+  retryOptions?: DataverseRetryOptions;
+  /** Called after every HTTP exchange (retries included): counts requests for telemetry and benchmarks. */
+  onResponse?: (info: DataverseRequestInfo) => void;
+  userAgent?: string;
+}
+
+/** A static bearer token (emulator, tests) or an @azure/identity credential (DefaultAzureCredential, managed identity). */
+export type DataverseCredential = TokenCredential | { token: string };
+
+export interface QueryOptions extends DataverseOperationOptions {
+  select?: readonly string[];
+  filter?: string;
+  orderBy?: string;
+  top?: number;
+  expand?: string;
+  count?: boolean;
+  /** `Prefer: odata.maxpagesize` (max 5,000). */
+  maxPageSize?: number;
+}
+
+export interface EntityPage<T> {
+  value: T[];
+  nextLink?: string;
+  count?: number;
+}
+
+export interface WriteOptions extends DataverseOperationOptions {
+  /** `If-Match`: an ETag, or "*" for update-only. */
+  ifMatch?: string;
+  /** `If-None-Match: *` for create-only. */
+  ifNoneMatch?: '*';
+  /** Ask for the written row back. */
+  returnRepresentation?: boolean;
+}
+
+export interface RequestOptions extends DataverseOperationOptions {
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Raw text body (with its content type in headers). */
+  rawBody?: string;
+  /** Safe to resend after a timeout or 5xx (GET/PATCH/DELETE are; POSTs only when the caller says so). */
+  idempotent?: boolean;
+  /** Label for error messages and logs. */
+  what?: string;
+}
+
+export interface DataverseResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+}
+
+export type EntityRecord = Record<string, unknown>;
+
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DataverseError('Aborted', 'The operation was aborted.'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new DataverseError('Aborted', 'The operation was aborted.'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Retry-After is seconds (Dataverse) or an HTTP date. */
+function retryAfterInMs(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Formats a value for an OData URL literal. */
+export function odataLiteral(value: string | number | boolean | Date | null): string {
+  if (value === null) return 'null';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
+  return String(value);
+}
+
+export class DataverseClient {
+  readonly url: string;
+  readonly apiBase: string;
+  private readonly credential: DataverseCredential;
+  private readonly retry: Required<DataverseRetryOptions>;
+  private readonly onResponse?: (info: DataverseRequestInfo) => void;
+  private readonly userAgent: string;
+  private cachedToken?: { token: string; expiresOn: number };
+  private closed = false;
+
+  constructor(url: string, credential: DataverseCredential, options: DataverseClientOptions = {}) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TypeError(`Dataverse URL is not a valid URL: ${JSON.stringify(url)}`);
+    }
+    this.url = parsed.origin + parsed.pathname.replace(/\/+$/, '');
+    this.apiBase = `${this.url}/api/data/v${options.apiVersion ?? '9.2'}/`;
+    this.credential = credential;
+    this.retry = {
+      maxRetries: options.retryOptions?.maxRetries ?? 6,
+      retryDelayInMs: options.retryOptions?.retryDelayInMs ?? 1000,
+      maxRetryDelayInMs: options.retryOptions?.maxRetryDelayInMs ?? 60_000,
+      timeoutInMs: options.retryOptions?.timeoutInMs ?? 30_000,
+    };
+    this.onResponse = options.onResponse;
+    this.userAgent = options.userAgent ?? 'dataverse-outbox';
+  }
+
+  private async token(signal?: AbortSignal): Promise<string> {
+    if ('token' in this.credential) return this.credential.token;
+    if (this.cachedToken && this.cachedToken.expiresOn - TOKEN_REFRESH_MARGIN_MS > Date.now()) return this.cachedToken.token;
+    const t = await this.credential.getToken(`${this.url}/.default`, { abortSignal: signal });
+    if (!t) throw new DataverseError('Unauthorized', `No token could be obtained for ${this.url}/.default`);
+    this.cachedToken = { token: t.token, expiresOn: t.expiresOnTimestamp };
+    return t.token;
+  }
+
+  /** Resolves an entity-set-relative path (or absolute URL, e.g. a nextLink) to a URL. */
+  resolve(path: string): string {
+    return /^https?:\/\//i.test(path) ? path : this.apiBase + path.replace(/^\/+/, '');
+  }
+
+  /** One Web API call with retries: 429 waits Retry-After; 5xx, timeouts and network errors back off (idempotent requests only). */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<DataverseResponse> {
+    if (this.closed) throw new Error('DataverseClient is closed; create a new client.');
+    const url = this.resolve(path);
+    const what = options.what ?? `${method} ${path.split('?')[0]}`;
+    const idempotent = options.idempotent ?? method !== 'POST';
+    for (let attempt = 0; ; attempt++) {
+      if (options.abortSignal?.aborted) throw new DataverseError('Aborted', `${what} was aborted.`);
+      const timeout = AbortSignal.timeout(this.retry.timeoutInMs);
+      const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, timeout]) : timeout;
+      const headers: Record<string, string> = {
+        Accept: 'application/json',
+        'OData-MaxVersion': '4.0',
+        'OData-Version': '4.0',
+        'User-Agent': this.userAgent,
+        ...(options.headers ?? {}),
+      };
+      headers.Authorization = `Bearer ${await this.token(options.abortSignal)}`;
+      let body: string | undefined = options.rawBody;
+      if (body === undefined && options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['Content-Type'] ??= 'application/json; charset=utf-8';
+      }
+      const started = Date.now();
+      let failure: DataverseError;
+      let waitMs: number | undefined;
+      try {
+        const res = await fetch(url, { method, headers, body, signal });
+        const text = await res.text();
+        this.onResponse?.({ method, path: url, status: res.status, attempt, durationInMs: Date.now() - started });
+        let parsed: unknown = undefined;
+        if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+        }
+        if (res.ok) return { status: res.status, headers: res.headers, body: parsed, text };
+        const after = retryAfterInMs(res.headers.get('retry-after'));
+        failure = errorFromResponse(res.status, parsed, what, after);
+        if (res.status === 429) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
+        else if ((res.status === 502 || res.status === 504) && idempotent) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
+        else if (res.status === 503) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt; // not processed: safe to resend
+        else throw failure;
+      } catch (e) {
+        if (e instanceof DataverseError) {
+          if (waitMs === undefined) throw e;
+          failure = e;
+        } else if (options.abortSignal?.aborted) {
+          throw new DataverseError('Aborted', `${what} was aborted.`, { cause: e });
+        } else {
+          const timedOut = timeout.aborted;
+          failure = new DataverseError(timedOut ? 'Timeout' : 'NetworkError', `${what} ${timedOut ? `timed out after ${this.retry.timeoutInMs} ms` : `failed: ${(e as Error).message}`}`, { cause: e });
+          this.onResponse?.({ method, path: url, status: 0, attempt, durationInMs: Date.now() - started });
+          if (!idempotent) throw failure;
+          waitMs = this.retry.retryDelayInMs * 2 ** attempt;
+        }
+      }
+      if (attempt >= this.retry.maxRetries) throw failure;
+      const jitter = failure.code === 'Throttled' ? 0 : Math.random() * 0.2 * waitMs;
+      await sleep(Math.min(this.retry.maxRetryDelayInMs, waitMs + jitter), options.abortSignal);
+    }
+  }
+
+  private static queryString(q: QueryOptions): string {
+    const parts: string[] = [];
+    if (q.select?.length) parts.push(`$select=${q.select.join(',')}`);
+    if (q.filter) parts.push(`$filter=${encodeURIComponent(q.filter)}`);
+    if (q.orderBy) parts.push(`$orderby=${encodeURIComponent(q.orderBy)}`);
+    if (q.top !== undefined) parts.push(`$top=${q.top}`);
+    if (q.expand) parts.push(`$expand=${encodeURIComponent(q.expand)}`);
+    if (q.count) parts.push('$count=true');
+    return parts.length ? `?${parts.join('&')}` : '';
+  }
+
+  /** One page of a query; follow `nextLink` with `nextPage`. */
+  async retrieveMultiple<T extends EntityRecord = EntityRecord>(entitySet: string, query: QueryOptions = {}): Promise<EntityPage<T>> {
+    return this.page<T>(entitySet + DataverseClient.queryString(query), query);
+  }
+
+  async nextPage<T extends EntityRecord = EntityRecord>(nextLink: string, options: QueryOptions = {}): Promise<EntityPage<T>> {
+    return this.page<T>(nextLink, options);
+  }
+
+  private async page<T>(path: string, options: QueryOptions): Promise<EntityPage<T>> {
+    const headers: Record<string, string> = { Prefer: 'odata.include-annotations="*"' };
+    if (options.maxPageSize) headers.Prefer += `,odata.maxpagesize=${options.maxPageSize}`;
+    const res = await this.request('GET', path, { headers, abortSignal: options.abortSignal, what: `query ${path.split('?')[0]}` });
+    const b = res.body as { value?: T[]; '@odata.nextLink'?: string; '@odata.count'?: number } | undefined;
+    if (!b || !Array.isArray(b.value)) throw new DataverseError('InvalidResponse', `query ${path.split('?')[0]} returned no "value" array`);
+    return { value: b.value, nextLink: b['@odata.nextLink'], count: b['@odata.count'] };
+  }
+
+  /** Every row of a query, following nextLinks. */
+  async *listAll<T extends EntityRecord = EntityRecord>(entitySet: string, query: QueryOptions = {}): AsyncGenerator<T> {
+    let page = await this.retrieveMultiple<T>(entitySet, query);
+    for (;;) {
+      yield* page.value;
+      if (!page.nextLink) return;
+      page = await this.nextPage<T>(page.nextLink, query);
+    }
+  }
+
+  /** A row by id or by alternate key (`obx_messageid='x'`); undefined when it does not exist. */
+  async retrieve<T extends EntityRecord = EntityRecord>(entitySet: string, key: string, options: Pick<QueryOptions, 'select' | 'expand' | 'abortSignal'> = {}): Promise<T | undefined> {
+    try {
+      const res = await this.request('GET', `${entitySet}(${key})${DataverseClient.queryString(options)}`, { abortSignal: options.abortSignal });
+      return res.body as T;
+    } catch (e) {
+      if (e instanceof DataverseError && e.code === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+
+  private static writeHeaders(options: WriteOptions): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (options.ifMatch) h['If-Match'] = options.ifMatch;
+    if (options.ifNoneMatch) h['If-None-Match'] = options.ifNoneMatch;
+    if (options.returnRepresentation) h.Prefer = 'return=representation';
+    return h;
+  }
+
+  private static idFromResponse(res: DataverseResponse): string | undefined {
+    const entityId = res.headers.get('odata-entityid') ?? '';
+    const m = /\(([0-9a-fA-F-]{36})\)\s*$/.exec(entityId);
+    if (m) return m[1]!.toLowerCase();
+    const b = res.body as EntityRecord | undefined;
+    return b ? (Object.entries(b).find(([k, v]) => k.endsWith('id') && typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v))?.[1] as string | undefined) : undefined;
+  }
+
+  /** Creates a row and returns its id (and the row, with returnRepresentation). */
+  async create(entitySet: string, record: EntityRecord, options: WriteOptions = {}): Promise<{ id: string; record?: EntityRecord }> {
+    const res = await this.request('POST', entitySet, { body: record, headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `create ${entitySet}` });
+    const id = DataverseClient.idFromResponse(res);
+    if (!id) throw new DataverseError('InvalidResponse', `create ${entitySet} returned no OData-EntityId`);
+    return { id, record: res.body as EntityRecord | undefined };
+  }
+
+  /** PATCH by id or alternate key. With ifMatch "*" it only updates; with ifNoneMatch "*" it only creates; otherwise it upserts. */
+  async update(entitySet: string, key: string, changes: EntityRecord, options: WriteOptions = {}): Promise<{ etag?: string; record?: EntityRecord }> {
+    const res = await this.request('PATCH', `${entitySet}(${key})`, { body: changes, headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `update ${entitySet}` });
+    return { etag: res.headers.get('etag') ?? (res.body as EntityRecord | undefined)?.['@odata.etag'] as string | undefined, record: res.body as EntityRecord | undefined };
+  }
+
+  async delete(entitySet: string, key: string, options: WriteOptions = {}): Promise<void> {
+    await this.request('DELETE', `${entitySet}(${key})`, { headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `delete ${entitySet}` });
+  }
+
+  /** CreateMultiple (all or nothing). Returns the new ids in order. */
+  async createMultiple(entitySet: string, logicalName: string, records: readonly EntityRecord[], options: DataverseOperationOptions = {}): Promise<string[]> {
+    const Targets = records.map((r) => ({ ...r, '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}` }));
+    const res = await this.request('POST', `${entitySet}/Microsoft.Dynamics.CRM.CreateMultiple`, { body: { Targets }, abortSignal: options.abortSignal, what: `CreateMultiple ${entitySet}` });
+    return ((res.body as { Ids?: string[] } | undefined)?.Ids ?? []).map((id) => id.toLowerCase());
+  }
+
+  /**
+   * UpdateMultiple (all or nothing). Records carry their primary key; a record with `@odata.etag` is updated only if
+   * the row still has that version (IfRowVersionMatches): otherwise the whole request fails with PreconditionFailed.
+   */
+  async updateMultiple(entitySet: string, logicalName: string, records: readonly EntityRecord[], options: DataverseOperationOptions = {}): Promise<void> {
+    const Targets = records.map((r) => ({ ...r, '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}` }));
+    await this.request('POST', `${entitySet}/Microsoft.Dynamics.CRM.UpdateMultiple`, { body: { Targets }, abortSignal: options.abortSignal, idempotent: true, what: `UpdateMultiple ${entitySet}` });
+  }
+
+  /** UpsertMultiple by alternate key or id (all or nothing). */
+  async upsertMultiple(entitySet: string, logicalName: string, records: readonly EntityRecord[], options: DataverseOperationOptions = {}): Promise<void> {
+    const Targets = records.map((r) => ({ ...r, '@odata.type': `Microsoft.Dynamics.CRM.${logicalName}` }));
+    await this.request('POST', `${entitySet}/Microsoft.Dynamics.CRM.UpsertMultiple`, { body: { Targets }, abortSignal: options.abortSignal, idempotent: true, what: `UpsertMultiple ${entitySet}` });
+  }
+
+  /**
+   * Sends a $batch. A part that is an array is a change set: atomic. Without continueOnError the batch stops at the
+   * first failure. Returns one response per request that ran. `url`s may be entity-set relative.
+   */
+  async executeBatch(parts: readonly BatchPart[], options: DataverseOperationOptions & { continueOnError?: boolean; idempotent?: boolean } = {}): Promise<BatchResponse[]> {
+    const absolute = (u: string): string => (u.startsWith('$') ? u : this.resolve(u));
+    const resolved = parts.map((p) => (Array.isArray(p) ? p.map((r) => ({ ...r, url: absolute(r.url) })) : { ...(p as object), url: absolute((p as { url: string }).url) })) as BatchPart[];
+    const { contentType, body } = buildBatchBody(resolved);
+    const headers: Record<string, string> = { 'Content-Type': contentType, Accept: 'application/json' };
+    if (options.continueOnError) headers.Prefer = 'odata.continue-on-error';
+    const res = await this.request('POST', '$batch', { rawBody: body, headers, abortSignal: options.abortSignal, idempotent: options.idempotent ?? false, what: '$batch' });
+    const ct = res.headers.get('content-type') ?? '';
+    try {
+      return parseBatchResponse(ct, res.text);
+    } catch (e) {
+      throw new DataverseError('InvalidResponse', `$batch response could not be read: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Runs one change set atomically; throws the first failing request's error (nothing was written then). */
+  async executeChangeSet(requests: readonly import('./batch').BatchRequest[], options: DataverseOperationOptions & { idempotent?: boolean } = {}): Promise<BatchResponse[]> {
+    const responses = await this.executeBatch([requests], options);
+    const failed = responses.find((r) => r.status >= 400);
+    if (failed) throw errorFromResponse(failed.status, failed.body, `change set request${failed.contentId ? ` ${failed.contentId}` : ''}`);
+    return responses;
+  }
+
+  /** FetchXML query (e.g. aggregates). */
+  async fetchXml<T extends EntityRecord = EntityRecord>(entitySet: string, fetchXml: string, options: DataverseOperationOptions = {}): Promise<T[]> {
+    const res = await this.request('GET', `${entitySet}?fetchXml=${encodeURIComponent(fetchXml)}`, { abortSignal: options.abortSignal, what: `fetchXml ${entitySet}` });
+    return ((res.body as { value?: T[] } | undefined)?.value ?? []) as T[];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

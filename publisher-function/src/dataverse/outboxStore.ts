@@ -1,0 +1,236 @@
+// The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
+import { OutboxMessage, OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import type { OperationOptions, OutboxStorePort } from '../core/ports';
+import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
+import { isStatusValue } from '../core/statusMachine';
+import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
+import { DataverseError } from './errors';
+
+const C = OutboxMessage.columns;
+
+/** Columns read for publishing (the payload included) and for listing (without it). */
+export const ROW_COLUMNS: readonly string[] = [
+  C.id, C.name, C.messageId, C.target, C.eventType, C.payload, C.contentType, C.correlationId, C.sessionKey, C.sourceEntity,
+  C.sourceId, C.sequence, C.status, C.attempts, C.nextAttemptOn, C.lastError, C.publishedOn, C.ackedOn, C.replayCount,
+  C.expiresOn, C.createdOn, C.modifiedOn,
+];
+export const LIST_COLUMNS: readonly string[] = ROW_COLUMNS.filter((c) => c !== C.payload);
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const date = (v: unknown): Date | undefined => {
+  if (typeof v !== 'string' || v === '') return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+};
+const int = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
+
+export function rowFromRecord(r: EntityRecord): OutboxRow {
+  const status = int(r[C.status]);
+  return {
+    id: String(r[C.id]).toLowerCase(),
+    messageId: str(r[C.messageId]) ?? '',
+    name: str(r[C.name]),
+    target: str(r[C.target]) ?? '',
+    eventType: str(r[C.eventType]),
+    payload: typeof r[C.payload] === 'string' ? (r[C.payload] as string) : undefined,
+    contentType: str(r[C.contentType]),
+    correlationId: str(r[C.correlationId]),
+    sessionKey: str(r[C.sessionKey]),
+    sourceEntity: str(r[C.sourceEntity]),
+    sourceId: str(r[C.sourceId]),
+    sequence: str(r[C.sequence]) ?? '',
+    status: isStatusValue(status) ? status : OutboxStatus.Pending,
+    attempts: int(r[C.attempts]),
+    nextAttemptOn: date(r[C.nextAttemptOn]),
+    lastError: str(r[C.lastError]),
+    publishedOn: date(r[C.publishedOn]),
+    ackedOn: date(r[C.ackedOn]),
+    replayCount: int(r[C.replayCount]),
+    expiresOn: date(r[C.expiresOn]),
+    createdOn: date(r[C.createdOn]),
+    modifiedOn: date(r[C.modifiedOn]),
+    etag: str(r['@odata.etag']),
+  };
+}
+
+export function recordFromChanges(changes: OutboxRowChanges): EntityRecord {
+  const rec: EntityRecord = {};
+  const d = (v: Date | null | undefined): string | null | undefined => (v === undefined ? undefined : v === null ? null : v.toISOString());
+  if (changes.status !== undefined) rec[C.status] = changes.status;
+  if (changes.attempts !== undefined) rec[C.attempts] = changes.attempts;
+  if (changes.nextAttemptOn !== undefined) rec[C.nextAttemptOn] = d(changes.nextAttemptOn);
+  if (changes.lastError !== undefined) rec[C.lastError] = changes.lastError;
+  if (changes.publishedOn !== undefined) rec[C.publishedOn] = d(changes.publishedOn);
+  if (changes.ackedOn !== undefined) rec[C.ackedOn] = d(changes.ackedOn);
+  if (changes.replayCount !== undefined) rec[C.replayCount] = changes.replayCount;
+  return rec;
+}
+
+/** `(col eq 'a' or col eq 'b')`, chunked by the caller. */
+export function idFilter(ids: readonly string[]): string {
+  return `(${ids.map((id) => `${C.id} eq ${id}`).join(' or ')})`;
+}
+
+export interface RowQuery {
+  statuses?: readonly OutboxStatusValue[];
+  ids?: readonly string[];
+  target?: string;
+  eventType?: string;
+  /** Substring of obx_lasterror. */
+  errorContains?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  top?: number;
+}
+
+const ID_CHUNK = 50;
+
+export class DataverseOutboxStore implements OutboxStorePort {
+  constructor(private readonly client: DataverseClient) {}
+
+  async readDue(query: { now: Date; top: number }, options: OperationOptions = {}): Promise<OutboxRow[]> {
+    const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+      select: ROW_COLUMNS,
+      filter: `${C.status} eq ${OutboxStatus.Pending} and (${C.nextAttemptOn} eq null or ${C.nextAttemptOn} le ${odataLiteral(query.now)})`,
+      orderBy: `${C.sequence} asc`,
+      top: query.top,
+      abortSignal: options.abortSignal,
+    });
+    return page.value.map(rowFromRecord);
+  }
+
+  async readBackingOff(now: Date, options: OperationOptions = {}): Promise<OutboxRow[]> {
+    const rows: OutboxRow[] = [];
+    for await (const r of this.client.listAll(OutboxMessage.entitySetName, {
+      select: [C.id, C.messageId, C.sessionKey, C.sequence, C.status, C.nextAttemptOn, C.target, C.attempts, C.replayCount],
+      filter: `${C.status} eq ${OutboxStatus.Pending} and ${C.sessionKey} ne null and ${C.nextAttemptOn} gt ${odataLiteral(now)}`,
+      orderBy: `${C.sequence} asc`,
+      maxPageSize: 5000,
+      abortSignal: options.abortSignal,
+    })) {
+      rows.push(rowFromRecord(r));
+    }
+    return rows;
+  }
+
+  async readByIds(ids: readonly string[], options: OperationOptions & { withPayload?: boolean } = {}): Promise<OutboxRow[]> {
+    const rows: OutboxRow[] = [];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+        select: options.withPayload ? ROW_COLUMNS : LIST_COLUMNS,
+        filter: idFilter(chunk),
+        abortSignal: options.abortSignal,
+      });
+      rows.push(...page.value.map(rowFromRecord));
+    }
+    return rows;
+  }
+
+  /**
+   * One UpdateMultiple for all changes, each target carrying the row's ETag so Dataverse applies it only to the
+   * version we read. UpdateMultiple is all or nothing: on a version conflict we re-read the rows, report those whose
+   * version moved as conflicts, and write the others again.
+   */
+  async applyUpdates(updates: readonly RowUpdate[], options: OperationOptions = {}): Promise<{ conflicts: string[] }> {
+    if (updates.length === 0) return { conflicts: [] };
+    const toRecords = (list: readonly RowUpdate[]): EntityRecord[] =>
+      list.map((u) => ({ [C.id]: u.id, ...(u.etag ? { '@odata.etag': u.etag } : {}), ...recordFromChanges(u.changes) }));
+    try {
+      await this.client.updateMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, toRecords(updates), options);
+      return { conflicts: [] };
+    } catch (e) {
+      if (!(e instanceof DataverseError && e.code === 'PreconditionFailed')) throw e;
+    }
+    const current = new Map((await this.readByIds(updates.map((u) => u.id), options)).map((r) => [r.id, r]));
+    const conflicts: string[] = [];
+    const unchanged: RowUpdate[] = [];
+    for (const u of updates) {
+      const row = current.get(u.id);
+      if (!row || (u.etag && row.etag !== u.etag)) conflicts.push(u.id);
+      else unchanged.push(u);
+    }
+    if (unchanged.length > 0) {
+      try {
+        await this.client.updateMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, toRecords(unchanged), options);
+      } catch (e) {
+        if (!(e instanceof DataverseError && e.code === 'PreconditionFailed')) throw e;
+        return { conflicts: updates.map((u) => u.id) }; // still moving: let the caller re-read everything
+      }
+    }
+    return { conflicts };
+  }
+
+  /** Rows for operators and the CLI, newest first unless statuses include Pending (then FIFO). Payloads are not read. */
+  async query(q: RowQuery, options: OperationOptions = {}): Promise<OutboxRow[]> {
+    const clauses: string[] = [];
+    if (q.statuses?.length) clauses.push(`(${q.statuses.map((s) => `${C.status} eq ${s}`).join(' or ')})`);
+    if (q.ids?.length) clauses.push(idFilter(q.ids));
+    if (q.target) clauses.push(`${C.target} eq ${odataLiteral(q.target)}`);
+    if (q.eventType) clauses.push(`${C.eventType} eq ${odataLiteral(q.eventType)}`);
+    if (q.errorContains) clauses.push(`contains(${C.lastError},${odataLiteral(q.errorContains)})`);
+    if (q.createdAfter) clauses.push(`${C.createdOn} ge ${odataLiteral(q.createdAfter)}`);
+    if (q.createdBefore) clauses.push(`${C.createdOn} le ${odataLiteral(q.createdBefore)}`);
+    const rows: OutboxRow[] = [];
+    for await (const r of this.client.listAll(OutboxMessage.entitySetName, {
+      select: LIST_COLUMNS,
+      filter: clauses.length ? clauses.join(' and ') : undefined,
+      orderBy: `${C.sequence} asc`,
+      top: q.top,
+      maxPageSize: 1000,
+      abortSignal: options.abortSignal,
+    })) {
+      rows.push(rowFromRecord(r));
+      if (q.top !== undefined && rows.length >= q.top) break;
+    }
+    return rows;
+  }
+
+  /** Counts per status: one aggregate FetchXML query. */
+  async countByStatus(options: OperationOptions = {}): Promise<Partial<Record<OutboxStatusName, number>>> {
+    const fetch = `<fetch aggregate="true"><entity name="${OutboxMessage.logicalName}"><attribute name="${C.status}" alias="status" groupby="true"/><attribute name="${C.id}" alias="n" aggregate="count"/></entity></fetch>`;
+    const rows = await this.client.fetchXml(OutboxMessage.entitySetName, fetch, options);
+    const names = Object.entries(OutboxStatus) as [OutboxStatusName, number][];
+    const counts: Partial<Record<OutboxStatusName, number>> = {};
+    for (const r of rows) {
+      const name = names.find(([, v]) => v === Number(r.status))?.[0];
+      if (name) counts[name] = Number(r.n);
+    }
+    return counts;
+  }
+
+  /** The oldest Pending row (FIFO head), or undefined. */
+  async oldestPending(options: OperationOptions = {}): Promise<OutboxRow | undefined> {
+    const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+      select: LIST_COLUMNS,
+      filter: `${C.status} eq ${OutboxStatus.Pending}`,
+      orderBy: `${C.sequence} asc`,
+      top: 1,
+      abortSignal: options.abortSignal,
+    });
+    return page.value[0] ? rowFromRecord(page.value[0]) : undefined;
+  }
+
+  /** The most recent publish time and the most recent failure. */
+  async latest(options: OperationOptions = {}): Promise<{ lastPublishedOn?: Date; lastError?: string }> {
+    const [pub, err] = await Promise.all([
+      this.client.retrieveMultiple(OutboxMessage.entitySetName, { select: [C.id, C.publishedOn], filter: `${C.publishedOn} ne null`, orderBy: `${C.publishedOn} desc`, top: 1, abortSignal: options.abortSignal }),
+      this.client.retrieveMultiple(OutboxMessage.entitySetName, { select: [C.id, C.lastError, C.modifiedOn], filter: `${C.lastError} ne null and (${C.status} eq ${OutboxStatus.Failed} or ${C.status} eq ${OutboxStatus.Pending})`, orderBy: `${C.modifiedOn} desc`, top: 1, abortSignal: options.abortSignal }),
+    ]);
+    return {
+      lastPublishedOn: pub.value[0] ? date(pub.value[0][C.publishedOn]) : undefined,
+      lastError: err.value[0] ? str(err.value[0][C.lastError]) : undefined,
+    };
+  }
+
+  /** A single conditional update (operators, acks): false when the row changed (412). */
+  async updateRow(id: string, etag: string | undefined, changes: OutboxRowChanges, options: OperationOptions = {}): Promise<boolean> {
+    try {
+      await this.client.update(OutboxMessage.entitySetName, id, recordFromChanges(changes), { ifMatch: etag ?? '*', abortSignal: options.abortSignal });
+      return true;
+    } catch (e) {
+      if (e instanceof DataverseError && e.code === 'PreconditionFailed') return false;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// Service Bus client from the app settings: a connection string (emulator: UseDevelopmentEmulator=true), or the
+// namespace with DefaultAzureCredential (managed identity in Azure).
+import { DefaultAzureCredential } from '@azure/identity';
+import { ServiceBusClient, type ServiceBusClientOptions } from '@azure/service-bus';
+
+export interface ServiceBusConnectionSettings {
+  connectionString?: string;
+  namespace?: string;
+}
+
+export function createServiceBusClient(settings: ServiceBusConnectionSettings, options: ServiceBusClientOptions = {}): ServiceBusClient {
+  const opts: ServiceBusClientOptions = {
+    ...options,
+    // Bounded SDK retries: the publish cycle owns the longer retry policy (attempts + backoff per row).
+    retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 5000, timeoutInMs: 20_000, ...(options.retryOptions ?? {}) },
+  };
+  if (settings.connectionString) return new ServiceBusClient(settings.connectionString, opts);
+  if (settings.namespace) return new ServiceBusClient(settings.namespace, new DefaultAzureCredential(), opts);
+  throw new TypeError('Set SERVICEBUS_CONNECTION_STRING or SERVICEBUS_NAMESPACE.');
+}

@@ -1,0 +1,111 @@
+// Service Bus side of the core's sender port: one SDK sender per target, createMessageBatch to pack as many
+// messages per send as the entity allows, and error classification (permanent vs transient).
+import { isServiceBusError, type ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
+import type { OutboundMessage } from '../core/mapping';
+import type { MessageSenderPort, OperationOptions, SendOutcome } from '../core/ports';
+import { TargetUnavailableError } from '../core/ports';
+
+/** Service Bus error codes that no retry can fix for this message or target. */
+const PERMANENT_TARGET = new Set(['MessagingEntityNotFound']);
+const PERMANENT_MESSAGE = new Set(['MessageSizeExceeded']);
+
+export function classifySendError(e: unknown, target: string): { code: string; permanent: boolean; reason: string } {
+  const code = isServiceBusError(e) ? e.code : ((e as { code?: unknown })?.code as string | undefined) ?? 'SendFailed';
+  const message = e instanceof Error ? e.message : String(e);
+  if (PERMANENT_TARGET.has(code)) {
+    return { code, permanent: true, reason: `Service Bus entity "${target}" does not exist (MessagingEntityNotFound). Create the queue or topic, or fix obx_target, then retry the row.` };
+  }
+  if (PERMANENT_MESSAGE.has(code)) return { code, permanent: true, reason: `Message too large for "${target}" (MessageSizeExceeded): ${message}` };
+  return { code, permanent: false, reason: `${code}: ${message}` };
+}
+
+function toSdkMessage(m: OutboundMessage): ServiceBusMessage {
+  const msg: ServiceBusMessage = { messageId: m.messageId, body: m.body, contentType: m.contentType, applicationProperties: { ...m.applicationProperties } };
+  if (m.subject !== undefined) msg.subject = m.subject;
+  if (m.correlationId !== undefined) msg.correlationId = m.correlationId;
+  if (m.sessionId !== undefined) msg.sessionId = m.sessionId;
+  return msg;
+}
+
+export class ServiceBusMessageSender implements MessageSenderPort {
+  private readonly senders = new Map<string, ServiceBusSender>();
+  private readonly maxSizes = new Map<string, number>();
+
+  constructor(private readonly client: ServiceBusClient) {}
+
+  private sender(target: string): ServiceBusSender {
+    let s = this.senders.get(target);
+    if (!s) {
+      s = this.client.createSender(target);
+      this.senders.set(target, s);
+    }
+    return s;
+  }
+
+  private async dropSender(target: string): Promise<void> {
+    const s = this.senders.get(target);
+    this.senders.delete(target);
+    this.maxSizes.delete(target);
+    await s?.close().catch(() => undefined);
+  }
+
+  async maxMessageSizeInBytes(target: string, options: OperationOptions = {}): Promise<number> {
+    const known = this.maxSizes.get(target);
+    if (known !== undefined) return known;
+    try {
+      const batch = await this.sender(target).createMessageBatch({ abortSignal: options.abortSignal });
+      this.maxSizes.set(target, batch.maxSizeInBytes);
+      return batch.maxSizeInBytes;
+    } catch (e) {
+      const c = classifySendError(e, target);
+      await this.dropSender(target);
+      throw new TargetUnavailableError(target, c.code, c.permanent, c.reason);
+    }
+  }
+
+  async send(target: string, messages: readonly OutboundMessage[], options: OperationOptions = {}): Promise<SendOutcome[]> {
+    const outcomes: SendOutcome[] = [];
+    const sender = this.sender(target);
+    let index = 0;
+    try {
+      while (index < messages.length) {
+        const batch = await sender.createMessageBatch({ abortSignal: options.abortSignal });
+        const inBatch: number[] = [];
+        const tooLarge: number[] = [];
+        while (index < messages.length) {
+          if (batch.tryAddMessage(toSdkMessage(messages[index]!))) {
+            inBatch.push(index++);
+          } else if (batch.count === 0) {
+            // Does not fit even alone: a permanent failure for this message only.
+            tooLarge.push(index++);
+            break;
+          } else {
+            break;
+          }
+        }
+        if (batch.count > 0) await sender.sendMessages(batch, { abortSignal: options.abortSignal });
+        for (const i of inBatch) outcomes[i] = { ok: true };
+        for (const i of tooLarge) {
+          outcomes[i] = {
+            ok: false,
+            permanent: true,
+            code: 'MessageSizeExceeded',
+            reason: `Message too large for "${target}": it does not fit in an empty batch of ${batch.maxSizeInBytes} bytes.`,
+          };
+        }
+      }
+    } catch (e) {
+      // This batch and every later one were not sent (order per key forbids sending them past a failure).
+      const c = classifySendError(e, target);
+      for (let i = 0; i < messages.length; i++) outcomes[i] ??= { ok: false, ...c };
+      if (c.permanent || !isServiceBusError(e)) await this.dropSender(target);
+    }
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.all(all.map((s) => s.close().catch(() => undefined)));
+  }
+}
