@@ -1,1 +1,21 @@
-export {};
+// Public barrel of the Service Bus emulator (`@dataverse-outbox/emulators/servicebus`).
+export { startServiceBusEmulator, defaultMaxMessageSizeInBytes } from './ServiceBusEmulator';
+export type { ServiceBusEmulator, ServiceBusEmulatorOptions } from './ServiceBusEmulator';
+export {
+  buildEmulatorConfig,
+  parseEmulatorConfig,
+  loadEmulatorConfigFile,
+  ServiceBusEmulatorConfigError,
+  isServiceBusEmulatorConfigError,
+} from './configuration/EmulatorConfig';
+export type {
+  EmulatorConfig,
+  ShortEmulatorConfig,
+  ShortQueueConfig,
+  ShortTopicConfig,
+  ShortSubscriptionConfig,
+  ShortCorrelationFilter,
+} from './configuration/EmulatorConfig';
+export type { ServiceBusEmulatorAdmin, DeadLetteredMessage } from './admin/ServiceBusEmulatorAdmin';
+export type { RefuseAttachesOptions, DelaySendsOptions, FaultsSnapshot } from './admin/FaultInjector';
+export type { EntitySummary } from './core/Broker';

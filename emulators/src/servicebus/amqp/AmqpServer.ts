@@ -1,0 +1,263 @@
+// The AMQP 1.0 listener. The whole request pipeline is assembled here, in order:
+//   connection (SASL ANONYMOUS, plain TCP: what the SDK uses with UseDevelopmentEmulator=true)
+//   -> link attach: route by address ($cbs, <entity>/$management, entity, entity/$DeadLetterQueue), fault check,
+//      entity lookup (unknown -> amqp:not-found), session lock for session receivers
+//   -> transfers: CBS put-token | management operation | send to entity
+//   -> flow/drain and dispositions on receive links
+//   -> detach/disconnect: release what the link held.
+import type { AddressInfo, Server } from 'node:net';
+import { create_container, type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+import type { FaultInjector } from '../admin/FaultInjector';
+import type { Broker } from '../core/Broker';
+import { amqpConditionFor, brokerErrors, isBrokerError, type BrokerError } from '../errors/BrokerError';
+import { dotnetTicks } from './codec';
+import { ManagementHandler } from './ManagementHandler';
+import { ReceiveLink } from './ReceiveLink';
+import { registerReplyLink, reply, unregisterReplyLink } from './replies';
+import { alwaysAnswerDrain, holdAttach, internals, resumeAttach } from './rheaInternals';
+import { SendLink } from './SendLink';
+
+export interface AmqpServerOptions {
+  host: string;
+  port: number;
+  broker: Broker;
+  faults: FaultInjector;
+  maxMessageSizeInBytes: number;
+}
+
+const cbsAddress = '$cbs';
+const managementSuffix = '/$management';
+const sessionFilter = 'com.microsoft:session-filter';
+const sessionLockedUntil = 'com.microsoft:locked-until-utc';
+const clientTimeout = 'com.microsoft:timeout';
+/** Service Bus caps the wait for the next available session at 1 minute 5 seconds whatever the client asks. */
+const maxSessionWaitInMs = 65_000;
+
+type LinkRole = { kind: 'send'; handler: SendLink } | { kind: 'receive'; handler: ReceiveLink } | { kind: 'cbs' } | { kind: 'management'; entityPath: string } | { kind: 'reply' };
+
+function errorFor(error: unknown): { condition: string; description: string } {
+  if (isBrokerError(error)) return { condition: amqpConditionFor(error.code).condition, description: error.message };
+  return { condition: 'amqp:internal-error', description: error instanceof Error ? error.message : String(error) };
+}
+
+export class AmqpServer {
+  private readonly container: Container;
+  private server?: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly roles = new WeakMap<Sender | Receiver, LinkRole>();
+  private readonly linksOf = new WeakMap<Connection, Set<Sender | Receiver>>();
+  private readonly management: ManagementHandler;
+
+  constructor(private readonly options: AmqpServerOptions) {
+    this.container = create_container({ id: 'servicebus-emulator' });
+    this.management = new ManagementHandler(options.broker, (path) => this.sendDelay(path));
+    this.wire();
+  }
+
+  async listen(): Promise<number> {
+    const server = this.container.listen({
+      host: this.options.host,
+      port: this.options.port,
+      // Incoming transfers are accepted only once stored; outgoing deliveries are settled by our own replies.
+      receiver_options: { autoaccept: false },
+      sender_options: { autosettle: false, treat_modified_as_released: false },
+    } as unknown as Parameters<Container['listen']>[0]) as Server;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Closes every client connection abruptly (fault injection); clients see a disconnect and reconnect. */
+  dropAllConnections(): number {
+    const count = this.connections.size;
+    for (const connection of [...this.connections]) this.destroy(connection);
+    return count;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const connection of [...this.connections]) this.destroy(connection);
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private destroy(connection: Connection): void {
+    this.connections.delete(connection);
+    const socket = (connection as unknown as { socket?: { destroy(): void } }).socket;
+    socket?.destroy();
+  }
+
+  private sendDelay(path: string): Promise<void> {
+    const ms = this.options.faults.sendDelayFor(path);
+    return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  }
+
+  private wire(): void {
+    const c = this.container;
+    // Stage 1: connections.
+    c.on('connection_open', (ctx: EventContext) => this.connections.add(ctx.connection));
+    c.on('connection_close', (ctx: EventContext) => this.connections.delete(ctx.connection));
+    // Errors raised by peers are handled per link; this keeps rhea from throwing them at the process.
+    c.on('error', () => undefined);
+    c.on('connection_error', () => undefined);
+
+    // Stage 2: attaches. A client receiver is a server-side sender and vice versa.
+    c.on('sender_open', (ctx: EventContext) => this.onSenderOpen(ctx.sender!, ctx.connection));
+    c.on('receiver_open', (ctx: EventContext) => this.onReceiverOpen(ctx.receiver!, ctx.connection));
+
+    // Stage 3: transfers from clients.
+    c.on('message', (ctx: EventContext) => this.onMessage(ctx));
+
+    // Stage 5: detach and disconnect.
+    c.on('sender_close', (ctx: EventContext) => this.onLinkGone(ctx.sender!, ctx.connection));
+    c.on('receiver_close', (ctx: EventContext) => this.onLinkGone(ctx.receiver!, ctx.connection));
+    c.on('sender_error', () => undefined);
+    c.on('receiver_error', () => undefined);
+    c.on('session_error', () => undefined);
+    c.on('disconnected', (ctx: EventContext) => this.onDisconnected(ctx.connection));
+  }
+
+  private refuse(link: Sender | Receiver, error: BrokerError | Error): void {
+    // Service Bus answers a refused attach with an attach without terminus followed by a detach carrying the error.
+    const l = internals(link);
+    l.local.attach.source = undefined;
+    l.local.attach.target = undefined;
+    link.close(errorFor(error));
+  }
+
+  private track(connection: Connection, link: Sender | Receiver): void {
+    let links = this.linksOf.get(connection);
+    if (!links) {
+      links = new Set();
+      this.linksOf.set(connection, links);
+    }
+    links.add(link);
+  }
+
+  private onReceiverOpen(receiver: Receiver, connection: Connection): void {
+    this.track(connection, receiver);
+    const remote = internals(receiver).remote.attach;
+    const address = remote?.target?.address ?? '';
+    internals(receiver).set_target(remote?.target ?? null);
+    internals(receiver).local.attach.max_message_size = this.options.maxMessageSizeInBytes;
+    if (remote?.source) internals(receiver).set_source(remote.source);
+    if (address === cbsAddress) {
+      this.roles.set(receiver, { kind: 'cbs' });
+      return;
+    }
+    if (address.toLowerCase().endsWith(managementSuffix)) {
+      this.roles.set(receiver, { kind: 'management', entityPath: address.slice(0, -managementSuffix.length) });
+      return;
+    }
+    try {
+      if (this.options.faults.isAttachRefused(address)) throw brokerErrors.attachRefused(address);
+      const key = this.options.broker.sendEntity(address);
+      const handler = new SendLink(key, address, this.options.broker, this.options.maxMessageSizeInBytes, (p) => this.sendDelay(p));
+      this.roles.set(receiver, { kind: 'send', handler });
+    } catch (error) {
+      this.refuse(receiver, error as Error);
+    }
+  }
+
+  private onSenderOpen(sender: Sender, connection: Connection): void {
+    this.track(connection, sender);
+    const l = internals(sender);
+    const remote = l.remote.attach;
+    const address = remote?.source?.address ?? '';
+    l.set_target(remote?.target ?? null);
+    l.local.attach.snd_settle_mode = remote?.snd_settle_mode ?? 0;
+    l.local.attach.rcv_settle_mode = remote?.rcv_settle_mode ?? 0;
+    if (address === cbsAddress || address.toLowerCase().endsWith(managementSuffix)) {
+      l.set_source(remote?.source ?? null);
+      this.roles.set(sender, { kind: 'reply' });
+      registerReplyLink(connection, sender);
+      return;
+    }
+    alwaysAnswerDrain(sender);
+    const broker = this.options.broker;
+    const filter = remote?.source?.filter;
+    const isSessionReceiver = filter !== undefined && filter !== null && sessionFilter in filter;
+    try {
+      if (this.options.faults.isAttachRefused(address)) throw brokerErrors.attachRefused(address);
+      const queue = broker.receiveQueue(address);
+      const mode = remote?.snd_settle_mode === 1 ? 'receiveAndDelete' : 'peekLock';
+      const link = new ReceiveLink(sender, broker);
+      this.roles.set(sender, { kind: 'receive', handler: link });
+      const events = {
+        wake: () => link.pump(),
+        sessionLockLost: (error: BrokerError) => {
+          if (sender.is_open()) sender.close(errorFor(error));
+        },
+      };
+      if (!isSessionReceiver) {
+        l.set_source(remote?.source ?? null);
+        link.bind(broker.attach(queue, mode, events));
+        return;
+      }
+      const requested = filter[sessionFilter];
+      const sessionId = typeof requested === 'string' ? requested : undefined;
+      const asked = Number(remote?.properties?.[clientTimeout]);
+      const timeout = Math.min(Number.isFinite(asked) && asked > 0 ? asked : 60_000, maxSessionWaitInMs);
+      holdAttach(sender);
+      broker.attachSession(queue, mode, events, sessionId, timeout).then(
+        (consumer) => {
+          if (!sender.is_remote_open()) {
+            broker.detach(consumer);
+            return;
+          }
+          l.set_source({ ...remote!.source, filter: { [sessionFilter]: consumer.session!.id } });
+          l.local.attach.properties = { [sessionLockedUntil]: dotnetTicks(consumer.session!.lockedUntil) };
+          resumeAttach(sender);
+          link.bind(consumer);
+        },
+        (error: unknown) => {
+          if (!sender.is_remote_open()) return;
+          resumeAttach(sender);
+          this.refuse(sender, error as Error);
+        },
+      );
+    } catch (error) {
+      this.refuse(sender, error as Error);
+    }
+  }
+
+  private onMessage(ctx: EventContext): void {
+    const receiver = ctx.receiver;
+    if (!receiver) return;
+    const role = this.roles.get(receiver);
+    const delivery = ctx.delivery;
+    switch (role?.kind) {
+      case 'send':
+        role.handler.onMessage(ctx as EventContext & { format?: number });
+        return;
+      case 'cbs':
+        // put-token: the SDK never checks the token's content, and neither does the emulator.
+        delivery?.accept();
+        reply(ctx.connection, ctx.message as Message, 202, null, { statusKey: 'status-code', descriptionKey: 'status-description' }, 'Accepted');
+        return;
+      case 'management':
+        delivery?.accept();
+        void this.management.handle(ctx.connection, role.entityPath, ctx.message as Message);
+        return;
+      default:
+        delivery?.reject({ condition: 'amqp:not-allowed', description: 'This link does not accept messages.' });
+    }
+  }
+
+  private onLinkGone(link: Sender | Receiver, connection: Connection): void {
+    const role = this.roles.get(link);
+    if (role?.kind === 'receive') role.handler.detached();
+    if (role?.kind === 'reply') unregisterReplyLink(connection, link as Sender);
+    this.roles.delete(link);
+    this.linksOf.get(connection)?.delete(link);
+  }
+
+  private onDisconnected(connection: Connection): void {
+    this.connections.delete(connection);
+    for (const link of [...(this.linksOf.get(connection) ?? [])]) this.onLinkGone(link, connection);
+    this.linksOf.delete(connection);
+  }
+}

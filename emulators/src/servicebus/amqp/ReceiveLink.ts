@@ -1,0 +1,83 @@
+// A client's receiver, seen from the server: a sending link that hands out messages as far as the client's credit
+// allows, answers drains, and turns the client's dispositions into settlements (answered with a settled disposition:
+// accepted on success, the Service Bus error otherwise).
+import type { EventContext, Sender } from 'rhea';
+import type { Broker, Disposition } from '../core/Broker';
+import type { Consumer } from '../core/Consumer';
+import { amqpConditionFor, isBrokerError } from '../errors/BrokerError';
+import { encodeForDelivery, lockTokenFromDeliveryTag, lockTokenToDeliveryTag } from './codec';
+import { acceptedOutcome, creditOf, isDraining, rejectedOutcome } from './rheaInternals';
+
+const deadLetterCondition = 'com.microsoft:dead-letter';
+const maxPullPerTurn = 200;
+
+export class ReceiveLink {
+  private consumer?: Consumer;
+
+  constructor(
+    private readonly sender: Sender,
+    private readonly broker: Broker,
+  ) {
+    sender.on('sender_flow', () => this.pump());
+    sender.on('accepted', (c: EventContext) => this.settle(c, { kind: 'complete' }));
+    sender.on('released', (c: EventContext) => this.settle(c, { kind: 'abandon' }));
+    sender.on('modified', (c: EventContext) => {
+      const state = c.delivery?.remote_state as { undeliverable_here?: boolean } | undefined;
+      this.settle(c, state?.undeliverable_here ? { kind: 'defer' } : { kind: 'abandon' });
+    });
+    sender.on('rejected', (c: EventContext) => {
+      const error = (c.delivery?.remote_state as { error?: { condition?: string; description?: string; info?: Record<string, unknown> } } | undefined)?.error;
+      const info = error?.info ?? {};
+      const reason = typeof info.DeadLetterReason === 'string' ? info.DeadLetterReason : error?.condition === deadLetterCondition ? undefined : error?.condition;
+      const description = typeof info.DeadLetterErrorDescription === 'string' ? info.DeadLetterErrorDescription : error?.description;
+      this.settle(c, { kind: 'deadletter', reason, description });
+    });
+  }
+
+  /** Binds the broker consumer once the attach is accepted. */
+  bind(consumer: Consumer): void {
+    this.consumer = consumer;
+    this.pump();
+  }
+
+  /** Sends as many messages as the credit allows; answers a drain once nothing more is available. */
+  pump(): void {
+    const consumer = this.consumer;
+    if (!consumer || consumer.closed || !this.sender.is_open()) return;
+    let exhausted = false;
+    while (this.sender.sendable()) {
+      const deliveries = this.broker.receive(consumer, Math.min(creditOf(this.sender), maxPullPerTurn));
+      if (deliveries.length === 0) {
+        exhausted = true;
+        break;
+      }
+      for (const d of deliveries) {
+        const encoded = encodeForDelivery(d);
+        if (d.lockToken) this.sender.send(encoded, lockTokenToDeliveryTag(d.lockToken), 0);
+        else this.sender.send(encoded, undefined, 0);
+      }
+    }
+    if (isDraining(this.sender) && (exhausted || creditOf(this.sender) === 0)) this.sender.set_drained(true);
+  }
+
+  detached(): void {
+    if (this.consumer) this.broker.detach(this.consumer);
+  }
+
+  private settle(context: EventContext, disposition: Disposition): void {
+    const delivery = context.delivery;
+    if (!delivery || delivery.settled) return;
+    const tag = delivery.tag;
+    if (!Buffer.isBuffer(tag) || tag.length !== 16) {
+      delivery.update(true, acceptedOutcome());
+      return;
+    }
+    this.broker
+      .settle(lockTokenFromDeliveryTag(tag), disposition, this.consumer)
+      .then(() => delivery.update(true, acceptedOutcome()))
+      .catch((error: unknown) => {
+        if (isBrokerError(error)) delivery.update(true, rejectedOutcome(amqpConditionFor(error.code).condition, error.message));
+        else delivery.update(true, rejectedOutcome('amqp:internal-error', error instanceof Error ? error.message : String(error)));
+      });
+  }
+}

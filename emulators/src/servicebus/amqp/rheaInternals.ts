@@ -1,0 +1,79 @@
+// The few places the emulator needs more of rhea than its typings expose. Kept in one file, each with the reason,
+// so an upgrade of rhea (pinned ^3.0.5) has one place to check.
+import { message, type Receiver, type Sender } from 'rhea';
+
+/** Server-side view of a link: the fields of our attach frame that rhea writes when it processes the link. */
+export interface LinkInternals {
+  local: { attach: { source?: unknown; target?: unknown; properties?: Record<string, unknown>; max_message_size?: number; snd_settle_mode?: number; rcv_settle_mode?: number } };
+  remote: { attach?: RemoteAttach };
+  state: { local_open: boolean; open_requests: number };
+  set_source(fields: Record<string, unknown> | null): void;
+  set_target(fields: Record<string, unknown> | null): void;
+}
+
+export interface RemoteAttach {
+  name: string;
+  source?: { address?: string; filter?: Record<string, unknown> } | null;
+  target?: { address?: string } | null;
+  properties?: Record<string, unknown>;
+  snd_settle_mode?: number;
+  rcv_settle_mode?: number;
+}
+
+export function internals(link: Sender | Receiver): LinkInternals {
+  return link as unknown as LinkInternals;
+}
+
+/**
+ * rhea answers an attach as soon as the 'sender_open' handler returns. Accepting the next available session is a
+ * long poll in Service Bus (the answer waits until a session frees up or the client's timeout passes), so the answer
+ * is held back here and sent by `resumeAttach`.
+ */
+export function holdAttach(link: Sender | Receiver): void {
+  const l = internals(link);
+  l.state.local_open = false;
+  l.state.open_requests = 0;
+}
+
+export function resumeAttach(link: Sender | Receiver): void {
+  (link as unknown as { open(): void }).open();
+}
+
+/**
+ * rhea only marks a flow as a drain reply while credit remains; when the last credit went on a transfer it sends a
+ * plain flow and the SDK keeps waiting for 'receiver_drained' (then closes the link). Service Bus always answers a
+ * drain, so this sender does too: the reply consumes whatever credit is left and carries drain=true.
+ */
+export function alwaysAnswerDrain(sender: Sender): void {
+  const s = sender as unknown as { _draining: boolean; _drained: boolean; credit: number; delivery_count: number; _get_drain(): boolean };
+  s._get_drain = function (this: typeof s): boolean {
+    if (this._draining && this._drained) {
+      this.delivery_count += this.credit;
+      this.credit = 0;
+      this._draining = false;
+      return true;
+    }
+    return false;
+  };
+}
+
+export function creditOf(sender: Sender): number {
+  return (sender as unknown as { credit: number }).credit;
+}
+
+export function isDraining(sender: Sender): boolean {
+  return (sender as unknown as { _draining: boolean })._draining === true;
+}
+
+const outcomes = message as unknown as {
+  accepted(): { described(): unknown };
+  rejected(fields: { error: { condition: string; description: string } }): { described(): unknown };
+};
+
+export function acceptedOutcome(): unknown {
+  return outcomes.accepted().described();
+}
+
+export function rejectedOutcome(condition: string, description: string): unknown {
+  return outcomes.rejected({ error: { condition, description } }).described();
+}
