@@ -11,7 +11,9 @@ import { ESLint } from 'eslint';
 
 const require = createRequire(import.meta.url);
 const workspace = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const outDir = path.resolve(workspace, '../solution/src/WebResources/obx_/outbox');
+// `--out <dir>` builds elsewhere (tests compare a fresh build with what the solution folder holds).
+const outArg = process.argv.indexOf('--out');
+export const outDir = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.resolve(workspace, '../solution/src/WebResources/obx_/outbox');
 
 // Mirrors src/web-resource-files.ts (kept in sync by test/build-output.test.ts).
 export const entries = [
@@ -71,8 +73,7 @@ async function bundle() {
   }
 }
 
-const only = process.argv[2];
-if (only !== '--bundle-only') {
+if (!process.argv.includes('--bundle-only')) {
   step('type-check', process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
   await lint();
 }
