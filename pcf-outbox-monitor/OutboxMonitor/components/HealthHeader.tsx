@@ -1,0 +1,152 @@
+import { MessageBar, MessageBarType, Spinner, SpinnerSize, useTheme } from '@fluentui/react';
+import * as React from 'react';
+import { evaluateHealth, type HealthLevel, type Indicator } from '../core/health';
+import { describeError, formatCount, formatDuration } from '../core/format';
+import type { HealthReport } from '../core/services';
+import { statusLabels, statusOrder } from '../core/status';
+import { HealthChart } from './HealthChart';
+import { levelColor, levelLabel } from './theme';
+
+export interface HealthHeaderProps {
+  loadHealth: () => Promise<HealthReport>;
+  /** Changes whenever the dataset changes: the header reloads with it. */
+  reloadKey: number;
+  narrow: boolean;
+}
+
+interface Loaded {
+  key: number;
+  report?: HealthReport;
+  error?: string;
+}
+
+interface TileProps {
+  label: string;
+  value: string;
+  level: HealthLevel | undefined;
+  hint?: string | undefined;
+}
+
+const Tile = React.memo(function Tile({ label, value, level, hint }: TileProps): React.ReactElement {
+  const theme = useTheme();
+  const levelText = level ? levelLabel[level] : 'Unknown';
+  return (
+    <div
+      role="group"
+      aria-label={`${label}: ${value}, ${levelText}`}
+      data-level={level ?? 'unknown'}
+      title={hint}
+      style={{
+        borderLeft: `4px solid ${levelColor(theme, level)}`,
+        background: theme.palette.neutralLighter,
+        padding: '4px 10px',
+        minWidth: 120,
+        flex: '1 1 120px',
+      }}
+    >
+      <div style={{ fontSize: 12, color: theme.palette.neutralSecondary }}>{label}</div>
+      <div style={{ fontSize: 20, fontWeight: 600, color: theme.palette.neutralPrimary }}>{value}</div>
+      <div style={{ fontSize: 11, color: theme.palette.neutralSecondary }}>{levelText}</div>
+    </div>
+  );
+});
+Tile.displayName = 'HealthTile';
+
+const show = (indicator: Indicator, format: (n: number) => string, whenEmpty: string): string =>
+  indicator.value === undefined ? whenEmpty : format(indicator.value);
+
+/** Health at a glance: server-side counts by status, stall indicators and the last 24 hours. */
+export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloadKey, narrow }: HealthHeaderProps): React.ReactElement {
+  const theme = useTheme();
+  const [loaded, setLoaded] = React.useState<Loaded | undefined>(undefined);
+
+  React.useEffect(() => {
+    let current = true;
+    loadHealth().then(
+      (report) => current && setLoaded({ key: reloadKey, report }),
+      (error: unknown) => current && setLoaded({ key: reloadKey, error: describeError(error) }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [loadHealth, reloadKey]);
+
+  const report = loaded?.report;
+  const evaluation = React.useMemo(
+    () =>
+      report &&
+      evaluateHealth(
+        {
+          counts: report.counts.ok ? report.counts.value : undefined,
+          oldestPendingCreatedOn: report.oldestPending.ok ? report.oldestPending.value : undefined,
+          lastPublishedOn: report.lastPublish.ok ? report.lastPublish.value : undefined,
+        },
+        report.thresholds,
+        report.generatedAt,
+      ),
+    [report],
+  );
+
+  if (!loaded) return <Spinner size={SpinnerSize.small} label="Loading outbox health…" />;
+  if (!report || !evaluation) {
+    return <MessageBar messageBarType={MessageBarType.error}>Outbox health unavailable: {loaded.error}</MessageBar>;
+  }
+  const counts = report.counts.ok ? report.counts.value : undefined;
+  const t = report.thresholds;
+  const problems = [report.counts, report.oldestPending, report.lastPublish, report.series]
+    .filter((o): o is { ok: false; error: string } => !o.ok)
+    .map((o) => o.error);
+
+  return (
+    <section aria-label="Outbox health" aria-busy={loaded.key !== reloadKey} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
+      <div style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'stretch' }}>
+        <Tile label="Overall" value={evaluation.overall ? levelLabel[evaluation.overall] : 'Unknown'} level={evaluation.overall} />
+        <Tile
+          label="Oldest pending"
+          value={report.oldestPending.ok && report.oldestPending.value === null ? 'none' : show(evaluation.pendingAgeSeconds, formatDuration, 'n/a')}
+          level={evaluation.pendingAgeSeconds.level}
+          hint={`Amber above ${formatDuration(t.maxPendingAgeSeconds)}, red above ${formatDuration(2 * t.maxPendingAgeSeconds)}`}
+        />
+        <Tile
+          label="Since last publish"
+          value={report.lastPublish.ok && report.lastPublish.value === null ? 'never' : show(evaluation.sinceLastPublishSeconds, formatDuration, 'n/a')}
+          level={evaluation.sinceLastPublishSeconds.level}
+          hint="Judged only while rows are pending, against the pending-age threshold"
+        />
+        <Tile label="Failed" value={show(evaluation.failed, formatCount, 'n/a')} level={evaluation.failed.level} hint={`Amber above ${t.maxFailed}, red above ${2 * t.maxFailed}`} />
+        <Tile
+          label="Dead-lettered"
+          value={show(evaluation.deadLettered, formatCount, 'n/a')}
+          level={evaluation.deadLettered.level}
+          hint={`Amber above ${t.maxDeadLettered}, red above ${2 * t.maxDeadLettered}`}
+        />
+        {report.series.ok && !narrow ? <HealthChart buckets={report.series.value.buckets} capped={report.series.value.capped} /> : null}
+      </div>
+      {counts ? (
+        <div aria-label="Rows by status" style={{ display: 'flex', flexWrap: 'wrap', gap: 12, fontSize: 12, color: theme.palette.neutralSecondary }}>
+          {statusOrder.map((name) => (
+            <span key={name} data-count-status={name}>
+              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name])}</strong>
+            </span>
+          ))}
+          <span>
+            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total)}</strong>
+          </span>
+        </div>
+      ) : null}
+      {counts && counts.unknown.length > 0 ? (
+        <MessageBar messageBarType={MessageBarType.warning}>
+          {counts.unknown.map((u) => `${formatCount(u.count)} rows with ${u.label}`).join('; ')}: this monitor does not know that status. Check the
+          obx_outboxstatus choice.
+        </MessageBar>
+      ) : null}
+      {problems.map((p) => (
+        <MessageBar key={p} messageBarType={MessageBarType.error}>
+          {p}
+        </MessageBar>
+      ))}
+      {report.thresholdsProblem ? <MessageBar messageBarType={MessageBarType.warning}>{report.thresholdsProblem}</MessageBar> : null}
+    </section>
+  );
+});
+HealthHeader.displayName = 'HealthHeader';

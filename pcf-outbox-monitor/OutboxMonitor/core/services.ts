@@ -1,0 +1,196 @@
+// The monitor's Web API calls, written against a narrow port that context.webAPI satisfies. index.ts binds them to the
+// real context; tests bind them to a fake; the components only ever see the resulting plain async functions.
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
+import { describeError, readDate } from './format';
+import {
+  bucketLast24Hours,
+  parseStatusCounts,
+  parseThresholds,
+  seriesHours,
+  statusCountFetchXml,
+  type HealthThresholds,
+  type HourBucket,
+  type StatusCounts,
+} from './health';
+import { readStatus, statusLabels } from './status';
+
+type WebApiEntity = Record<string, unknown>;
+
+/** The part of ComponentFramework.WebApi the monitor uses. */
+export interface WebApiPort {
+  retrieveMultipleRecords(entityType: string, options?: string, maxPageSize?: number): Promise<{ entities: WebApiEntity[]; nextLink?: string }>;
+  retrieveRecord(entityType: string, id: string, options?: string): Promise<WebApiEntity>;
+  updateRecord(entityType: string, id: string, data: WebApiEntity): Promise<unknown>;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface HealthReport {
+  generatedAt: Date;
+  counts: Outcome<StatusCounts>;
+  /** null: nothing is pending. */
+  oldestPending: Outcome<Date | null>;
+  /** null: nothing was ever published. */
+  lastPublish: Outcome<Date | null>;
+  series: Outcome<{ buckets: HourBucket[]; capped: boolean }>;
+  thresholds: HealthThresholds;
+  thresholdsProblem?: string;
+}
+
+export interface RowDetails {
+  id: string;
+  name: string | undefined;
+  messageId: string | undefined;
+  contentType: string | undefined;
+  payload: string | undefined;
+  lastError: string | undefined;
+}
+
+export interface ActionResult {
+  id: string;
+  name: string;
+  ok: boolean;
+  /** What happened, in words: "queued again", or why the row was skipped or failed. */
+  message: string;
+}
+
+const m = OutboxMessage;
+const c = OutboxMessage.columns;
+/** Dataverse's largest page: the 24-hour series reads at most this many rows per series and says so when capped. */
+export const seriesRowCap = 5000;
+
+async function settle<T>(work: () => Promise<T>, what: string): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    return { ok: false, error: `${what}: ${describeError(error)}` };
+  }
+}
+
+function firstDate(entities: readonly WebApiEntity[], column: string): Date | null {
+  const first = entities[0];
+  if (!first) return null;
+  const date = readDate(first[column]);
+  if (date === null) throw new Error(`${column} is not a date (${JSON.stringify(first[column])})`);
+  return date ?? null;
+}
+
+function datesOf(entities: readonly WebApiEntity[], column: string): Date[] {
+  return entities.map((e) => readDate(e[column])).filter((d): d is Date => d instanceof Date);
+}
+
+async function readThresholds(webApi: WebApiPort): Promise<{ thresholds: HealthThresholds; problem?: string }> {
+  const schemaName = Settings.HealthThresholds.schemaName;
+  try {
+    const result = await webApi.retrieveMultipleRecords(
+      'environmentvariabledefinition',
+      `?$select=schemaname,defaultvalue&$filter=schemaname eq '${schemaName}'` +
+        `&$expand=environmentvariabledefinition_environmentvariablevalue($select=value)`,
+    );
+    const definition = result.entities[0];
+    if (!definition) return { ...parseThresholds(undefined), problem: `${schemaName} is not defined in this environment; using the defaults` };
+    const values = definition['environmentvariabledefinition_environmentvariablevalue'];
+    const current = Array.isArray(values) ? (values[0] as WebApiEntity | undefined)?.['value'] : undefined;
+    const json = typeof current === 'string' && current.trim() !== '' ? current : definition['defaultvalue'];
+    return parseThresholds(typeof json === 'string' ? json : undefined);
+  } catch (error) {
+    return { ...parseThresholds(undefined), problem: `Could not read ${schemaName} (${describeError(error)}); using the defaults` };
+  }
+}
+
+export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthReport> {
+  const since = new Date(now.getTime() - seriesHours * 3_600_000).toISOString();
+  const [counts, oldestPending, lastPublish, series, thresholds] = await Promise.all([
+    settle(async () => {
+      const result = await webApi.retrieveMultipleRecords(m.logicalName, `?fetchXml=${encodeURIComponent(statusCountFetchXml())}`);
+      return parseStatusCounts(result.entities);
+    }, 'Status counts unavailable (aggregate query failed)'),
+    settle(async () => {
+      const result = await webApi.retrieveMultipleRecords(
+        m.logicalName,
+        `?$select=${c.createdOn}&$filter=${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.createdOn} asc&$top=1`,
+      );
+      return firstDate(result.entities, c.createdOn);
+    }, 'Oldest pending row unavailable'),
+    settle(async () => {
+      const result = await webApi.retrieveMultipleRecords(
+        m.logicalName,
+        `?$select=${c.publishedOn}&$filter=${c.publishedOn} ne null&$orderby=${c.publishedOn} desc&$top=1`,
+      );
+      return firstDate(result.entities, c.publishedOn);
+    }, 'Last publish time unavailable'),
+    settle(async () => {
+      const [published, failed] = await Promise.all([
+        webApi.retrieveMultipleRecords(m.logicalName, `?$select=${c.publishedOn}&$filter=${c.publishedOn} ge ${since}`, seriesRowCap),
+        webApi.retrieveMultipleRecords(
+          m.logicalName,
+          `?$select=${c.modifiedOn}&$filter=${c.status} eq ${OutboxStatus.Failed} and ${c.modifiedOn} ge ${since}`,
+          seriesRowCap,
+        ),
+      ]);
+      return {
+        buckets: bucketLast24Hours(datesOf(published.entities, c.publishedOn), datesOf(failed.entities, c.modifiedOn), now),
+        capped: Boolean(published.nextLink || failed.nextLink),
+      };
+    }, 'Last 24 hours unavailable'),
+    readThresholds(webApi),
+  ]);
+  return {
+    generatedAt: now,
+    counts,
+    oldestPending,
+    lastPublish,
+    series,
+    thresholds: thresholds.thresholds,
+    ...(thresholds.problem ? { thresholdsProblem: thresholds.problem } : {}),
+  };
+}
+
+export async function loadDetails(webApi: WebApiPort, id: string): Promise<RowDetails> {
+  const row = await webApi.retrieveRecord(m.logicalName, id, `?$select=${[c.name, c.messageId, c.contentType, c.payload, c.lastError].join(',')}`);
+  const str = (column: string): string | undefined => {
+    const value = row[column];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError) };
+}
+
+/**
+ * Runs an action row by row. Each row is re-read first so a row whose status moved on since the grid loaded is skipped
+ * with a reason instead of being pushed backwards; one failing row never stops the others.
+ */
+export async function runAction(webApi: WebApiPort, action: OutboxAction, rows: readonly { id: string; name: string }[]): Promise<ActionResult[]> {
+  const results: ActionResult[] = [];
+  for (const row of rows) {
+    try {
+      const current = await webApi.retrieveRecord(m.logicalName, row.id, `?$select=${c.status},${c.replayCount}`);
+      const status = readStatus(current[c.status]);
+      if (!isActionAllowed(action, status.kind === 'known' ? status.value : undefined)) {
+        const now = status.kind === 'known' ? statusLabels[status.name] : status.kind === 'unknown' ? `unknown (${status.raw})` : 'empty';
+        results.push({ id: row.id, name: row.name, ok: false, message: `skipped: status is now ${now}, ${actionLabels[action].verb} does not apply` });
+        continue;
+      }
+      const replayCount = typeof current[c.replayCount] === 'number' ? (current[c.replayCount] as number) : 0;
+      await webApi.updateRecord(m.logicalName, row.id, actionUpdate(action, { replayCount }));
+      results.push({ id: row.id, name: row.name, ok: true, message: actionLabels[action].done });
+    } catch (error) {
+      results.push({ id: row.id, name: row.name, ok: false, message: `failed: ${describeError(error)}` });
+    }
+  }
+  return results;
+}
+
+export type PayloadView = { text: string; note?: string };
+
+/** Pretty-prints JSON payloads; anything else is shown exactly as stored. Always plain text: never parsed as HTML. */
+export function formatPayload(payload: string | undefined, contentType: string | undefined): PayloadView {
+  if (payload === undefined) return { text: '', note: 'This row has no payload.' };
+  const isJson = contentType === undefined || /json/i.test(contentType);
+  if (!isJson) return { text: payload, note: `Content type ${contentType}: shown as stored.` };
+  try {
+    return { text: JSON.stringify(JSON.parse(payload), null, 2) };
+  } catch {
+    return { text: payload, note: 'The payload is not valid JSON: shown as stored.' };
+  }
+}

@@ -1,0 +1,187 @@
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { actionUpdate, canRunOnSelection, isActionAllowed, outboxActions } from '../OutboxMonitor/core/actions';
+import { describeError, formatDuration, readDate, truncate } from '../OutboxMonitor/core/format';
+import {
+  bucketLast24Hours,
+  defaultThresholds,
+  evaluateHealth,
+  levelFor,
+  parseStatusCounts,
+  parseThresholds,
+  statusCountFetchXml,
+} from '../OutboxMonitor/core/health';
+import { clampPageSize, defaultPageSize } from '../OutboxMonitor/core/pageSize';
+import { describeMissingColumns, gridColumns, toOutboxRow } from '../OutboxMonitor/core/rows';
+import { formatPayload } from '../OutboxMonitor/core/services';
+import { readStatus } from '../OutboxMonitor/core/status';
+
+const c = OutboxMessage.columns;
+const S = OutboxStatus;
+
+describe('action enable rules (same as the command bar)', () => {
+  const table: [string, number, boolean, boolean, boolean][] = [
+    // status, value, retry, replay, cancel
+    ['Pending', S.Pending, false, false, true],
+    ['Published', S.Published, false, true, false],
+    ['Acked', S.Acked, false, false, false],
+    ['Failed', S.Failed, true, false, true],
+    ['DeadLettered', S.DeadLettered, false, true, true],
+    ['Cancelled', S.Cancelled, false, false, false],
+  ];
+  it.each(table)('%s', (_name, value, retry, replay, cancel) => {
+    expect(isActionAllowed('retry', value)).toBe(retry);
+    expect(isActionAllowed('replay', value)).toBe(replay);
+    expect(isActionAllowed('cancel', value)).toBe(cancel);
+  });
+
+  it('never allows an action on an unknown or missing status', () => {
+    for (const action of outboxActions) {
+      expect(isActionAllowed(action, undefined)).toBe(false);
+      expect(isActionAllowed(action, 999)).toBe(false);
+    }
+  });
+
+  it('needs a selection in which every row allows the action', () => {
+    expect(canRunOnSelection('retry', [])).toBe(false);
+    expect(canRunOnSelection('retry', [S.Failed, S.Failed])).toBe(true);
+    expect(canRunOnSelection('retry', [S.Failed, S.Pending])).toBe(false);
+    expect(canRunOnSelection('cancel', [S.Failed, S.Pending, S.DeadLettered])).toBe(true);
+  });
+
+  it('writes Pending with a fresh attempt budget on retry, a new replay number on replay, Cancelled on cancel', () => {
+    expect(actionUpdate('retry', { replayCount: 3 })).toEqual({ [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null });
+    expect(actionUpdate('replay', { replayCount: 3 })).toEqual({ [c.status]: S.Pending, [c.replayCount]: 4, [c.attempts]: 0, [c.nextAttemptOn]: null });
+    expect(actionUpdate('cancel', { replayCount: 0 })).toEqual({ [c.status]: S.Cancelled });
+  });
+});
+
+describe('health thresholds and levels', () => {
+  it('defaults to the solution setting default', () => {
+    expect(defaultThresholds).toEqual(JSON.parse(Settings.HealthThresholds.defaultValue));
+    expect(parseThresholds(undefined)).toEqual({ thresholds: defaultThresholds });
+  });
+
+  it('takes valid keys, keeps defaults for missing ones, and explains bad ones', () => {
+    expect(parseThresholds('{"maxFailed":5}').thresholds).toEqual({ ...defaultThresholds, maxFailed: 5 });
+    const bad = parseThresholds('{"maxFailed":"many","maxDeadLettered":-1}');
+    expect(bad.thresholds).toEqual(defaultThresholds);
+    expect(bad.problem).toMatch(/maxFailed, maxDeadLettered must be a number >= 0/);
+    expect(parseThresholds('{not json').problem).toMatch(/obx_HealthThresholds is not valid JSON/);
+    expect(parseThresholds('[1]').problem).toMatch(/must be a JSON object/);
+  });
+
+  it('is green up to the threshold, amber up to twice it, red beyond; 0 goes straight to red', () => {
+    expect([levelFor(300, 300), levelFor(301, 300), levelFor(600, 300), levelFor(601, 300)]).toEqual(['green', 'amber', 'amber', 'red']);
+    expect([levelFor(0, 0), levelFor(1, 0)]).toEqual(['green', 'red']);
+  });
+
+  it('evaluates stalls: old pending rows and a quiet publisher while work waits', () => {
+    const now = new Date('2024-05-01T12:00:00Z');
+    const counts = parseStatusCounts([
+      { status: S.Pending, rowcount: 4 },
+      { status: S.Failed, rowcount: 1 },
+    ]);
+    const e = evaluateHealth(
+      { counts, oldestPendingCreatedOn: new Date('2024-05-01T11:50:00Z'), lastPublishedOn: new Date('2024-05-01T11:59:00Z') },
+      defaultThresholds,
+      now,
+    );
+    expect(e.pendingAgeSeconds).toEqual({ value: 600, level: 'amber' });
+    expect(e.sinceLastPublishSeconds).toEqual({ value: 60, level: 'green' });
+    expect(e.failed).toEqual({ value: 1, level: 'red' });
+    expect(e.deadLettered).toEqual({ value: 0, level: 'green' });
+    expect(e.overall).toBe('red');
+    const idle = evaluateHealth({ counts: parseStatusCounts([]), oldestPendingCreatedOn: null, lastPublishedOn: null }, defaultThresholds, now);
+    expect(idle.overall).toBe('green');
+    const neverPublished = evaluateHealth({ counts, oldestPendingCreatedOn: now, lastPublishedOn: null }, defaultThresholds, now);
+    expect(neverPublished.sinceLastPublishSeconds.level).toBe('red');
+  });
+});
+
+describe('status count aggregate', () => {
+  it('asks the server to group by status and count rows', () => {
+    const xml = statusCountFetchXml();
+    expect(xml).toContain('<fetch aggregate="true"');
+    expect(xml).toContain(`<entity name="${OutboxMessage.logicalName}">`);
+    expect(xml).toContain(`<attribute name="${c.status}" alias="status" groupby="true"/>`);
+    expect(xml).toContain('aggregate="count"');
+  });
+
+  it('keeps unknown status groups visible and rejects malformed rows with a specific error', () => {
+    const counts = parseStatusCounts([
+      { status: S.Acked, rowcount: 10 },
+      { status: 999, rowcount: 2 },
+      { status: null, rowcount: 1 },
+    ]);
+    expect(counts.byStatus.Acked).toBe(10);
+    expect(counts.unknown).toEqual([
+      { label: 'status 999', count: 2 },
+      { label: 'no status', count: 1 },
+    ]);
+    expect(counts.total).toBe(13);
+    expect(() => parseStatusCounts([{ status: S.Acked }])).toThrow(/no usable "rowcount" value/);
+  });
+
+  it('buckets the last 24 hours by hour and ignores older events', () => {
+    const now = new Date('2024-05-01T12:00:00Z');
+    const buckets = bucketLast24Hours(
+      [new Date('2024-05-01T11:30:00Z'), new Date('2024-05-01T11:10:00Z'), new Date('2024-04-29T11:00:00Z')],
+      [new Date('2024-04-30T12:30:00Z')],
+      now,
+    );
+    expect(buckets).toHaveLength(24);
+    expect(buckets[23]).toMatchObject({ published: 2, failed: 0 });
+    expect(buckets[0]).toMatchObject({ published: 0, failed: 1 });
+    expect(buckets.reduce((n, b) => n + b.published, 0)).toBe(2);
+  });
+});
+
+describe('rows and view columns', () => {
+  const all = new Set(gridColumns.map((col) => col.name));
+  it('reads a row and reports what is wrong with it', () => {
+    const values: Record<string, unknown> = { [c.status]: 999, [c.attempts]: 'x', [c.createdOn]: 'yesterday', [c.name]: 'n' };
+    const row = toOutboxRow('id1', (col) => ({ value: values[col], formatted: undefined }), all);
+    expect(row.status).toEqual({ kind: 'unknown', raw: '999' });
+    expect(row.problems).toEqual(['Unknown status value 999', 'Attempts is not a number ("x")', 'Created on is not a date']);
+  });
+
+  it('names the missing view columns, with a specific message for Status', () => {
+    const messages = describeMissingColumns(new Set([c.name, c.createdOn]));
+    expect(messages[0]).toMatch(/no Status \(obx_status\) column/);
+    expect(messages[1]).toMatch(/Target \(obx_target\), Event type \(obx_eventtype\)/);
+    expect(describeMissingColumns(all)).toEqual([]);
+  });
+
+  it('reads status values from numbers and numeric strings only', () => {
+    expect(readStatus(S.Failed)).toEqual({ kind: 'known', value: S.Failed, name: 'Failed' });
+    expect(readStatus(String(S.Acked))).toEqual({ kind: 'known', value: S.Acked, name: 'Acked' });
+    expect(readStatus(undefined)).toEqual({ kind: 'missing' });
+    expect(readStatus('Failed')).toEqual({ kind: 'unknown', raw: 'Failed' });
+  });
+});
+
+describe('formatting', () => {
+  it('formats durations, truncates text and describes errors', () => {
+    expect([formatDuration(5), formatDuration(300), formatDuration(3900), formatDuration(90_000), formatDuration(-3)]).toEqual(['5 s', '5 min', '1 h 5 min', '1 d 1 h', '0 s']);
+    expect(truncate('a\n b   c', 10)).toBe('a b c');
+    expect(truncate('abcdefghij', 5)).toBe('abcd…');
+    expect(describeError({ message: 'Principal user is missing prvWriteobx_outboxmessage', errorCode: -2147220960 })).toBe(
+      'Principal user is missing prvWriteobx_outboxmessage (code -2147220960)',
+    );
+    expect(describeError(undefined)).toBe('unknown error');
+    expect(readDate('2024-01-01T00:00:00Z')?.toISOString()).toBe('2024-01-01T00:00:00.000Z');
+    expect(readDate('soon')).toBeNull();
+    expect(readDate(null)).toBeUndefined();
+  });
+
+  it('pretty-prints JSON payloads and keeps anything else as stored', () => {
+    expect(formatPayload('{"a":1}', 'application/json').text).toBe('{\n  "a": 1\n}');
+    expect(formatPayload('{"a":', undefined)).toEqual({ text: '{"a":', note: 'The payload is not valid JSON: shown as stored.' });
+    expect(formatPayload('<x/>', 'application/xml').text).toBe('<x/>');
+    expect(formatPayload(undefined, undefined).note).toBe('This row has no payload.');
+  });
+
+  it('clamps the page size to what Dataverse allows', () => {
+    expect([clampPageSize(null), clampPageSize(0), clampPageSize(100), clampPageSize(10_000)]).toEqual([defaultPageSize, defaultPageSize, 100, 5000]);
+  });
+});

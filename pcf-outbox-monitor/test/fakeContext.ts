@@ -1,0 +1,314 @@
+// A fake ComponentFramework.Context of our own: a dataset over an in-memory outbox table (sorting, filtering, paging,
+// selection, open record) and a webAPI over the same table that answers the monitor's queries. Every call is recorded.
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import type { IInputs } from '../OutboxMonitor/inputs';
+import { gridColumns } from '../OutboxMonitor/core/rows';
+import { statusLabels, statusNameOf } from '../OutboxMonitor/core/status';
+
+export type Row = Record<string, unknown> & { obx_outboxmessageid: string };
+
+const c = OutboxMessage.columns;
+
+export interface FakeOptions {
+  rows: Row[];
+  /** Columns in the bound view (default: every grid column). */
+  columns?: readonly string[];
+  pageSize?: number | null;
+  thresholdsJson?: string | null;
+  /** Make a webAPI query fail: return an error for queries whose options contain the key. */
+  failQueries?: Record<string, { message: string; errorCode?: number }>;
+  failUpdates?: Record<string, { message: string; errorCode?: number }>;
+  datasetError?: string;
+  now?: Date;
+}
+
+export interface Call {
+  method: string;
+  args: unknown[];
+}
+
+export interface FakeContext {
+  context: ComponentFramework.Context<IInputs>;
+  table: Row[];
+  calls: Call[];
+  /** Called after the dataset reloads (refresh, page, sort, filter): the harness re-renders with updatedProperties ["dataset"]. */
+  onDatasetChanged: (listener: () => void) => void;
+  /** Resolves when no dataset reload is pending. */
+  settled: () => Promise<void>;
+  getValueCalls: () => number;
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return -1;
+  if (b === undefined || b === null) return 1;
+  return String(a) < String(b) ? -1 : 1;
+}
+
+export function createFakeContext(options: FakeOptions): FakeContext {
+  const table = options.rows;
+  const calls: Call[] = [];
+  const columns = options.columns ?? gridColumns.map((col) => col.name);
+  let listener: () => void = () => undefined;
+  let pending: Promise<void> = Promise.resolve();
+  let getValueCount = 0;
+  let page = 1;
+  let selected: string[] = [];
+  let filter: ComponentFramework.PropertyHelper.DataSetApi.FilterExpression | null = null;
+  const record = (method: string, ...args: unknown[]): void => {
+    calls.push({ method, args });
+  };
+
+  const matches = (row: Row): boolean =>
+    !filter ||
+    filter.conditions.some((cond) => String(row[cond.attributeName]) === String(cond.value as string));
+
+  const dataset = {
+    loading: false,
+    error: options.datasetError !== undefined,
+    errorMessage: options.datasetError ?? '',
+    columns: columns.map((name, order) => ({ name, displayName: name, dataType: 'SingleLine.Text', alias: name, order, visualSizeFactor: 1 })),
+    sorting: [] as ComponentFramework.PropertyHelper.DataSetApi.SortStatus[],
+    records: {} as Record<string, ComponentFramework.PropertyHelper.DataSetApi.EntityRecord>,
+    sortedRecordIds: [] as string[],
+    paging: {
+      pageSize: 25,
+      totalResultCount: 0,
+      firstPageNumber: 1,
+      lastPageNumber: 1,
+      hasNextPage: false,
+      hasPreviousPage: false,
+      setPageSize: (size: number) => {
+        record('paging.setPageSize', size);
+        dataset.paging.pageSize = size;
+        load();
+      },
+      loadExactPage: (n: number) => {
+        record('paging.loadExactPage', n);
+        page = n;
+        reload();
+      },
+      loadNextPage: () => {
+        record('paging.loadNextPage');
+        page += 1;
+        reload();
+      },
+      loadPreviousPage: () => {
+        record('paging.loadPreviousPage');
+        page -= 1;
+        reload();
+      },
+      reset: () => {
+        record('paging.reset');
+        page = 1;
+      },
+    },
+    filtering: {
+      getFilter: () => filter as ComponentFramework.PropertyHelper.DataSetApi.FilterExpression,
+      setFilter: (expression: ComponentFramework.PropertyHelper.DataSetApi.FilterExpression) => {
+        record('filtering.setFilter', expression);
+        filter = expression;
+      },
+      clearFilter: () => {
+        record('filtering.clearFilter');
+        filter = null;
+      },
+    },
+    linking: {},
+    refresh: () => {
+      record('refresh');
+      reload();
+    },
+    openDatasetItem: (ref: ComponentFramework.EntityReference) => record('openDatasetItem', ref),
+    getSelectedRecordIds: () => selected,
+    setSelectedRecordIds: (ids: string[]) => {
+      record('setSelectedRecordIds', ids);
+      selected = ids;
+    },
+    clearSelectedRecordIds: () => {
+      selected = [];
+    },
+    getTargetEntityType: () => OutboxMessage.logicalName,
+    getTitle: () => 'Active Outbox Messages',
+    getViewId: () => '00000000-0000-0000-0000-000000000001',
+  };
+
+  function load(): void {
+    const sort = dataset.sorting[0];
+    const visible = table.filter(matches);
+    if (sort) {
+      visible.sort((a, b) => compare(a[sort.name], b[sort.name]) * (sort.sortDirection === 1 ? -1 : 1));
+    }
+    const size = dataset.paging.pageSize;
+    const slice = visible.slice((page - 1) * size, page * size);
+    dataset.records = Object.fromEntries(
+      slice.map((row) => [
+        row.obx_outboxmessageid,
+        {
+          getRecordId: () => row.obx_outboxmessageid,
+          getValue: (column: string) => {
+            getValueCount += 1;
+            return row[column] as string;
+          },
+          getFormattedValue: (column: string) => {
+            const value = row[column];
+            if (column === c.status && typeof value === 'number') return statusLabels[statusNameOf(value) ?? 'Pending'] ?? '';
+            return value === null || value === undefined ? '' : String(value as string);
+          },
+          getNamedReference: () => ({ id: { guid: row.obx_outboxmessageid }, etn: OutboxMessage.logicalName, name: String(row[c.name] as string) }),
+        },
+      ]),
+    );
+    dataset.sortedRecordIds = slice.map((row) => row.obx_outboxmessageid);
+    dataset.paging.totalResultCount = visible.length;
+    dataset.paging.hasPreviousPage = page > 1;
+    dataset.paging.hasNextPage = page * size < visible.length;
+  }
+
+  function reload(): void {
+    dataset.loading = true;
+    pending = new Promise((resolve) => {
+      setTimeout(() => {
+        load();
+        dataset.loading = false;
+        listener();
+        resolve();
+      }, 0);
+    });
+  }
+
+  const fail = (key: string | undefined, map: FakeOptions['failQueries']): void => {
+    if (!key || !map) return;
+    for (const [needle, error] of Object.entries(map)) if (key.includes(needle)) throw Object.assign(new Error(error.message), error);
+  };
+
+  const webAPI = {
+    retrieveMultipleRecords: (entityType: string, query?: string, maxPageSize?: number) => {
+      record('webAPI.retrieveMultipleRecords', entityType, query, maxPageSize);
+      try {
+        fail(`${entityType}${query ?? ''}`, options.failQueries);
+        return Promise.resolve({ entities: answer(entityType, query ?? ''), nextLink: undefined as string | undefined });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    retrieveRecord: (entityType: string, id: string, query?: string) => {
+      record('webAPI.retrieveRecord', entityType, id, query);
+      const row = table.find((r) => r.obx_outboxmessageid === id);
+      return row ? Promise.resolve({ ...row }) : Promise.reject(Object.assign(new Error(`Entity with id ${id} does not exist`), { errorCode: -2147220969 }));
+    },
+    updateRecord: (entityType: string, id: string, data: Record<string, unknown>) => {
+      record('webAPI.updateRecord', entityType, id, data);
+      try {
+        fail(id, options.failUpdates);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const row = table.find((r) => r.obx_outboxmessageid === id);
+      if (!row) return Promise.reject(new Error('not found'));
+      Object.assign(row, data);
+      return Promise.resolve({ id, entityType });
+    },
+  };
+
+  function answer(entityType: string, query: string): Record<string, unknown>[] {
+    if (entityType === 'environmentvariabledefinition') {
+      if (options.thresholdsJson === null) return [];
+      return [
+        {
+          schemaname: Settings.HealthThresholds.schemaName,
+          defaultvalue: Settings.HealthThresholds.defaultValue,
+          environmentvariabledefinition_environmentvariablevalue: options.thresholdsJson === undefined ? [] : [{ value: options.thresholdsJson }],
+        },
+      ];
+    }
+    if (query.startsWith('?fetchXml=')) {
+      const xml = decodeURIComponent(query.slice('?fetchXml='.length));
+      if (!xml.includes('aggregate="true"')) throw new Error('fake: only aggregate FetchXML is supported');
+      const groups = new Map<unknown, number>();
+      for (const row of table) groups.set(row[c.status], (groups.get(row[c.status]) ?? 0) + 1);
+      return [...groups].map(([status, count]) => ({ status, rowcount: count }));
+    }
+    if (query.includes(`${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.createdOn} asc`)) {
+      return table
+        .filter((r) => r[c.status] === OutboxStatus.Pending)
+        .sort((a, b) => compare(a[c.createdOn], b[c.createdOn]))
+        .slice(0, 1)
+        .map((r) => ({ [c.createdOn]: r[c.createdOn] }));
+    }
+    if (query.includes(`$orderby=${c.publishedOn} desc&$top=1`)) {
+      return table
+        .filter((r) => r[c.publishedOn])
+        .sort((a, b) => compare(b[c.publishedOn], a[c.publishedOn]))
+        .slice(0, 1)
+        .map((r) => ({ [c.publishedOn]: r[c.publishedOn] }));
+    }
+    if (query.includes(`${c.publishedOn} ge `)) {
+      const since = query.split(`${c.publishedOn} ge `)[1] ?? '';
+      return table.filter((r) => typeof r[c.publishedOn] === 'string' && (r[c.publishedOn] as string) >= since).map((r) => ({ [c.publishedOn]: r[c.publishedOn] }));
+    }
+    if (query.includes(`${c.modifiedOn} ge `)) {
+      const since = query.split(`${c.modifiedOn} ge `)[1] ?? '';
+      return table
+        .filter((r) => r[c.status] === OutboxStatus.Failed && typeof r[c.modifiedOn] === 'string' && (r[c.modifiedOn] as string) >= since)
+        .map((r) => ({ [c.modifiedOn]: r[c.modifiedOn] }));
+    }
+    throw new Error(`fake webAPI: unexpected query ${entityType}${query}`);
+  }
+
+  const context = {
+    parameters: {
+      records: dataset,
+      pageSize: { raw: options.pageSize === undefined ? null : options.pageSize, formatted: '', type: 'Whole.None', attributes: undefined, error: false, errorMessage: '' },
+    },
+    updatedProperties: ['dataset'] as string[],
+    mode: {
+      allocatedWidth: 1200,
+      allocatedHeight: 800,
+      isControlDisabled: false,
+      isVisible: true,
+      label: 'Outbox',
+      trackContainerResize: (track: boolean) => record('mode.trackContainerResize', track),
+      setControlState: () => true,
+      setFullScreen: () => undefined,
+    },
+    webAPI,
+  };
+  load();
+
+  return {
+    context: context as unknown as ComponentFramework.Context<IInputs>,
+    table,
+    calls,
+    onDatasetChanged: (l) => {
+      listener = l;
+    },
+    settled: () => pending,
+    getValueCalls: () => getValueCount,
+  };
+}
+
+let seq = 0;
+/** A well-formed outbox row; override any column. */
+export function outboxRow(overrides: Partial<Row> & { obx_name?: string } = {}, now = new Date()): Row {
+  seq += 1;
+  const id = `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`;
+  return {
+    obx_outboxmessageid: id,
+    [c.name]: `OrderWon order:${seq}`,
+    [c.messageId]: id,
+    [c.status]: OutboxStatus.Pending,
+    [c.target]: 'orders',
+    [c.eventType]: 'OrderWon',
+    [c.sessionKey]: `order-${seq}`,
+    [c.attempts]: 0,
+    [c.createdOn]: new Date(now.getTime() - 60_000).toISOString(),
+    [c.modifiedOn]: new Date(now.getTime() - 30_000).toISOString(),
+    [c.lastError]: null,
+    [c.payload]: JSON.stringify({ orderId: seq }),
+    [c.contentType]: 'application/json',
+    [c.replayCount]: 0,
+    [c.publishedOn]: null,
+    ...overrides,
+  };
+}
