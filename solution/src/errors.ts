@@ -11,15 +11,24 @@ export type SolutionErrorCode =
   | 'MissingBuiltFile' // a registered web resource or control has not been built
   | 'StaleGeneratedFile'; // generated/names.ts does not match the XML
 
+export interface SolutionProblemInfo {
+  code: SolutionErrorCode;
+  file: string;
+  message: string;
+}
+
 export class SolutionError extends Error {
   override readonly name = 'SolutionError';
   readonly code: SolutionErrorCode;
   readonly file: string | undefined;
+  /** Every problem found, when several were reported together (the first one gives `code`). */
+  readonly problems: readonly SolutionProblemInfo[];
 
-  constructor(code: SolutionErrorCode, message: string, file?: string) {
+  constructor(code: SolutionErrorCode, message: string, file?: string, problems: readonly SolutionProblemInfo[] = []) {
     super(file ? `${file}: ${message}` : message);
     this.code = code;
     this.file = file;
+    this.problems = problems.length > 0 ? problems : [{ code, file: file ?? '', message }];
   }
 }
 
