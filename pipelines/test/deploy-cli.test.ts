@@ -9,6 +9,7 @@ import { SecurityRoles, Settings, SolutionNames } from '@dataverse-outbox/soluti
 import { placeholdersIn, runDeployCli, type DeployPlan, type ToolCheck } from '../src/index';
 
 import { runCli, tempSettingsFile } from './support/cli';
+import { externalCommandProblems } from './support/externalClis';
 import { readText, repoRoot } from './support/repo';
 
 const appId = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -114,6 +115,10 @@ describe('npm run deploy --dry-run', () => {
     // No --app-id: the managed identity's application id is read from Azure before the application user is made.
     expect(plan.variables.appId).toBeUndefined();
     assertPlaceholdersResolvable(plan);
+    // Every pac/az command it would run uses flags Microsoft documents; npm scripts exist.
+    for (const step of plan.steps) {
+      if (step.kind === 'command' && step.program !== 'npm') expect(externalCommandProblems([step.program, ...step.args])).toEqual([]);
+    }
   });
 
   it('leaves out the steps named in --skip and keeps Published rows when acknowledgements are on', async () => {

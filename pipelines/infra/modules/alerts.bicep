@@ -23,9 +23,9 @@ param maxDeadLettered int
 
 param tags object
 
-// Custom metric names the publisher exports through OpenTelemetry (publisher-function/src/telemetry).
+// Custom metric names the publisher exports through OpenTelemetry (publisher-function/src/telemetry.ts).
 var metricOldestPendingAge = 'outbox.pending.oldest_age'
-var metricFailed = 'outbox.failed'
+var metricFailed = 'outbox.messages.failed'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: '${namePrefix}-ag'
