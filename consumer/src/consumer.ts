@@ -184,14 +184,22 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     faultInjection: options.faultInjection,
   };
 
-  async function handle(activeReceiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): Promise<void> {
-    const work = processMessage(deps, message, settlerFor(activeReceiver, message)).then(onSettled, (error: unknown) =>
-      // processMessage settles everything itself; reaching here means a fault-injection hook or observer threw.
-      reportError(new ConsumerError('HandlerFailed', `Unexpected failure processing ${String(message.messageId)}: ${describeError(error)}`, { cause: error })),
+  /** Processes one message to settlement; resolves with its outcome (undefined if something unexpected threw). */
+  async function handle(activeReceiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): Promise<MessageSettlement['outcome'] | undefined> {
+    const work = processMessage(deps, message, settlerFor(activeReceiver, message)).then(
+      (settlement) => {
+        onSettled(settlement);
+        return settlement.outcome;
+      },
+      (error: unknown) => {
+        // processMessage settles everything itself; reaching here means a fault-injection hook or observer threw.
+        reportError(new ConsumerError('HandlerFailed', `Unexpected failure processing ${String(message.messageId)}: ${describeError(error)}`, { cause: error }));
+        return undefined;
+      },
     );
     inFlight.add(work);
     try {
-      await work;
+      return await work;
     } finally {
       inFlight.delete(work);
     }
@@ -211,7 +219,9 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     receiver = activeReceiver;
     subscription = activeReceiver.subscribe(
       {
-        processMessage: (message) => handle(activeReceiver, message),
+        processMessage: async (message) => {
+          await handle(activeReceiver, message);
+        },
         processError: async (args) => reportReceiveError(args.error),
       },
       { autoCompleteMessages: false, maxConcurrentCalls: concurrency },
@@ -251,7 +261,12 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
           const messages = await sessionReceiver.receiveMessages(1, { maxWaitTimeInMs: idle, abortSignal: stop.signal });
           const message = messages[0];
           if (!message) break;
-          await handle(sessionReceiver, message);
+          const outcome = await handle(sessionReceiver, message);
+          if (outcome !== 'processed' && outcome !== 'duplicate' && outcome !== 'dead-lettered') {
+            // The message goes back to the head of its session. Letting the session go (and taking it again later)
+            // restarts delivery from that head and gives other sessions a turn while this key backs off.
+            break;
+          }
         }
       } catch (error) {
         if (!stop.signal.aborted) reportReceiveError(error);

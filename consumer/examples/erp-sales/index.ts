@@ -4,7 +4,10 @@ export { createErpSalesService } from './service';
 export type { ErpSalesService, ErpSalesServiceOptions } from './service';
 export { ErpSalesEventTypes, toSalesOrder } from './salesOrderWon';
 export type { SalesOrderDraft, SalesOrderWonPayload } from './salesOrderWon';
-export { defaultErpSchema, readErpSalesState } from './store';
-export type { ErpSalesDatabaseConfig, ErpSalesState } from './store';
+export { checkErpSalesInvariants, defaultErpSchema, readErpSalesState } from './store';
+export type { ErpSalesDatabaseConfig, ErpSalesInvariantReport, ErpSalesState } from './store';
 export { erpSalesEnv, readErpSalesConfig } from './config';
 export type { ErpSalesConfig, ErpCrashPoint } from './config';
+
+/** The command that runs the service from the repository root (for the local stack and process-level tests). */
+export const erpSalesMainPath = require.resolve('./main');

@@ -63,11 +63,11 @@ async function main(): Promise<void> {
       .then(async () => {
         if (serviceBus instanceof ServiceBusClient) await serviceBus.close();
         logger.info('stopped');
-        process.exitCode = 0;
+        process.exit(0);
       })
       .catch((error: unknown) => {
         logger.error('stop failed', { error: String(error) });
-        process.exitCode = 1;
+        process.exit(1);
       });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

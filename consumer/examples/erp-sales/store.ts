@@ -166,3 +166,32 @@ export async function readErpSalesState(database: ErpSalesDatabaseConfig): Promi
     db.close();
   }
 }
+
+/** Violations of the consumer-side invariants for a set of outbox-message-ids that were sent and must each apply once. */
+export interface ErpSalesInvariantReport {
+  ok: boolean;
+  /** Sent but never applied (lost): invariant 1 from the consumer's side. */
+  missing: string[];
+  /** Applied more than once: invariant 3. */
+  duplicated: string[];
+  /** Applied but never sent (should be impossible). */
+  unexpected: string[];
+  /** Keys applied out of outbox-sequence order: invariant 4. */
+  outOfOrder: string[];
+}
+
+export function checkErpSalesInvariants(state: ErpSalesState, expectedOutboxMessageIds: Iterable<string>): ErpSalesInvariantReport {
+  const expected = new Set(expectedOutboxMessageIds);
+  const applied = new Set(state.appliedMessageIds);
+  const missing = [...expected].filter((id) => !applied.has(id));
+  const unexpected = [...applied].filter((id) => !expected.has(id));
+  const duplicated = state.duplicateEffects.map((d) => d.outboxMessageId);
+  const outOfOrder = state.outOfOrderOpportunities;
+  return {
+    ok: missing.length + duplicated.length + unexpected.length + outOfOrder.length === 0,
+    missing,
+    duplicated,
+    unexpected,
+    outOfOrder,
+  };
+}
