@@ -80,7 +80,7 @@ describe('npm run deploy --dry-run', () => {
     const role = plan.steps.find((s) => s.id === 'find-publisher-role');
     expect(role?.kind === 'webapi' && role.path).toContain(`name eq '${SecurityRoles.Publisher}'`);
     const cleanup = plan.steps.find((s) => s.id === 'schedule-cleanup');
-    expect(cleanup).toMatchObject({ method: 'POST', path: 'BulkDelete', body: { JobName: 'Dataverse Outbox cleanup', RecurrencePattern: 'FREQ=DAILY;INTERVAL=1;', StartDateTime: '2026-03-02T02:00:00.000Z' } });
+    expect(cleanup).toMatchObject({ method: 'POST', path: 'BulkDelete', body: { JobName: 'DataverseOutbox: delete finished outbox messages', RecurrencePattern: 'FREQ=DAILY;INTERVAL=1;', StartDateTime: '2026-03-02T02:00:00.000Z' } });
     expect(JSON.stringify(cleanup)).toContain('"OlderThanXDays"');
     expect(JSON.stringify(cleanup)).toContain('"Value":"14"');
     assertPlaceholdersResolvable(plan);

@@ -1,6 +1,8 @@
 // docs/deployment.md is tried as a new admin would: every command in it exists and its flags match the code
 // (our CLI's options, npm scripts, files) or Microsoft's documented pac/az flags.
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 
 import { Settings } from '@dataverse-outbox/solution';
 
@@ -11,7 +13,20 @@ import { tempSettingsFile } from './support/cli';
 import { exists, npmCommandProblems, npmCommandsIn, packageJson, readText, repoRoot } from './support/repo';
 
 const doc = readText('docs/deployment.md');
-const shellLines = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] as string).split('\n').map((l) => l.trim()).filter(Boolean));
+const shellLines = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)]
+  .flatMap((m) => (m[1] as string).split('\n').map((l) => l.trim()).filter(Boolean))
+  // `export NAME="$(command)"`: the command inside is what must exist.
+  .map((l) => /^export [A-Z_]+="\$\((.*)\)"$/.exec(l)?.[1] ?? l);
+
+/** Long flags a workspace script's CLI prints in its --help (run the way npm runs it, with node + tsx). */
+function helpFlags(workspace: string, script: string): string[] {
+  const command = packageJson(workspace).scripts?.[script] as string;
+  const words = command.split(/\s+/);
+  expect(words[0]).toBe('node');
+  const result = spawnSync(process.execPath, [...words.slice(1), '--help'], { cwd: path.join(repoRoot, workspace), encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  return [...result.stdout.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]);
+}
 
 /** `npm run deploy -- <args>` lines, with the args. */
 const deployCommands = shellLines.filter((l) => l.startsWith('npm run deploy')).map((l) => shellWords(l.slice(l.indexOf(' -- ') + 4)));
@@ -40,6 +55,17 @@ describe('docs/deployment.md', () => {
       else if (!otherCommands.includes(line)) problems.push(`unexpected command: ${line}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('passes other workspaces\' CLIs only flags their --help lists', () => {
+    const calls = shellLines.filter((l) => /^npm run \S+ -w \S+ -- /.test(l));
+    expect(calls.length).toBeGreaterThan(0);
+    for (const line of calls) {
+      const [, script, workspace, rest] = /^npm run (\S+) -w (\S+) -- (.*)$/.exec(line) as RegExpExecArray;
+      if (script === 'deploy') continue;
+      const known = helpFlags(workspace as string, script as string);
+      for (const flag of shellWords(rest as string).filter((w) => w.startsWith('--'))) expect({ line, flag, known: known.includes(flag) }).toEqual({ line, flag, known: true });
+    }
   });
 
   it('`npm run deploy` resolves to the deploy CLI', () => {

@@ -1,8 +1,10 @@
 // The retention job: a recurring BulkDelete of finished outbox rows. Bulk-delete jobs are not solution components,
 // so they are scheduled after import with the BulkDelete action (see shared reference dataverse.md).
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, SolutionNames } from '@dataverse-outbox/solution';
 
-export const cleanupJobName = 'Dataverse Outbox cleanup';
+/** Same name and query as the solution's own scheduler (`npm run schedule-cleanup -w solution`), so either tool finds
+ *  the job the other made and an environment never gets two. */
+export const cleanupJobName = `${SolutionNames.uniqueName}: delete finished outbox messages`;
 
 export interface CleanupJobOptions {
   retentionDays: number;
@@ -33,14 +35,14 @@ export function cleanupJobRequest(options: CleanupJobOptions): Record<string, un
           FilterOperator: 'And',
           Conditions: [
             {
-              AttributeName: OutboxMessage.columns.status,
-              Operator: 'In',
-              Values: finishedStatuses(options.acksEnabled).map((v) => ({ Value: String(v), Type: 'System.Int32' })),
-            },
-            {
               AttributeName: OutboxMessage.columns.modifiedOn,
               Operator: 'OlderThanXDays',
-              Values: [{ Value: String(options.retentionDays), Type: 'System.Int32' }],
+              Values: [{ Type: 'System.Int32', Value: String(options.retentionDays) }],
+            },
+            {
+              AttributeName: OutboxMessage.columns.status,
+              Operator: 'In',
+              Values: finishedStatuses(options.acksEnabled).map((v) => ({ Type: 'System.Int32', Value: String(v) })),
             },
           ],
         },
@@ -52,5 +54,6 @@ export function cleanupJobRequest(options: CleanupJobOptions): Record<string, un
     CCRecipients: [],
     RecurrencePattern: 'FREQ=DAILY;INTERVAL=1;',
     StartDateTime: options.startDateTime,
+    RunNow: false,
   };
 }
