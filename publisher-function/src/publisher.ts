@@ -168,9 +168,12 @@ export class OutboxPublisher {
   }
 
   /** Drains for at most `budgetInMs` (Functions timer invocations), pipelining bulk writes; all writes are done on return. */
-  async runFor(budgetInMs: number, options: OperationOptions = {}): Promise<RunForResult> {
+  async runFor(budgetInMs: number, options: OperationOptions & { untilDeadline?: boolean } = {}): Promise<RunForResult> {
     this.assertOpen();
     const deadline = Date.now() + budgetInMs;
+    const min = this.options.polling?.minIntervalInMs ?? 100;
+    const max = this.options.polling?.maxIntervalInMs ?? 5000;
+    let interval = min;
     const total: RunForResult = { cycles: 0, published: 0, failed: 0, retrying: 0, outcome: 'ran' };
     try {
       const settings = await this.loadSettings(options);
@@ -181,7 +184,13 @@ export class OutboxPublisher {
         total.failed += r.failed;
         total.retrying += r.retrying;
         total.outcome = r.outcome;
-        if (!r.more) break;
+        if (r.more) continue;
+        // Functions timer: keep polling adaptively until the budget ends, so latency does not wait for the next tick.
+        if (!options.untilDeadline || r.outcome !== 'ran') break;
+        interval = r.read > 0 ? min : Math.min(max, interval * 2);
+        const left = deadline - Date.now();
+        if (left <= interval) break;
+        await new Promise((resolve) => setTimeout(resolve, interval));
       }
     } catch (e) {
       total.outcome = 'error';

@@ -80,6 +80,9 @@ export interface RowQuery {
   errorContains?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  modifiedAfter?: Date;
+  /** Default FIFO (obx_sequence ascending). */
+  order?: 'sequence' | 'recently-modified';
   top?: number;
 }
 
@@ -171,11 +174,12 @@ export class DataverseOutboxStore implements OutboxStorePort {
     if (q.errorContains) clauses.push(`contains(${C.lastError},${odataLiteral(q.errorContains)})`);
     if (q.createdAfter) clauses.push(`${C.createdOn} ge ${odataLiteral(q.createdAfter)}`);
     if (q.createdBefore) clauses.push(`${C.createdOn} le ${odataLiteral(q.createdBefore)}`);
+    if (q.modifiedAfter) clauses.push(`${C.modifiedOn} ge ${odataLiteral(q.modifiedAfter)}`);
     const rows: OutboxRow[] = [];
     for await (const r of this.client.listAll(OutboxMessage.entitySetName, {
       select: LIST_COLUMNS,
       filter: clauses.length ? clauses.join(' and ') : undefined,
-      orderBy: `${C.sequence} asc`,
+      orderBy: q.order === 'recently-modified' ? `${C.modifiedOn} asc,${C.sequence} asc` : `${C.sequence} asc`,
       top: q.top,
       maxPageSize: 1000,
       abortSignal: options.abortSignal,

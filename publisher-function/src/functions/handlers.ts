@@ -1,0 +1,107 @@
+// Azure Functions v4 handlers: a timer that runs publish cycles within its invocation budget, a Service Bus trigger
+// for acknowledgements, a timer for the dead-letter monitor, and an HTTP health endpoint. The definitions are data so
+// tests can invoke exactly what index.ts registers.
+import type { HttpRequest, HttpResponseInit, InvocationContext, ServiceBusQueueFunctionOptions, Timer, TimerFunctionOptions, HttpFunctionOptions } from '@azure/functions';
+import { createPublisherFromAppSettings, type PublisherHost } from '../bootstrap';
+import { describeError, isOutboxError } from '../core/errors';
+import { processAckMessages } from '../servicebus/ackListener';
+import { createOtelMetrics, loggerFromContext, startAzureMonitor } from '../telemetry';
+
+let host: PublisherHost | undefined;
+
+/** The publisher shared by invocations of this worker process (connections are reused). */
+export function getHost(env: Readonly<Record<string, string | undefined>> = process.env): PublisherHost {
+  if (!host) {
+    host = createPublisherFromAppSettings(env, { metrics: createOtelMetrics(), ackListener: false, deadLetterMonitorIntervalInMs: 0 });
+    void startAzureMonitor(host.app.appInsightsConnectionString).catch(() => undefined);
+  }
+  return host;
+}
+
+/** Closes the shared publisher (tests, host shutdown). */
+export async function closeHost(): Promise<void> {
+  const h = host;
+  host = undefined;
+  await h?.close();
+}
+
+/**
+ * The publish timer fires every minute and polls adaptively for 50 s of it, so commit-to-publish latency does not
+ * wait for the next tick, and the invocation ends well within any plan's function timeout.
+ */
+export const PUBLISH_BUDGET_IN_MS = 50_000;
+
+function logSettingsProblem(ctx: InvocationContext, e: unknown): void {
+  // A clear message in the invocation log; the timer keeps its schedule (no crash loop) until the settings are fixed.
+  ctx.error(isOutboxError(e) && e.code === 'InvalidSettings' ? `Outbox publisher not started. ${e.message}` : `Outbox publisher error: ${describeError(e)}`);
+}
+
+export const publishTimer: TimerFunctionOptions = {
+  schedule: '0 * * * * *',
+  runOnStartup: false,
+  useMonitor: false,
+  handler: async (_timer: Timer, ctx: InvocationContext): Promise<void> => {
+    let h: PublisherHost;
+    try {
+      h = getHost();
+      await h.publisher.loadSettings();
+    } catch (e) {
+      logSettingsProblem(ctx, e);
+      throw e;
+    }
+    const r = await h.publisher.runFor(PUBLISH_BUDGET_IN_MS, { untilDeadline: true });
+    ctx.log(JSON.stringify({ message: 'publish run', ...r }));
+    if (r.outcome === 'error') throw new Error(`publish run failed: ${r.error}`);
+  },
+};
+
+export const acknowledgements: ServiceBusQueueFunctionOptions = {
+  connection: 'SERVICEBUS_CONNECTION_STRING',
+  queueName: '%OUTBOX_ACK_QUEUE%',
+  cardinality: 'many',
+  handler: async (messages: unknown, ctx: InvocationContext): Promise<void> => {
+    const bodies = Array.isArray(messages) ? messages : [messages];
+    const h = getHost();
+    const dispositions = await processAckMessages(h.publisher.store, bodies, loggerFromContext(ctx));
+    const retry = dispositions.find((d) => d.action === 'abandon');
+    // Throwing abandons the whole batch: it is redelivered, and applying acks again is harmless.
+    if (retry) throw new Error(`acknowledgements not applied yet: ${retry.reason}`);
+    const bad = dispositions.filter((d) => d.action === 'deadLetter');
+    if (bad.length) ctx.warn(`${bad.length} malformed acknowledgement(s) ignored: ${bad.map((d) => ('reason' in d ? d.reason : '')).join('; ')}`);
+  },
+};
+
+export const deadLetterMonitor: TimerFunctionOptions = {
+  schedule: '30 */5 * * * *',
+  runOnStartup: false,
+  useMonitor: false,
+  handler: async (_timer: Timer, ctx: InvocationContext): Promise<void> => {
+    const results = await getHost().publisher.monitorDeadLetters();
+    ctx.log(JSON.stringify({ message: 'dead-letter monitor', results }));
+    const failed = results.filter((r) => r.error);
+    if (failed.length) ctx.warn(`dead-letter monitor: ${failed.map((r) => `${r.target}: ${r.error}`).join('; ')}`);
+  },
+};
+
+export const health: HttpFunctionOptions = {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'outbox/health',
+  handler: async (_req: HttpRequest, ctx: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const h = await getHost().publisher.health();
+      return { status: h.level === 'red' ? 503 : 200, jsonBody: h, headers: { 'Cache-Control': 'no-store' } };
+    } catch (e) {
+      logSettingsProblem(ctx, e);
+      return { status: 503, jsonBody: { level: 'red', reasons: [isOutboxError(e) ? e.message : `health check failed: ${describeError(e)}`] } };
+    }
+  },
+};
+
+/** What index.ts registers: [name, trigger, options]. */
+export const outboxFunctions = [
+  ['outboxPublish', 'timer', publishTimer],
+  ['outboxAcknowledgements', 'serviceBusQueue', acknowledgements],
+  ['outboxDeadLetterMonitor', 'timer', deadLetterMonitor],
+  ['outboxHealth', 'http', health],
+] as const;

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Long-running worker for container hosts: the same engine as the Functions app, continuously. Reads only the spec's
+// app settings. SIGTERM/SIGINT: finish the batch in hand, wait for its bulk write, release the lease, exit 0.
+import { createPublisherFromAppSettings, type PublisherHost } from './bootstrap';
+import { isOutboxError } from './core/errors';
+import { createJsonLogger, createOtelMetrics, startAzureMonitor } from './telemetry';
+
+/** Exit code for configuration errors that need a redeploy (sysexits EX_CONFIG). */
+const EX_CONFIG = 78;
+const SETTINGS_RETRY_MS = 60_000;
+
+async function main(): Promise<void> {
+  const logger = createJsonLogger({ level: 'info', base: { service: 'outbox-worker' } });
+  let host: PublisherHost;
+  try {
+    host = createPublisherFromAppSettings(process.env, { logger, metrics: createOtelMetrics() });
+  } catch (e) {
+    // App settings are fixed only by a redeploy: say what is wrong and exit (no restart loop can fix it).
+    process.stderr.write(`${isOutboxError(e) ? e.message : String(e)}\n`);
+    process.exit(EX_CONFIG);
+  }
+  await startAzureMonitor(host.app.appInsightsConnectionString).catch((e: unknown) => logger.warn('Application Insights export not started', { error: String(e) }));
+
+  let stopping = false;
+  let started = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down: finishing the batch in hand', { signal });
+    await host.close().catch((e: unknown) => logger.error('error while closing', { error: String(e) }));
+    logger.info('stopped', { signal });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // Outbox settings live in Dataverse: when they are invalid, report every problem and look again later rather than
+  // crash (an admin fixes them in the solution without touching this host).
+  while (!stopping && !started) {
+    try {
+      await host.publisher.start();
+      started = true;
+    } catch (e) {
+      if (isOutboxError(e) && e.code === 'InvalidSettings') {
+        process.stderr.write(`Outbox publisher not started. ${e.message}\nChecking again in ${Math.round(SETTINGS_RETRY_MS / 1000)} s.\n`);
+      } else {
+        logger.error('could not start; retrying', { error: e instanceof Error ? e.message : String(e) });
+      }
+      await new Promise((r) => setTimeout(r, SETTINGS_RETRY_MS));
+    }
+  }
+}
+
+void main();
