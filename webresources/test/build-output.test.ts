@@ -47,7 +47,7 @@ describe.each(WebResourceFiles.map((wr) => [wr.name] as const))('%s', (name) => 
   });
 
   it('contains no eval, new Function or string timers', () => {
-    const tokens = [...acorn.tokenizer(built[name], { ecmaVersion: 2017 })];
+    const tokens = [...acorn.tokenizer(built[name], { ecmaVersion: 2017 })] as Array<acorn.Token & { value?: unknown }>;
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
       expect(t.type.label === 'name' && t.value === 'eval').toBe(false);
