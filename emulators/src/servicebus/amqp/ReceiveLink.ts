@@ -29,7 +29,7 @@ export class ReceiveLink {
       const error = (c.delivery?.remote_state as { error?: { condition?: string; description?: string; info?: Record<string, unknown> } } | undefined)?.error;
       const info = error?.info ?? {};
       const reason = typeof info.DeadLetterReason === 'string' ? info.DeadLetterReason : error?.condition === deadLetterCondition ? undefined : error?.condition;
-      const description = typeof info.DeadLetterErrorDescription === 'string' ? info.DeadLetterErrorDescription : error?.description;
+      const description = typeof info.DeadLetterErrorDescription === 'string' ? info.DeadLetterErrorDescription : (error?.description ?? undefined);
       this.settle(c, { kind: 'deadletter', reason, description });
     });
   }

@@ -365,7 +365,8 @@ export class Broker {
     while (out.length < max) {
       const message = queue.takeNext(consumer.session);
       if (!message) break;
-      if (message.expiresAt !== undefined && message.expiresAt <= now) {
+      // Messages never expire in a dead-letter queue (Azure keeps them until they are received).
+      if (queue.subQueue === 'main' && message.expiresAt !== undefined && message.expiresAt <= now) {
         this.expire(queue, message);
         continue;
       }
