@@ -4,7 +4,7 @@ import type { OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '../core/statusMachine';
 import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
-import { DataverseError } from './errors';
+import { DataverseError, errorFromResponse } from './errors';
 
 const C = OutboxMessage.columns;
 
@@ -87,6 +87,8 @@ export interface RowQuery {
 }
 
 const ID_CHUNK = 50;
+/** Requests per $batch (Dataverse's limit). */
+const BATCH_LIMIT = 1000;
 
 export class DataverseOutboxStore implements OutboxStorePort {
   constructor(private readonly client: DataverseClient) {}
@@ -131,35 +133,38 @@ export class DataverseOutboxStore implements OutboxStorePort {
   }
 
   /**
-   * One UpdateMultiple for all changes, each target carrying the row's ETag so Dataverse applies it only to the
-   * version we read. UpdateMultiple is all or nothing: on a version conflict we re-read the rows, report those whose
-   * version moved as conflicts, and write the others again.
+   * One $batch request for all changes: a PATCH per row with `If-Match: <etag>`, outside change sets and with
+   * `Prefer: odata.continue-on-error`, so each row is written only if it still has the version we read and a row that
+   * changed meanwhile (412) does not stop the others. UpdateMultiple would be one request too, but it is all or nothing
+   * and the Web API gives it no per-row condition, so it could overwrite an Acked or Cancelled row; $batch counts as
+   * one request against the service protection limits, like UpdateMultiple, and costs the same per record.
    */
   async applyUpdates(updates: readonly RowUpdate[], options: OperationOptions = {}): Promise<{ conflicts: string[] }> {
-    if (updates.length === 0) return { conflicts: [] };
-    const toRecords = (list: readonly RowUpdate[]): EntityRecord[] =>
-      list.map((u) => ({ [C.id]: u.id, ...(u.etag ? { '@odata.etag': u.etag } : {}), ...recordFromChanges(u.changes) }));
-    try {
-      await this.client.updateMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, toRecords(updates), options);
-      return { conflicts: [] };
-    } catch (e) {
-      if (!(e instanceof DataverseError && e.code === 'PreconditionFailed')) throw e;
-    }
-    const current = new Map((await this.readByIds(updates.map((u) => u.id), options)).map((r) => [r.id, r]));
     const conflicts: string[] = [];
-    const unchanged: RowUpdate[] = [];
-    for (const u of updates) {
-      const row = current.get(u.id);
-      if (!row || (u.etag && row.etag !== u.etag)) conflicts.push(u.id);
-      else unchanged.push(u);
-    }
-    if (unchanged.length > 0) {
-      try {
-        await this.client.updateMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, toRecords(unchanged), options);
-      } catch (e) {
-        if (!(e instanceof DataverseError && e.code === 'PreconditionFailed')) throw e;
-        return { conflicts: updates.map((u) => u.id) }; // still moving: let the caller re-read everything
-      }
+    for (let i = 0; i < updates.length; i += BATCH_LIMIT) {
+      const chunk = updates.slice(i, i + BATCH_LIMIT);
+      const responses = await this.client.executeBatch(
+        chunk.map((u) => ({
+          method: 'PATCH' as const,
+          url: `${OutboxMessage.entitySetName}(${u.id})`,
+          headers: { 'If-Match': u.etag ?? '*' },
+          body: recordFromChanges(u.changes),
+        })),
+        // Safe to resend: a PATCH that already landed changed the ETag, so the resend gets 412 and is re-read.
+        { continueOnError: true, idempotent: true, abortSignal: options.abortSignal },
+      );
+      let firstError: DataverseError | undefined;
+      chunk.forEach((u, j) => {
+        const r = responses[j];
+        if (!r) {
+          firstError ??= new DataverseError('InvalidResponse', `$batch answered ${responses.length} of ${chunk.length} requests`);
+        } else if (r.status === 412 || r.status === 404) {
+          conflicts.push(u.id);
+        } else if (r.status >= 400) {
+          firstError ??= errorFromResponse(r.status, r.body, `update of outbox row ${u.id}`);
+        }
+      });
+      if (firstError) throw firstError;
     }
     return { conflicts };
   }
