@@ -45,8 +45,9 @@ function linkWith(ctx: RequestContext, entity: EntityDef, query: URLSearchParams
   const q = new URLSearchParams(query);
   for (const d of drop) q.delete(d);
   for (const [k, v] of Object.entries(set)) q.set(k, v);
-  // OData clients expect %20 rather than + for spaces.
-  return `${ctx.apiBase}${entity.entitySetName}?${q.toString().replace(/\+/g, '%20')}`;
+  // Keys stay literal ($select, $skiptoken) and values are percent-encoded, as in Dataverse's own links.
+  const qs = [...q.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',').replace(/%24/g, '$').replace(/!/g, '%21')}`).join('&');
+  return `${ctx.apiBase}${entity.entitySetName}?${qs}`;
 }
 
 export function queryEntitySet(engine: Engine, req: ApiRequest, ctx: RequestContext, entity: EntityDef): ApiResponse {
