@@ -1,2 +1,3 @@
 // Public barrel of the pipelines workspace: the deployment tool behind `npm run deploy`.
 export * from './deploy/index';
+export { packageFunction, functionPackagePaths, type PackageFunctionResult } from './package-function/packageFunction';

@@ -63,7 +63,7 @@ export function createProgram(io: CliIo): Command {
     .option('--business-unit <guid>', "business unit of the application user (default: the signed-in admin's)")
     .option('--resource-group <name>', 'also deploy the Azure side (Bicep) and zip-deploy the function app into this resource group')
     .option('--function-app <name>', 'function app name (default: read from the Bicep deployment outputs)')
-    .option('--function-package <zip>', 'function app zip to deploy (default: built with npm run package -w publisher-function)')
+    .option('--function-package <zip>', 'function app zip to deploy (default: built with npm run package-function -w pipelines)')
     .option('--skip <steps>', `comma-separated steps to leave out: ${stepGroups.join(', ')}`, parseSkip, [])
     .option('--dry-run', 'print every command and Web API call (method, URL, body) without running anything', false)
     .option('--json', 'with --dry-run: print the plan as JSON (machine-readable, replayable)', false)

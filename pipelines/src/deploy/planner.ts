@@ -19,13 +19,13 @@ export const repoPaths = {
   deploymentSettings: (environment: string) => `solution/deployment-settings/${environment}.json`,
   bicepMain: 'pipelines/infra/main.bicep',
   bicepParameters: (environment: string) => `pipelines/infra/parameters/${environment}.parameters.json`,
-  functionPackage: 'publisher-function/out/publisher-function.zip',
+  functionPackage: 'pipelines/out/publisher-function.zip',
 } as const;
 
 /** npm scripts the tool runs in other workspaces. */
 export const npmScripts = {
   packSolution: { workspace: 'solution', script: 'build' },
-  packageFunction: { workspace: 'publisher-function', script: 'package' },
+  packageFunction: { workspace: 'pipelines', script: 'package-function' },
 } as const;
 
 export interface DeployOptions {
