@@ -2,6 +2,7 @@
 //   - oldest pending row age   (publisher custom metric, Application Insights customMetrics)
 //   - rows failed               (publisher custom metric)
 //   - dead letters              (Service Bus platform metric DeadletteredMessages, per queue)
+//   - publisher not reporting   (no backlog gauge sample: the publisher is stopped or cannot start)
 // Thresholds mirror the solution setting obx_HealthThresholds so the monitor and the alerts agree.
 
 param namePrefix string
@@ -26,6 +27,7 @@ param tags object
 // Custom metric names the publisher exports through OpenTelemetry (publisher-function/src/telemetry.ts).
 var metricOldestPendingAge = 'outbox.pending.oldest_age'
 var metricFailed = 'outbox.messages.failed'
+var metricBacklog = 'outbox.backlog'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: '${namePrefix}-ag'
@@ -96,6 +98,40 @@ resource failedRows 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' 
           metricMeasureColumn: 'failedRows'
           operator: 'GreaterThan'
           threshold: maxFailed
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: [actionGroup.id]
+    }
+  }
+}
+
+resource publisherSilent 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-publisher-silent'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Outbox: publisher not reporting'
+    description: 'No publish cycle reported its backlog for 15 minutes: the publisher is stopped, disabled or failing to start. Runbook: docs/operations.md, "Publisher stopped".'
+    severity: 1
+    enabled: true
+    scopes: [appInsightsId]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customMetrics | where name == "${metricBacklog}" | summarize reports = count()'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'reports'
+          operator: 'LessThan'
+          threshold: 1
           failingPeriods: {
             numberOfEvaluationPeriods: 1
             minFailingPeriodsToAlert: 1
