@@ -235,9 +235,11 @@ describe('pack CLI on the real sources', () => {
   });
 
   itWhenBuilt('packs src/ into both zips whose contents match the sources', () => {
+    // A copy of the real sources, so staging the PCF build never races other test files reading src/.
+    const source = copySolutionSource('obx-cli-src-');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'obx-cli-'));
     try {
-      const run = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', 'src/cli/pack.ts', '--out', out], {
+      const run = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', 'src/cli/pack.ts', '--src', source.dir, '--out', out], {
         cwd: solutionWorkspaceDir,
         encoding: 'utf8',
         timeout: 120_000,
@@ -254,6 +256,7 @@ describe('pack CLI on the real sources', () => {
       }
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
+      source.cleanup();
     }
   });
 });
