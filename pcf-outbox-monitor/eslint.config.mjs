@@ -38,7 +38,7 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
+    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs', parserOptions: { project: false, program: null, projectService: false } },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -38,11 +38,13 @@ export interface FakeContext {
   getValueCalls: () => number;
 }
 
+const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
 function compare(a: unknown, b: unknown): number {
   if (a === b) return 0;
   if (a === undefined || a === null) return -1;
   if (b === undefined || b === null) return 1;
-  return String(a) < String(b) ? -1 : 1;
+  return text(a) < text(b) ? -1 : 1;
 }
 
 export function createFakeContext(options: FakeOptions): FakeContext {
@@ -61,7 +63,7 @@ export function createFakeContext(options: FakeOptions): FakeContext {
 
   const matches = (row: Row): boolean =>
     !filter ||
-    filter.conditions.some((cond) => String(row[cond.attributeName]) === String(cond.value as string));
+    filter.conditions.some((cond) => String(row[cond.attributeName]) === String(cond.value));
 
   const dataset = {
     loading: false,
@@ -153,9 +155,9 @@ export function createFakeContext(options: FakeOptions): FakeContext {
           getFormattedValue: (column: string) => {
             const value = row[column];
             if (column === c.status && typeof value === 'number') return statusLabels[statusNameOf(value) ?? 'Pending'] ?? '';
-            return value === null || value === undefined ? '' : String(value as string);
+            return value === null || value === undefined ? '' : text(value);
           },
-          getNamedReference: () => ({ id: { guid: row.obx_outboxmessageid }, etn: OutboxMessage.logicalName, name: String(row[c.name] as string) }),
+          getNamedReference: () => ({ id: { guid: row.obx_outboxmessageid }, etn: OutboxMessage.logicalName, name: text(row[c.name]) }),
         },
       ]),
     );
@@ -182,32 +184,43 @@ export function createFakeContext(options: FakeOptions): FakeContext {
     for (const [needle, error] of Object.entries(map)) if (key.includes(needle)) throw Object.assign(new Error(error.message), error);
   };
 
+  // Answers arrive on a later task, like network responses (never in the same microtask queue as the call).
+  const later = <T,>(work: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      setTimeout(() => {
+        try {
+          resolve(work());
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }, 0);
+    });
+
   const webAPI = {
     retrieveMultipleRecords: (entityType: string, query?: string, maxPageSize?: number) => {
       record('webAPI.retrieveMultipleRecords', entityType, query, maxPageSize);
-      try {
+      return later(() => {
         fail(`${entityType}${query ?? ''}`, options.failQueries);
-        return Promise.resolve({ entities: answer(entityType, query ?? ''), nextLink: undefined as string | undefined });
-      } catch (error) {
-        return Promise.reject(error);
-      }
+        return { entities: answer(entityType, query ?? ''), nextLink: undefined as string | undefined };
+      });
     },
     retrieveRecord: (entityType: string, id: string, query?: string) => {
       record('webAPI.retrieveRecord', entityType, id, query);
-      const row = table.find((r) => r.obx_outboxmessageid === id);
-      return row ? Promise.resolve({ ...row }) : Promise.reject(Object.assign(new Error(`Entity with id ${id} does not exist`), { errorCode: -2147220969 }));
+      return later(() => {
+        const row = table.find((r) => r.obx_outboxmessageid === id);
+        if (!row) throw Object.assign(new Error(`Entity with id ${id} does not exist`), { errorCode: -2147220969 });
+        return { ...row };
+      });
     },
     updateRecord: (entityType: string, id: string, data: Record<string, unknown>) => {
       record('webAPI.updateRecord', entityType, id, data);
-      try {
+      return later(() => {
         fail(id, options.failUpdates);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const row = table.find((r) => r.obx_outboxmessageid === id);
-      if (!row) return Promise.reject(new Error('not found'));
-      Object.assign(row, data);
-      return Promise.resolve({ id, entityType });
+        const row = table.find((r) => r.obx_outboxmessageid === id);
+        if (!row) throw new Error('not found');
+        Object.assign(row, data);
+        return { id, entityType };
+      });
     },
   };
 

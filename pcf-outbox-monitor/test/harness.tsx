@@ -1,6 +1,6 @@
 // Mounts the real control class against the fake context the way the host does: init, then updateView on every
 // change, rendering the element updateView returns.
-import { render, type RenderResult } from '@testing-library/react';
+import { act, cleanup, render, type RenderResult } from '@testing-library/react';
 import { OutboxMonitor } from '../OutboxMonitor/index';
 import { createFakeContext, type FakeContext, type FakeOptions } from './fakeContext';
 
@@ -31,4 +31,12 @@ export function mountMonitor(options: FakeOptions): Mounted {
       view.rerender(control.updateView(fake.context));
     },
   };
+}
+
+/** Lets pending Web API promises settle inside act, then unmounts: no state updates after a test ends. */
+export async function settleAndCleanup(): Promise<void> {
+  await act(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+  cleanup();
 }

@@ -166,7 +166,6 @@ export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps)
         layoutMode={DetailsListLayoutMode.justified}
         constrainMode={ConstrainMode.unconstrained}
         compact={narrow}
-        getKey={(item: OutboxRow) => item.id}
         setKey="outbox-rows"
         onItemInvoked={(item?: OutboxRow) => item && onOpen(item.id)}
         ariaLabelForGrid="Outbox messages. Press Enter or double-click a row to open it."
