@@ -74,7 +74,7 @@ function fromTableModel(t: TableModel, solution: SolutionModel): EntityDef {
   const indexes: string[][] = picklists.map((p) => (autonumber ? [p, autonumber] : [p]));
   if (t.logicalName === OutboxMessage.logicalName) {
     const c = OutboxMessage.columns;
-    indexes.push([c.sessionKey, c.sequence], [c.status, c.nextAttemptOn]);
+    indexes.push([c.sessionKey, c.sequence], [c.status, c.nextAttemptOn], [c.publishedOn]);
   }
   if (autonumber) indexes.push([autonumber]);
   indexes.push(['modifiedon']);
