@@ -1,6 +1,8 @@
 // createOutboxConsumer: the official @azure/service-bus receiver (peekLock) wired to the inbox pipeline.
 // Non-session entities use receiver.subscribe with maxConcurrentCalls; session entities run `concurrency` session loops
 // (acceptNextSession -> one message at a time, in order -> close when idle), since the JS SDK has no session processor.
+import { setMaxListeners } from 'node:events';
+
 import {
   isServiceBusError,
   ServiceBusClient,
@@ -14,7 +16,7 @@ import { Settings } from '@dataverse-outbox/solution';
 import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgement';
 import { ConsumerError, describeError } from './errors';
 import type { InboxStore, OperationOptions } from './inbox';
-import { sleep } from './internal/abort';
+import { aborted, raceAbort, sleep } from './internal/abort';
 import {
   defaultClassifyError,
   normaliseHandlers,
@@ -135,6 +137,8 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
   const inFlight = new Set<Promise<unknown>>();
   const stop = new AbortController();
   const giveUp = new AbortController();
+  // Every message in flight listens on these; concurrency may exceed Node's default of 10 listeners.
+  setMaxListeners(0, stop.signal, giveUp.signal);
   let state: 'idle' | 'starting' | 'running' | 'closing' | 'closed' = 'idle';
 
   function reportError(error: ConsumerError): void {
@@ -246,7 +250,10 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     while (!stop.signal.aborted) {
       let sessionReceiver: ServiceBusSessionReceiver;
       try {
-        sessionReceiver = await acceptNextSession(sbClient);
+        // The SDK may keep waiting for a session after abort; close() must not wait for it.
+        const accepted = await raceAbort(acceptNextSession(sbClient), stop.signal, (late) => void late.close().catch(() => undefined));
+        if (accepted === aborted) break;
+        sessionReceiver = accepted;
       } catch (error) {
         // No session available is the normal idle state, not an error worth reporting.
         const quiet = isServiceBusError(error) && (error.code === 'SessionCannotBeLocked' || error.code === 'ServiceTimeout');
@@ -258,7 +265,13 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
         // One message at a time: the next message of a session is only received after the previous one is settled,
         // so an abandoned message is redelivered before anything behind it (order per key).
         while (!stop.signal.aborted) {
-          const messages = await sessionReceiver.receiveMessages(1, { maxWaitTimeInMs: idle, abortSignal: stop.signal });
+          const messages = await raceAbort(
+            sessionReceiver.receiveMessages(1, { maxWaitTimeInMs: idle, abortSignal: stop.signal }),
+            stop.signal,
+            // A message that arrives after close() started is left to its lock: it is redelivered later.
+            () => undefined,
+          );
+          if (messages === aborted) break;
           const message = messages[0];
           if (!message) break;
           const outcome = await handle(sessionReceiver, message);
@@ -319,6 +332,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
       stop.abort();
       await subscription?.close().catch(() => undefined);
       const timeoutInMs = closeOptions.timeoutInMs ?? 30_000;
+      // Session loops end promptly on stop (they race their waits against it); in-flight handlers may take longer.
       const drained = Promise.all([...inFlight, ...sessionLoops]).then(() => true);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {

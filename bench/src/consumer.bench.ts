@@ -1,0 +1,214 @@
+// Consumer throughput benchmark: messages/s through createOutboxConsumer with the PostgreSQL inbox (insert inbox row +
+// handler write in one transaction, complete, acknowledgement) at concurrency 1, 8 and 32, against a baseline in the same
+// run: a plain SDK receiver that only completes (no database, no ack) at the same concurrency.
+//
+//   node --conditions=development --import tsx bench/src/consumer.bench.ts [--messages 1000] [--database-url postgres://...]
+//
+// Writes bench/results/consumer.json and bench/results/consumer.md (with the command that produced them).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { ServiceBusClient, type ServiceBusMessage } from '@azure/service-bus';
+import { createPostgresInbox, createOutboxConsumer, type PostgresInboxStore } from '@dataverse-outbox/consumer';
+import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
+import { MessageProperties, Settings } from '@dataverse-outbox/solution';
+
+const concurrencies = [1, 8, 32] as const;
+
+interface Row {
+  concurrency: number;
+  messages: number;
+  inboxSeconds: number;
+  inboxMessagesPerSecond: number;
+  baselineSeconds: number;
+  baselineMessagesPerSecond: number;
+  /** inbox throughput / baseline throughput. */
+  ratio: number;
+}
+
+function progress(text: string): void {
+  process.stderr.write(`[consumer.bench] ${text}\n`);
+}
+
+function messagesFor(run: string, count: number): ServiceBusMessage[] {
+  return Array.from({ length: count }, (_, i) => ({
+    messageId: `${run}-${i}`,
+    contentType: 'application/json',
+    subject: 'SalesOrderWon',
+    body: { schemaVersion: 1, opportunityId: `opp-${i}`, customer: 'Contoso', amount: 100 + i },
+    applicationProperties: {
+      [MessageProperties.outboxId]: `row-${run}-${i}`,
+      [MessageProperties.outboxMessageId]: `${run}-${i}`,
+      [MessageProperties.outboxSequence]: i,
+    },
+  }));
+}
+
+async function send(client: ServiceBusClient, queue: string, messages: ServiceBusMessage[]): Promise<void> {
+  const sender = client.createSender(queue);
+  for (let i = 0; i < messages.length; i += 100) await sender.sendMessages(messages.slice(i, i + 100));
+  await sender.close();
+}
+
+async function waitUntil(check: () => boolean, timeoutInMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function runInbox(
+  client: ServiceBusClient,
+  inbox: PostgresInboxStore,
+  schema: string,
+  run: string,
+  queue: string,
+  concurrency: number,
+  count: number,
+): Promise<number> {
+  await send(client, queue, messagesFor(run, count));
+  let unexpected: string | undefined;
+  let settled = 0;
+  const consumer = createOutboxConsumer({
+    serviceBus: client,
+    entity: queue,
+    inbox,
+    concurrency,
+    migrate: false,
+    retention: false,
+    handler: async (event, { transaction }) => {
+      await transaction.query(`INSERT INTO "${schema}".bench_effect (outbox_message_id, payload) VALUES ($1, $2)`, [
+        event.outboxMessageId,
+        JSON.stringify(event.payload),
+      ]);
+    },
+    onSettled: (s) => {
+      if (s.outcome !== 'processed') unexpected ??= `unexpected outcome ${s.outcome} for ${s.messageId}: ${s.description ?? ''}`;
+      settled += 1;
+    },
+  });
+  const started = performance.now();
+  await consumer.start();
+  await waitUntil(() => settled >= count, 110_000, `${count} messages at concurrency ${concurrency}`);
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.close();
+  if (unexpected) throw new Error(unexpected);
+  return seconds;
+}
+
+async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number): Promise<number> {
+  await send(client, queue, messagesFor(`base-c${concurrency}`, count));
+  let settled = 0;
+  const receiver = client.createReceiver(queue, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
+  const started = performance.now();
+  const subscription = receiver.subscribe(
+    {
+      processMessage: async (message) => {
+        await receiver.completeMessage(message);
+        settled += 1;
+      },
+      processError: async (args) => progress(`baseline receive error: ${args.error.message}`),
+    },
+    { autoCompleteMessages: false, maxConcurrentCalls: concurrency },
+  );
+  await waitUntil(() => settled >= count, 110_000, `${count} baseline messages at concurrency ${concurrency}`);
+  const seconds = (performance.now() - started) / 1000;
+  await subscription.close();
+  await receiver.close();
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '1000' },
+      'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    },
+  });
+  const count = Number(values.messages);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`--messages must be a positive integer, got ${values.messages}`);
+  const databaseUrl = values['database-url']!;
+  const schema = `consumer_bench_${process.pid}`;
+  const queues = concurrencies.flatMap((c) => [{ name: `inbox-c${c}` }, { name: `base-c${c}` }]);
+  const emulator = await startServiceBusEmulator({
+    port: 0,
+    config: buildEmulatorConfig({ queues: [...queues, { name: Settings.AckQueue.defaultValue }] }),
+  });
+  const client = new ServiceBusClient(emulator.connectionString);
+  const inbox = createPostgresInbox({ connectionString: databaseUrl, schema, maxConnections: 34 });
+  const rows: Row[] = [];
+  try {
+    await inbox.migrate();
+    await inbox.pool.query(`CREATE TABLE "${schema}".bench_effect (id bigserial PRIMARY KEY, outbox_message_id text NOT NULL, payload jsonb)`);
+    // Warm-up: connections, JIT, SDK links.
+    await runInbox(client, inbox, schema, 'warmup', 'inbox-c1', 1, 20);
+    for (const concurrency of concurrencies) {
+      progress(`concurrency ${concurrency}: ${count} messages through the PostgreSQL inbox ...`);
+      const inboxSeconds = await runInbox(client, inbox, schema, `inbox-c${concurrency}`, `inbox-c${concurrency}`, concurrency, count);
+      progress(`concurrency ${concurrency}: ${count} messages through the baseline receiver ...`);
+      const baselineSeconds = await runBaseline(client, `base-c${concurrency}`, concurrency, count);
+      const row: Row = {
+        concurrency,
+        messages: count,
+        inboxSeconds: Number(inboxSeconds.toFixed(3)),
+        inboxMessagesPerSecond: Math.round(count / inboxSeconds),
+        baselineSeconds: Number(baselineSeconds.toFixed(3)),
+        baselineMessagesPerSecond: Math.round(count / baselineSeconds),
+        ratio: Number((baselineSeconds / inboxSeconds).toFixed(2)),
+      };
+      rows.push(row);
+      progress(`concurrency ${concurrency}: inbox ${row.inboxMessagesPerSecond} msg/s, baseline ${row.baselineMessagesPerSecond} msg/s, ratio ${row.ratio}`);
+    }
+    const effects = await inbox.pool.query<{ n: string; distinct_ids: string }>(
+      `SELECT count(*) AS n, count(DISTINCT outbox_message_id) AS distinct_ids FROM "${schema}".bench_effect`,
+    );
+    if (effects.rows[0]?.n !== effects.rows[0]?.distinct_ids) throw new Error('duplicate effects during the benchmark');
+  } finally {
+    await inbox.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await inbox.close();
+    await client.close();
+    await emulator.close();
+  }
+
+  const command = `node --conditions=development --import tsx bench/src/consumer.bench.ts --messages ${count}`;
+  const result = {
+    benchmark: 'consumer',
+    command,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+    setup:
+      'Service Bus emulator (in process, AMQP over TCP) + official @azure/service-bus 7.9.5; PostgreSQL on 127.0.0.1; ' +
+      'inbox: one transaction {insert inbox row; insert bench_effect row} per message, then complete, then acknowledgement to outbox-acks. ' +
+      'Baseline: plain SDK receiver, complete only.',
+    rows,
+  };
+  const dir = path.resolve(__dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'consumer.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = [
+    '# Consumer benchmark (PostgreSQL inbox)',
+    '',
+    `Command: \`${command}\``,
+    '',
+    `Date: ${result.date}; machine: ${result.machine.cpus} CPUs (${result.machine.cpuModel}), Node ${result.machine.node}, shared with other work.`,
+    '',
+    result.setup,
+    '',
+    '| concurrency | messages | inbox msg/s | baseline msg/s | inbox / baseline |',
+    '|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.concurrency} | ${r.messages} | ${r.inboxMessagesPerSecond} | ${r.baselineMessagesPerSecond} | ${r.ratio} |`),
+    '',
+    'Absolute numbers depend on the machine; compare the ratio column across runs.',
+    '',
+  ].join('\n');
+  writeFileSync(path.join(dir, 'consumer.md'), md);
+  process.stdout.write(md);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`consumer benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
