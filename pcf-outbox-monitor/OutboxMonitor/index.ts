@@ -1,6 +1,6 @@
 // The PCF adapter: turns the context into plain typed props and routes callbacks back to the dataset API.
 // Dataset operations (sort, paging, filter, selection, open record) live here; components never see the context.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/solution/names';
 import * as React from 'react';
 import { OutboxMonitorApp, type OutboxMonitorProps } from './components/OutboxMonitorApp';
 import type { HostTheme, MonitorServices, PageTarget, PagingState, SortState } from './components/types';

@@ -1,6 +1,6 @@
 // The monitor's Web API calls, written against a narrow port that context.webAPI satisfies. index.ts binds them to the
 // real context; tests bind them to a fake; the components only ever see the resulting plain async functions.
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution/names';
 import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
 import { describeError, readDate } from './format';
 import {
