@@ -103,3 +103,19 @@ test('committed rows survive kill -9; an interrupted bulk write leaves nothing h
     await killed(second.child);
   }
 });
+
+test('SIGTERM stops the CLI cleanly (exit code 0) and the data file reopens', async () => {
+  const dataFile = path.join(dir, 'clean.sqlite');
+  const first = await startCli(dataFile);
+  expect((await call(first.apiUrl, 'POST', 'accounts', { name: 'Clean Stop' })).status).toBe(204);
+  const exit = new Promise<number | null>((resolve) => first.child.once('exit', (code) => resolve(code)));
+  first.child.kill('SIGTERM');
+  expect(await exit).toBe(0);
+  const second = await startCli(dataFile);
+  try {
+    const rows = (await (await call(second.apiUrl, 'GET', "accounts?$select=name&$filter=name eq 'Clean Stop'")).json()) as { value: unknown[] };
+    expect(rows.value).toHaveLength(1);
+  } finally {
+    await killed(second.child);
+  }
+});
