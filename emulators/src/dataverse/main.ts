@@ -71,17 +71,17 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  process.stdout.write(`${signal}: stopping\n`);
-  emulator.close().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      process.stderr.write(`${String(e)}\n`);
-      process.exit(1);
-    },
-  );
-};
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping\n`);
+    emulator.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
