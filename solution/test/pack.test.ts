@@ -231,7 +231,7 @@ describe('pack CLI on the real sources', () => {
       if (strict) throw new Error(`the solution cannot be packed:\n${reasons.join('\n')}`);
       console.warn(`SKIPPED real pack: build webresources and pcf-outbox-monitor first:\n${reasons.join('\n')}`);
     }
-    expect(realSource.entities.length).toBe(2);
+    expect(realSource.entities.length).toBe(3);
   });
 
   itWhenBuilt('packs src/ into both zips whose contents match the sources', () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
+  ChangeCheckpoint,
   OutboxLease,
   OutboxMessage,
   OutboxStatus,
@@ -99,6 +100,24 @@ describe('readSolutionModel()', () => {
     expect(lease.alternateKeys.map((k) => k.columns)).toEqual([['obx_name']]);
     expect(lease.ownership).toBe('OrganizationOwned');
     expect(lease.changeTrackingEnabled).toBe(true);
+  });
+
+  it('has the change-tracking checkpoint table, written like the lease table, with the source name as alternate key', () => {
+    const checkpoint = table(model, ChangeCheckpoint.logicalName);
+    const columns = Object.fromEntries(checkpoint.columns.filter((c) => !c.isSystem).map((c) => [c.logicalName, [c.type, c.maxLength]]));
+    expect(columns).toEqual({
+      obx_name: ['string', 200],
+      obx_table: ['string', 64],
+      obx_deltatoken: ['memo', 10000],
+      obx_lastsyncon: ['datetime', undefined],
+      obx_lastresyncon: ['datetime', undefined],
+      obx_resyncreason: ['memo', 4000],
+      obx_resynccount: ['integer', undefined],
+    });
+    expect(checkpoint.alternateKeys.map((k) => k.columns)).toEqual([['obx_name']]);
+    expect(checkpoint.ownership).toBe('OrganizationOwned');
+    expect(checkpoint.entitySetName).toBe('obx_changecheckpoints');
+    expect(Settings.ChangeTrackingSources).toEqual({ schemaName: 'obx_ChangeTrackingSources', type: 'JSON', defaultValue: '[]', appSetting: 'OUTBOX_CHANGE_TRACKING_SOURCES' });
   });
 
   it('has the global status choice with the 61200 prefix values of the spec', () => {

@@ -22,7 +22,9 @@ describe('solution structure', () => {
     const copy = copySolutionSource();
     try {
       editFile(path.join(copy.dir, 'AppModules', 'obx_OutboxMonitor', 'AppModule.xml'), (xml) => xml.replace('schemaName="obx_outboxlease"', 'schemaName="obx_outboxleases"'));
-      editFile(path.join(copy.dir, 'Other', 'Relationships', 'Organization.xml'), (xml) => xml.replace('<ReferencingAttributeName>OrganizationId', '<ReferencingAttributeName>OrgId'));
+      editFile(path.join(copy.dir, 'Other', 'Relationships', 'Organization.xml'), (xml) =>
+        xml.replace(/(<EntityRelationship Name="organization_obx_outboxlease">[\s\S]*?<ReferencingAttributeName>)OrganizationId/, '$1OrgId'),
+      );
       const copied = loadSolutionSource(copy.dir);
       const problems = validateSolution(copied, buildSolutionModel(copied)).map((p) => `${p.file}: ${p.message}`);
       expect(problems).toEqual(
@@ -90,9 +92,24 @@ describe('solution structure', () => {
 
   it('gives each role least privilege, every privilege explained in docs/solution.md', () => {
     const privileges = (name: string): string[] => model.roles.find((r) => r.name === name)?.privileges.map((p) => p.name).sort() ?? [];
-    expect(privileges(SecurityRoles.Reader)).toEqual(['prvReadEnvironmentVariableDefinition', 'prvReadEnvironmentVariableValue', 'prvReadobx_OutboxLease', 'prvReadobx_OutboxMessage']);
+    expect(privileges(SecurityRoles.Reader)).toEqual([
+      'prvReadEnvironmentVariableDefinition',
+      'prvReadEnvironmentVariableValue',
+      'prvReadobx_ChangeCheckpoint',
+      'prvReadobx_OutboxLease',
+      'prvReadobx_OutboxMessage',
+    ]);
     expect(privileges(SecurityRoles.Operator)).toEqual([...privileges(SecurityRoles.Reader), 'prvWriteobx_OutboxMessage'].sort());
-    expect(privileges(SecurityRoles.Publisher)).toEqual([...privileges(SecurityRoles.Reader), 'prvCreateobx_OutboxLease', 'prvWriteobx_OutboxLease', 'prvWriteobx_OutboxMessage'].sort());
+    expect(privileges(SecurityRoles.Publisher)).toEqual(
+      [
+        ...privileges(SecurityRoles.Reader),
+        'prvCreateobx_OutboxLease',
+        'prvWriteobx_OutboxLease',
+        'prvWriteobx_OutboxMessage',
+        'prvCreateobx_ChangeCheckpoint',
+        'prvWriteobx_ChangeCheckpoint',
+      ].sort(),
+    );
     const docs = fs.readFileSync(path.join(repositoryRootDir, 'docs', 'solution.md'), 'utf8');
     for (const role of model.roles) {
       for (const privilege of role.privileges) {

@@ -81,6 +81,36 @@ export const OutboxLease = {
   },
 } as const;
 
+/** obx_changecheckpoint: Where each change-tracking source of the publisher stands: the Dataverse delta token of the last delta whose messages were all sent to Service Bus, and the last full resync with its reason. Written only after the messages it covers were sent. */
+export const ChangeCheckpoint = {
+  logicalName: 'obx_changecheckpoint',
+  schemaName: 'obx_ChangeCheckpoint',
+  entitySetName: 'obx_changecheckpoints',
+  primaryIdAttribute: 'obx_changecheckpointid',
+  primaryNameAttribute: 'obx_name',
+  columns: {
+    id: 'obx_changecheckpointid',
+    deltaToken: 'obx_deltatoken',
+    lastResyncOn: 'obx_lastresyncon',
+    lastSyncOn: 'obx_lastsyncon',
+    name: 'obx_name',
+    resyncCount: 'obx_resynccount',
+    resyncReason: 'obx_resyncreason',
+    table: 'obx_table',
+    createdOn: 'createdon',
+    modifiedOn: 'modifiedon',
+  },
+  maxLength: {
+    obx_deltatoken: 10000,
+    obx_name: 200,
+    obx_resyncreason: 4000,
+    obx_table: 64,
+  },
+  alternateKeys: {
+    name: ['obx_name'],
+  },
+} as const;
+
 /** Global choice obx_outboxstatus (Outbox Status). */
 export const OutboxStatus = {
   Pending: 612000000,
@@ -115,6 +145,12 @@ export const Settings = {
     type: 'Number',
     defaultValue: '100',
     appSetting: 'OUTBOX_BATCH_SIZE',
+  },
+  ChangeTrackingSources: {
+    schemaName: 'obx_ChangeTrackingSources',
+    type: 'JSON',
+    defaultValue: '[]',
+    appSetting: 'OUTBOX_CHANGE_TRACKING_SOURCES',
   },
   HealthThresholds: {
     schemaName: 'obx_HealthThresholds',

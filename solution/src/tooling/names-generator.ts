@@ -4,7 +4,11 @@ import type { ColumnModel, SolutionModel, TableModel } from '../model';
 import { SolutionError } from '../errors';
 
 /** Tables exported by the names module, by export name. */
-const TABLE_EXPORTS: Record<string, string> = { OutboxMessage: 'obx_outboxmessage', OutboxLease: 'obx_outboxlease' };
+const TABLE_EXPORTS: Record<string, string> = {
+  OutboxMessage: 'obx_outboxmessage',
+  OutboxLease: 'obx_outboxlease',
+  ChangeCheckpoint: 'obx_changecheckpoint',
+};
 
 /** System columns the product reads; the other platform columns stay out of the names module. */
 const SYSTEM_COLUMNS_USED = ['createdon', 'modifiedon'];
