@@ -105,7 +105,7 @@ describe('Service Bus emulator: entity features', () => {
     await sender.sendMessages({ body: 'to dlq', subject: 'order', applicationProperties: { region: 'eu' } });
     const receiver = h.client.createReceiver('events', 'orders');
     const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
-    await receiver.deadLetterMessage(m!, { deadLetterReason: 'r' });
+    await receiver.deadLetterMessage(m!, { deadLetterReason: 'r', deadLetterErrorDescription: 'd' });
     const dlq = h.client.createReceiver('events', 'orders', { subQueueType: 'deadLetter' });
     const [dead] = await dlq.receiveMessages(1, { maxWaitTimeInMs: 3000 });
     expect(dead!.body).toBe('to dlq');

@@ -2,7 +2,8 @@
 // injection. Every route is a thin call into the emulator's programmatic admin API, so both stay equal.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ShortQueueConfig, ShortTopicConfig } from '../configuration/EmulatorConfig';
+import { isServiceBusEmulatorConfigError, type ShortQueueConfig, type ShortTopicConfig } from '../configuration/EmulatorConfig';
+import { isBrokerError } from '../errors/BrokerError';
 import type { ServiceBusEmulatorAdmin } from './ServiceBusEmulatorAdmin';
 
 class HttpError extends Error {
@@ -63,6 +64,8 @@ export class AdminServer {
     const server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         if (error instanceof HttpError) send(res, error.status, { error: error.message });
+        else if (isBrokerError(error)) send(res, error.code === 'EntityNotFound' ? 404 : error.code === 'InvalidOperation' ? 409 : 400, { error: error.message, code: error.code });
+        else if (isServiceBusEmulatorConfigError(error)) send(res, 400, { error: error.message, path: error.path });
         else if (error instanceof RangeError || error instanceof TypeError) send(res, 400, { error: error.message });
         else send(res, 500, { error: error instanceof Error ? error.message : String(error) });
       });
