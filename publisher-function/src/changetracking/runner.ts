@@ -1,0 +1,253 @@
+// Runs every configured change-tracking source: settings from the solution (overridable by app settings), one lease
+// per source (scope `changetracking:<name>`), cycles on an interval, exponential backoff per source after a failure.
+// One failing source never stops the others.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ServiceBusClient } from '@azure/service-bus';
+import { backoffDelayInMs, type BackoffOptions } from '../core/backoff';
+import { describeError, OutboxError } from '../core/errors';
+import { LeaseKeeper } from '../core/lease';
+import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from '../core/ports';
+import { parseSettings, type OutboxSettings } from '../core/settings';
+import type { DataverseClient } from '../dataverse/client';
+import { DataverseLeaseStore } from '../dataverse/leaseStore';
+import { readSettingsFromDataverse } from '../dataverse/settingsSource';
+import { ServiceBusMessageSender } from '../servicebus/sender';
+import { DataverseCheckpointStore } from './checkpointStore';
+import { parseChangeTrackingSources, resolveChangeTrackingSources, type ChangeTrackingSourceConfig } from './config';
+import { runChangeTrackingCycle, type ChangeCycleResult } from './cycle';
+import { DataverseDeltaReader } from './deltaReader';
+import { isChangeTrackingError } from './errors';
+import type { ChangeTrackingMetrics, CheckpointPort, DeltaReaderPort } from './ports';
+
+export const noChangeTrackingMetrics: ChangeTrackingMetrics = {
+  published: () => {},
+  failed: () => {},
+  retried: () => {},
+  publishLatency: () => {},
+  backlog: () => {},
+  resync: () => {},
+};
+
+export interface ChangeTrackingPublisherOptions {
+  dataverse: DataverseClient;
+  serviceBus: ServiceBusClient;
+  /** App settings, for OUTBOX_* overrides (OUTBOX_CHANGE_TRACKING_SOURCES included). Default process.env. */
+  appSettings?: Readonly<Record<string, string | undefined>>;
+  /** Use these sources instead of the setting (tests, embedding). Targets are still checked against obx_AllowedTargets. */
+  sources?: readonly ChangeTrackingSourceConfig[];
+  logger?: Logger;
+  metrics?: ChangeTrackingMetrics;
+  clock?: Clock;
+  /** This instance's name in the leases. Default host:pid:random. */
+  owner?: string;
+  /** Default 60 s. */
+  leaseDurationInMs?: number;
+  /** Wait between cycles of a source. Default 5 s. */
+  pollIntervalInMs?: number;
+  /** Backoff of a source after a failed cycle. Default 2 s doubling to 5 min. */
+  backoff?: BackoffOptions;
+  /** How often settings are re-read from Dataverse. Default 5 min. */
+  settingsRefreshIntervalInMs?: number;
+  /** See ChangeCycleDeps.idleCheckpointIntervalInMs. */
+  idleCheckpointIntervalInMs?: number;
+  /** Adapters (tests may pass their own). */
+  reader?: DeltaReaderPort;
+  checkpoints?: CheckpointPort;
+}
+
+export type ChangeSourceReport =
+  | (ChangeCycleResult & { error?: undefined })
+  | { source: string; outcome: 'error'; error: string; code?: string; retryInMs: number }
+  | { source: string; outcome: 'disabled' | 'backing-off' };
+
+export interface ChangeTrackingSettings {
+  outbox: OutboxSettings;
+  sources: ChangeTrackingSourceConfig[];
+}
+
+interface SourceState {
+  lease: LeaseKeeper;
+  failures: number;
+  notBefore: number;
+}
+
+export function createChangeTrackingPublisher(options: ChangeTrackingPublisherOptions): ChangeTrackingPublisher {
+  return new ChangeTrackingPublisher(options);
+}
+
+export class ChangeTrackingPublisher {
+  readonly owner: string;
+  private readonly logger: Logger;
+  private readonly metrics: ChangeTrackingMetrics;
+  private readonly clock: Clock;
+  private readonly sender: ServiceBusMessageSender;
+  private readonly reader: DeltaReaderPort;
+  private readonly checkpoints: CheckpointPort;
+  private readonly leaseStore: DataverseLeaseStore;
+  private readonly states = new Map<string, SourceState>();
+  private current?: ChangeTrackingSettings;
+  private readAt = 0;
+  private loop?: Promise<void>;
+  private stopping = false;
+  private wakeUp?: () => void;
+  private closed = false;
+
+  constructor(private readonly options: ChangeTrackingPublisherOptions) {
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? noChangeTrackingMetrics;
+    this.clock = options.clock ?? systemClock;
+    this.sender = new ServiceBusMessageSender(options.serviceBus);
+    this.reader = options.reader ?? new DataverseDeltaReader(options.dataverse);
+    this.checkpoints = options.checkpoints ?? new DataverseCheckpointStore(options.dataverse);
+    this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
+  }
+
+  /** Reads and validates the settings. The first load throws OutboxError('InvalidSettings'); later refreshes keep the last good ones. */
+  async loadSettings(options: OperationOptions = {}): Promise<ChangeTrackingSettings> {
+    const every = this.options.settingsRefreshIntervalInMs ?? 300_000;
+    if (this.current && Date.now() - this.readAt < every) return this.current;
+    try {
+      const app = this.options.appSettings ?? process.env;
+      const raw = await readSettingsFromDataverse(this.options.dataverse, options);
+      const outbox = parseSettings(raw, app);
+      const sources = this.options.sources
+        ? parseChangeTrackingSources({ text: JSON.stringify(this.options.sources), where: 'options.sources' }, outbox)
+        : parseChangeTrackingSources(resolveChangeTrackingSources(raw.ChangeTrackingSources, app), outbox);
+      this.current = { outbox, sources };
+      this.readAt = Date.now();
+    } catch (e) {
+      if (!this.current) throw e;
+      this.readAt = Date.now();
+      this.logger.error('change tracking settings refresh failed; keeping the last good settings', { error: describeError(e) });
+    }
+    return this.current;
+  }
+
+  private state(source: ChangeTrackingSourceConfig): SourceState {
+    let s = this.states.get(source.name);
+    if (!s) {
+      const lease = new LeaseKeeper(this.leaseStore, {
+        scope: `changetracking:${source.name}`,
+        owner: this.owner,
+        durationInMs: this.options.leaseDurationInMs ?? 60_000,
+        clock: this.clock,
+        logger: this.logger,
+      });
+      s = { lease, failures: 0, notBefore: 0 };
+      this.states.set(source.name, s);
+    }
+    return s;
+  }
+
+  /** One cycle of one source; failures are reported, not thrown. `force` ignores the source's backoff. */
+  async runSource(source: ChangeTrackingSourceConfig, settings: ChangeTrackingSettings, options: OperationOptions & { force?: boolean } = {}): Promise<ChangeSourceReport> {
+    const st = this.state(source);
+    if (!settings.outbox.publisherEnabled) return { source: source.name, outcome: 'disabled' };
+    if (!options.force && this.clock.now().getTime() < st.notBefore) return { source: source.name, outcome: 'backing-off' };
+    try {
+      const r = await runChangeTrackingCycle(
+        {
+          reader: this.reader,
+          checkpoints: this.checkpoints,
+          sender: this.sender,
+          lease: st.lease,
+          clock: this.clock,
+          logger: this.logger,
+          metrics: this.metrics,
+          batchSize: settings.outbox.batchSize,
+          idleCheckpointIntervalInMs: this.options.idleCheckpointIntervalInMs,
+        },
+        source,
+        options,
+      );
+      st.failures = 0;
+      st.notBefore = 0;
+      return r;
+    } catch (e) {
+      st.failures++;
+      const retryInMs = backoffDelayInMs(st.failures, this.options.backoff);
+      st.notBefore = this.clock.now().getTime() + retryInMs;
+      if (e instanceof OutboxError && e.code === 'LeaseLost') st.lease.drop();
+      const code = isChangeTrackingError(e) || e instanceof OutboxError ? e.code : undefined;
+      this.logger.error('change tracking cycle failed; nothing was checkpointed, the source reads again from its last checkpoint', {
+        source: source.name,
+        code,
+        error: describeError(e),
+        attempt: st.failures,
+        retryInMs,
+      });
+      return { source: source.name, outcome: 'error', error: describeError(e), code, retryInMs };
+    }
+  }
+
+  /** One cycle of every source (backoff ignored). */
+  async runOnce(options: OperationOptions = {}): Promise<ChangeSourceReport[]> {
+    this.assertOpen();
+    const settings = await this.loadSettings(options);
+    const reports: ChangeSourceReport[] = [];
+    for (const source of settings.sources) reports.push(await this.runSource(source, settings, { ...options, force: true }));
+    return reports;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new OutboxError('PublisherClosed', 'The change-tracking publisher is closed; create a new one.');
+  }
+
+  /** Loads settings (throws on invalid ones), then runs every source until stop(). */
+  async start(): Promise<void> {
+    this.assertOpen();
+    if (this.loop) return;
+    const settings = await this.loadSettings();
+    this.stopping = false;
+    this.loop = this.run();
+    this.logger.info('change tracking publisher started', { owner: this.owner, sources: settings.sources.map((s) => s.name) });
+  }
+
+  private async run(): Promise<void> {
+    const every = this.options.pollIntervalInMs ?? 5000;
+    while (!this.stopping) {
+      try {
+        const settings = await this.loadSettings();
+        for (const source of settings.sources) {
+          if (this.stopping) break;
+          await this.runSource(source, settings);
+        }
+      } catch (e) {
+        this.logger.error('change tracking settings could not be read', { error: describeError(e) });
+      }
+      if (!this.stopping) await this.sleep(every);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  /** Graceful stop: finishes the page in hand, releases the leases. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    await this.loop?.catch(() => undefined);
+    this.loop = undefined;
+    for (const st of this.states.values()) {
+      await st.lease.release().catch((e: unknown) => this.logger.warn('could not release a change tracking lease; it expires on its own', { scope: st.lease.scope, error: describeError(e) }));
+    }
+  }
+
+  /** Stops and closes the Service Bus senders; the clients passed in stay open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.stop();
+    await this.sender.close();
+    this.closed = true;
+  }
+}
