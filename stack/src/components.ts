@@ -1,7 +1,7 @@
 // The five components of the local stack as child-process specs: entry point, arguments, app settings and readiness.
 import { connect } from 'node:net';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
-import { ACK_QUEUE, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
+import { ACK_QUEUE, DEMO_CUSTOMERS, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
 import type { ComponentSpec } from './process/ComponentProcess';
 import { entryPoints, repoRoot, type DataLayout } from './paths';
 import type { ComponentName, StackPorts } from './state';
@@ -72,6 +72,9 @@ export function componentSpecs(ctx: ComponentContext): Record<ComponentName, Com
     SERVICEBUS_CONNECTION_STRING: e.serviceBusConnectionString,
     ERP_QUEUE: ERP_SALES_QUEUE,
     ERP_SESSIONS: 'true',
+    // One worker per demo customer (ordering key): a worker keeps its session while messages keep coming, so fewer
+    // workers than busy keys would starve the other keys until a session goes idle.
+    ERP_CONCURRENCY: String(DEMO_CUSTOMERS.length),
     OUTBOX_ACK_QUEUE: ACK_QUEUE,
     ...(ctx.erpDatabase.kind === 'postgres'
       ? { DATABASE_URL: ctx.erpDatabase.url, ERP_DB_SCHEMA: ctx.erpDatabase.schema, INBOX_SQLITE_FILE: undefined }

@@ -11,9 +11,12 @@ export const ACK_QUEUE = Settings.AckQueue.defaultValue;
 export const NOT_ALLOWED_TARGET = 'erp-legacy';
 
 /**
- * Service Bus entities. `erp-sales` requires sessions: the outbox sends obx_sessionkey (the opportunity id) as sessionId
- * and the consumer takes one session at a time per worker, so rows of one key are applied in obx_sequence order even
- * with several concurrent workers (invariant 4). Duplicate detection absorbs a publisher crash between send and mark.
+ * Service Bus entities. `erp-sales` requires sessions: the demo's obx_sessionkey is the customer's account id, sent as
+ * sessionId, and the consumer works one session at a time per worker, so one customer's orders are applied in
+ * obx_sequence order even with several concurrent workers (invariant 4), while different customers go in parallel.
+ * (Keying by customer rather than by opportunity also keeps sessions busy: a session per single message would make the
+ * consumer wait its session idle timeout after every message.) Duplicate detection absorbs a publisher crash between
+ * send and mark.
  */
 export const serviceBusEntities: ShortEmulatorConfig = {
   namespace: 'sbemulatorns',
@@ -48,3 +51,15 @@ export const demoSettings: ReadonlyArray<{ schemaName: string; value: string }> 
 
 /** Static token the emulator accepts and the publisher, monitor and demo send (emulator only; never a real secret). */
 export const LOCAL_DATAVERSE_TOKEN = 'local-stack-token';
+
+/** The demo's customers; each is an ordering key (obx_sessionkey = its account id). */
+export const DEMO_CUSTOMERS: readonly string[] = [
+  'Contoso Ltd',
+  'Fabrikam Inc',
+  'Northwind Traders',
+  'Adventure Works',
+  'Tailspin Toys',
+  'Wide World Importers',
+  'Litware Inc',
+  'Proseware Inc',
+];

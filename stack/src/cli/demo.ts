@@ -1,0 +1,77 @@
+// `npm run demo -- --orders 500 --rate 50`: wins opportunities against the running local stack (found through the state
+// file `npm start` writes), shows progress, and prints a summary measured from the stores.
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatSummary } from '../demo/summary';
+import { runDemo } from '../demo/run';
+import { dataLayout, defaultDataDir } from '../paths';
+import { checkRunning } from '../state';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0');
+  return n;
+}
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('npm run demo --')
+    .description('Wins opportunities in the local stack: each win is one change set (opportunity Won + SalesOrderWon outbox row).')
+    .option('--orders <n>', 'opportunities to win', positiveInt, 500)
+    .option('--rate <n>', 'orders per second', positive, 50)
+    .option('--bad <n>', 'deliberately bad rows of each kind (target not allowed, malformed payload, oversize); default orders/200, at least 1', nonNegativeInt)
+    .option('--concurrency <n>', 'change sets in flight at once', positiveInt, 8)
+    .option('--timeout <seconds>', 'how long to wait for every row to become final after the last commit', positive, 120)
+    .option('--data-dir <dir>', 'data folder of the running stack', defaultDataDir)
+    .showHelpAfterError();
+  program.parse();
+  const o = program.opts<{ orders: number; rate: number; bad?: number; concurrency: number; timeout: number; dataDir: string }>();
+  const layout = dataLayout(o.dataDir);
+  const running = checkRunning(layout);
+  if (!running.orchestrator || running.state?.status !== 'running') {
+    process.stderr.write(
+      running.state?.status === 'starting'
+        ? 'The local stack is still starting; wait for "Dataverse Outbox is running" in its terminal, then run the demo again.\n'
+        : `The local stack is not running (no live stack in ${layout.root}). Start it first with \`npm start\` in another terminal.\n`,
+    );
+    process.exit(2);
+  }
+  const state = running.state;
+  const ctl = new AbortController();
+  process.once('SIGINT', () => {
+    process.stdout.write('\nCtrl+C: stopping the producer; summarising what was sent so far.\n');
+    ctl.abort();
+  });
+  process.stdout.write(`Winning ${o.orders} opportunities at ${o.rate}/s against ${state.urls.dataverseApi}\n`);
+  const result = await runDemo({
+    target: { dataverseUrl: state.urls.dataverse, dataverseToken: state.dataverseToken, erpDatabase: state.erpDatabase },
+    orders: o.orders,
+    rate: o.rate,
+    badPerKind: o.bad,
+    concurrency: o.concurrency,
+    settleTimeoutMs: o.timeout * 1000,
+    progress: 'bar',
+    resultsDir: layout.demoDir,
+    abortSignal: ctl.signal,
+  });
+  process.stdout.write(`\n${formatSummary(result.summary)}\n`);
+  process.stdout.write(`\n  Monitor     ${state.urls.monitor}\n  Details     ${path.relative(process.cwd(), result.resultsFile ?? '') || result.resultsFile}\n`);
+  const s = result.summary;
+  const ok = s.complete && s.erp.missing === 0 && s.erp.duplicated === 0 && s.failedWithoutReason === 0;
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
