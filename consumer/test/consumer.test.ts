@@ -30,6 +30,7 @@ const queues = [
   { name: 'sessions', requiresSession: true, maxDeliveryCount: 10, lockDurationInMs: 5000 },
   { name: 'long', maxDeliveryCount: 10, lockDurationInMs: 1000 },
   { name: 'closing', maxDeliveryCount: 10 },
+  { name: 'classified', maxDeliveryCount: 10 },
 ];
 const topics = [{ name: 'events', subscriptions: [{ name: 'erp', maxDeliveryCount: 10 }] }];
 
@@ -181,6 +182,24 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     });
     expect(await fixture.effects()).toHaveLength(0);
     expect(await fixture.inboxCount()).toBe(0);
+  });
+
+  it('uses classifyError to treat an error the application knows is final as permanent', async () => {
+    const fixture = await kind.fixture();
+    const { settlements } = await startConsumer({
+      entity: 'classified',
+      inbox: fixture.open(),
+      acknowledge: false,
+      classifyError: (error) => (error instanceof TypeError ? 'permanent' : 'transient'),
+      handler: () => {
+        throw new TypeError('customer.name is not a string');
+      },
+    });
+    await broker.client.createSender('classified').sendMessages(outboxMessage({ outboxMessageId: 'k-1', eventType: 'SalesOrderWon' }));
+    const [dead] = await drain(broker.client, 'classified', 1, { deadLetter: true });
+    expect(dead?.deadLetterReason).toBe(DeadLetterReasons.PermanentHandlerError);
+    expect(dead?.deadLetterErrorDescription).toBe('customer.name is not a string');
+    expect(settlements.map((s) => s.outcome)).toEqual(['dead-lettered']);
   });
 
   it('dead-letters bad input with a specific reason, writes nothing for it, and keeps processing good messages', async () => {
