@@ -1,0 +1,181 @@
+/**
+ * @jest-environment node
+ * @jest-environment-options {"customExportConditions": ["development", "node", "node-addons", "require", "default"]}
+ */
+// The PRODUCTION bundle.js in a real chromium, hosted by host/server.ts with React 16 and Fluent UI 8 as platform
+// globals and a PCF context backed by the Dataverse emulator over HTTP.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution/names';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startMonitorHost, type MonitorHost } from '../host';
+
+const c = OutboxMessage.columns;
+const token = 'browser-test';
+const screenshotPath = path.resolve(__dirname, '..', '..', 'docs', 'images', 'monitor.png');
+const deadline = 30_000;
+
+let dataverse: DataverseEmulator;
+let host: MonitorHost;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const ids: Record<string, string> = {};
+
+async function api(method: string, pathAndQuery: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${dataverse.apiUrl}${pathAndQuery}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      Prefer: 'return=representation',
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: ${response.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+async function createRow(key: string, status: OutboxStatusName, extra: Record<string, unknown> = {}): Promise<void> {
+  const row = await api('POST', OutboxMessage.entitySetName, {
+    [c.name]: key,
+    [c.messageId]: `msg-${key}`,
+    [c.target]: 'erp-orders',
+    [c.eventType]: 'SalesOrderWon',
+    [c.sessionKey]: `account-${key.length % 3}`,
+    [c.status]: OutboxStatus[status],
+    [c.payload]: JSON.stringify({ order: key, lines: [{ sku: 'A-1', qty: 2 }] }),
+    ...extra,
+  });
+  ids[key] = String(row[OutboxMessage.primaryIdAttribute]);
+}
+
+async function statusOf(key: string): Promise<number> {
+  const row = await api('GET', `${OutboxMessage.entitySetName}(${ids[key]})?$select=${c.status}`);
+  return row[c.status] as number;
+}
+
+async function countsFromEmulator(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const [name, value] of Object.entries(OutboxStatus)) {
+    const body = await api('GET', `${OutboxMessage.entitySetName}?$select=${c.name}&$filter=${c.status} eq ${value}&$count=true`);
+    counts[name] = body['@odata.count'] as number;
+  }
+  return counts;
+}
+
+async function pollUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const until = Date.now() + deadline;
+  let last: T = await read();
+  while (!done(last)) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (last value ${JSON.stringify(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    last = await read();
+  }
+  return last;
+}
+
+beforeAll(async () => {
+  dataverse = await startDataverseEmulator({ port: 0 });
+  const hour = 3_600_000;
+  const now = Date.now();
+  for (let i = 0; i < 6; i++) await createRow(`order-${1000 + i}`, 'Acked', { [c.publishedOn]: new Date(now - i * 3 * hour).toISOString(), [c.attempts]: 1 });
+  for (let i = 0; i < 3; i++) await createRow(`order-${2000 + i}`, 'Published', { [c.publishedOn]: new Date(now - i * 2 * hour - 60_000).toISOString(), [c.attempts]: 1 });
+  for (let i = 0; i < 4; i++) await createRow(`order-${3000 + i}`, 'Pending');
+  await createRow('order-4000', 'Failed', {
+    [c.attempts]: 10,
+    [c.lastError]: 'Target "erp-orders-v2" is not in obx_AllowedTargets; the row will not be sent until an operator fixes the setting and retries.',
+  });
+  await createRow('order-5000', 'DeadLettered', { [c.attempts]: 1, [c.lastError]: 'MaxDeliveryCountExceeded: consumer rejected the message 10 times' });
+  await createRow('order-6000', 'Cancelled');
+  await createRow('<img src=x onerror="window.__pwned=1">', 'Failed', {
+    [c.payload]: '{"html":"<script>window.__pwned = 2</script><b>bold</b>"}',
+    [c.lastError]: '<script>window.__pwned = 3</script>',
+  });
+
+  host = await startMonitorHost({ dataverseUrl: dataverse.url, token, pageSize: 50 });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 1150 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    // Fluent's default theme asks a CDN for Segoe UI web fonts; this machine is offline, so those loads fail.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
+  });
+  page.on('requestfailed', (request) => {
+    if (new URL(request.url()).hostname === '127.0.0.1') pageErrors.push(`request failed: ${request.url()}`);
+  });
+  await page.goto(host.url);
+  await page.waitForFunction(() => window.__obxHost?.ready === true, undefined, { timeout: deadline });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  await dataverse?.close();
+});
+
+it('loads the production bundle with the platform libraries and shows every row', async () => {
+  await page.getByText('order-4000').waitFor({ timeout: deadline });
+  expect(await page.locator('[role="row"][aria-rowindex]').count()).toBeGreaterThanOrEqual(17);
+  expect(await page.evaluate(() => window.__obxHost.errors)).toEqual([]);
+});
+
+it('shows the same counts by status as the emulator holds', async () => {
+  const expected = await countsFromEmulator();
+  await page.locator('[data-count-status="Pending"]').waitFor({ timeout: deadline });
+  for (const [name, count] of Object.entries(expected)) {
+    await expect(page.locator(`[data-count-status="${name}"]`).innerText()).resolves.toMatch(new RegExp(`: ${count}$`));
+  }
+  expect(expected).toMatchObject({ Pending: 4, Failed: 2, DeadLettered: 1, Acked: 6, Published: 3, Cancelled: 1 });
+  await expect(page.getByRole('group', { name: /^Failed: 2, Alert$/ }).count()).resolves.toBe(1);
+  await expect(page.getByRole('img', { name: /Last 24 hours: 9 published, 2 failed/ }).count()).resolves.toBe(1);
+});
+
+it('renders HTML in payloads and errors as text and runs nothing', async () => {
+  await page.getByRole('button', { name: 'Show payload and full error of <img src=x onerror="window.__pwned=1">' }).click();
+  const payload = page.locator('pre[aria-label="Payload"]');
+  await payload.waitFor({ timeout: deadline });
+  await expect(payload.innerText()).resolves.toContain('<script>window.__pwned = 2</script><b>bold</b>');
+  await expect(page.locator('pre[aria-label="Last error"]').innerText()).resolves.toBe('<script>window.__pwned = 3</script>');
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.locator('#control-root img, .ms-Panel img, .ms-Panel b').count()).toBe(0);
+  await page.getByRole('button', { name: 'Close details' }).click();
+  await page.locator('.ms-Panel').waitFor({ state: 'detached', timeout: deadline });
+});
+
+it('opens a record on double click', async () => {
+  await page.getByText('order-6000').dblclick();
+  const opened = await page.evaluate(() => window.__obxHost.opened.map((r) => r.id.guid));
+  expect(opened).toEqual([ids['order-6000']]);
+});
+
+it('retries a Failed row: it becomes Pending in the emulator and in the grid', async () => {
+  const row = page.locator('[role="row"]', { hasText: 'order-4000' });
+  // A plain click on a row selects only that row (the double-click test left another row selected).
+  await row.getByText('order-4000', { exact: true }).click();
+  await expect(row.getAttribute('aria-selected')).resolves.toBe('true');
+  const retry = page.getByRole('button', { name: 'Retry selected rows' });
+  await expect(retry.isEnabled()).resolves.toBe(true);
+  await retry.click();
+  const dialog = page.getByRole('alertdialog');
+  await dialog.getByText('Retry 1 row?').waitFor({ timeout: deadline });
+  await dialog.getByRole('button', { name: 'Retry', exact: true }).click();
+  await page.getByRole('status', { name: 'Retry results' }).getByText('order-4000: queued again').waitFor({ timeout: deadline });
+
+  await pollUntil('order-4000 to be Pending in the emulator', () => statusOf('order-4000'), (s) => s === OutboxStatus.Pending);
+  const stored = await api('GET', `${OutboxMessage.entitySetName}(${ids['order-4000']})?$select=${c.attempts},${c.nextAttemptOn}`);
+  expect(stored[c.attempts]).toBe(0);
+  await row.locator('[data-status="Pending"]').waitFor({ timeout: deadline });
+  await page.locator('[data-count-status="Failed"]', { hasText: 'Failed: 1' }).waitFor({ timeout: deadline });
+
+  mkdirSync(path.dirname(screenshotPath), { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+  expect(pageErrors).toEqual([]);
+});
