@@ -134,7 +134,8 @@ export function componentSpecs(ctx: ComponentContext): Record<ComponentName, Com
       entry: entryPoints.monitor,
       args: ['--port', String(ctx.ports.monitor), '--dataverse-url', e.dataverseUrl],
       env: { DATAVERSE_TOKEN: LOCAL_DATAVERSE_TOKEN, ...ctx.extraEnv?.monitor },
-      ready: () => httpOk(`${e.monitorUrl}healthz`),
+      readyLine: /Outbox monitor listening on/,
+      ready: async ({ sawLine }) => sawLine && (await httpOk(e.monitorUrl)),
       stopTimeoutMs: 10_000,
     },
   };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ensureMonitorBundle } from '../build';
 import { ACK_QUEUE, ERP_SALES_QUEUE } from '../config/localStack';
-import { dataLayout, defaultDataDir, repoRoot } from '../paths';
+import { dataLayout, defaultDataDir } from '../paths';
 import { prepareStack, StackAlreadyRunningError, type LocalStack, type StackEvent } from '../stack';
 
 const rel = (p: string): string => {
@@ -51,12 +51,17 @@ function banner(stack: LocalStack, ms: number): void {
   say(`  ERP consumer     ${ERP_SALES_QUEUE} -> ${db}`);
   say(`  Data and logs    ${rel(stack.layout.root)}/  (logs in ${rel(logs)}/<component>.log)`);
   say();
-  say(`  Try it:  npm run demo -- --orders 500 --rate 50     (in another terminal), then open the monitor.`);
-  say(`  Stop:    Ctrl+C here (data is kept; \`npm run reset\` wipes it).`);
+  const dirOption = path.resolve(stack.layout.root) === path.resolve(defaultDataDir) ? '' : ` --data-dir ${stack.layout.root}`;
+  say(`  Try it:  npm run demo -- --orders 500 --rate 50${dirOption}     (in another terminal), then open the monitor.`);
+  say(`  Stop:    Ctrl+C here (data is kept; \`${dirOption ? `npm run reset --${dirOption}` : 'npm run reset'}\` wipes it).`);
   say();
 }
 
 async function main(): Promise<void> {
+  // Output piped to a program that ends first (| tee, | head, a closed terminal) must not crash the orchestrator
+  // halfway through stopping the components.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const program = new Command()
     .name('npm start --')
     .description('Starts the whole product locally: Dataverse and Service Bus emulators, publisher worker, ERP consumer, monitor page.')
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
   const opts = program.opts<{ dataDir: string; build: boolean }>();
   const t0 = Date.now();
   const layout = dataLayout(opts.dataDir);
-  say(`Starting Dataverse Outbox locally (data in ${rel(layout.root)}/, repository ${rel(repoRoot) || '.'})`);
+  say(`Starting Dataverse Outbox locally (data in ${rel(layout.root)}/)`);
 
   if (opts.build) {
     const status = await ensureMonitorBundle(path.join(layout.logs, 'build.log'), (ms) => {

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
 export type ComponentState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -50,6 +51,9 @@ export interface ExitInfo {
   /** True when the stack asked for the exit (stop/kill/restart). */
   expected: boolean;
 }
+
+/** Preload that stops the component when the orchestrator is gone (no orphans after a SIGKILL of `npm start`). */
+const parentWatchdog = pathToFileURL(path.join(__dirname, 'parent-watchdog.mjs')).href;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -103,7 +107,7 @@ export class ComponentProcess extends EventEmitter<{ exit: [ExitInfo]; line: [st
     this.expectingExit = false;
     this.starts++;
     this.record(`---- stack: starting ${this.spec.title} (${this.starts > 1 ? `start #${this.starts}` : 'first start'}) ----`);
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', this.spec.entry, ...(this.spec.args ?? [])], {
+    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--import', parentWatchdog, this.spec.entry, ...(this.spec.args ?? [])], {
       cwd: this.spec.cwd,
       env: { ...process.env, ...this.spec.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
