@@ -11,6 +11,8 @@ export default tseslint.config(
   eslintjs.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
+    // Power Apps checker rules apply to the code that runs inside Dataverse (the control), not to tests or the host page.
+    files: ['OutboxMonitor/**/*.ts', 'OutboxMonitor/**/*.tsx'],
     plugins: { '@microsoft/power-apps': powerApps },
     rules: powerApps.configs.paCheckerHosted.rules,
   },
