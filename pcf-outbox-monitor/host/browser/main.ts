@@ -46,15 +46,16 @@ const view: ViewColumn[] = [
 ];
 
 // Model-driven apps register Fluent's icon font before controls load. The host page has no font (and no internet), so it
-// registers text glyphs for the icons Fluent's grid, checkboxes, panels and message bars use.
+// registers text glyphs (DejaVu Sans) for the icons Fluent's grid, checkboxes, panels and message bars use.
 interface FluentGlobal {
   registerIcons(definition: { icons: Record<string, unknown> }, options?: { disableWarnings: boolean }): void;
+  unregisterIcons(names: string[]): void;
 }
 const glyphs: Record<string, string> = {
   CheckMark: '\u2713',
   StatusCircleCheckmark: '\u2713',
-  CircleRing: '',
-  StatusCircleRing: '',
+  CircleRing: '\u25CB',
+  StatusCircleRing: '\u25CB',
   SortUp: '\u2191',
   SortDown: '\u2193',
   ChevronDown: '\u25BE',
@@ -68,7 +69,10 @@ const glyphs: Record<string, string> = {
   Blocked2: '\u2716',
   Completed: '\u2714',
 };
-(window as unknown as { FluentUIReact?: FluentGlobal }).FluentUIReact?.registerIcons(
+const fluent = (window as unknown as { FluentUIReact?: FluentGlobal }).FluentUIReact;
+// The UMD build registers the MDL2 icon names against its (unreachable) web font: replace those entries.
+fluent?.unregisterIcons(Object.keys(glyphs));
+fluent?.registerIcons(
   {
     icons: Object.fromEntries(
       Object.entries(glyphs).map(([name, glyph]) => [name, window.React.createElement('span', { style: { fontFamily: 'DejaVu Sans, sans-serif' } }, glyph)]),
