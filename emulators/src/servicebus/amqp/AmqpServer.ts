@@ -59,6 +59,10 @@ export class AmqpServer {
       host: this.options.host,
       port: this.options.port,
       // Incoming transfers are accepted only once stored; outgoing deliveries are settled by our own replies.
+      // Small frames (dispositions, flows) must not wait for Nagle's algorithm.
+      tcp_no_delay: true,
+      // Room for unsettled deliveries per session (peekLock receivers holding many locks at once).
+      session_buffer_size: 16_384,
       receiver_options: { autoaccept: false },
       sender_options: { autosettle: false, treat_modified_as_released: false },
     } as unknown as Parameters<Container['listen']>[0]) as Server;
@@ -101,7 +105,7 @@ export class AmqpServer {
     c.on('connection_open', (ctx: EventContext) => this.connections.add(ctx.connection));
     c.on('connection_close', (ctx: EventContext) => this.connections.delete(ctx.connection));
     // Errors raised by peers are handled per link; this keeps rhea from throwing them at the process.
-    c.on('error', () => undefined);
+    c.on('error', (e: unknown) => { if (process.env.SB_DEBUG) console.error('container error', e); });
     c.on('connection_error', () => undefined);
 
     // Stage 2: attaches. A client receiver is a server-side sender and vice versa.

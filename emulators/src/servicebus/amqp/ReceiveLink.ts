@@ -6,13 +6,14 @@ import type { Broker, Disposition } from '../core/Broker';
 import type { Consumer } from '../core/Consumer';
 import { amqpConditionFor, isBrokerError } from '../errors/BrokerError';
 import { encodeForDelivery, lockTokenFromDeliveryTag, lockTokenToDeliveryTag } from './codec';
-import { acceptedOutcome, creditOf, isDraining, rejectedOutcome } from './rheaInternals';
+import { acceptedOutcome, settleOutgoing, creditOf, isDraining, sessionRoomOf, untransferredOf, rejectedOutcome } from './rheaInternals';
 
 const deadLetterCondition = 'com.microsoft:dead-letter';
 const maxPullPerTurn = 200;
 
 export class ReceiveLink {
   private consumer?: Consumer;
+  private drainCheckScheduled = false;
 
   constructor(
     private readonly sender: Sender,
@@ -45,8 +46,10 @@ export class ReceiveLink {
     const consumer = this.consumer;
     if (!consumer || consumer.closed || !this.sender.is_open()) return;
     let exhausted = false;
-    while (this.sender.sendable()) {
-      const deliveries = this.broker.receive(consumer, Math.min(creditOf(this.sender), maxPullPerTurn));
+    for (;;) {
+      const budget = Math.min(creditOf(this.sender) - untransferredOf(this.sender), sessionRoomOf(this.sender), maxPullPerTurn);
+      if (budget <= 0) break;
+      const deliveries = this.broker.receive(consumer, budget);
       if (deliveries.length === 0) {
         exhausted = true;
         break;
@@ -57,7 +60,19 @@ export class ReceiveLink {
         else this.sender.send(encoded, undefined, 0);
       }
     }
-    if (isDraining(this.sender) && (exhausted || creditOf(this.sender) === 0)) this.sender.set_drained(true);
+    if (!isDraining(this.sender)) return;
+    if (untransferredOf(this.sender) > 0) {
+      // The drain answer consumes the remaining credit, so it must follow the transfers already queued.
+      if (!this.drainCheckScheduled) {
+        this.drainCheckScheduled = true;
+        setImmediate(() => {
+          this.drainCheckScheduled = false;
+          this.pump();
+        });
+      }
+      return;
+    }
+    if (exhausted || creditOf(this.sender) === 0) this.sender.set_drained(true);
   }
 
   detached(): void {
@@ -69,15 +84,15 @@ export class ReceiveLink {
     if (!delivery || delivery.settled) return;
     const tag = delivery.tag;
     if (!Buffer.isBuffer(tag) || tag.length !== 16) {
-      delivery.update(true, acceptedOutcome());
+      settleOutgoing(delivery, acceptedOutcome());
       return;
     }
     this.broker
       .settle(lockTokenFromDeliveryTag(tag), disposition, this.consumer)
-      .then(() => delivery.update(true, acceptedOutcome()))
+      .then(() => settleOutgoing(delivery, acceptedOutcome()))
       .catch((error: unknown) => {
-        if (isBrokerError(error)) delivery.update(true, rejectedOutcome(amqpConditionFor(error.code).condition, error.message));
-        else delivery.update(true, rejectedOutcome('amqp:internal-error', error instanceof Error ? error.message : String(error)));
+        if (isBrokerError(error)) settleOutgoing(delivery, rejectedOutcome(amqpConditionFor(error.code).condition, error.message));
+        else settleOutgoing(delivery, rejectedOutcome('amqp:internal-error', error instanceof Error ? error.message : String(error)));
       });
   }
 }

@@ -1,6 +1,6 @@
 // The few places the emulator needs more of rhea than its typings expose. Kept in one file, each with the reason,
 // so an upgrade of rhea (pinned ^3.0.5) has one place to check.
-import { message, type Receiver, type Sender } from 'rhea';
+import { message, type Delivery, type Receiver, type Sender } from 'rhea';
 
 /** Server-side view of a link: the fields of our attach frame that rhea writes when it processes the link. */
 export interface LinkInternals {
@@ -61,8 +61,32 @@ export function creditOf(sender: Sender): number {
   return (sender as unknown as { credit: number }).credit;
 }
 
+/** Deliveries the link's session can still take (rhea keeps them in a fixed-size buffer until settled). */
+export function sessionRoomOf(sender: Sender): number {
+  return (sender as unknown as { session: { outgoing: { available(): number } } }).session.outgoing.available();
+}
+
+/**
+ * Deliveries handed to the session but not yet transferred. rhea takes credit only when it transfers (on its next
+ * processing turn), so a pump that trusted `credit` alone would queue far more than the client asked for.
+ */
+export function untransferredOf(sender: Sender): number {
+  const outgoing = (sender as unknown as { session: { outgoing: { next_delivery_id: number; next_pending_delivery: number } } }).session.outgoing;
+  return outgoing.next_delivery_id - outgoing.next_pending_delivery;
+}
+
 export function isDraining(sender: Sender): boolean {
   return (sender as unknown as { _draining: boolean })._draining === true;
+}
+
+/**
+ * Settles an outgoing delivery with an outcome. In rcv-settle-mode "second" the client settles after us without
+ * telling us (it need not: we have forgotten the delivery), but rhea frees a delivery's slot in the session only once
+ * both sides are settled, so the slot is released here.
+ */
+export function settleOutgoing(delivery: Delivery, outcome: unknown): void {
+  delivery.update(true, outcome);
+  (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
 }
 
 const outcomes = message as unknown as {
