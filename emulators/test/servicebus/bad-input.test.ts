@@ -126,6 +126,62 @@ describe('Service Bus emulator: configuration errors', () => {
     }
   });
 
+  it("accepts Microsoft's emulator sample Config.json as is and serves its entities", async () => {
+    const sample = {
+      UserConfig: {
+        Namespaces: [
+          {
+            Name: 'sbemulatorns',
+            Queues: [
+              {
+                Name: 'queue.1',
+                Properties: {
+                  DeadLetteringOnMessageExpiration: false,
+                  DefaultMessageTimeToLive: 'PT1H',
+                  DuplicateDetectionHistoryTimeWindow: 'PT20S',
+                  ForwardDeadLetteredMessagesTo: '',
+                  ForwardTo: '',
+                  LockDuration: 'PT1M',
+                  MaxDeliveryCount: 3,
+                  RequiresDuplicateDetection: false,
+                  RequiresSession: false,
+                },
+              },
+            ],
+            Topics: [
+              {
+                Name: 'topic.1',
+                Properties: { DefaultMessageTimeToLive: 'PT1H', DuplicateDetectionHistoryTimeWindow: 'PT20S', RequiresDuplicateDetection: false },
+                Subscriptions: [
+                  {
+                    Name: 'subscription.1',
+                    Properties: { DeadLetteringOnMessageExpiration: false, DefaultMessageTimeToLive: 'PT1H', LockDuration: 'PT1M', MaxDeliveryCount: 3, ForwardDeadLetteredMessagesTo: '', ForwardTo: '', RequiresSession: false },
+                    Rules: [
+                      {
+                        Name: 'app-prop-filter-1',
+                        Properties: {
+                          FilterType: 'Correlation',
+                          CorrelationFilter: { ContentType: 'application/text', CorrelationId: 'id1', Label: 'subject1', MessageId: 'msgid1', ReplyTo: 'someQueue', ReplyToSessionId: 'sessionId', SessionId: 'session1', To: 'xyz' },
+                        },
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+        Logging: { Type: 'File' },
+      },
+    };
+    const emulator = await startServiceBusEmulator({ config: sample as EmulatorConfig });
+    try {
+      expect(emulator.listEntities().map((e) => e.name)).toEqual(['queue.1', 'topic.1/Subscriptions/subscription.1']);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('refuses port 5672 and a non-loopback host', async () => {
     await expect(startServiceBusEmulator({ port: 5672 })).rejects.toThrow(RangeError);
     await expect(startServiceBusEmulator({ host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(RangeError);
