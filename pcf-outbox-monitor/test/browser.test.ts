@@ -179,3 +179,20 @@ it('retries a Failed row: it becomes Pending in the emulator and in the grid', a
   await page.screenshot({ path: screenshotPath, fullPage: true });
   expect(pageErrors).toEqual([]);
 });
+
+it('opens a row from the keyboard', async () => {
+  const before = await page.evaluate(() => window.__obxHost.opened.length);
+  await page.locator('[role="row"]', { hasText: 'order-5000' }).getByText('order-5000', { exact: true }).click();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => window.__obxHost.opened.length > n, before, { timeout: deadline });
+  expect(await page.evaluate(() => window.__obxHost.opened.at(-1)?.id.guid)).toBe(ids['order-5000']);
+});
+
+it('adapts to a narrow form section', async () => {
+  await page.setViewportSize({ width: 480, height: 900 });
+  await page.locator('[data-narrow="true"]').waitFor({ timeout: deadline });
+  await expect(page.getByRole('columnheader', { name: /Session key/ }).count()).resolves.toBe(0);
+  await expect(page.getByRole('columnheader', { name: /Status/ }).count()).resolves.toBe(1);
+  await expect(page.getByRole('group', { name: /^Failed: 1/ }).count()).resolves.toBe(1);
+  expect(pageErrors).toEqual([]);
+});

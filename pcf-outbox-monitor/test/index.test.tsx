@@ -269,3 +269,34 @@ describe('payload panel', () => {
     expect(calls(m, 'webAPI.retrieveRecord')[0]?.[1]).toBe(m.table[0].obx_outboxmessageid);
   });
 });
+
+describe('scale and theme', () => {
+  it('virtualises a page of thousands of rows: only what is on screen is rendered', () => {
+    mountMonitor({ rows: table(3000), pageSize: 5000 });
+    expect(screen.getByText(/Page 1 · 3,000 rows shown of 3,000/)).toBeTruthy();
+    const rendered = document.querySelectorAll('[role="row"][aria-rowindex]').length;
+    expect(rendered).toBeGreaterThan(0);
+    expect(rendered).toBeLessThan(200);
+  });
+
+  it("follows the host's theme tokens when the host passes them", () => {
+    const m = mountMonitor({ rows: table(1) });
+    const tokens = {
+      colorBrandBackground: '#8a2be2',
+      colorBrandBackgroundHover: '#7a1bd2',
+      colorBrandBackgroundPressed: '#6a0bc2',
+      colorNeutralForeground1: '#f0f0f0',
+      colorNeutralForeground2: '#d0d0d0',
+      colorNeutralForegroundDisabled: '#707070',
+      colorNeutralBackground1: '#1f1f1f',
+      colorNeutralBackground2: '#2a2a2a',
+      colorNeutralStroke1: '#555555',
+    };
+    m.update(['fluentDesignLanguage'], (ctx) => {
+      (ctx as unknown as { fluentDesignLanguage: unknown }).fluentDesignLanguage = { tokenTheme: tokens, isDarkTheme: true, brand: {} };
+    });
+    const root = document.querySelector<HTMLElement>('[data-narrow]');
+    expect(root?.style.color).toBe('rgb(240, 240, 240)');
+    expect(root?.style.background).toBe('rgb(31, 31, 31)');
+  });
+});
