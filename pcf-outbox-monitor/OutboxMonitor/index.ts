@@ -49,7 +49,9 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
   private rows: readonly OutboxRow[] = [];
   private viewMessages: readonly string[] = [];
   private readAt = new Date(0);
-  private dataVersion = 0;
+  private healthVersion = 0;
+  /** Set when the control itself asked for another page, sort or filter: the outbox did not change, so health is kept. */
+  private navigating = false;
   private loadedOnce = false;
   private pageNumber = 1;
   private statusFilter: OutboxStatusValue[] = [];
@@ -89,7 +91,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
       sort: this.sortOf(dataset),
       statusFilter: this.statusFilter,
       width: Number(context.mode.allocatedWidth) > 0 ? Number(context.mode.allocatedWidth) : 0,
-      dataVersion: this.dataVersion,
+      healthVersion: this.healthVersion,
       hostTheme: this.hostTheme,
       services: this.services,
       onSort: this.onSort,
@@ -122,7 +124,8 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     });
     this.viewMessages = describeMissingColumns(available);
     this.readAt = new Date();
-    this.dataVersion += 1;
+    if (this.navigating) this.navigating = false;
+    else this.healthVersion += 1;
     this.loadedOnce = true;
     if (!dataset.paging.hasPreviousPage) this.pageNumber = 1;
   }
@@ -148,6 +151,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     // The dataset API is driven by mutating its sorting list, then refreshing.
     dataset.sorting.splice(0, dataset.sorting.length, { name: column, sortDirection: descending ? 1 : 0 });
     this.pageNumber = 1;
+    this.navigating = true;
     dataset.refresh();
   };
 
@@ -155,6 +159,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     const paging = this.context.parameters.records.paging;
     const page = target === 'first' ? 1 : target === 'previous' ? Math.max(1, this.pageNumber - 1) : this.pageNumber + 1;
     this.pageNumber = page;
+    this.navigating = true;
     paging.loadExactPage(page);
   };
 
@@ -179,10 +184,12 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
       });
     }
     this.pageNumber = 1;
+    this.navigating = true;
     dataset.refresh();
   };
 
   private readonly onRefresh = (): void => {
+    this.navigating = false;
     this.context.parameters.records.refresh();
   };
 }

@@ -300,3 +300,23 @@ describe('scale and theme', () => {
     expect(root?.style.background).toBe('rgb(31, 31, 31)');
   });
 });
+
+describe('health reloads', () => {
+  it('keeps the health report while paging, sorting or filtering (the outbox did not change)', async () => {
+    const m = mountMonitor({ rows: table(5), pageSize: 2 });
+    await screen.findByRole('group', { name: /^Failed: 0/ });
+    const aggregates = (): number => calls(m, 'webAPI.retrieveMultipleRecords').filter((a) => String(a[1]).startsWith('?fetchXml=')).length;
+    expect(aggregates()).toBe(1);
+    fireEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    await settle(m);
+    await screen.findByText('row 02');
+    fireEvent.click(screen.getByRole('button', { name: 'Failed' }));
+    await settle(m);
+    fireEvent.click(within(screen.getByRole('columnheader', { name: /Attempts/ })).getByText('Attempts'));
+    await settle(m);
+    expect(aggregates()).toBe(1);
+    fireEvent.click(screen.getByRole('button', { name: 'Refresh the outbox' }));
+    await settle(m);
+    await waitFor(() => expect(aggregates()).toBe(2));
+  });
+});

@@ -25,8 +25,8 @@ export interface OutboxMonitorProps {
   statusFilter: readonly OutboxStatusValue[];
   /** Width the host gives the control, in pixels (0 when unknown). */
   width: number;
-  /** Changes whenever the dataset changed; the health header reloads with it. */
-  dataVersion: number;
+  /** Changes when the outbox may have changed (first load, refresh, after an action); the health header reloads with it. */
+  healthVersion: number;
   hostTheme: HostTheme | undefined;
   services: MonitorServices;
   onSort: (column: string, descending: boolean) => void;
@@ -96,7 +96,7 @@ const Monitor = React.memo(function Monitor(props: OutboxMonitorProps): React.Re
       style={{ display: 'flex', flexDirection: 'column', gap: 10, padding: 8, color: theme.palette.neutralPrimary, background: theme.palette.white, fontFamily: theme.fonts.medium.fontFamily }}
       data-narrow={narrow ? 'true' : 'false'}
     >
-      <HealthHeader loadHealth={services.loadHealth} reloadKey={props.dataVersion} narrow={narrow} />
+      <HealthHeader loadHealth={services.loadHealth} reloadKey={props.healthVersion} narrow={narrow} />
       <Actions selectedRows={selectedRows} runAction={services.runAction} onRefresh={props.onRefresh} />
       <StatusChips selected={props.statusFilter} onChange={props.onStatusFilter} />
       {props.viewMessages.map((message) => (
