@@ -17,6 +17,7 @@ import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgemen
 import { ConsumerError, describeError } from './errors';
 import type { InboxStore, OperationOptions } from './inbox';
 import { aborted, raceAbort, sleep } from './internal/abort';
+import { Mutex } from './internal/mutex';
 import {
   defaultClassifyError,
   normaliseHandlers,
@@ -105,11 +106,27 @@ function entityPathOf(entity: OutboxConsumerEntity): string {
   return typeof entity === 'string' ? entity : `${entity.topic}/Subscriptions/${entity.subscription}`;
 }
 
+/**
+ * Settlements of one receiver are issued one at a time. rhea 3.0.5 (used by the SDK) coalesces dispositions written in
+ * the same tick for consecutive deliveries into one frame carrying the FIRST delivery's outcome whenever only two are
+ * pending (`write_dispositions` skips the outcome comparison while first === last): a dead-letter issued next to a
+ * complete would be applied as a complete, and two dead-letters would share the first one's reason. Observed against
+ * the emulator with concurrency 2; serialising settlements avoids it at the cost of one round trip each.
+ */
+const settlementQueues = new WeakMap<ServiceBusReceiver, Mutex>();
+
 function settlerFor(receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): MessageSettler {
+  let queue = settlementQueues.get(receiver);
+  if (!queue) {
+    queue = new Mutex();
+    settlementQueues.set(receiver, queue);
+  }
+  const serial = queue;
   return {
-    complete: () => receiver.completeMessage(message),
-    abandon: () => receiver.abandonMessage(message),
-    deadLetter: (reason, description) => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description }),
+    complete: () => serial.run(() => receiver.completeMessage(message)),
+    abandon: () => serial.run(() => receiver.abandonMessage(message)),
+    deadLetter: (reason, description) =>
+      serial.run(() => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description })),
   };
 }
 

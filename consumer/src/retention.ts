@@ -57,6 +57,8 @@ export function startInboxRetention(inbox: InboxStore<unknown>, options: InboxRe
   }
 
   const timer = setInterval(() => {
+    // A run still in progress is not reported twice: the next tick simply skips.
+    if (running) return;
     runOnce().then(
       (n) => options.onPurged?.(n),
       (error: unknown) => options.onError?.(error),

@@ -171,6 +171,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(dead?.deadLetterReason).toBe(DeadLetterReasons.ValidationFailed);
     expect(dead?.deadLetterErrorDescription).toBe('amount must not be negative');
     // At once: one delivery, no retries.
+    await waitFor('settlement reported', () => settlements.length >= 1);
     expect(settlements.map((s) => [s.outcome, s.deliveryCount])).toEqual([['dead-lettered', 0]]);
     const [ack] = acksFor(await drain(broker.client, ackQueue, 1));
     expect(ack).toEqual({
