@@ -1,7 +1,7 @@
 // The change-tracking source end to end: Dataverse emulator (change tracking on business tables) -> publisher ->
 // Service Bus emulator (session queue with duplicate detection) -> official @azure/service-bus receiver.
 import { MessageProperties, Settings } from '@dataverse-outbox/solution';
-import { ChangeTrackingProperties, type ChangeSourceReport } from '../../src/changetracking';
+import { ChangeTrackingProperties, type ChangeCycleResult, type ChangeSourceReport } from '../../src/changetracking';
 import { bySession, CT_QUEUE, drainSessions, recordingLogger, recordingMetrics, setEnvironmentValue, startCtEnv, type CtEnv } from './support';
 
 jest.setTimeout(120_000);
@@ -16,9 +16,9 @@ const OPPORTUNITIES = {
   deletedEventType: 'OpportunityDeleted',
 };
 
-function ran(r: ChangeSourceReport | undefined): Extract<ChangeSourceReport, { outcome: 'ran' }> {
+function ran(r: ChangeSourceReport | undefined): ChangeCycleResult {
   if (!r || r.outcome !== 'ran') throw new Error(`expected a cycle that ran, got ${JSON.stringify(r)}`);
-  return r;
+  return r as ChangeCycleResult;
 }
 
 describe('change-tracking source: creates, updates and deletes', () => {
@@ -102,22 +102,26 @@ describe('change-tracking source: creates, updates and deletes', () => {
     expect(deletedB.applicationProperties?.[ChangeTrackingProperties.changeVersion]).toBeUndefined();
   });
 
-  it('pages the initial synchronisation (odata.maxpagesize) and sends in batches of obx_BatchSize', async () => {
+  it('pages the initial synchronisation (odata.maxpagesize); an idle delta costs one read and no checkpoint write', async () => {
     const scratch = await startCtEnv({
       [Settings.ChangeTrackingSources.appSetting]: JSON.stringify([{ ...OPPORTUNITIES, pageSize: 7 }]),
       [Settings.BatchSize.appSetting]: '3',
     });
     try {
       const ids = await scratch.crm.createMultiple('opportunities', 'opportunity', Array.from({ length: 25 }, (_, i) => ({ name: `P${i}` })));
-      const requests: string[] = [];
       const publisher = scratch.newPublisher();
-      const before = scratch.dv.getRequestCounters();
-      expect(ran((await publisher.runOnce())[0])).toMatchObject({ mode: 'initial', read: 25, published: 25 });
-      const after = scratch.dv.getRequestCounters();
-      requests.push(JSON.stringify(after));
-      expect(JSON.stringify(before)).not.toBe(JSON.stringify(after));
-      const messages = await drainSessions(scratch.serviceBus, CT_QUEUE);
-      expect(messages.map((m) => m.sessionId).sort()).toEqual([...ids].sort());
+      await publisher.loadSettings();
+      scratch.dv.resetRequestCounters();
+      expect(ran((await publisher.runOnce())[0])).toMatchObject({ mode: 'initial', read: 25, published: 25, checkpointed: true });
+      const initial = scratch.dv.getRequestCounters().total.byOperation;
+      expect(initial['GET opportunities']).toBe(4); // 7 + 7 + 7 + 4
+      expect(ids).toHaveLength(25);
+
+      scratch.dv.resetRequestCounters();
+      expect(ran((await publisher.runOnce())[0])).toMatchObject({ mode: 'delta', read: 0, checkpointed: false });
+      const idle = scratch.dv.getRequestCounters().total.byOperation;
+      expect(idle['GET opportunities']).toBe(1);
+      expect(idle['PATCH obx_changecheckpoints'] ?? 0).toBe(0);
     } finally {
       await scratch.close();
     }

@@ -113,15 +113,16 @@ export async function drainSessions(serviceBus: ServiceBusClient, queue: string)
   for (;;) {
     let receiver;
     try {
-      receiver = await serviceBus.acceptNextSession(queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0 });
+      // No session with messages left shows up as a timeout: keep it short.
+      receiver = await serviceBus.acceptNextSession(queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0, abortSignal: AbortSignal.timeout(2000) });
     } catch {
       return all; // no session with messages left
     }
     try {
       for (;;) {
         const got = await receiver.receiveMessages(100, { maxWaitTimeInMs: 300 });
-        if (got.length === 0) break;
         all.push(...got);
+        if (got.length === 0) break;
       }
     } finally {
       await receiver.close();
