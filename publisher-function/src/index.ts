@@ -54,3 +54,4 @@ export type { LogLevel } from './telemetry';
 
 // The core (pure): model, rules and ports
 export * from './core';
+export * from './changetracking';
