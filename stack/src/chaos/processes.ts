@@ -1,0 +1,109 @@
+// The chaos run's own components, next to the stack's emulators and ERP consumer: two publisher workers that fight for
+// the lease, the change-tracking worker and its consumer. Each is a ComponentProcess (same spawn, log, kill and
+// restart behaviour as the stack's components), on the stack's ports and data folder.
+import path from 'node:path';
+import { ComponentProcess, repoRoot, type LocalStack } from '@dataverse-outbox/stack';
+import { CT_EVENT_TYPE, CT_QUEUE } from './ctStore';
+
+export type ChaosComponent = 'publisher-a' | 'publisher-b' | 'ct-worker' | 'ct-consumer';
+
+export const chaosEntryPoints = {
+  publisher: path.join(repoRoot, 'stack', 'src', 'chaos', 'publisherMain.ts'),
+  ctConsumer: path.join(repoRoot, 'stack', 'src', 'chaos', 'ctConsumerMain.ts'),
+  // publisher-function's change-tracking worker, run as is (its package does not export the source's API).
+  ctWorker: path.join(repoRoot, 'publisher-function', 'src', 'changetracking', 'main.ts'),
+} as const;
+
+/** The change-tracking source of the chaos run: every opportunity change, to its own queue and consumer. */
+export const ctSource = {
+  name: 'chaos-opportunities',
+  table: 'opportunity',
+  entitySet: 'opportunities',
+  columns: ['name', 'statecode', 'actualvalue'],
+  target: CT_QUEUE,
+  eventType: CT_EVENT_TYPE,
+  pageSize: 500,
+} as const;
+
+export interface ChaosProcessOptions {
+  leaseDurationMs: number;
+  ctFile: string;
+  startTimeoutMs?: number;
+}
+
+export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOptions): Map<ChaosComponent, ComponentProcess> {
+  const common = {
+    cwd: repoRoot,
+    startTimeoutMs: options.startTimeoutMs ?? 120_000,
+    stopTimeoutMs: 20_000,
+  };
+  const appSettings = {
+    DATAVERSE_URL: stack.urls.dataverse,
+    DATAVERSE_TOKEN: stack.dataverseToken,
+    SERVICEBUS_CONNECTION_STRING: stack.serviceBusConnectionString,
+    OUTBOX_SCOPE: 'default',
+  };
+  const publisher = (which: 'a' | 'b'): ComponentProcess =>
+    new ComponentProcess(
+      {
+        ...common,
+        name: `publisher-${which}`,
+        title: `Publisher worker ${which.toUpperCase()}`,
+        entry: chaosEntryPoints.publisher,
+        env: {
+          ...appSettings,
+          CHAOS_INSTANCE: `publisher-${which}`,
+          CHAOS_LEASE_DURATION_MS: String(options.leaseDurationMs),
+          CHAOS_DLQ_MONITOR_MS: '5000',
+        },
+        readyLine: /"message":"publisher started"/,
+        ready: async ({ sawLine }) => sawLine,
+      },
+      path.join(stack.layout.logs, `publisher-${which}.log`),
+    );
+  const procs = new Map<ChaosComponent, ComponentProcess>();
+  procs.set('publisher-a', publisher('a'));
+  procs.set('publisher-b', publisher('b'));
+  procs.set(
+    'ct-worker',
+    new ComponentProcess(
+      {
+        ...common,
+        name: 'ct-worker',
+        title: 'Change-tracking worker',
+        entry: chaosEntryPoints.ctWorker,
+        env: {
+          ...appSettings,
+          OUTBOX_CHANGE_TRACKING_SOURCES: JSON.stringify([ctSource]),
+          // The demo settings allow erp-sales only; the change-tracking queue is allowed for this worker (spec: OUTBOX_<SETTING>).
+          OUTBOX_ALLOWED_TARGETS: JSON.stringify(['erp-sales', CT_QUEUE]),
+          OUTBOX_CHANGE_TRACKING_POLL_MS: '1000',
+        },
+        readyLine: /change tracking publisher started/,
+        ready: async ({ sawLine }) => sawLine,
+      },
+      path.join(stack.layout.logs, 'ct-worker.log'),
+    ),
+  );
+  procs.set(
+    'ct-consumer',
+    new ComponentProcess(
+      {
+        ...common,
+        name: 'ct-consumer',
+        title: 'Change-tracking consumer',
+        entry: chaosEntryPoints.ctConsumer,
+        env: {
+          SERVICEBUS_CONNECTION_STRING: stack.serviceBusConnectionString,
+          CT_QUEUE,
+          CT_SQLITE_FILE: options.ctFile,
+          CT_CONCURRENCY: '8',
+        },
+        readyLine: /"msg":"ct-consumer ready"/,
+        ready: async ({ sawLine }) => sawLine,
+      },
+      path.join(stack.layout.logs, 'ct-consumer.log'),
+    ),
+  );
+  return procs;
+}

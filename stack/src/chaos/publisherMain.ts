@@ -1,0 +1,62 @@
+// The publisher worker as the chaos run starts it: the same engine and app settings as publisher-function's worker
+// (createPublisherFromAppSettings), plus a configurable lease duration and dead-letter monitor interval. The stock worker
+// keeps the 60 s default lease, so every SIGKILL of the lease holder would stall publishing for up to a minute; a
+// short lease lets the second publisher take over within seconds and makes lease fights frequent.
+//   CHAOS_LEASE_DURATION_MS (default 60000), CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs)
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { createJsonLogger, createPublisherFromAppSettings, isOutboxError, type PublisherHost } from '@dataverse-outbox/publisher-function';
+
+const EX_CONFIG = 78;
+
+function numberSetting(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1000) {
+    process.stderr.write(`${name} must be a whole number of milliseconds >= 1000, got "${v}"\n`);
+    process.exit(EX_CONFIG);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const instance = process.env.CHAOS_INSTANCE ?? 'publisher';
+  const logger = createJsonLogger({ level: 'info', base: { service: 'outbox-worker', instance } });
+  let host: PublisherHost;
+  try {
+    host = createPublisherFromAppSettings(process.env, {
+      logger,
+      // A new owner per process, as a replacement instance would have.
+      owner: `${hostname()}:${instance}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      leaseDurationInMs: numberSetting('CHAOS_LEASE_DURATION_MS', 60_000),
+      deadLetterMonitorIntervalInMs: numberSetting('CHAOS_DLQ_MONITOR_MS', 60_000),
+    });
+  } catch (e) {
+    process.stderr.write(`${isOutboxError(e) ? e.message : String(e)}\n`);
+    process.exit(EX_CONFIG);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await host.close().catch((e: unknown) => logger.error('error while closing', { error: String(e) }));
+    logger.info('stopped', { signal });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Dataverse may be down or throttled while this instance starts: keep trying.
+  for (;;) {
+    try {
+      await host.publisher.start();
+      return;
+    } catch (e) {
+      if (stopping) return;
+      logger.error('could not start; retrying', { error: e instanceof Error ? e.message : String(e) });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+void main();

@@ -1,0 +1,120 @@
+// The chaos run's report: one JSON document (everything, the action log included) and its markdown / console forms.
+import type { AuditSummary } from './audit';
+import type { AnyComponent, ExecutedAction } from './executor';
+import { invariantNames, invariantTitles, type CheckFigures, type Violation } from './invariants';
+import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
+
+export interface ChaosReport {
+  ok: boolean;
+  /** Why the run could not even be checked (harness error), when it could not. */
+  error?: string;
+  seed: number;
+  reproduce: string;
+  startedAt: string;
+  finishedAt: string;
+  options: {
+    orders: number;
+    outboxOrders: number;
+    ctOrders: number;
+    rollbacks: number;
+    durationMs: number;
+    meanGapMs: number;
+    leaseDurationMs: number;
+    brokenConsumer: boolean;
+    kinds: FaultKind[];
+  };
+  timings: { startupMs: number; chaosMs: number; quiescenceMs: number; quiesced: boolean; checkMs: number; totalMs: number };
+  faults: Partial<Record<FaultKind, number>>;
+  faultsTotal: number;
+  actionsSkipped: number;
+  kills: Partial<Record<AnyComponent, number>>;
+  killsTotal: number;
+  pauses: Partial<Record<AnyComponent, number>>;
+  unexpectedExits: { component: string; at: string; info: string }[];
+  /** Redeliveries the consumers' inboxes recognised and absorbed (no second effect). */
+  duplicatesAbsorbed: { erpConsumer: number; ctConsumer: number };
+  deliveriesProcessed: { erpConsumer: number; ctConsumer: number };
+  lost: number;
+  duplicateEffects: number;
+  figures?: CheckFigures;
+  audit?: AuditSummary;
+  violations: Violation[];
+  actions: ExecutedAction[];
+  dataDir?: string;
+}
+
+const n = (v: number | undefined): string => (v ?? 0).toLocaleString('en-US');
+const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+export function violatedInvariants(r: ChaosReport): string[] {
+  return [...new Set(r.violations.map((v) => v.invariant))];
+}
+
+export function formatMarkdown(r: ChaosReport): string {
+  const f = r.figures;
+  const lines: string[] = [];
+  lines.push(`# Chaos run ${r.ok ? 'PASSED' : 'FAILED'} (seed ${r.seed})`, '');
+  lines.push(`- Started ${r.startedAt}, finished ${r.finishedAt}; reproduce with \`${r.reproduce}\``);
+  lines.push(`- Orders: ${n(r.options.orders)} (${n(r.options.outboxOrders)} through the outbox, ${n(r.options.ctOrders)} through change tracking, ${n(r.options.rollbacks)} change sets made to fail); chaos phase ${s(r.options.durationMs)}, an action every ${s(r.options.meanGapMs)} on average, publisher lease ${s(r.options.leaseDurationMs)}${r.options.brokenConsumer ? '; **broken consumer variant (completes before commit)**' : ''}`);
+  lines.push(`- Timings: start-up ${s(r.timings.startupMs)}, chaos ${s(r.timings.chaosMs)}, quiescence ${r.timings.quiesced ? s(r.timings.quiescenceMs) : `NOT reached in ${s(r.timings.quiescenceMs)}`}, checks ${s(r.timings.checkMs)}, total ${s(r.timings.totalMs)}`);
+  if (r.error) lines.push('', `**Harness error:** ${r.error}`);
+  lines.push('', '## Result', '', '| figure | value |', '|---|---|');
+  lines.push(`| lost (committed order without its effect) | **${n(r.lost)}** |`);
+  lines.push(`| duplicate effects | **${n(r.duplicateEffects)}** |`);
+  lines.push(`| duplicates delivered and absorbed by the inbox (ERP / change tracking) | ${n(r.duplicatesAbsorbed.erpConsumer)} / ${n(r.duplicatesAbsorbed.ctConsumer)} |`);
+  lines.push(`| deliveries processed (ERP / change tracking) | ${n(r.deliveriesProcessed.erpConsumer)} / ${n(r.deliveriesProcessed.ctConsumer)} |`);
+  if (f) {
+    lines.push(`| outbox change sets: committed / rolled back (of which made to fail) | ${n(f.outbox.committed)} / ${n(f.outbox.rolledBack)} (${n(f.outbox.deliberateRollbacks)}) |`);
+    lines.push(`| outbox change sets the producer saw fail that had committed (settled by reading the store) | ${n(f.outbox.ambiguousCommitted)} |`);
+    lines.push(`| outbox good orders / sales orders in the ERP | ${n(f.outbox.goodOrders)} / ${n(f.outbox.effects)} |`);
+    lines.push(`| poison rows (Failed / DeadLettered with a reason) | ${n(f.outbox.poisonRows)} |`);
+    lines.push(`| outbox rows by status | ${Object.entries(f.outbox.rowsByStatus).map(([k, v]) => `${k} ${n(v)}`).join(', ')} |`);
+    lines.push(`| failure reasons | ${Object.entries(f.outbox.failureReasons).map(([k, v]) => `${k}: ${n(v)}`).join(', ') || '-'} |`);
+    lines.push(`| rows Published whose ack was lost (effect present) | ${n(f.outbox.acksLost)} |`);
+    lines.push(`| change-tracking change sets: committed / rolled back (made to fail) / ambiguous settled | ${n(f.changeTracking.committed)} / ${n(f.changeTracking.rolledBack)} (${n(f.changeTracking.deliberateRollbacks)}) / ${n(f.changeTracking.ambiguousCommitted)} |`);
+    lines.push(`| opportunities tracked / changes applied by the change-tracking consumer | ${n(f.changeTracking.opportunities)} / ${n(f.changeTracking.changesApplied)} |`);
+  }
+  if (r.audit) lines.push(`| status audit: reads / failed reads / transitions observed / regressions | ${n(r.audit.reads)} / ${n(r.audit.failedReads)} / ${n(r.audit.transitionsObserved)} / ${n(r.audit.regressions.length)} |`);
+  lines.push('', '## Invariants', '', '| invariant | result |', '|---|---|');
+  for (const name of invariantNames) {
+    const hits = r.violations.filter((v) => v.invariant === name);
+    lines.push(`| ${invariantTitles[name]} | ${hits.length ? `**FAILED** (${hits.map((h) => `${h.flow}: ${h.count}`).join(', ')})` : r.figures ? 'held' : 'not checked'} |`);
+  }
+  lines.push('', `## Faults injected (${n(r.faultsTotal)}; ${n(r.actionsSkipped)} actions skipped because their target was down)`, '', '| kind | count | what |', '|---|---|---|');
+  for (const k of faultKinds) if (r.options.kinds.includes(k)) lines.push(`| ${k} | ${n(r.faults[k])} | ${faultDescriptions[k]} |`);
+  lines.push('', `## Kills per component (${n(r.killsTotal)} SIGKILLs)`, '', '| component | SIGKILL | SIGSTOP pauses |', '|---|---|---|');
+  const comps = new Set([...Object.keys(r.kills), ...Object.keys(r.pauses)]) as Set<AnyComponent>;
+  for (const c of [...comps].sort()) lines.push(`| ${c} | ${n(r.kills[c])} | ${n(r.pauses[c])} |`);
+  if (r.unexpectedExits.length) {
+    lines.push('', '## Components that exited on their own', '');
+    for (const e of r.unexpectedExits.slice(0, 20)) lines.push(`- ${e.at} ${e.component}: ${e.info}`);
+  }
+  if (r.violations.length) {
+    lines.push('', '## Violations', '');
+    for (const v of r.violations) {
+      lines.push(`- **${v.invariant}** (${v.flow}): ${v.message}: ${n(v.count)}`);
+      for (const e of v.examples) lines.push(`  - ${e}`);
+    }
+  }
+  if (r.audit) lines.push('', `Status audit: ${r.audit.method}, every ${s(r.audit.intervalMs)}; transitions between two reads coalesce.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The short console summary (the markdown has everything). */
+export function formatConsole(r: ChaosReport): string {
+  const f = r.figures;
+  const out = [
+    `Chaos run ${r.ok ? 'PASSED' : 'FAILED'}  seed ${r.seed}`,
+    `  orders        ${n(r.options.orders)} (${n(f?.outbox.committed)} outbox change sets committed, ${n(f?.outbox.rolledBack)} rolled back; ${n(f?.changeTracking.committed)} change-tracking committed, ${n(f?.changeTracking.rolledBack)} rolled back)`,
+    `  faults        ${n(r.faultsTotal)}: ${Object.entries(r.faults).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  kills         ${n(r.killsTotal)}: ${Object.entries(r.kills).map(([k, v]) => `${k} ${v}`).join(', ')}${Object.keys(r.pauses).length ? `; pauses ${Object.entries(r.pauses).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
+    `  duplicates    ${n(r.duplicatesAbsorbed.erpConsumer + r.duplicatesAbsorbed.ctConsumer)} delivered and absorbed by the inbox`,
+    `  lost          ${n(r.lost)}`,
+    `  dup. effects  ${n(r.duplicateEffects)}`,
+    `  quiescence    ${r.timings.quiesced ? s(r.timings.quiescenceMs) : `not reached within ${s(r.timings.quiescenceMs)}`}`,
+  ];
+  if (r.error) out.push(`  ERROR         ${r.error}`);
+  for (const v of r.violations) out.push(`  VIOLATED      ${v.invariant} (${v.flow}): ${v.message}: ${v.count}${v.examples.length ? ` e.g. ${v.examples.slice(0, 3).join('; ')}` : ''}`);
+  if (!r.ok) out.push(`  reproduce     ${r.reproduce}`);
+  return out.join('\n');
+}

@@ -1,0 +1,278 @@
+// One chaos run: start the stack on its own data folder (emulators + ERP consumer from the stack's orchestrator, plus two
+// publishers, the change-tracking worker and its consumer), drive the demo producer and the chaos producer while the
+// seeded schedule breaks things, then restore everything, wait for quiescence (bounded) and check the invariants from
+// the stores. Returns the report; never throws for a failed invariant (the report says so).
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
+import { DataverseClient } from '@dataverse-outbox/publisher-function';
+import { ACK_QUEUE, ERP_SALES_QUEUE, prepareStack, serviceBusEntities, type ComponentProcess, type LocalStack } from '@dataverse-outbox/stack';
+import { countAllByStatus } from '../demo/observe';
+import { runDemoProducer, type DemoProducerResult } from '../demo/producer';
+import { DataverseAdmin, ServiceBusAdmin } from './admin';
+import { StatusAudit } from './audit';
+import { CT_QUEUE, readCtChanges } from './ctStore';
+import { ChaosExecutor } from './executor';
+import { checkInvariants, type CheckResult } from './invariants';
+import { createChaosProcesses, type ChaosComponent } from './processes';
+import { ChaosProducer, type ChaosOrder } from './producers';
+import { Random } from './random';
+import type { ChaosReport } from './report';
+import { faultKinds, planSchedule, type FaultKind } from './schedule';
+import { readFinalStores, readOpportunities } from './stores';
+
+export interface ChaosOptions {
+  /** Total orders: outbox flow + change-tracking flow. */
+  orders: number;
+  seed: number;
+  /** Length of the chaos phase (the producers spread their orders over most of it). */
+  durationMs: number;
+  /** Share of orders that go through change tracking (default 0.2). */
+  ctShare?: number;
+  /** Outbox change sets made to fail on purpose, as a share of orders (default 0.02, at least 1). */
+  rollbackShare?: number;
+  /** Default: min(4 s, max(1.5 s, duration / 25)). */
+  meanGapMs?: number;
+  /** Publisher lease (default 6 s). */
+  leaseDurationMs?: number;
+  /** Fault kinds (default: all; kill-ct-worker only for runs of 5 minutes or more, see docs/reliability.md). */
+  kinds?: readonly FaultKind[];
+  /** How long to wait for quiescence after the chaos phase (default 180 s). */
+  quiescenceTimeoutMs?: number;
+  /** The deliberately broken consumer (completes before commit). */
+  brokenConsumer?: boolean;
+  /** Data folder (default: a new temporary folder). */
+  dataDir?: string;
+  /** The command line that reproduces this run (for the report). */
+  reproduce?: string;
+  onLine?: (line: string) => void;
+  abortSignal?: AbortSignal;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function defaultKinds(durationMs: number): FaultKind[] {
+  // The change-tracking worker keeps publisher-function's 60 s lease (not configurable): after a kill it waits for its own
+  // dead lease, so short runs leave that kind out.
+  return faultKinds.filter((k) => k !== 'kill-ct-worker' || durationMs >= 300_000);
+}
+
+function countLines(file: string, pattern: RegExp): number {
+  if (!existsSync(file)) return 0;
+  let n = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) if (pattern.test(line)) n++;
+  return n;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const say = options.onLine ?? (() => undefined);
+  const random = new Random(options.seed);
+  const ctOrders = Math.round(options.orders * (options.ctShare ?? 0.2));
+  const rollbacks = Math.max(1, Math.round(options.orders * (options.rollbackShare ?? 0.02)));
+  const outboxOrders = Math.max(1, options.orders - ctOrders);
+  const meanGapMs = options.meanGapMs ?? Math.min(4000, Math.max(1500, options.durationMs / 25));
+  const leaseDurationMs = options.leaseDurationMs ?? 6000;
+  const kinds = [...(options.kinds ?? defaultKinds(options.durationMs))];
+  const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'outbox-chaos-')), 'data');
+  const ctFile = path.join(dataDir, 'ct-orders.sqlite');
+  const report: ChaosReport = {
+    ok: false,
+    seed: options.seed,
+    reproduce: options.reproduce ?? `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}`,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: '',
+    options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, brokenConsumer: Boolean(options.brokenConsumer), kinds },
+    timings: { startupMs: 0, chaosMs: 0, quiescenceMs: 0, quiesced: false, checkMs: 0, totalMs: 0 },
+    faults: {},
+    faultsTotal: 0,
+    actionsSkipped: 0,
+    kills: {},
+    killsTotal: 0,
+    pauses: {},
+    unexpectedExits: [],
+    duplicatesAbsorbed: { erpConsumer: 0, ctConsumer: 0 },
+    deliveriesProcessed: { erpConsumer: 0, ctConsumer: 0 },
+    lost: 0,
+    duplicateEffects: 0,
+    violations: [],
+    actions: [],
+    dataDir,
+  };
+
+  let stack: LocalStack | undefined;
+  let procs: Map<ChaosComponent, ComponentProcess> | undefined;
+  let executor: ChaosExecutor | undefined;
+  const clients: DataverseClient[] = [];
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    say(`Starting the stack in ${dataDir}`);
+    stack = await prepareStack({
+      dataDir,
+      components: ['dataverse', 'servicebus', 'consumer'],
+      autoRestart: false,
+      startTimeoutMs: 120_000,
+      extraEnv: { consumer: options.brokenConsumer ? { ERP_UNSAFE_COMPLETE_BEFORE_COMMIT: 'true' } : {} },
+    });
+    // The change-tracking flow's queue next to the stack's entities (sessions = record id, duplicate detection).
+    writeFileSync(
+      stack.layout.serviceBusConfigFile,
+      `${JSON.stringify(
+        buildEmulatorConfig({
+          ...serviceBusEntities,
+          queues: [
+            ...(serviceBusEntities.queues ?? []),
+            { name: CT_QUEUE, requiresSession: true, maxDeliveryCount: 5, lockDurationInMs: 30_000, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 10 * 60_000 },
+          ],
+        }),
+        null,
+        2,
+      )}\n`,
+    );
+    await stack.start();
+    const liveStack = stack;
+    procs = createChaosProcesses(stack, { leaseDurationMs, ctFile });
+    await Promise.all([...procs.values()].map((p) => p.start()));
+    report.timings.startupMs = Date.now() - started;
+    say(`Stack ready in ${(report.timings.startupMs / 1000).toFixed(1)} s: Dataverse ${stack.urls.dataverse}, Service Bus admin ${stack.urls.serviceBusAdmin}`);
+
+    const client = (retries: number, timeoutInMs: number): DataverseClient => {
+      const c = new DataverseClient(liveStack.urls.dataverse, { token: liveStack.dataverseToken }, { retryOptions: { maxRetries: retries, timeoutInMs, retryDelayInMs: 500, maxRetryDelayInMs: 5000 } });
+      clients.push(c);
+      return c;
+    };
+    const producerClient = client(6, 15_000);
+    const readClient = client(10, 30_000);
+    const dataverseAdmin = new DataverseAdmin(stack.urls.dataverse);
+    const serviceBusAdmin = new ServiceBusAdmin(stack.urls.serviceBusAdmin);
+    const producer = new ChaosProducer({ client: producerClient, random: random.fork('producer'), ctOrders, rollbacks, durationMs: options.durationMs * 0.8 });
+    await producer.setup();
+
+    // The demo producer creates its opportunities first; the faults start once it commits its first change set.
+    let firstCommit!: () => void;
+    const producing = new Promise<void>((r) => (firstCommit = r));
+    let progress = { committed: 0, failed: 0, total: outboxOrders };
+    const demo: Promise<DemoProducerResult> = runDemoProducer({
+      client: producerClient,
+      orders: outboxOrders,
+      rate: outboxOrders / ((options.durationMs * 0.8) / 1000),
+      concurrency: 8,
+      abortSignal: options.abortSignal,
+      onProgress: (p) => {
+        progress = p;
+        firstCommit();
+      },
+    });
+    await Promise.race([producing, demo.then(() => undefined)]);
+
+    const t0 = Date.now();
+    const audit = new StatusAudit(client(1, 20_000), 1000);
+    audit.start();
+    executor = new ChaosExecutor({ stack, procs, dataverseAdmin, serviceBusAdmin, dataverse: readClient, producer, t0, onLine: say });
+    const chaosProducing = producer.run();
+    const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs, kinds, leaseDurationMs });
+    say(`Chaos phase: ${schedule.length} actions over ${(options.durationMs / 1000).toFixed(0)} s (seed ${options.seed})`);
+    const ticker = setInterval(() => {
+      const k = Object.values(executor!.kills).reduce((a, b) => a + (b ?? 0), 0);
+      say(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  outbox change sets ${progress.committed + progress.failed}/${progress.total} (${progress.failed} failed), change-tracking ${producer.orders.length}, actions ${executor!.log.length}, kills ${k}`);
+    }, 10_000);
+    try {
+      for (const { at, action } of schedule) {
+        if (options.abortSignal?.aborted) break;
+        await sleep(t0 + at - Date.now());
+        await executor.run(action);
+      }
+      await sleep(t0 + options.durationMs - Date.now());
+      say('Chaos phase over: waiting for the producers, restoring every component, clearing faults');
+      const [demoResult] = await Promise.all([demo, chaosProducing]);
+      await executor.settle();
+      report.timings.chaosMs = Date.now() - t0;
+
+      const orders: ChaosOrder[] = [
+        ...demoResult.orders.map(
+          (o): ChaosOrder => ({ flow: 'outbox', kind: o.kind, opportunityId: o.opportunityId, messageId: o.messageId, sessionKey: o.accountId, seen: o.committedAt !== undefined ? 'committed' : 'failed', error: o.error }),
+        ),
+        ...producer.orders,
+      ];
+
+      // Quiescence: no Pending row, nothing active or locked in any queue, the change-tracking consumer has every
+      // opportunity's latest version, and nothing changed between two looks.
+      const q0 = Date.now();
+      const timeout = options.quiescenceTimeoutMs ?? 180_000;
+      let previous = '';
+      let lastSay = 0;
+      while (Date.now() - q0 < timeout && !options.abortSignal?.aborted) {
+        try {
+          const counts = await countAllByStatus(readClient);
+          const entities = (await serviceBusAdmin.listEntities()).filter((e) => [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE].includes(e.name));
+          const busy = entities.reduce((a, e) => a + e.activeMessageCount + e.lockedMessageCount + e.scheduledMessageCount, 0);
+          const opportunities = await readOpportunities(readClient);
+          const applied = new Set(readCtChanges(ctFile).map((c) => `${c.opportunityId}:${c.version}`));
+          const ctMissing = opportunities.filter((o) => !applied.has(`${o.id}:${o.version}`)).length;
+          const state = JSON.stringify({ counts, busy, ctMissing });
+          if (Date.now() - lastSay > 10_000) {
+            lastSay = Date.now();
+            say(`  quiescing: Pending ${counts.Pending}, Published ${counts.Published}, Acked ${counts.Acked}, queued ${busy}, change-tracking versions missing ${ctMissing}`);
+          }
+          if (counts.Pending === 0 && busy === 0 && ctMissing === 0 && state === previous) {
+            report.timings.quiesced = true;
+            break;
+          }
+          previous = state;
+        } catch {
+          previous = '';
+        }
+        await sleep(1500);
+      }
+      report.timings.quiescenceMs = Date.now() - q0;
+      say(report.timings.quiesced ? `Quiescent after ${(report.timings.quiescenceMs / 1000).toFixed(1)} s` : `NOT quiescent after ${(report.timings.quiescenceMs / 1000).toFixed(1)} s: checking anyway`);
+
+      const c0 = Date.now();
+      await audit.stop();
+      const stores = await readFinalStores({ client: readClient, erpDatabase: stack.erpDatabase, ctFile, serviceBus: serviceBusAdmin, queues: [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE] });
+      const result: CheckResult = checkInvariants(orders, stores, audit.summary());
+      report.timings.checkMs = Date.now() - c0;
+      report.figures = result.figures;
+      report.audit = audit.summary();
+      report.violations = result.violations;
+      report.lost = result.violations.filter((v) => v.invariant === 'nothing-lost').reduce((a, v) => a + v.count, 0);
+      report.duplicateEffects = result.violations.filter((v) => v.invariant === 'effect-exactly-once').reduce((a, v) => a + v.count, 0);
+      report.ok = result.ok && report.timings.quiesced;
+      if (!report.timings.quiesced && result.ok) report.error = 'the system did not become quiescent in time (every invariant held on what was there)';
+    } finally {
+      clearInterval(ticker);
+    }
+  } catch (e) {
+    report.ok = false;
+    report.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    executor?.stop();
+    if (executor) {
+      report.faults = executor.faults;
+      report.faultsTotal = Object.values(executor.faults).reduce((a, b) => a + (b ?? 0), 0);
+      report.kills = executor.kills;
+      report.killsTotal = Object.values(executor.kills).reduce((a, b) => a + (b ?? 0), 0);
+      report.pauses = executor.pauses;
+      report.unexpectedExits = executor.unexpectedExits;
+      report.actions = executor.log;
+      report.actionsSkipped = executor.log.filter((a) => a.outcome === 'skipped').length;
+    }
+    for (const c of clients) await c.close().catch(() => undefined);
+    if (procs) await Promise.all([...procs.values()].map(async (p) => (await p.stop().catch(() => undefined), await p.dispose())));
+    if (stack) {
+      report.duplicatesAbsorbed = {
+        erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message duplicate"/),
+        ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message duplicate"/),
+      };
+      report.deliveriesProcessed = {
+        erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message processed"/),
+        ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message processed"/),
+      };
+      await stack.stop().catch(() => undefined);
+    }
+    report.finishedAt = new Date().toISOString();
+    report.timings.totalMs = Date.now() - started;
+  }
+  return report;
+}

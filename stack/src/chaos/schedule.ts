@@ -1,0 +1,181 @@
+// The chaos schedule: which fault strikes when, all drawn from the run's seed before the run starts (the same seed gives
+// the same plan; the system's timing under it still varies, as in any real-process chaos test). Every fault kind of the
+// run appears at least once: kinds are dealt in shuffled rounds that contain each kind, kills weighted more.
+import { Random } from './random';
+
+export const faultKinds = [
+  'kill-publisher',
+  'kill-both-publishers',
+  'pause-publisher',
+  'kill-consumer',
+  'kill-dataverse',
+  'kill-servicebus',
+  'kill-ct-worker',
+  'kill-ct-consumer',
+  'dataverse-429',
+  'dataverse-503',
+  'dataverse-timeout',
+  'dataverse-drop',
+  'servicebus-drop-connections',
+  'servicebus-refuse-attaches',
+  'servicebus-delay-sends',
+  'poison-rows',
+] as const;
+export type FaultKind = (typeof faultKinds)[number];
+
+/** What each kind does, for reports and `--help`. */
+export const faultDescriptions: Record<FaultKind, string> = {
+  'kill-publisher': 'SIGKILL one of the two publisher workers, restart it after a pause',
+  'kill-both-publishers': 'SIGKILL both publisher workers at once, restart them',
+  'pause-publisher': 'SIGSTOP a publisher for longer than its lease (a zombie after a GC/VM pause), then SIGCONT',
+  'kill-consumer': 'SIGKILL the ERP consumer (erp-sales), restart it',
+  'kill-dataverse': 'SIGKILL the Dataverse emulator, restart it on the same port and data file',
+  'kill-servicebus': 'SIGKILL the Service Bus emulator, restart it on the same ports and data file',
+  'kill-ct-worker': 'SIGKILL the change-tracking worker, restart it',
+  'kill-ct-consumer': 'SIGKILL the change-tracking consumer, restart it',
+  'dataverse-429': 'Dataverse answers a share of requests 429 with Retry-After for a while',
+  'dataverse-503': 'Dataverse answers the next requests 503',
+  'dataverse-timeout': 'Dataverse holds the next requests, then closes the connection (before or after committing)',
+  'dataverse-drop': 'Dataverse drops the connection of the next requests (before or after committing)',
+  'servicebus-drop-connections': 'Service Bus closes every client connection',
+  'servicebus-refuse-attaches': 'Service Bus refuses attaches (server busy) for a while, one entity or all',
+  'servicebus-delay-sends': 'Service Bus holds back send acknowledgements for a while',
+  'poison-rows': 'insert poison outbox rows (rejected by the consumer, target not allowed, malformed JSON)',
+};
+
+export const killKinds: ReadonlySet<FaultKind> = new Set(['kill-publisher', 'kill-both-publishers', 'kill-consumer', 'kill-dataverse', 'kill-servicebus', 'kill-ct-worker', 'kill-ct-consumer']);
+
+/** Dataverse entity sets a fault may be aimed at (undefined = every request). */
+const dataverseTargets = [undefined, '$batch', 'obx_outboxmessages', 'obx_outboxleases', 'opportunities'] as const;
+const serviceBusEntities = [undefined, 'erp-sales', 'outbox-acks', 'erp-sales-ct'] as const;
+
+export type ChaosAction =
+  | { kind: 'kill-publisher'; which: 'a' | 'b'; downMs: number }
+  | { kind: 'kill-both-publishers'; downMs: number }
+  | { kind: 'pause-publisher'; which: 'a' | 'b' | 'holder'; pauseMs: number }
+  | { kind: 'kill-consumer' | 'kill-dataverse' | 'kill-servicebus' | 'kill-ct-worker' | 'kill-ct-consumer'; downMs: number }
+  | { kind: 'dataverse-429'; rate: number; retryAfterSeconds: number; windowMs: number; entitySet?: string }
+  | { kind: 'dataverse-503'; count: number; entitySet?: string }
+  | { kind: 'dataverse-timeout'; count: number; timeoutMs: number; phase: 'before' | 'after'; entitySet?: string }
+  | { kind: 'dataverse-drop'; count: number; phase: 'before' | 'after'; entitySet?: string }
+  | { kind: 'servicebus-drop-connections' }
+  | { kind: 'servicebus-refuse-attaches'; durationMs: number; entity?: string }
+  | { kind: 'servicebus-delay-sends'; delayMs: number; durationMs: number; entity?: string }
+  | { kind: 'poison-rows'; consumerRejects: number; targetNotAllowed: number; malformed: number };
+
+export interface ScheduledAction {
+  /** Milliseconds after the chaos phase starts. */
+  at: number;
+  action: ChaosAction;
+}
+
+export interface ScheduleOptions {
+  seed: number;
+  /** Length of the chaos phase. */
+  durationMs: number;
+  /** Mean time between two actions. */
+  meanGapMs: number;
+  /** Kinds to use (default all). */
+  kinds?: readonly FaultKind[];
+  /** Publisher lease duration: a pause outlasts it. */
+  leaseDurationMs: number;
+}
+
+/** How many copies of a kind go in each round (kills of the busy components more often). */
+const weight: Partial<Record<FaultKind, number>> = {
+  'kill-publisher': 3,
+  'kill-consumer': 3,
+  'kill-ct-consumer': 2,
+  'dataverse-429': 2,
+  'dataverse-drop': 2,
+};
+
+function draw(r: Random, kind: FaultKind, leaseDurationMs: number): ChaosAction {
+  const down = (): number => r.int(200, 3000);
+  const optional = <T>(items: readonly T[]): T | undefined => r.pick(items) ?? undefined;
+  switch (kind) {
+    case 'kill-publisher':
+      return { kind, which: r.pick(['a', 'b'] as const), downMs: down() };
+    case 'kill-both-publishers':
+      return { kind, downMs: down() };
+    case 'pause-publisher':
+      return { kind, which: r.pick(['a', 'b', 'holder', 'holder'] as const), pauseMs: Math.round(leaseDurationMs * r.between(1.2, 2)) };
+    case 'kill-consumer':
+    case 'kill-dataverse':
+    case 'kill-servicebus':
+    case 'kill-ct-worker':
+    case 'kill-ct-consumer':
+      return { kind, downMs: down() };
+    case 'dataverse-429':
+      return { kind, rate: Math.round(r.between(0.1, 0.5) * 100) / 100, retryAfterSeconds: r.int(1, 2), windowMs: r.int(2000, 6000), entitySet: optional(dataverseTargets) };
+    case 'dataverse-503':
+      return { kind, count: r.int(1, 5), entitySet: optional(dataverseTargets) };
+    case 'dataverse-timeout':
+      return { kind, count: r.int(1, 3), timeoutMs: r.int(1000, 4000), phase: r.pick(['before', 'after'] as const), entitySet: optional(dataverseTargets) };
+    case 'dataverse-drop':
+      return { kind, count: r.int(1, 4), phase: r.pick(['before', 'after'] as const), entitySet: optional(dataverseTargets) };
+    case 'servicebus-drop-connections':
+      return { kind };
+    case 'servicebus-refuse-attaches':
+      return { kind, durationMs: r.int(1000, 5000), entity: optional(serviceBusEntities) };
+    case 'servicebus-delay-sends':
+      return { kind, delayMs: r.int(200, 2000), durationMs: r.int(2000, 6000), entity: optional(serviceBusEntities) };
+    case 'poison-rows':
+      return { kind, consumerRejects: r.int(1, 2), targetNotAllowed: r.int(0, 1), malformed: r.int(0, 1) };
+  }
+}
+
+export function planSchedule(options: ScheduleOptions): ScheduledAction[] {
+  if (!(options.durationMs > 0)) throw new RangeError('durationMs must be positive');
+  if (!(options.meanGapMs > 0)) throw new RangeError('meanGapMs must be positive');
+  const kinds = options.kinds ?? faultKinds;
+  if (kinds.length === 0) return [];
+  const r = new Random(options.seed).fork('schedule');
+  const out: ScheduledAction[] = [];
+  let round: FaultKind[] = [];
+  // The first action comes after a short settling time; the last one leaves a few seconds before the end.
+  let at = Math.min(2000, options.durationMs / 10);
+  const end = options.durationMs - Math.min(3000, options.durationMs / 10);
+  while (at < end) {
+    if (round.length === 0) round = r.shuffle(kinds.flatMap((k) => Array.from({ length: weight[k] ?? 1 }, () => k)));
+    const kind = round.shift()!;
+    out.push({ at: Math.round(at), action: draw(r, kind, options.leaseDurationMs) });
+    at += Math.max(250, r.exponential(options.meanGapMs));
+  }
+  return out;
+}
+
+/** One line per action, for logs and reports. */
+export function describeAction(a: ChaosAction): string {
+  const target = (x?: string): string => (x ? ` on ${x}` : '');
+  switch (a.kind) {
+    case 'kill-publisher':
+      return `SIGKILL publisher-${a.which}, down ${a.downMs} ms`;
+    case 'kill-both-publishers':
+      return `SIGKILL both publishers, down ${a.downMs} ms`;
+    case 'pause-publisher':
+      return `SIGSTOP publisher ${a.which === 'holder' ? '(the lease holder)' : `-${a.which}`} for ${a.pauseMs} ms`;
+    case 'kill-consumer':
+    case 'kill-dataverse':
+    case 'kill-servicebus':
+    case 'kill-ct-worker':
+    case 'kill-ct-consumer':
+      return `SIGKILL ${a.kind.slice(5)}, down ${a.downMs} ms`;
+    case 'dataverse-429':
+      return `Dataverse 429 (Retry-After ${a.retryAfterSeconds} s) for ${Math.round(a.rate * 100)}% of requests${target(a.entitySet)} during ${a.windowMs} ms`;
+    case 'dataverse-503':
+      return `Dataverse 503 for the next ${a.count} requests${target(a.entitySet)}`;
+    case 'dataverse-timeout':
+      return `Dataverse timeout (${a.timeoutMs} ms, ${a.phase} commit) for the next ${a.count} requests${target(a.entitySet)}`;
+    case 'dataverse-drop':
+      return `Dataverse drops the connection (${a.phase} commit) of the next ${a.count} requests${target(a.entitySet)}`;
+    case 'servicebus-drop-connections':
+      return 'Service Bus drops every connection';
+    case 'servicebus-refuse-attaches':
+      return `Service Bus refuses attaches${target(a.entity)} for ${a.durationMs} ms`;
+    case 'servicebus-delay-sends':
+      return `Service Bus delays send acknowledgements by ${a.delayMs} ms${target(a.entity)} for ${a.durationMs} ms`;
+    case 'poison-rows':
+      return `insert poison rows: ${a.consumerRejects} rejected by the consumer, ${a.targetNotAllowed} target not allowed, ${a.malformed} malformed`;
+  }
+}

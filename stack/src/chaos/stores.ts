@@ -1,0 +1,84 @@
+// Reads the final state from the stores themselves: every outbox row and every opportunity in the Dataverse emulator,
+// the ERP's sales orders, the change-tracking consumer's changes, and Service Bus counts and dead letters.
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution';
+import type { DataverseClient } from '@dataverse-outbox/publisher-function';
+import { readSalesOrders, type SalesOrderRow } from '../demo/observe';
+import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import { readCtChanges, type CtChange } from './ctStore';
+import type { DeadLetter, EntityCounts, ServiceBusAdmin } from './admin';
+
+const c = OutboxMessage.columns;
+const statusNames = new Map<number, OutboxStatusName>(Object.entries(OutboxStatus).map(([k, v]) => [v, k as OutboxStatusName]));
+
+export interface OutboxRowState {
+  id: string;
+  messageId: string;
+  status: OutboxStatusName | 'Unknown';
+  lastError: string;
+  target: string;
+  sessionKey: string;
+  attempts: number;
+}
+
+export interface OpportunityState {
+  id: string;
+  statecode: number;
+  version: number;
+}
+
+export interface FinalStores {
+  rows: OutboxRowState[];
+  opportunities: OpportunityState[];
+  salesOrders: SalesOrderRow[];
+  ctChanges: CtChange[];
+  entities: EntityCounts[];
+  deadLetters: Record<string, DeadLetter[]>;
+}
+
+export async function readOutboxRows(client: DataverseClient): Promise<OutboxRowState[]> {
+  const rows: OutboxRowState[] = [];
+  for await (const r of client.listAll(OutboxMessage.entitySetName, {
+    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts],
+    maxPageSize: 5000,
+  })) {
+    rows.push({
+      id: String(r[c.id]),
+      messageId: String(r[c.messageId] ?? ''),
+      status: statusNames.get(Number(r[c.status])) ?? 'Unknown',
+      lastError: typeof r[c.lastError] === 'string' ? (r[c.lastError] as string) : '',
+      target: String(r[c.target] ?? ''),
+      sessionKey: String(r[c.sessionKey] ?? ''),
+      attempts: Number(r[c.attempts] ?? 0),
+    });
+  }
+  return rows;
+}
+
+export async function readOpportunities(client: DataverseClient): Promise<OpportunityState[]> {
+  const out: OpportunityState[] = [];
+  for await (const r of client.listAll('opportunities', { select: ['opportunityid', 'statecode'], maxPageSize: 5000 })) {
+    const etag = typeof r['@odata.etag'] === 'string' ? /"(\d+)"/.exec(r['@odata.etag'])?.[1] : undefined;
+    out.push({ id: String(r.opportunityid).toLowerCase(), statecode: Number(r.statecode ?? 0), version: Number(etag ?? NaN) });
+  }
+  return out;
+}
+
+export async function readFinalStores(args: {
+  client: DataverseClient;
+  erpDatabase: ErpSalesDatabaseConfig;
+  ctFile: string;
+  serviceBus: ServiceBusAdmin;
+  queues: readonly string[];
+}): Promise<FinalStores> {
+  const entities = await args.serviceBus.listEntities();
+  const deadLetters: Record<string, DeadLetter[]> = {};
+  for (const q of args.queues) deadLetters[q] = await args.serviceBus.peekDeadLetters(q, 100_000);
+  return {
+    rows: await readOutboxRows(args.client),
+    opportunities: await readOpportunities(args.client),
+    salesOrders: await readSalesOrders(args.erpDatabase),
+    ctChanges: readCtChanges(args.ctFile),
+    entities,
+    deadLetters,
+  };
+}
