@@ -112,6 +112,8 @@ async function main(): Promise<void> {
     stack = await prepareStack({
       dataDir: layout.root,
       databaseUrl: process.env.DATABASE_URL || undefined,
+      // Same variable as the consumer's: the ERP's PostgreSQL schema (default erp_sales).
+      databaseSchema: process.env.ERP_DB_SCHEMA || undefined,
       autoRestart: true,
       onEvent: (e) => {
         const line = describe(e);

@@ -163,7 +163,9 @@ export class ComponentProcess extends EventEmitter<{ exit: [ExitInfo]; line: [st
     this.expectingExit = true;
     child.kill('SIGTERM');
     const timeout = this.spec.stopTimeoutMs ?? 20_000;
-    const result = await Promise.race([exited, sleep(timeout).then(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeout)))]);
+    clearTimeout(timer);
     if (result) return result;
     this.record(`---- stack: no exit ${Math.round(timeout / 1000)} s after SIGTERM: SIGKILL ----`);
     child.kill('SIGKILL');
