@@ -32,6 +32,8 @@ export interface DemoSummary {
   inFlight: number;
   /** Failed rows by the first words of obx_lasterror. */
   failureReasons: Record<string, number>;
+  /** Dead-lettered rows by the first words of obx_lasterror. */
+  deadLetterReasons: Record<string, number>;
   /** Rows of this run whose final status has no reason (must be 0). */
   failedWithoutReason: number;
   /** Good orders and their sales orders in the ERP. */
@@ -79,9 +81,12 @@ export function summarise(run: DemoProducerResult, rows: readonly ObservedRow[],
   const statuses = { Pending: 0, Published: 0, Acked: 0, Failed: 0, DeadLettered: 0, Cancelled: 0, Unknown: 0 };
   for (const r of rows) statuses[r.status]++;
   const failureReasons: Record<string, number> = {};
-  for (const r of rows) if (r.status === 'Failed' || r.status === 'DeadLettered') {
+  const deadLetterReasons: Record<string, number> = {};
+  for (const r of rows) {
+    const into = r.status === 'Failed' ? failureReasons : r.status === 'DeadLettered' ? deadLetterReasons : undefined;
+    if (!into) continue;
     const k = reasonKey(r.lastError ?? '');
-    failureReasons[k] = (failureReasons[k] ?? 0) + 1;
+    into[k] = (into[k] ?? 0) + 1;
   }
   const good = committed.filter((o) => o.kind === 'good');
   const count = (o: DemoOrder): number => salesOrders.get(o.messageId)?.length ?? 0;
@@ -110,6 +115,7 @@ export function summarise(run: DemoProducerResult, rows: readonly ObservedRow[],
     deadLettered: statuses.DeadLettered,
     inFlight: rows.filter((r) => !terminalStatuses.has(r.status)).length,
     failureReasons,
+    deadLetterReasons,
     failedWithoutReason: rows.filter((r) => (r.status === 'Failed' || r.status === 'DeadLettered') && !r.lastError?.trim()).length,
     erp: {
       goodOrders: good.length,
@@ -141,7 +147,7 @@ export function formatSummary(s: DemoSummary): string {
     `  Published   ${s.published}`,
     `  Acked       ${s.acked}`,
     `  Failed      ${s.failed}${Object.keys(s.failureReasons).length ? `  (${Object.entries(s.failureReasons).map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
-    `  Dead-lettered ${s.deadLettered}`,
+    `  Dead-lettered ${s.deadLettered}${Object.keys(s.deadLetterReasons).length ? `  (${Object.entries(s.deadLetterReasons).map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,
     ...(s.inFlight ? [`  Still in flight ${s.inFlight} (Pending/Published): the run timed out before they finished`] : []),
     `  ERP         ${s.erp.withOneSalesOrder}/${s.erp.goodOrders} good orders have exactly one sales order` +
       (s.erp.missing ? `, ${s.erp.missing} missing` : '') +
