@@ -107,21 +107,49 @@ export class ChaosExecutor {
     }
   }
 
-  private async killAndRestart(names: AnyComponent[], downMs: number): Promise<string | undefined> {
+  private async killNow(n: AnyComponent): Promise<boolean> {
+    const p = this.proc(n);
+    if (p.state !== 'running') return false;
+    await p.kill('SIGKILL');
+    this.paused.delete(n);
+    this.kills[n] = (this.kills[n] ?? 0) + 1;
+    return true;
+  }
+
+  /** Resolves at the component's next "message processed" log line (or after `timeoutMs`). */
+  private nextProcessed(n: AnyComponent, timeoutMs: number): Promise<boolean> {
+    const p = this.proc(n);
+    return new Promise((resolve) => {
+      const done = (v: boolean): void => {
+        clearTimeout(t);
+        p.off('line', onLine);
+        resolve(v);
+      };
+      const onLine = (line: string): void => {
+        if (line.includes('"msg":"message processed"')) done(true);
+      };
+      const t = setTimeout(() => done(false), timeoutMs);
+      p.on('line', onLine);
+    });
+  }
+
+  private async killAndRestart(names: AnyComponent[], downMs: number, busyKillAfterMs?: number): Promise<string | undefined> {
     let killed = 0;
     await this.exclusive(names, async () => {
-      await Promise.all(
-        names.map(async (n) => {
-          const p = this.proc(n);
-          if (p.state !== 'running') return;
-          await p.kill('SIGKILL');
-          this.paused.delete(n);
-          this.kills[n] = (this.kills[n] ?? 0) + 1;
-          killed++;
-        }),
-      );
+      killed = (await Promise.all(names.map((n) => this.killNow(n)))).filter(Boolean).length;
       await sleep(downMs);
       for (const n of names) await this.ensureRunning(n);
+      if (busyKillAfterMs === undefined) return;
+      // Kill again while it works through the backlog: messages are in flight between receive, commit, complete and ack.
+      for (const n of names) {
+        for (let round = 0; round < 2; round++) {
+          if (!(await this.nextProcessed(n, 10_000))) break;
+          await sleep(busyKillAfterMs);
+          if (await this.killNow(n)) killed++;
+          await sleep(300);
+          await this.ensureRunning(n);
+        }
+      }
     });
     return killed === 0 ? 'not running' : undefined;
   }
@@ -160,9 +188,9 @@ export class ChaosExecutor {
         case 'kill-both-publishers':
           return background(this.killAndRestart(['publisher-a', 'publisher-b'], action.downMs));
         case 'kill-consumer':
-          return background(this.killAndRestart(['consumer'], action.downMs));
+          return background(this.killAndRestart(['consumer'], action.downMs, action.busyKillAfterMs));
         case 'kill-ct-consumer':
-          return background(this.killAndRestart(['ct-consumer'], action.downMs));
+          return background(this.killAndRestart(['ct-consumer'], action.downMs, action.busyKillAfterMs));
         case 'kill-ct-worker':
           return background(this.killAndRestart(['ct-worker'], action.downMs));
         case 'kill-dataverse':

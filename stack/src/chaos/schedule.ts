@@ -28,11 +28,11 @@ export const faultDescriptions: Record<FaultKind, string> = {
   'kill-publisher': 'SIGKILL one of the two publisher workers, restart it after a pause',
   'kill-both-publishers': 'SIGKILL both publisher workers at once, restart them',
   'pause-publisher': 'SIGSTOP a publisher for longer than its lease (a zombie after a GC/VM pause), then SIGCONT',
-  'kill-consumer': 'SIGKILL the ERP consumer (erp-sales), restart it',
+  'kill-consumer': 'SIGKILL the ERP consumer (erp-sales), restart it; mostly SIGKILL it again while it drains its backlog',
   'kill-dataverse': 'SIGKILL the Dataverse emulator, restart it on the same port and data file',
   'kill-servicebus': 'SIGKILL the Service Bus emulator, restart it on the same ports and data file',
   'kill-ct-worker': 'SIGKILL the change-tracking worker, restart it',
-  'kill-ct-consumer': 'SIGKILL the change-tracking consumer, restart it',
+  'kill-ct-consumer': 'SIGKILL the change-tracking consumer, restart it; mostly SIGKILL it again while it drains its backlog',
   'dataverse-429': 'Dataverse answers a share of requests 429 with Retry-After for a while',
   'dataverse-503': 'Dataverse answers the next requests 503',
   'dataverse-timeout': 'Dataverse holds the next requests, then closes the connection (before or after committing)',
@@ -46,14 +46,15 @@ export const faultDescriptions: Record<FaultKind, string> = {
 export const killKinds: ReadonlySet<FaultKind> = new Set(['kill-publisher', 'kill-both-publishers', 'kill-consumer', 'kill-dataverse', 'kill-servicebus', 'kill-ct-worker', 'kill-ct-consumer']);
 
 /** Dataverse entity sets a fault may be aimed at (undefined = every request). */
-const dataverseTargets = [undefined, '$batch', 'obx_outboxmessages', 'obx_outboxleases', 'opportunities'] as const;
+const dataverseTargets = [undefined, '$batch', '$batch', '$batch', 'obx_outboxmessages', 'obx_outboxleases'] as const;
 const serviceBusEntities = [undefined, 'erp-sales', 'outbox-acks', 'erp-sales-ct'] as const;
 
 export type ChaosAction =
   | { kind: 'kill-publisher'; which: 'a' | 'b'; downMs: number }
   | { kind: 'kill-both-publishers'; downMs: number }
   | { kind: 'pause-publisher'; which: 'a' | 'b' | 'holder'; pauseMs: number }
-  | { kind: 'kill-consumer' | 'kill-dataverse' | 'kill-servicebus' | 'kill-ct-worker' | 'kill-ct-consumer'; downMs: number }
+  | { kind: 'kill-consumer' | 'kill-ct-consumer'; downMs: number; /** Kill again while it drains its backlog (ms after its next processed message). */ busyKillAfterMs?: number }
+  | { kind: 'kill-dataverse' | 'kill-servicebus' | 'kill-ct-worker'; downMs: number }
   | { kind: 'dataverse-429'; rate: number; retryAfterSeconds: number; windowMs: number; entitySet?: string }
   | { kind: 'dataverse-503'; count: number; entitySet?: string }
   | { kind: 'dataverse-timeout'; count: number; timeoutMs: number; phase: 'before' | 'after'; entitySet?: string }
@@ -101,10 +102,12 @@ function draw(r: Random, kind: FaultKind, leaseDurationMs: number): ChaosAction 
     case 'pause-publisher':
       return { kind, which: r.pick(['a', 'b', 'holder', 'holder'] as const), pauseMs: Math.round(leaseDurationMs * r.between(1.2, 2)) };
     case 'kill-consumer':
+    case 'kill-ct-consumer':
+      // Mostly a second kill while it works through the backlog the first one built: a kill while messages are in flight.
+      return { kind, downMs: down(), ...(r.chance(0.75) ? { busyKillAfterMs: r.int(0, 40) } : {}) };
     case 'kill-dataverse':
     case 'kill-servicebus':
     case 'kill-ct-worker':
-    case 'kill-ct-consumer':
       return { kind, downMs: down() };
     case 'dataverse-429':
       return { kind, rate: Math.round(r.between(0.1, 0.5) * 100) / 100, retryAfterSeconds: r.int(1, 2), windowMs: r.int(2000, 6000), entitySet: optional(dataverseTargets) };
@@ -156,10 +159,11 @@ export function describeAction(a: ChaosAction): string {
     case 'pause-publisher':
       return `SIGSTOP publisher ${a.which === 'holder' ? '(the lease holder)' : `-${a.which}`} for ${a.pauseMs} ms`;
     case 'kill-consumer':
+    case 'kill-ct-consumer':
+      return `SIGKILL ${a.kind.slice(5)}, down ${a.downMs} ms${a.busyKillAfterMs !== undefined ? `, then again ${a.busyKillAfterMs} ms after its next processed message` : ''}`;
     case 'kill-dataverse':
     case 'kill-servicebus':
     case 'kill-ct-worker':
-    case 'kill-ct-consumer':
       return `SIGKILL ${a.kind.slice(5)}, down ${a.downMs} ms`;
     case 'dataverse-429':
       return `Dataverse 429 (Retry-After ${a.retryAfterSeconds} s) for ${Math.round(a.rate * 100)}% of requests${target(a.entitySet)} during ${a.windowMs} ms`;

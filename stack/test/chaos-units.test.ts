@@ -1,0 +1,153 @@
+// Pure parts of the chaos run: the seeded PRNG, the schedule, and the invariant checker fed with hand-made stores
+// (each invariant must catch the breakage it names).
+import { checkInvariants, resolveOrders } from '../src/chaos/invariants';
+import { parseSeed, Random } from '../src/chaos/random';
+import { faultKinds, planSchedule } from '../src/chaos/schedule';
+import type { AuditSummary } from '../src/chaos/audit';
+import type { ChaosOrder } from '../src/chaos/producers';
+import type { FinalStores } from '../src/chaos/stores';
+
+describe('Random', () => {
+  test('same seed, same sequence; different seeds differ', () => {
+    const a = new Random(42);
+    const b = new Random(42);
+    const xs = Array.from({ length: 20 }, () => a.next());
+    expect(Array.from({ length: 20 }, () => b.next())).toEqual(xs);
+    expect(Array.from({ length: 20 }, () => new Random(43).next())).not.toEqual(xs);
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+  });
+  test('int covers its whole range and nothing outside', () => {
+    const r = new Random(7);
+    const seen = new Set(Array.from({ length: 2000 }, () => r.int(3, 9)));
+    expect([...seen].sort()).toEqual([3, 4, 5, 6, 7, 8, 9]);
+    expect(() => r.int(5, 4)).toThrow(RangeError);
+  });
+  test('fork depends on the seed and label only', () => {
+    const a = new Random(1);
+    a.next();
+    expect(a.fork('x').next()).toBe(new Random(1).fork('x').next());
+    expect(new Random(1).fork('x').next()).not.toBe(new Random(1).fork('y').next());
+  });
+  test('parseSeed: numbers as is, text hashed', () => {
+    expect(parseSeed('1234')).toBe(1234);
+    expect(parseSeed('nightly')).toBe(parseSeed('nightly'));
+    expect(parseSeed('nightly')).not.toBe(parseSeed('nightly2'));
+  });
+});
+
+describe('planSchedule', () => {
+  const opts = { seed: 99, durationMs: 600_000, meanGapMs: 3000, leaseDurationMs: 6000 };
+  test('reproducible from the seed', () => {
+    expect(planSchedule(opts)).toEqual(planSchedule(opts));
+    expect(planSchedule({ ...opts, seed: 100 })).not.toEqual(planSchedule(opts));
+  });
+  test('every kind appears, actions stay inside the phase, in time order', () => {
+    const s = planSchedule(opts);
+    expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(faultKinds));
+    expect(s.every((a, i) => a.at > 0 && a.at < opts.durationMs && (i === 0 || a.at >= s[i - 1]!.at))).toBe(true);
+  });
+  test('only the kinds asked for; a pause outlasts the lease', () => {
+    const s = planSchedule({ ...opts, kinds: ['pause-publisher', 'dataverse-503'] });
+    expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(['pause-publisher', 'dataverse-503']));
+    for (const a of s) if (a.action.kind === 'pause-publisher') expect(a.action.pauseMs).toBeGreaterThan(opts.leaseDurationMs);
+  });
+});
+
+describe('checkInvariants', () => {
+  const audit: AuditSummary = { method: 'change-tracking delta of obx_outboxmessage, sampled by the harness', reads: 1, failedReads: 0, transitionsObserved: 0, rowsSeen: 0, regressions: [], intervalMs: 1000 };
+  const row = (messageId: string, status: string, lastError = '', sessionKey = 'k1') => ({ id: `row-${messageId}`, messageId, status: status as 'Acked', lastError, target: 'erp-sales', sessionKey, attempts: 1 });
+  const sale = (messageId: string, sequence: number, key = 'k1') => ({ outboxMessageId: messageId, at: 0, sessionKey: key, sequence });
+  const order = (o: Partial<ChaosOrder>): ChaosOrder => ({ flow: 'outbox', kind: 'good', seen: 'committed', ...o });
+
+  function healthy(): { orders: ChaosOrder[]; stores: FinalStores } {
+    return {
+      orders: [
+        order({ opportunityId: 'o1', messageId: 'm1' }),
+        order({ opportunityId: 'o2', messageId: 'm2' }),
+        order({ opportunityId: 'o3', messageId: 'm3', seen: 'failed', error: 'socket hang up' }),
+        order({ kind: 'rollback', opportunityId: 'o4', messageId: 'm4', seen: 'failed' }),
+        order({ kind: 'consumer-poison', messageId: 'p1' }),
+        order({ flow: 'change-tracking', kind: 'ct-good', opportunityId: 'o5' }),
+      ],
+      stores: {
+        rows: [row('m1', 'Acked'), row('m2', 'Acked'), row('p1', 'DeadLettered', 'Rejected by consumer: ValidationFailed')],
+        opportunities: [
+          { id: 'o1', statecode: 1, version: 10 },
+          { id: 'o2', statecode: 1, version: 11 },
+          { id: 'o3', statecode: 0, version: 3 },
+          { id: 'o4', statecode: 0, version: 4 },
+          { id: 'o5', statecode: 1, version: 12 },
+        ],
+        salesOrders: [sale('m1', 1), sale('m2', 2)],
+        ctChanges: [
+          { messageId: 'opportunity:o1:v10', opportunityId: 'o1', version: 10, statecode: 1 },
+          { messageId: 'opportunity:o2:v11', opportunityId: 'o2', version: 11, statecode: 1 },
+          { messageId: 'opportunity:o3:v3', opportunityId: 'o3', version: 3, statecode: 0 },
+          { messageId: 'opportunity:o4:v4', opportunityId: 'o4', version: 4, statecode: 0 },
+          { messageId: 'opportunity:o5:v5', opportunityId: 'o5', version: 5, statecode: 0 },
+          { messageId: 'opportunity:o5:v12', opportunityId: 'o5', version: 12, statecode: 1 },
+        ],
+        entities: [{ name: 'erp-sales', kind: 'queue', activeMessageCount: 0, scheduledMessageCount: 0, deferredMessageCount: 0, lockedMessageCount: 0, deadLetterMessageCount: 1 }],
+        deadLetters: { 'erp-sales': [{ sequenceNumber: 1, messageId: 'p1', deadLetterReason: 'ValidationFailed', deliveryCount: 1, body: {} }] },
+      },
+    };
+  }
+  const names = (r: ReturnType<typeof checkInvariants>): string[] => r.violations.map((v) => `${v.invariant}/${v.flow}`);
+
+  test('a healthy run passes; the failed-looking change set that did not commit counts as rolled back', () => {
+    const { orders, stores } = healthy();
+    const r = checkInvariants(orders, stores, audit);
+    expect(r.violations).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.figures.outbox).toMatchObject({ committed: 3, rolledBack: 2, failedAndRolledBack: 1, deliberateRollbacks: 1, goodOrders: 2 });
+  });
+
+  test('an ambiguous change set is settled by the store: committed after all, so its effect is required', () => {
+    const { orders, stores } = healthy();
+    stores.rows.push(row('m3', 'Published'));
+    stores.opportunities[2]!.statecode = 1;
+    const r = checkInvariants(orders, stores, audit);
+    expect(orders[2]!.resolved).toBe('committed');
+    expect(names(r)).toEqual(['nothing-lost/outbox', 'every-row-final/outbox']);
+  });
+
+  const cases: [string, (s: FinalStores) => void, string[]][] = [
+    ['lost effect (row Acked, no sales order)', (s: FinalStores) => void s.salesOrders.pop(), ['nothing-lost/outbox']],
+    ['lost effect (row left Published)', (s: FinalStores) => void (s.salesOrders.pop(), (s.rows[1]!.status = 'Published' as 'Acked')), ['nothing-lost/outbox', 'every-row-final/outbox']],
+    ['duplicate effect', (s: FinalStores) => void s.salesOrders.push(sale('m2', 2)), ['effect-exactly-once/outbox', 'order-per-key/outbox']],
+    ['effect of rolled-back work', (s: FinalStores) => void s.salesOrders.push(sale('m4', 3, 'k2')), ['no-rolled-back-work/outbox']],
+    ['half a change set', (s: FinalStores) => void (s.opportunities[3]!.statecode = 1), ['no-rolled-back-work/outbox', 'no-rolled-back-work/outbox']],
+    ['out of order', (s: FinalStores) => void s.salesOrders.reverse(), ['order-per-key/outbox']],
+    ['poison without reason', (s: FinalStores) => void (s.rows[2]!.lastError = ''), ['poison-isolation/outbox', 'every-row-final/outbox']],
+    ['row left Pending', (s: FinalStores) => void s.rows.push(row('x9', 'Pending')), ['every-row-final/outbox']],
+    ['message left in a queue', (s: FinalStores) => void (s.entities[0]!.activeMessageCount = 2), ['service-bus-drained/outbox']],
+    ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'm1', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, body: {} }), ['service-bus-drained/outbox']],
+    ['change-tracking final version missing', (s: FinalStores) => void s.ctChanges.pop(), ['nothing-lost/change-tracking']],
+    ['change-tracking duplicate', (s: FinalStores) => void s.ctChanges.push({ ...s.ctChanges[5]! }), ['effect-exactly-once/change-tracking', 'order-per-key/change-tracking']],
+    ['change-tracking out of order', (s: FinalStores) => void s.ctChanges.splice(4, 2, s.ctChanges[5]!, s.ctChanges[4]!), ['order-per-key/change-tracking']],
+  ];
+  test.each(cases)('%s is caught', (_name, breakIt, expected) => {
+    const { orders, stores } = healthy();
+    breakIt(stores);
+    expect(names(checkInvariants(orders, stores, audit))).toEqual(expected);
+  });
+
+  test('a status regression from the audit is reported', () => {
+    const { orders, stores } = healthy();
+    const r = checkInvariants(orders, stores, { ...audit, regressions: [{ rowId: 'r', messageId: 'm1', from: 'Acked', to: 'Published', at: 'now' }] });
+    expect(names(r)).toEqual(['no-status-regression/outbox']);
+  });
+
+  test('resolveOrders: the store decides, not what the producer saw', () => {
+    const orders = [order({ opportunityId: 'a', messageId: 'ma', seen: 'failed' }), order({ opportunityId: 'b', messageId: 'mb' }), order({ opportunityId: 'c', messageId: 'mc' })];
+    resolveOrders(orders, {
+      rows: [row('ma', 'Acked'), row('mc', 'Acked')],
+      opportunities: [
+        { id: 'a', statecode: 1, version: 1 },
+        { id: 'b', statecode: 0, version: 1 },
+        { id: 'c', statecode: 0, version: 1 },
+      ],
+    });
+    expect(orders.map((o) => o.resolved)).toEqual(['committed', 'rolled-back', 'partial']);
+  });
+});
