@@ -1,5 +1,7 @@
 // Builds what the stack needs and a fresh clone lacks: the production PCF bundle the monitor page hosts. Everything else
 // runs from TypeScript sources (tsx), so no other build is needed. Rebuilt only when missing or older than its sources.
+// pcf-scripts resolves @dataverse-outbox/solution through its built output (dist/, the default export condition), which a
+// fresh clone does not have yet, so the solution workspace is compiled first (tsc -b: a no-op when up to date).
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -37,17 +39,18 @@ export async function ensureMonitorBundle(logFile: string, onTick?: (elapsedMs: 
   const log = createWriteStream(logFile, { flags: 'a' });
   const t0 = Date.now();
   const timer = onTick ? setInterval(() => onTick(Date.now() - t0), 1000) : undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-      const child = spawn(npm, ['run', 'build', '-w', 'pcf-outbox-monitor'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (what: string, command: string, args: readonly string[], check: () => boolean): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      log.write(`\n$ ${command} ${args.join(' ')}\n`);
+      const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(log, { end: false });
       child.stderr.pipe(log, { end: false });
       child.once('error', reject);
-      child.once('close', (code) =>
-        code === 0 && existsSync(pcfBundle) ? resolve() : reject(new Error(`Building the monitor control failed (exit code ${code}); see ${logFile}.`)),
-      );
+      child.once('close', (code) => (code === 0 && check() ? resolve() : reject(new Error(`${what} failed (exit code ${code}); see ${logFile}.`))));
     });
+  try {
+    await run('Compiling the solution workspace (needed by the monitor control build)', process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'solution'], () => true);
+    await run('Building the monitor control', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '-w', 'pcf-outbox-monitor'], () => existsSync(pcfBundle));
   } finally {
     if (timer) clearInterval(timer);
     await new Promise<void>((r) => log.end(() => r()));
