@@ -96,7 +96,8 @@ async function main(): Promise<void> {
     const done = stack ? stack.stop() : Promise.resolve();
     done.then(
       () => {
-        say('Stopped. Data kept in ' + rel(layout.root) + '/ (npm run reset wipes it).');
+        const reset = path.resolve(layout.root) === path.resolve(defaultDataDir) ? 'npm run reset' : `npm run reset -- --data-dir ${layout.root}`;
+        say(`Stopped. Data kept in ${rel(layout.root)}/ (\`${reset}\` wipes it).`);
         process.exit(0);
       },
       (e: unknown) => {
