@@ -142,11 +142,12 @@ export class ChaosExecutor {
       if (busyKillAfterMs === undefined) return;
       // Kill again while it works through the backlog: messages are in flight between receive, commit, complete and ack.
       for (const n of names) {
-        for (let round = 0; round < 2; round++) {
+        for (let round = 0; round < 3; round++) {
           if (!(await this.nextProcessed(n, 10_000))) break;
           await sleep(busyKillAfterMs);
           if (await this.killNow(n)) killed++;
-          await sleep(300);
+          // Down long enough for a backlog to build, so the next drain has messages in flight.
+          await sleep(1500 + downMs);
           await this.ensureRunning(n);
         }
       }

@@ -104,7 +104,7 @@ function draw(r: Random, kind: FaultKind, leaseDurationMs: number): ChaosAction 
     case 'kill-consumer':
     case 'kill-ct-consumer':
       // Mostly a second kill while it works through the backlog the first one built: a kill while messages are in flight.
-      return { kind, downMs: down(), ...(r.chance(0.75) ? { busyKillAfterMs: r.int(0, 40) } : {}) };
+      return { kind, downMs: down(), ...(r.chance(0.75) ? { busyKillAfterMs: r.int(0, 15) } : {}) };
     case 'kill-dataverse':
     case 'kill-servicebus':
     case 'kill-ct-worker':

@@ -1,0 +1,34 @@
+// The chaos run must catch a broken build: the same short run against the ERP consumer's deliberately broken variant
+// (it completes the Service Bus message before its inbox transaction commits). A SIGKILL between the two loses the
+// effect for good; the run must FAIL and name the invariant.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runChaos } from '../src/chaos/run';
+import { formatConsole, violatedInvariants, type ChaosReport } from '../src/chaos/report';
+import { SHORT_RUN } from './helpers/chaos';
+
+jest.setTimeout(400_000);
+
+let dir: string;
+let report: ChaosReport;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-broken-'));
+  report = await runChaos({ ...SHORT_RUN, brokenConsumer: true, dataDir: path.join(dir, 'data') });
+  process.stderr.write(`${formatConsole(report)}\n`);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the broken consumer variant fails the run with "nothing-lost" (committed orders without their effect)', () => {
+  expect(report.error).toBeUndefined();
+  expect(report.ok).toBe(false);
+  expect(violatedInvariants(report)).toContain('nothing-lost');
+  const lost = report.violations.find((v) => v.invariant === 'nothing-lost' && v.flow === 'outbox')!;
+  expect(lost.message).toBe('committed order without a sales order in the ERP');
+  expect(report.lost).toBeGreaterThan(0);
+  // Completing before committing loses effects; it never doubles them.
+  expect(report.duplicateEffects).toBe(0);
+  expect(report.reproduce).toContain('--broken-consumer');
+});

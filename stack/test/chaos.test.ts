@@ -1,0 +1,56 @@
+// The short chaos run (about a minute of chaos, fixed seed) as part of `npm test`: real processes (both emulators, two
+// publishers fighting for the lease, the ERP consumer, the change-tracking worker and its consumer) under SIGKILLs,
+// pauses, Dataverse and Service Bus faults and poison rows; it fails if any invariant breaks.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runChaos } from '../src/chaos/run';
+import { formatConsole, formatMarkdown, type ChaosReport } from '../src/chaos/report';
+import { SHORT_RUN } from './helpers/chaos';
+
+jest.setTimeout(400_000);
+
+let dir: string;
+let report: ChaosReport;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-test-'));
+  report = await runChaos({ ...SHORT_RUN, dataDir: path.join(dir, 'data') });
+  // On failure the seed and the violations are in the message; the data folder is kept for a look.
+  if (!report.ok) process.stderr.write(`${formatConsole(report)}\ndata: ${dir}\n`);
+});
+
+afterAll(() => {
+  if (report?.ok) rmSync(dir, { recursive: true, force: true });
+});
+
+test('every invariant holds under the short chaos run', () => {
+  expect({ ok: report.ok, error: report.error, violations: report.violations }).toEqual({ ok: true, error: undefined, violations: [] });
+  expect(report.timings.quiesced).toBe(true);
+  expect(report.lost).toBe(0);
+  expect(report.duplicateEffects).toBe(0);
+});
+
+test('the run really broke things and really carried traffic', () => {
+  // Kills across the components that do the work, lease fights, faults of both emulators.
+  expect(report.killsTotal).toBeGreaterThanOrEqual(10);
+  for (const c of ['consumer', 'ct-consumer'] as const) expect(report.kills[c] ?? 0).toBeGreaterThan(0);
+  expect((report.kills['publisher-a'] ?? 0) + (report.kills['publisher-b'] ?? 0)).toBeGreaterThan(0);
+  expect(Object.keys(report.faults).length).toBeGreaterThanOrEqual(10);
+  const f = report.figures!;
+  expect(f.outbox.goodOrders).toBeGreaterThan(SHORT_RUN.orders / 2);
+  expect(f.outbox.effects).toBe(f.outbox.goodOrders);
+  expect(f.outbox.deliberateRollbacks).toBeGreaterThan(0);
+  expect(f.outbox.poisonRows).toBeGreaterThan(0);
+  expect(f.changeTracking.committed).toBeGreaterThan(0);
+  expect(f.changeTracking.changesApplied).toBeGreaterThanOrEqual(f.changeTracking.opportunities);
+  expect(report.audit!.transitionsObserved).toBeGreaterThan(f.outbox.goodOrders / 2);
+});
+
+test('the report names the seed and how to reproduce it', () => {
+  const md = formatMarkdown(report);
+  expect(md).toContain(`seed ${SHORT_RUN.seed}`);
+  expect(md).toContain(`--seed ${SHORT_RUN.seed}`);
+  expect(md).toMatch(/\| lost \(committed order without its effect\) \| \*\*0\*\* \|/);
+  expect(readFileSync(path.join(dir, 'data', 'logs', 'consumer.log'), 'utf8')).toContain('SIGKILL');
+});
