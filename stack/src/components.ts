@@ -1,6 +1,6 @@
 // The five components of the local stack as child-process specs: entry point, arguments, app settings and readiness.
 import { connect } from 'node:net';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from './config/erpDatabase';
 import { ACK_QUEUE, DEMO_CUSTOMERS, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
 import type { ComponentSpec } from './process/ComponentProcess';
 import { entryPoints, repoRoot, type DataLayout } from './paths';
@@ -52,7 +52,7 @@ export function endpoints(ports: StackPorts): StackEndpoints {
 export interface ComponentContext {
   layout: DataLayout;
   ports: StackPorts;
-  erpDatabase: ErpSalesDatabaseConfig;
+  erpDatabase: ErpDatabase;
   /** Extra app settings per component (e.g. the chaos run's shorter lease, or a broken consumer variant). */
   extraEnv?: Partial<Record<ComponentName, Readonly<Record<string, string | undefined>>>>;
   startTimeoutMs?: number;

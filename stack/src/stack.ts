@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from './config/erpDatabase';
 import { DataverseClient } from '@dataverse-outbox/publisher-function';
 import { applySettings, type AppliedSetting } from './config/applySettings';
 import { demoSettings, LOCAL_DATAVERSE_TOKEN, serviceBusEntities } from './config/localStack';
@@ -60,7 +60,7 @@ export class LocalStack {
   constructor(
     readonly layout: DataLayout,
     readonly ports: StackPorts,
-    readonly erpDatabase: ErpSalesDatabaseConfig,
+    readonly erpDatabase: ErpDatabase,
     private state: StackState,
     private readonly options: StackOptions,
     private readonly ctx: ComponentContext,
@@ -220,7 +220,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<LocalSta
   writeFileSync(layout.serviceBusConfigFile, `${JSON.stringify(buildEmulatorConfig(serviceBusEntities), null, 2)}\n`);
 
   const ports = await pickPorts<keyof StackPorts>(check.state?.ports ?? {}, ['dataverse', 'servicebus', 'servicebusAdmin', 'monitor']);
-  const erpDatabase: ErpSalesDatabaseConfig = options.databaseUrl
+  const erpDatabase: ErpDatabase = options.databaseUrl
     ? { kind: 'postgres', url: options.databaseUrl, ...(options.databaseSchema ? { schema: options.databaseSchema } : {}) }
     : { kind: 'sqlite', file: layout.erpSalesFile };
   const e = endpoints(ports);

@@ -2,7 +2,7 @@
 // it, by `npm run reset` to refuse while it runs, and by the next `npm start` to reuse ports and clean up orphans.
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from './config/erpDatabase';
 import type { DataLayout } from './paths';
 
 export type ComponentName = 'dataverse' | 'servicebus' | 'publisher' | 'consumer' | 'monitor';
@@ -33,7 +33,7 @@ export interface StackState {
   };
   serviceBusConnectionString: string;
   dataverseToken: string;
-  erpDatabase: ErpSalesDatabaseConfig;
+  erpDatabase: ErpDatabase;
   components: Partial<Record<ComponentName, { pid?: number; log: string; entry: string }>>;
 }
 

@@ -3,7 +3,7 @@
 // redelivered until Service Bus dead-letters it (max delivery count), the publisher's dead-letter monitor marks the row
 // DeadLettered, and an operator can replay it from the monitor once the ERP is fixed. Nothing is lost on the way.
 import { openSqliteDatabase } from '@dataverse-outbox/consumer';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from '../config/erpDatabase';
 import pg from 'pg';
 
 const TABLE = 'sales_order';
@@ -11,7 +11,7 @@ const BROKEN = 'sales_order_unavailable';
 
 export type ErpOutageChange = 'broken' | 'fixed' | 'already-broken' | 'already-fixed' | 'no-table-yet';
 
-async function rename(database: ErpSalesDatabaseConfig, from: string, to: string): Promise<'renamed' | 'already' | 'missing'> {
+async function rename(database: ErpDatabase, from: string, to: string): Promise<'renamed' | 'already' | 'missing'> {
   if (database.kind === 'sqlite') {
     const db = openSqliteDatabase(database.file);
     try {
@@ -39,12 +39,12 @@ async function rename(database: ErpSalesDatabaseConfig, from: string, to: string
   }
 }
 
-export async function breakErp(database: ErpSalesDatabaseConfig): Promise<ErpOutageChange> {
+export async function breakErp(database: ErpDatabase): Promise<ErpOutageChange> {
   const r = await rename(database, TABLE, BROKEN);
   return r === 'renamed' ? 'broken' : r === 'already' ? 'already-broken' : 'no-table-yet';
 }
 
-export async function fixErp(database: ErpSalesDatabaseConfig): Promise<ErpOutageChange> {
+export async function fixErp(database: ErpDatabase): Promise<ErpOutageChange> {
   const r = await rename(database, BROKEN, TABLE);
   return r === 'renamed' ? 'fixed' : 'already-fixed';
 }

@@ -3,7 +3,7 @@
 import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution';
 import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
 import { openSqliteDatabase } from '@dataverse-outbox/consumer';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from '../config/erpDatabase';
 import pg from 'pg';
 
 const c = OutboxMessage.columns;
@@ -72,7 +72,7 @@ export interface SalesOrderRow {
 }
 
 /** Every sales order in the ERP's database, in the order they were written. */
-export async function readSalesOrders(database: ErpSalesDatabaseConfig): Promise<SalesOrderRow[]> {
+export async function readSalesOrders(database: ErpDatabase): Promise<SalesOrderRow[]> {
   type Raw = { mid: string; at: string | Date; k: string | null; s: string | number | null };
   const convert = (r: Raw): SalesOrderRow => ({
     outboxMessageId: r.mid,

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
+import type { ErpDatabase } from '../config/erpDatabase';
 import { DataverseClient } from '@dataverse-outbox/publisher-function';
 import { readRunRows, readSalesOrders, terminalStatuses } from './observe';
 import { correlationIdFor, runDemoProducer, type DemoProducerResult } from './producer';
@@ -13,7 +13,7 @@ import { summarise, type DemoSummary } from './summary';
 export interface DemoTarget {
   dataverseUrl: string;
   dataverseToken: string;
-  erpDatabase: ErpSalesDatabaseConfig;
+  erpDatabase: ErpDatabase;
 }
 
 export interface RunDemoOptions {
