@@ -29,7 +29,7 @@ function findStack(dataDir: string): StackState {
   const running = checkRunning(layout);
   if (!running.orchestrator || running.state?.status !== 'running') {
     process.stderr.write(
-      running.state?.status === 'starting'
+      running.orchestrator && running.state?.status === 'starting'
         ? 'The local stack is still starting; wait for "Dataverse Outbox is running" in its terminal, then run the demo again.\n'
         : `The local stack is not running (no live stack in ${layout.root}). Start it first with \`npm start\` in another terminal.\n`,
     );
