@@ -59,7 +59,8 @@ async function produce(o: { orders: number; rate: number; bad?: number; concurre
     abortSignal: ctl.signal,
   });
   process.stdout.write(`\n${formatSummary(result.summary)}\n`);
-  process.stdout.write(`\n  Monitor     ${state.urls.monitor}\n  Details     ${path.relative(process.cwd(), result.resultsFile ?? '') || result.resultsFile}\n`);
+  const details = path.relative(process.cwd(), result.resultsFile ?? '');
+  process.stdout.write(`\n  Monitor     ${state.urls.monitor}\n  Details     ${details && !details.startsWith('..') ? details : result.resultsFile}\n`);
   const s = result.summary;
   const ok = s.complete && s.erp.missing === 0 && s.erp.duplicated === 0 && s.failedWithoutReason === 0;
   process.exit(ok ? 0 : 1);

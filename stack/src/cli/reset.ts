@@ -14,7 +14,8 @@ const program = new Command()
 program.parse();
 const { dataDir } = program.opts<{ dataDir: string }>();
 const layout = dataLayout(dataDir);
-const shown = path.relative(process.cwd(), layout.root) || layout.root;
+const relative = path.relative(process.cwd(), layout.root);
+const shown = relative && !relative.startsWith('..') ? relative : layout.root;
 
 const running = checkRunning(layout);
 if (running.running) {
