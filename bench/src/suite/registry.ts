@@ -1,0 +1,49 @@
+// The suite, in run order. Suite benchmarks render their own sections; component scripts bring their markdown.
+import { budgetBenchmark } from '../benchmarks/budget';
+import { cleanupBenchmark } from '../benchmarks/cleanup';
+import { growthBenchmark } from '../benchmarks/growth';
+import { latencyBenchmark } from '../benchmarks/latency';
+import type { ComponentBenchmark } from './component';
+import type { Benchmark } from './types';
+
+export const suiteBenchmarks: readonly Benchmark[] = [
+  growthBenchmark as unknown as Benchmark,
+  cleanupBenchmark as unknown as Benchmark,
+  budgetBenchmark as unknown as Benchmark,
+  latencyBenchmark as unknown as Benchmark,
+];
+
+export const componentBenchmarks: readonly ComponentBenchmark[] = [
+  {
+    name: 'publisher',
+    title: 'Publisher: throughput, requests per message and latency against the naive baseline',
+    summary: 'The publisher engine against the reference article\'s naive design (poll, send one, PATCH one), both on the emulators with the realistic profile and limits on.',
+    script: 'publisher.bench.ts',
+    args: { quick: ['--quick'], full: [] },
+    expectedSeconds: { quick: 30, full: 240 },
+  },
+  {
+    name: 'consumer',
+    title: 'Consumer: messages/s with the PostgreSQL inbox',
+    summary: 'The idempotent consumer (inbox row + handler write in one PostgreSQL transaction, complete, acknowledgement) at concurrency 1, 8 and 32 against a plain receiver.',
+    script: 'consumer.bench.ts',
+    args: { quick: ['--messages', '40'], full: ['--messages', '1000'] },
+    expectedSeconds: { quick: 15, full: 45 },
+  },
+  {
+    name: 'dataverse-emulator',
+    title: 'Dataverse emulator throughput',
+    summary: 'Is the Dataverse emulator ever the bottleneck? Reads, writes, UpdateMultiple and the publish query against a bare HTTP server.',
+    script: 'dataverse-emulator.bench.ts',
+    args: { quick: ['--seed-rows', '1000', '--seconds', '0.5'], full: ['--seed-rows', '50000', '--seconds', '4'] },
+    expectedSeconds: { quick: 10, full: 40 },
+  },
+  {
+    name: 'servicebus-emulator',
+    title: 'Service Bus emulator throughput',
+    summary: 'Send and receive throughput of the Service Bus emulator through the official SDK (batches of 100, 1 KB bodies).',
+    script: 'servicebus-emulator.bench.ts',
+    args: { quick: ['--quick'], full: [] },
+    expectedSeconds: { quick: 15, full: 40 },
+  },
+];
