@@ -10,8 +10,8 @@ export type ChaosComponent = 'publisher-a' | 'publisher-b' | 'ct-worker' | 'ct-c
 export const chaosEntryPoints = {
   publisher: path.join(repoRoot, 'stack', 'src', 'chaos', 'publisherMain.ts'),
   ctConsumer: path.join(repoRoot, 'stack', 'src', 'chaos', 'ctConsumerMain.ts'),
-  // publisher-function's change-tracking worker, run as is (its package does not export the source's API).
-  ctWorker: path.join(repoRoot, 'publisher-function', 'src', 'changetracking', 'main.ts'),
+  // publisher-function's change-tracking publisher with a configurable lease (ctWorkerMain.ts).
+  ctWorker: path.join(repoRoot, 'stack', 'src', 'chaos', 'ctWorkerMain.ts'),
 } as const;
 
 /** The change-tracking source of the chaos run: every opportunity change, to its own queue and consumer. */
@@ -78,6 +78,8 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
           // The demo settings allow erp-sales only; the change-tracking queue is allowed for this worker (spec: OUTBOX_<SETTING>).
           OUTBOX_ALLOWED_TARGETS: JSON.stringify(['erp-sales', CT_QUEUE]),
           OUTBOX_CHANGE_TRACKING_POLL_MS: '1000',
+          CHAOS_LEASE_DURATION_MS: String(options.leaseDurationMs),
+          CHAOS_INSTANCE: 'ct-worker',
         },
         readyLine: /change tracking publisher started/,
         ready: async ({ sawLine }) => sawLine,

@@ -36,7 +36,7 @@ export interface ChaosOptions {
   meanGapMs?: number;
   /** Publisher lease (default 6 s). */
   leaseDurationMs?: number;
-  /** Fault kinds (default: all; kill-ct-worker only for runs of 5 minutes or more, see docs/reliability.md). */
+  /** Fault kinds (default: all). */
   kinds?: readonly FaultKind[];
   /** How long to wait for quiescence after the chaos phase (default 180 s). */
   quiescenceTimeoutMs?: number;
@@ -52,10 +52,8 @@ export interface ChaosOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function defaultKinds(durationMs: number): FaultKind[] {
-  // The change-tracking worker keeps publisher-function's 60 s lease (not configurable): after a kill it waits for its own
-  // dead lease, so short runs leave that kind out.
-  return faultKinds.filter((k) => k !== 'kill-ct-worker' || durationMs >= 300_000);
+export function defaultKinds(): FaultKind[] {
+  return [...faultKinds];
 }
 
 function countLines(file: string, pattern: RegExp): number {
@@ -74,7 +72,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const outboxOrders = Math.max(1, options.orders - ctOrders);
   const meanGapMs = options.meanGapMs ?? Math.min(4000, Math.max(1500, options.durationMs / 25));
   const leaseDurationMs = options.leaseDurationMs ?? 6000;
-  const kinds = [...(options.kinds ?? defaultKinds(options.durationMs))];
+  const kinds = [...(options.kinds ?? defaultKinds())];
   const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'outbox-chaos-')), 'data');
   const ctFile = path.join(dataDir, 'ct-orders.sqlite');
   const report: ChaosReport = {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     .option('--ct-share <share>', 'share of orders that go through the change-tracking source', share, 0.2)
     .option('--mean-gap <seconds>', 'mean time between two chaos actions (default: duration/25, between 1.5 and 4 s)', seconds)
     .option('--lease <seconds>', 'publisher lease duration', seconds, 6)
-    .option('--kinds <list>', `fault kinds, comma-separated (default all; kill-ct-worker only for 300 s or more): ${faultKinds.join(', ')}`, kindList)
+    .option('--kinds <list>', `fault kinds, comma-separated (default all): ${faultKinds.join(', ')}`, kindList)
     .option('--quiescence-timeout <seconds>', 'how long to wait for quiescence after the chaos phase', seconds, 180)
     .addOption(new Option('--broken-consumer', 'run the deliberately broken consumer (completes before commit): the run must FAIL'))
     .option('--data-dir <dir>', 'data folder (default: a new temporary folder)')
