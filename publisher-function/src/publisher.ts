@@ -46,6 +46,8 @@ export interface PublisherOptions {
   backoff?: BackoffOptions;
   /** Bulk writes of earlier cycles that may still run while the next batch is read and sent. Default 4. */
   maxConcurrentMarks?: number;
+  /** Longest wait for one Service Bus batch creation or send before it counts as a transient failure. Default 30 s. */
+  sendTimeoutInMs?: number;
   /** Worker only: listen on obx_AckQueue. Default true. */
   ackListener?: boolean;
   /** Worker only: dead-letter monitor interval; 0 turns it off. Default 60 s. */
@@ -99,7 +101,7 @@ export class OutboxPublisher {
     this.clock = options.clock ?? systemClock;
     this.store = new DataverseOutboxStore(options.dataverse);
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
-    this.sender = new ServiceBusMessageSender(options.serviceBus);
+    this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
     this.lease = new LeaseKeeper(this.leaseStore, { scope: this.scope, owner: this.owner, durationInMs: options.leaseDurationInMs ?? 60_000, clock: this.clock, logger: this.logger });
   }
 

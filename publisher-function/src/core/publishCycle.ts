@@ -170,11 +170,17 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       else attempt.push(row);
     }
     if (attempt.length === 0) continue;
+    // A transient failure counts an attempt for the first row of each key only; its later rows are held behind it.
+    const retryOrHold = (row: OutboxRow, code: string, reason: string): void => {
+      const heldUntil = row.sessionKey ? failedKeys.get(row.sessionKey) : undefined;
+      if (heldUntil) outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: new Date(heldUntil.getTime() + 1) } });
+      else retry(row, code, reason);
+    };
     const unavailable = targetProblems.get(group.target);
     if (unavailable) {
       for (const row of attempt) {
         if (unavailable.permanent) fail(row, unavailable.code, unavailable.message);
-        else retry(row, unavailable.code, unavailable.message);
+        else retryOrHold(row, unavailable.code, unavailable.message);
       }
       continue;
     }
@@ -205,7 +211,7 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       } else if (o.permanent) {
         fail(row, o.code, o.reason);
       } else {
-        retry(row, o.code, o.reason);
+        retryOrHold(row, o.code, o.reason);
       }
     });
   }

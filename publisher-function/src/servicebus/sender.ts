@@ -27,11 +27,51 @@ function toSdkMessage(m: OutboundMessage): ServiceBusMessage {
   return msg;
 }
 
+export interface ServiceBusMessageSenderOptions {
+  /**
+   * Longest wait for one batch creation or send, whatever the SDK's own retries do; then the send counts as a
+   * transient failure (the rows retry with the same messageId, so a send that did land is deduplicated). Default 30 s.
+   */
+  operationTimeoutInMs?: number;
+}
+
+class SendTimeoutError extends Error {
+  readonly code = 'ServiceTimeout';
+}
+
+/** Races an SDK call against a deadline, aborting it when the deadline passes. */
+async function withDeadline<T>(ms: number, outer: AbortSignal | undefined, what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  outer?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      run(controller.signal),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new SendTimeoutError(`${what} did not complete within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
 export class ServiceBusMessageSender implements MessageSenderPort {
   private readonly senders = new Map<string, ServiceBusSender>();
   private readonly maxSizes = new Map<string, number>();
+  private readonly timeoutInMs: number;
 
-  constructor(private readonly client: ServiceBusClient) {}
+  constructor(
+    private readonly client: ServiceBusClient,
+    options: ServiceBusMessageSenderOptions = {},
+  ) {
+    this.timeoutInMs = options.operationTimeoutInMs ?? 30_000;
+  }
 
   private sender(target: string): ServiceBusSender {
     let s = this.senders.get(target);
@@ -53,7 +93,8 @@ export class ServiceBusMessageSender implements MessageSenderPort {
     const known = this.maxSizes.get(target);
     if (known !== undefined) return known;
     try {
-      const batch = await this.sender(target).createMessageBatch({ abortSignal: options.abortSignal });
+      const sender = this.sender(target);
+      const batch = await withDeadline(this.timeoutInMs, options.abortSignal, `createMessageBatch for "${target}"`, (abortSignal) => sender.createMessageBatch({ abortSignal }));
       this.maxSizes.set(target, batch.maxSizeInBytes);
       return batch.maxSizeInBytes;
     } catch (e) {
@@ -69,7 +110,7 @@ export class ServiceBusMessageSender implements MessageSenderPort {
     let index = 0;
     try {
       while (index < messages.length) {
-        const batch = await sender.createMessageBatch({ abortSignal: options.abortSignal });
+        const batch = await withDeadline(this.timeoutInMs, options.abortSignal, `createMessageBatch for "${target}"`, (abortSignal) => sender.createMessageBatch({ abortSignal }));
         const inBatch: number[] = [];
         const tooLarge: number[] = [];
         while (index < messages.length) {
@@ -83,7 +124,7 @@ export class ServiceBusMessageSender implements MessageSenderPort {
             break;
           }
         }
-        if (batch.count > 0) await sender.sendMessages(batch, { abortSignal: options.abortSignal });
+        if (batch.count > 0) await withDeadline(this.timeoutInMs, options.abortSignal, `send to "${target}"`, (abortSignal) => sender.sendMessages(batch, { abortSignal }));
         for (const i of inBatch) outcomes[i] = { ok: true };
         for (const i of tooLarge) {
           outcomes[i] = {

@@ -72,6 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         polling: { minIntervalInMs: 20, maxIntervalInMs: 200 },
         backoff: { baseDelayInMs: 200, maxDelayInMs: 1000 },
         ackListener: false,
+        sendTimeoutInMs: 5000,
         deadLetterMonitorIntervalInMs: 0,
         ...o,
       });
