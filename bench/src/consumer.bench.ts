@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       'Baseline: plain SDK receiver, complete only.',
     rows,
   };
-  const dir = path.resolve(__dirname, '..', 'results');
+  const dir = process.env['BENCH_RESULTS_DIR'] ?? path.resolve(__dirname, '..', 'results'); // the suite runner may ask for another folder
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'consumer.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [

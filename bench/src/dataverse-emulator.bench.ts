@@ -139,7 +139,7 @@ async function main(): Promise<void> {
       phases,
       finishedAt: new Date().toISOString(),
     };
-    const out = path.resolve(__dirname, '../results');
+    const out = process.env['BENCH_RESULTS_DIR'] ?? path.resolve(__dirname, '../results'); // the suite runner may ask for another folder
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, 'dataverse-emulator.json'), `${JSON.stringify(result, null, 2)}\n`);
     const md = [

@@ -1,7 +1,7 @@
 // The per-component benchmarks (emulators, consumer, publisher) are standalone scripts written by their components'
 // owners: each writes bench/results/<name>.json and <name>.md itself and names its own command. The suite runs them as
 // child processes with quick or full arguments and folds their markdown into docs/benchmarks.md.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { benchRoot, spawnTs, tail, waitForExit } from '../support/processes';
 import type { BenchContext, BenchMode } from './types';
@@ -13,6 +13,8 @@ export interface ComponentBenchmark {
   /** Script under bench/src. */
   script: string;
   args: Record<BenchMode, string[]>;
+  /** Extra environment per mode (scripts sized by environment variables). */
+  env?: Record<BenchMode, Record<string, string>>;
   expectedSeconds: Record<BenchMode, number>;
 }
 
@@ -27,31 +29,30 @@ export function componentAvailable(c: ComponentBenchmark): boolean {
 }
 
 /**
- * Runs the script. Scripts that honour BENCH_RESULTS_DIR write where the runner asks; for the others, when the runner
- * writes somewhere else than bench/results (quick runs, tests), the script runs from a scratch copy next to the
- * original so that committed results are never overwritten.
+ * Runs the script. Scripts that honour BENCH_RESULTS_DIR write where the runner asks. For the others, when the runner
+ * writes somewhere else than bench/results (quick runs, the test), the committed files are set aside while the script
+ * runs in place, its new files are moved to the runner's folder, and the committed ones are put back.
  */
 export async function runComponent(c: ComponentBenchmark, ctx: BenchContext): Promise<{ json: string; md?: string }> {
-  const original = scriptPath(c);
+  const script = scriptPath(c);
   const outDir = path.resolve(ctx.outDir);
-  const honoursEnv = readFileSync(original, 'utf8').includes('BENCH_RESULTS_DIR');
-  let script = original;
-  let writesTo = outDir;
-  let scratch: string | undefined;
-  if (!honoursEnv && outDir !== path.resolve(defaultResultsDir)) {
-    scratch = path.join(benchRoot, `.scratch-${process.pid}-${c.name}`);
-    mkdirSync(path.join(scratch, 'src'), { recursive: true });
-    script = path.join(scratch, 'src', path.basename(original));
-    copyFileSync(original, script);
-    writesTo = path.join(scratch, 'results');
+  const committedDir = path.resolve(defaultResultsDir);
+  const honoursEnv = readFileSync(script, 'utf8').includes('BENCH_RESULTS_DIR');
+  const redirect = !honoursEnv && outDir !== committedDir;
+  const files = [`${c.name}.json`, `${c.name}.md`];
+  const aside = path.join(ctx.tmpDir, 'committed');
+  if (redirect) {
+    mkdirSync(aside, { recursive: true });
+    for (const f of files) if (existsSync(path.join(committedDir, f))) copyFileSync(path.join(committedDir, f), path.join(aside, f));
   }
+  const writesTo = redirect ? committedDir : outDir;
   const stderr = tail(40);
   const started = performance.now();
-  ctx.progress.phase(`${c.name}: running ${path.relative(benchRoot, original)} ${c.args[ctx.mode].join(' ')}`, c.expectedSeconds[ctx.mode]);
+  ctx.progress.phase(`${c.name}: running bench/src/${c.script} ${c.args[ctx.mode].join(' ')}`, c.expectedSeconds[ctx.mode]);
   const timer = setInterval(() => ctx.progress.update(Math.min(c.expectedSeconds[ctx.mode], (performance.now() - started) / 1000)), 500);
   try {
     const child = spawnTs(script, c.args[ctx.mode], {
-      env: { BENCH_RESULTS_DIR: outDir },
+      env: { BENCH_RESULTS_DIR: outDir, ...(c.env?.[ctx.mode] ?? {}) },
       onStderr: (line) => {
         stderr.push(line);
         ctx.progress.log(`  ${line}`);
@@ -61,16 +62,19 @@ export async function runComponent(c: ComponentBenchmark, ctx: BenchContext): Pr
     await waitForExit(child, c.script, () => stderr.lines());
     const json = path.join(writesTo, `${c.name}.json`);
     if (!existsSync(json)) throw new Error(`${c.script} finished but wrote no ${json}`);
-    const md = path.join(writesTo, `${c.name}.md`);
-    if (scratch) {
+    if (redirect) {
       mkdirSync(outDir, { recursive: true });
-      renameSync(json, path.join(outDir, `${c.name}.json`));
-      if (existsSync(md)) renameSync(md, path.join(outDir, `${c.name}.md`));
+      for (const f of files) if (existsSync(path.join(committedDir, f))) copyFileSync(path.join(committedDir, f), path.join(outDir, f));
     }
-    const finalMd = path.join(outDir, `${c.name}.md`);
-    return { json: path.join(outDir, `${c.name}.json`), md: existsSync(finalMd) ? finalMd : undefined };
+    const md = path.join(outDir, `${c.name}.md`);
+    return { json: path.join(outDir, `${c.name}.json`), md: existsSync(md) ? md : undefined };
   } finally {
     clearInterval(timer);
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    if (redirect) {
+      for (const f of files) {
+        if (existsSync(path.join(aside, f))) copyFileSync(path.join(aside, f), path.join(committedDir, f));
+        else rmSync(path.join(committedDir, f), { force: true });
+      }
+    }
   }
 }
