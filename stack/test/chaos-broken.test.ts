@@ -1,11 +1,11 @@
 // The chaos run must catch a broken build: the same short run against the ERP consumer's deliberately broken variant
 // (it completes the Service Bus message before its inbox transaction commits). A SIGKILL between the two loses the
 // effect for good; the run must FAIL and name the invariant.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runChaos } from '../src/chaos/run';
-import { formatConsole, violatedInvariants, type ChaosReport } from '../src/chaos/report';
+import { formatConsole, formatMarkdown, violatedInvariants, type ChaosReport } from '../src/chaos/report';
 import { SHORT_RUN } from './helpers/chaos';
 
 jest.setTimeout(400_000);
@@ -16,6 +16,8 @@ let report: ChaosReport;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-broken-'));
   report = await runChaos({ ...SHORT_RUN, brokenConsumer: true, dataDir: path.join(dir, 'data') });
+  writeFileSync(path.join(dir, 'chaos-report.json'), JSON.stringify(report, null, 2));
+  writeFileSync(path.join(dir, 'chaos-report.md'), formatMarkdown(report));
   process.stderr.write(`${formatConsole(report)}\n`);
 });
 

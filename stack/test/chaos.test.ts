@@ -1,7 +1,7 @@
 // The short chaos run (about a minute of chaos, fixed seed) as part of `npm test`: real processes (both emulators, two
 // publishers fighting for the lease, the ERP consumer, the change-tracking worker and its consumer) under SIGKILLs,
 // pauses, Dataverse and Service Bus faults and poison rows; it fails if any invariant breaks.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runChaos } from '../src/chaos/run';
@@ -16,6 +16,8 @@ let report: ChaosReport;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-test-'));
   report = await runChaos({ ...SHORT_RUN, dataDir: path.join(dir, 'data') });
+  writeFileSync(path.join(dir, 'chaos-report.json'), JSON.stringify(report, null, 2));
+  writeFileSync(path.join(dir, 'chaos-report.md'), formatMarkdown(report));
   // On failure the seed and the violations are in the message; the data folder is kept for a look.
   if (!report.ok) process.stderr.write(`${formatConsole(report)}\ndata: ${dir}\n`);
 });
@@ -48,7 +50,7 @@ test('the run really broke things and really carried traffic', () => {
 });
 
 test('the report names the seed and how to reproduce it', () => {
-  const md = formatMarkdown(report);
+  const md = readFileSync(path.join(dir, 'chaos-report.md'), 'utf8');
   expect(md).toContain(`seed ${SHORT_RUN.seed}`);
   expect(md).toContain(`--seed ${SHORT_RUN.seed}`);
   expect(md).toMatch(/\| lost \(committed order without its effect\) \| \*\*0\*\* \|/);
