@@ -2,7 +2,7 @@
 // and exits non-zero when the test command failed or its results are missing.
 import { existsSync, readFileSync } from 'node:fs';
 
-const [file = '.reports/jest-results.json', statusArg = '0'] = process.argv.slice(2);
+const [file = 'jest-results.json', statusArg = '0'] = process.argv.slice(2);
 const status = Number(statusArg);
 
 if (!existsSync(file)) {
