@@ -159,7 +159,7 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
     quick: { size1: 2_000, size2: 5_000, size3: 12_000, pending: 300, enginePending: 200 },
     full: { size1: 10_000, size2: 100_000, size3: 1_000_000, pending: 2_000, enginePending: 500 },
   },
-  expectedSeconds: { quick: 25, full: 260 },
+  expectedSeconds: { quick: 25, full: 300 },
   async run(ctx, sizes) {
     const dataFile = path.join(ctx.runDir, 'outbox-growth.sqlite');
     const world = await startWorld({ dataverse: { dataFile, latency: 'off', limits: 'dataverse' } });
@@ -234,6 +234,14 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
       `![Publish cycle time vs table size](${plot})`,
       '',
     ];
+    const okHealth = d.points.filter((p) => p.health.countByStatus.ok);
+    if (okHealth.length) {
+      const h = okHealth[okHealth.length - 1]!;
+      lines.push(
+        `Unlike the publish cycle, the health check's counts by status read every row of the table: ${h.health.countByStatus.ms} ms at ${fmt(h.tableRows)} rows with the realistic profile (0.2 ms per record read), execution time charged to the publisher's application user on every health call, growing linearly with the table.`,
+        '',
+      );
+    }
     const failing = d.points.filter((p) => !p.health.countByStatus.ok);
     if (failing.length) {
       const f = failing[0]!;
@@ -257,7 +265,7 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
       '',
       `(indexes on obx_outboxmessage: ${d.indexes.join(', ')}). The emulator declares an index on (obx_status, obx_sequence, id), so the query reads the first ${d.batchSize} Pending rows in index order and stops: its cost depends on the batch, not on the finished rows, which is what the flat engine-only line shows.`,
       '',
-      'Dataverse runs on Azure SQL (SQL Server) and does not let a solution declare indexes: it indexes primary keys, lookups and alternate keys, and adds others through its own automatic index management based on the query load. Without an index that starts with obx_status, SQL Server would scan the clustered index (every row, in the order of the primary key) and sort the Pending rows by obx_sequence: a cost that grows with the table. The result still holds because (1) the cleanup job keeps the table to a few days of finished rows (retention 7 days by default), so even a scan stays bounded by the daily volume times the retention, not by history, and (2) the query is selective (Pending is a tiny fraction of the table), which is exactly the pattern for which Dataverse adds an index after it sees the query repeatedly.',
+      'Dataverse runs on Azure SQL (SQL Server) and does not let a solution declare indexes: it indexes primary keys, lookups and alternate keys, and otherwise relies on its automatic query optimization (Microsoft Learn, "Optimize performance": Dataverse monitors retrieval operations and may change how a poorly performing query runs, e.g. by adding an index). Without an index that starts with obx_status, SQL Server would scan the clustered index (every row, in the order of the primary key) and sort the Pending rows by obx_sequence: a cost that grows with the table. The result still holds because (1) the cleanup job keeps the table to a few days of finished rows (retention 7 days by default), so even a scan stays bounded by the daily volume times the retention, not by history, and (2) the query is selective (Pending is a tiny fraction of the table), the pattern automatic query optimization addresses once it has seen the query repeat every few hundred milliseconds.',
       '',
       'What an admin should check on a busy environment: the publisher\'s read duration (the `dataverse.request` duration of `GET obx_outboxmessages` in Application Insights, or `outbox status`) does not grow with the table; the cleanup job (System Jobs, "DataverseOutbox: delete finished outbox messages") succeeds every day; the table\'s row count in Power Platform admin center (Capacity > Dataverse > table details) stays near daily volume x retention. If the read time grows with the table, open a Microsoft support request to have an index on (obx_status, obx_sequence) added to obx_outboxmessage, and lower obx_RetentionDays meanwhile.',
     );

@@ -134,8 +134,28 @@ export function generateDocs(input: DocsInput): { file: string; images: string[]
       '',
     );
   }
-  out.push('Contents:', '', ...sections.map((s) => `- [${s.title}](#${slug(s.title)})`), '');
+  out.push('Contents:', '', ...sections.map((s) => `- [${s.title}](#${slug(s.title)})`), '- [Running the suite](#running-the-suite)', '');
   for (const s of sections) out.push(`## ${s.title}`, '', s.body, '');
+  out.push(
+    '## Running the suite',
+    '',
+    '| command | does |',
+    '|---|---|',
+    '| `npm run bench` | every benchmark at full size (the budget is 15 minutes on 2 cores); writes `bench/results/*.json` and regenerates this page and `docs/images/bench-*.svg` |',
+    '| `npm run bench -- --quick` | the same code paths with small sizes (under 2 minutes); results go to a temp folder (or `--out <dir>`), this page is only written with `--docs <file>`; `bench/test/quick.test.ts` runs it in Jest so the benchmarks cannot rot |',
+    '| `npm run bench -- --only growth,budget` / `--skip consumer` | a subset (the suite summary above keeps the last whole run) |',
+    '| `npm run bench -- --docs-only` | regenerate this page from `bench/results` |',
+    '| `npm run bench -- --list` | the benchmarks with their expected durations |',
+    '',
+    'Progress shows as bars on a terminal and as plain lines in logs. Each suite benchmark is a module in `bench/src/benchmarks/` built with',
+    '`defineBenchmark({ name, title, summary, sizes: { quick, full }, expectedSeconds, run(ctx, sizes), render(result, assets) })` and listed in',
+    '`bench/src/suite/registry.ts`; `run` returns plain JSON (the runner adds the command, sizes, machine and timings), `render` turns a stored result into',
+    'its section. Per-component scripts (`bench/src/*.bench.ts`, owned by their components) write `<name>.json` and `<name>.md` into',
+    '`BENCH_RESULTS_DIR` (default `bench/results`) and are listed in `componentBenchmarks`. The emulators run in child processes',
+    '(`bench/src/support/emulator-host.ts`) so that they get a core of their own; Dataverse is driven through its admin endpoint',
+    '(latency, limits, clock, counters, bulk-delete jobs).',
+    '',
+  );
   mkdirSync(docsDir, { recursive: true });
   writeFileSync(input.docsFile, `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`);
   return { file: input.docsFile, images };

@@ -18,6 +18,16 @@ export class PublishTimeline implements PublisherMetrics {
   publishLatency(): void {}
   backlog(): void {}
 
+  /** When the running total reached `count` (performance.now() clock), or undefined. */
+  reachedAt(count: number): number | undefined {
+    let n = 0;
+    for (const e of this.events) {
+      n += e.count;
+      if (n >= count) return e.at;
+    }
+    return undefined;
+  }
+
   /** Messages published with from <= time < to (performance.now() clock). */
   between(from: number, to: number): number {
     let n = 0;
