@@ -65,6 +65,7 @@ function program(): Command {
       const settings = parseSettings(await readSettingsFromDataverse(client), process.env);
       const [counts, oldest, latest, l] = await Promise.all([store.countByStatus(), store.oldestPending(), store.latest(), lease.read(o.scope)]);
       const h = computeHealth({ now: new Date(), counts, oldestPendingCreatedOn: oldest?.createdOn, lastPublishedOn: latest.lastPublishedOn, leaseOwner: l?.owner, leaseUntil: l?.until, lastError: latest.lastError, publisherEnabled: settings.publisherEnabled, thresholds: settings.healthThresholds });
+      process.exitCode = h.level === 'red' ? 2 : 0;
       if (g.json) return void process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
       const t = new Table();
       t.push(
@@ -76,7 +77,6 @@ function program(): Command {
         { 'last error': short(h.lastError ?? '-', 80) },
       );
       process.stdout.write(`${t.toString()}\n${h.reasons.map((r) => `- ${r}`).join('\n')}${h.reasons.length ? '\n' : ''}`);
-      process.exitCode = h.level === 'red' ? 2 : 0;
     });
 
   const bulk = (name: OperatorAction, description: string): void => {

@@ -3,6 +3,8 @@
 // tests can invoke exactly what index.ts registers.
 import type { HttpRequest, HttpResponseInit, InvocationContext, ServiceBusQueueFunctionOptions, Timer, TimerFunctionOptions, HttpFunctionOptions } from '@azure/functions';
 import { createPublisherFromAppSettings, type PublisherHost } from '../bootstrap';
+import type { PublisherOptions } from '../publisher';
+import type { DataverseClientOptions } from '../dataverse/client';
 import { describeError, isOutboxError } from '../core/errors';
 import { processAckMessages } from '../servicebus/ackListener';
 import { createOtelMetrics, loggerFromContext, startAzureMonitor } from '../telemetry';
@@ -12,7 +14,7 @@ let host: PublisherHost | undefined;
 /** The publisher shared by invocations of this worker process (connections are reused). */
 export function getHost(env: Readonly<Record<string, string | undefined>> = process.env): PublisherHost {
   if (!host) {
-    host = createPublisherFromAppSettings(env, { metrics: createOtelMetrics(), ackListener: false, deadLetterMonitorIntervalInMs: 0 });
+    host = createPublisherFromAppSettings(env, { metrics: createOtelMetrics(), ...functionsConfig.publisherOptions, dataverseOptions: functionsConfig.dataverseOptions, ackListener: false, deadLetterMonitorIntervalInMs: 0 });
     void startAzureMonitor(host.app.appInsightsConnectionString).catch(() => undefined);
   }
   return host;
@@ -29,7 +31,12 @@ export async function closeHost(): Promise<void> {
  * The publish timer fires every minute and polls adaptively for 50 s of it, so commit-to-publish latency does not
  * wait for the next tick, and the invocation ends well within any plan's function timeout.
  */
-export const PUBLISH_BUDGET_IN_MS = 50_000;
+export const functionsConfig = {
+  publishBudgetInMs: 50_000,
+  /** Options for the shared publisher (tests shorten polling and lease times). */
+  publisherOptions: {} as Partial<Omit<PublisherOptions, 'dataverse' | 'serviceBus'>>,
+  dataverseOptions: {} as DataverseClientOptions,
+};
 
 function logSettingsProblem(ctx: InvocationContext, e: unknown): void {
   // A clear message in the invocation log; the timer keeps its schedule (no crash loop) until the settings are fixed.
@@ -49,7 +56,7 @@ export const publishTimer: TimerFunctionOptions = {
       logSettingsProblem(ctx, e);
       throw e;
     }
-    const r = await h.publisher.runFor(PUBLISH_BUDGET_IN_MS, { untilDeadline: true });
+    const r = await h.publisher.runFor(functionsConfig.publishBudgetInMs, { untilDeadline: true });
     ctx.log(JSON.stringify({ message: 'publish run', ...r }));
     if (r.outcome === 'error') throw new Error(`publish run failed: ${r.error}`);
   },
