@@ -20,7 +20,7 @@ export interface OutboxStorePort {
   readBackingOff(now: Date, options?: OperationOptions): Promise<OutboxRow[]>;
   readByIds(ids: readonly string[], options?: OperationOptions): Promise<OutboxRow[]>;
   /**
-   * Applies the changes in as few requests as the store can (one UpdateMultiple). An update with an etag is applied only
+   * Applies the changes in as few requests as the store can (one $batch). An update with an etag is applied only
    * while the row still has that version; the ids of rows that changed meanwhile come back as conflicts, untouched.
    */
   applyUpdates(updates: readonly RowUpdate[], options?: OperationOptions): Promise<{ conflicts: string[] }>;
