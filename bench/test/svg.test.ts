@@ -6,7 +6,9 @@ const parse = (svg: string): Record<string, unknown> => new XMLParser({ ignoreAt
 describe('ticks', () => {
   it('niceTicks covers the range with round steps', () => {
     expect(niceTicks(0, 100)).toEqual([0, 20, 40, 60, 80, 100]);
-    expect(niceTicks(0, 7)).toEqual([0, 2, 4, 6, 8].filter((v) => v <= 7));
+    expect(niceTicks(0, 7)).toEqual([0, 2, 4, 6, 8]);
+    expect(niceTicks(0, 754.7)).toEqual([0, 200, 400, 600, 800]);
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(3, 3)).toEqual([3]);
     expect(niceTicks(Number.NaN, 1)).toEqual([]);
   });

@@ -2,7 +2,7 @@
 // render their JSON; per-component scripts contribute the markdown they wrote; unknown JSON files are listed too.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ComponentBenchmark } from '../suite/component';
+import { componentAvailable, type ComponentBenchmark } from '../suite/component';
 import type { AssetSink, Benchmark, BenchResult } from '../suite/types';
 
 export interface SuiteRunRecord {
@@ -99,7 +99,7 @@ export function generateDocs(input: DocsInput): { file: string; images: string[]
     const note = `${c.summary}\n\nRun by \`npm run bench\` (script \`bench/src/${c.script}\`, owned by its component); the command below is the one that wrote the figures.`;
     if (existsSync(md)) sections.push({ title: c.title, body: `${note}\n\n${embedComponentMarkdown(readFileSync(md, 'utf8'))}` });
     else if (existsSync(json)) sections.push({ title: c.title, body: `${note}\n\n\`\`\`json\n${readFileSync(json, 'utf8').trim()}\n\`\`\`` });
-    else sections.push({ title: c.title, body: `${c.summary}\n\nNo results yet (script \`bench/src/${c.script}\`${existsSync(path.join(path.dirname(input.resultsDir), 'src', c.script)) ? '' : ' not written yet'}).` });
+    else sections.push({ title: c.title, body: `${c.summary}\n\nNo results yet (script \`bench/src/${c.script}\`${componentAvailable(c) ? `: run \`npm run bench -- --only ${c.name}\`` : ' not written yet'}).` });
   }
 
   if (existsSync(input.resultsDir)) {

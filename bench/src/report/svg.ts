@@ -39,7 +39,7 @@ export interface BarChartSpec {
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf', '#7f7f7f'] as const;
 
-const MARGIN = { top: 40, right: 20, bottom: 56, left: 72 };
+const MARGIN = { top: 62, right: 20, bottom: 56, left: 72 };
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -62,7 +62,7 @@ function trim(v: number): string {
   return String(Math.round(v * 1000) / 1000);
 }
 
-/** Round tick values covering [min, max] (about `count` of them). */
+/** Round tick values covering [min, max] (about `count` of them), the last one at or above max. */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
   if (max === min) return [min];
@@ -71,7 +71,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const norm = raw / mag;
   const step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) ticks.push(Math.round(v / step) * step + 0);
+  const last = Math.ceil(max / step - 1e-9) * step;
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= last + step * 1e-9; v += step) ticks.push(Number((Math.round(v / step) * step).toPrecision(12)) + 0);
   return ticks;
 }
 
@@ -140,14 +141,21 @@ function axes(width: number, height: number, x: { label: string; ticks: { at: nu
   return out;
 }
 
+/** One row of legend entries under the title, left to right (wrapping when the row is full). */
 function legend(width: number, names: readonly string[], dashed: readonly boolean[] = []): string[] {
   const out: string[] = [];
-  const x = width - MARGIN.right - 8;
+  let x = MARGIN.left;
+  let y = 42;
   names.forEach((name, i) => {
-    const y = MARGIN.top + 6 + i * 16;
+    const w = 34 + name.length * 6.5;
+    if (x + w > width - MARGIN.right && x > MARGIN.left) {
+      x = MARGIN.left;
+      y += 14;
+    }
     const color = PALETTE[i % PALETTE.length];
-    out.push(`<line x1="${n(x - 150)}" y1="${n(y)}" x2="${n(x - 130)}" y2="${n(y)}" stroke="${color}" stroke-width="3"${dashed[i] ? ' stroke-dasharray="6 3"' : ''}/>`);
-    out.push(`<text x="${n(x - 125)}" y="${n(y + 4)}">${escapeXml(name)}</text>`);
+    out.push(`<line x1="${n(x)}" y1="${n(y)}" x2="${n(x + 20)}" y2="${n(y)}" stroke="${color}" stroke-width="3"${dashed[i] ? ' stroke-dasharray="6 3"' : ''}/>`);
+    out.push(`<text x="${n(x + 25)}" y="${n(y + 4)}">${escapeXml(name)}</text>`);
+    x += w;
   });
   return out;
 }
