@@ -14,7 +14,7 @@ import { dotnetTicks } from './codec';
 import { ManagementHandler } from './ManagementHandler';
 import { ReceiveLink } from './ReceiveLink';
 import { registerReplyLink, reply, unregisterReplyLink } from './replies';
-import { alwaysAnswerDrain, holdAttach, internals, resumeAttach } from './rheaInternals';
+import { abortConnection, alwaysAnswerDrain, holdAttach, internals, resumeAttach } from './rheaInternals';
 import { SendLink } from './SendLink';
 
 export interface AmqpServerOptions {
@@ -90,8 +90,9 @@ export class AmqpServer {
 
   private destroy(connection: Connection): void {
     this.connections.delete(connection);
-    const socket = (connection as unknown as { socket?: { destroy(): void } }).socket;
-    socket?.destroy();
+    abortConnection(connection);
+    // Whatever rhea reported above, the connection's links are gone: release what their receivers held (idempotent).
+    this.onDisconnected(connection);
   }
 
   private sendDelay(path: string): Promise<void> {
@@ -103,7 +104,8 @@ export class AmqpServer {
     const c = this.container;
     // Stage 1: connections.
     c.on('connection_open', (ctx: EventContext) => this.connections.add(ctx.connection));
-    c.on('connection_close', (ctx: EventContext) => this.connections.delete(ctx.connection));
+    // A connection closed without detaching its links first loses them all, as a dropped one does.
+    c.on('connection_close', (ctx: EventContext) => this.onDisconnected(ctx.connection));
     // Errors raised by peers are handled per link; this keeps rhea from throwing them at the process.
     c.on('error', (e: unknown) => { if (process.env.SB_DEBUG) console.error('container error', e); });
     c.on('connection_error', () => undefined);
@@ -251,9 +253,9 @@ export class AmqpServer {
     }
   }
 
-  private onLinkGone(link: Sender | Receiver, connection: Connection): void {
+  private onLinkGone(link: Sender | Receiver, connection: Connection, connectionLost = false): void {
     const role = this.roles.get(link);
-    if (role?.kind === 'receive') role.handler.detached();
+    if (role?.kind === 'receive') role.handler.detached(connectionLost);
     if (role?.kind === 'reply') unregisterReplyLink(connection, link as Sender);
     this.roles.delete(link);
     this.linksOf.get(connection)?.delete(link);
@@ -261,7 +263,7 @@ export class AmqpServer {
 
   private onDisconnected(connection: Connection): void {
     this.connections.delete(connection);
-    for (const link of [...(this.linksOf.get(connection) ?? [])]) this.onLinkGone(link, connection);
+    for (const link of [...(this.linksOf.get(connection) ?? [])]) this.onLinkGone(link, connection, true);
     this.linksOf.delete(connection);
   }
 }

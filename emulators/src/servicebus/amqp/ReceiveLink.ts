@@ -75,8 +75,9 @@ export class ReceiveLink {
     if (exhausted || creditOf(this.sender) === 0) this.sender.set_drained(true);
   }
 
-  detached(): void {
-    if (this.consumer) this.broker.detach(this.consumer);
+  /** The link is gone: detached by the client, or with its connection (`connectionLost`). */
+  detached(connectionLost: boolean): void {
+    if (this.consumer) this.broker.detach(this.consumer, connectionLost ? 'connectionLost' : 'detached');
   }
 
   private settle(context: EventContext, disposition: Disposition): void {

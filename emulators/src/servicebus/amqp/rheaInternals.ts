@@ -1,6 +1,6 @@
 // The few places the emulator needs more of rhea than its typings expose. Kept in one file, each with the reason,
 // so an upgrade of rhea (pinned ^3.0.5) has one place to check.
-import { message, type Delivery, type Receiver, type Sender } from 'rhea';
+import { message, type Connection, type Delivery, type Receiver, type Sender } from 'rhea';
 
 /** Server-side view of a link: the fields of our attach frame that rhea writes when it processes the link. */
 export interface LinkInternals {
@@ -100,4 +100,18 @@ export function acceptedOutcome(): unknown {
 
 export function rejectedOutcome(condition: string, description: string): unknown {
   return outcomes.rejected({ error: { condition, description } }).described();
+}
+
+/**
+ * Closes a connection's socket abruptly and makes rhea report it. rhea listens for the socket's 'end' and 'error'
+ * only, so a socket destroyed on our side never raised 'disconnected': the connection's links stayed open in rhea
+ * (and their receivers, with every message they had locked, stayed attached in the broker) and its heartbeat timer
+ * ran on. `abort_socket` is rhea's own path for this (used for idle timeouts): it destroys the socket, stops the
+ * timers and dispatches 'disconnected'.
+ */
+export function abortConnection(connection: Connection): void {
+  const c = connection as unknown as { socket?: { destroy(): void }; abort_socket?(socket: unknown): void };
+  if (!c.socket) return;
+  if (typeof c.abort_socket === 'function') c.abort_socket(c.socket);
+  else c.socket.destroy();
 }

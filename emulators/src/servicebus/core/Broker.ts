@@ -344,14 +344,25 @@ export class Broker {
     });
   }
 
-  /** A receiver went away. A session receiver's session is released and its unsettled messages return. */
-  detach(consumer: Consumer): void {
+  /**
+   * A receiver went away. Locks belong to the broker, not to the link, so nothing it held is lost or stuck:
+   * - a session receiver's session is released together with every message locked under it (they return with their
+   *   delivery count raised, dead-lettered at MaxDeliveryCount), so the next receiver of the session gets them first,
+   *   in sequence order;
+   * - a non-session receiver whose connection was lost (dropped, client killed) has its unsettled messages returned
+   *   at once, as if abandoned;
+   * - a non-session receiver the client detached itself leaves its locks running until they expire, so the client
+   *   may still settle or renew them through `$management` (what the SDK does for a message whose link is closed).
+   */
+  detach(consumer: Consumer, reason: 'detached' | 'connectionLost' = 'detached'): void {
     if (consumer.closed) return;
     consumer.closed = true;
     consumer.queue.consumers.delete(consumer);
     const session = consumer.session;
-    if (session && session.owner === consumer) {
-      this.releaseSession(consumer.queue, session);
+    if (session) {
+      if (session.owner === consumer) this.releaseSession(consumer.queue, session);
+    } else if (reason === 'connectionLost') {
+      this.releaseLocksOf(consumer);
     }
   }
 
@@ -390,6 +401,7 @@ export class Broker {
     const until = session ? session.lockedUntil : now + queue.settings.lockDurationInMs;
     message.lock = { token, until, owner };
     this.locks.set(token, { queue, message });
+    owner?.lockTokens.add(token);
     return { message, state, lockToken: token, lockedUntil: until, deliveryCount: priorDeliveries };
   }
 
@@ -427,11 +439,10 @@ export class Broker {
     if (session) {
       if (session.owner !== message.lock?.owner || session.lockedUntil <= now) throw brokerErrors.sessionLockLost(session.id);
     } else if (!message.lock || message.lock.until <= now) {
-      this.releaseLock(queue, message, lockToken);
+      this.releaseLock(lockToken);
       throw brokerErrors.messageLockLost();
     }
-    this.locks.delete(lockToken);
-    message.lock = undefined;
+    this.unlock(lockToken);
     switch (disposition.kind) {
       case 'complete':
         queue.remove(message);
@@ -561,10 +572,27 @@ export class Broker {
     this.wake(queue);
   }
 
-  private releaseLock(queue: ReceiveQueue, message: BrokerMessage, token: string): void {
-    if (!this.locks.has(token)) return;
+  /** Forgets a lock (settled or released); the one place a lock ends. */
+  private unlock(token: string): { queue: ReceiveQueue; message: BrokerMessage } | undefined {
+    const entry = this.locks.get(token);
+    if (!entry) return undefined;
     this.locks.delete(token);
-    this.returnToQueue(queue, message);
+    entry.message.lock?.owner?.lockTokens.delete(token);
+    entry.message.lock = undefined;
+    return entry;
+  }
+
+  /** Ends a lock without settlement (lock expiry, receiver or session gone): the message returns or is dead-lettered. */
+  private releaseLock(token: string): void {
+    const entry = this.unlock(token);
+    if (entry) this.returnToQueue(entry.queue, entry.message);
+  }
+
+  /** Releases every lock a receiver holds, in sequence order so a session's messages return in order. */
+  private releaseLocksOf(consumer: Consumer): void {
+    if (consumer.lockTokens.size === 0) return;
+    const tokens = [...consumer.lockTokens].sort((a, b) => this.locks.get(a)!.message.sequenceNumber - this.locks.get(b)!.message.sequenceNumber);
+    for (const token of tokens) this.releaseLock(token);
   }
 
   private deadLetter(queue: ReceiveQueue, message: BrokerMessage, reason?: string, description?: string): void {
@@ -594,11 +622,7 @@ export class Broker {
     const owner = session.owner;
     session.owner = undefined;
     session.lockedUntil = 0;
-    for (const [token, entry] of this.locks) {
-      if (entry.queue === queue && entry.message.lock?.owner === owner && owner !== undefined) {
-        this.releaseLock(queue, entry.message, token);
-      }
-    }
+    if (owner) this.releaseLocksOf(owner);
     this.wake(queue);
   }
 
@@ -644,13 +668,17 @@ export class Broker {
           if (session.owner && session.lockedUntil <= now) {
             const owner = session.owner;
             this.releaseSession(queue, session);
-            owner.events.sessionLockLost(brokerErrors.sessionLockLost(session.id));
+            try {
+              owner.events.sessionLockLost(brokerErrors.sessionLockLost(session.id));
+            } catch {
+              // The link may already be gone; the session and its messages are released either way.
+            }
           }
         }
       }
     }
-    for (const [token, { queue, message }] of this.locks) {
-      if (!message.lock?.owner?.session && message.lock && message.lock.until <= now) this.releaseLock(queue, message, token);
+    for (const [token, { message }] of this.locks) {
+      if (!message.lock?.owner?.session && message.lock && message.lock.until <= now) this.releaseLock(token);
     }
     if (now - this.lastSlowTick >= 1000) {
       this.lastSlowTick = now;

@@ -16,6 +16,8 @@ let nextConsumerId = 1;
 export class Consumer {
   readonly id = nextConsumerId++;
   closed = false;
+  /** Lock tokens of the messages delivered to this receiver and not settled yet (released when it goes away). */
+  readonly lockTokens = new Set<string>();
   constructor(
     readonly queue: ReceiveQueue,
     readonly mode: ReceiveMode,
