@@ -128,7 +128,9 @@ async function main(): Promise<void> {
       },
       target: { sendMessagesPerSecond: target, met: durable.sendMessagesPerSecond >= target },
     };
-    const out = join(benchDir, 'results/servicebus-emulator.json');
+    // The suite runner (npm run bench) may ask for another results folder.
+    const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(benchDir, 'results');
+    const out = join(resultsDir, 'servicebus-emulator.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     const row = (r: RunResult): string =>
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
         `Target ≥ ${target} msgs/s sent (durable): ${result.target.met ? 'met' : 'NOT met'}.`,
       '',
     ].join('\n');
-    writeFileSync(join(benchDir, 'results/servicebus-emulator.md'), md);
+    writeFileSync(join(resultsDir, 'servicebus-emulator.md'), md);
     process.stdout.write(md);
     if (!result.target.met) process.exitCode = 1;
   } finally {
