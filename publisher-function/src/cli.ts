@@ -3,14 +3,14 @@
 import { Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
-import { OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
 import { DefaultAzureCredential } from '@azure/identity';
 import { DataverseClient } from './dataverse/client';
 import { DataverseOutboxStore, type RowQuery } from './dataverse/outboxStore';
 import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
-import { computeHealth } from './core/health';
+import { computeHealth, formatCount } from './core/health';
 import { parseStatusName, statusName } from './core/statusMachine';
 import { releaseLease, runOperatorAction, type OperatorAction } from './operator';
 import type { OutboxRow } from './core/row';
@@ -64,13 +64,13 @@ function program(): Command {
       const { client, store, lease } = connect(g);
       const settings = parseSettings(await readSettingsFromDataverse(client), process.env);
       const [counts, oldest, latest, l] = await Promise.all([store.countByStatus(), store.oldestPending(), store.latest(), lease.read(o.scope)]);
-      const h = computeHealth({ now: new Date(), counts, oldestPendingCreatedOn: oldest?.createdOn, lastPublishedOn: latest.lastPublishedOn, leaseOwner: l?.owner, leaseUntil: l?.until, lastError: latest.lastError, publisherEnabled: settings.publisherEnabled, thresholds: settings.healthThresholds });
+      const h = computeHealth({ now: new Date(), counts: counts.counts, countsCapped: counts.capped, oldestPendingCreatedOn: oldest?.createdOn, lastPublishedOn: latest.lastPublishedOn, leaseOwner: l?.owner, leaseUntil: l?.until, lastError: latest.lastError, publisherEnabled: settings.publisherEnabled, thresholds: settings.healthThresholds });
       process.exitCode = h.level === 'red' ? 2 : 0;
       if (g.json) return void process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
       const t = new Table();
       t.push(
         { health: h.level.toUpperCase() },
-        ...Object.entries(h.counts).map(([k, v]) => ({ [k]: String(v) })),
+        ...(Object.entries(h.counts) as [OutboxStatusName, number][]).map(([k, v]) => ({ [k]: formatCount(v, h.countsCapped.includes(k)) })),
         { 'oldest pending': h.oldestPendingAgeSeconds === null ? '-' : `${h.oldestPendingAgeSeconds} s` },
         { 'since last publish': h.secondsSinceLastPublish === null ? '-' : `${h.secondsSinceLastPublish} s` },
         { 'lease owner': `${h.leaseOwner ?? '-'}${h.leaseActive ? '' : ' (expired)'}` },

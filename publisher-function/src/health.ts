@@ -21,7 +21,8 @@ export async function getOutboxHealth(src: HealthSources, options: OperationOpti
   ]);
   return computeHealth({
     now: src.now?.() ?? new Date(),
-    counts,
+    counts: counts.counts,
+    countsCapped: counts.capped,
     oldestPendingCreatedOn: oldest?.createdOn,
     lastPublishedOn: latest.lastPublishedOn,
     leaseOwner: lease?.owner,

@@ -90,8 +90,41 @@ const ID_CHUNK = 50;
 /** Requests per $batch (Dataverse's limit). */
 const BATCH_LIMIT = 1000;
 
+/** Dataverse's AggregateQueryRecordLimit: rows one aggregate FetchXML query may cover. */
+export const AGGREGATE_QUERY_RECORD_LIMIT = 50_000;
+
+/** Rows per status; a status listed in `capped` has more rows than an aggregate may count, its value is a lower bound. */
+export interface StatusCounts {
+  counts: Partial<Record<OutboxStatusName, number>>;
+  capped: OutboxStatusName[];
+}
+
+export interface OutboxStoreOptions {
+  /** The environment's AggregateQueryRecordLimit, reported as the lower bound of a capped count. Default 50,000. */
+  aggregateQueryRecordLimit?: number;
+}
+
+/** Count of rows, grouped by status, or of one status. */
+function countFetch(status?: OutboxStatusValue): string {
+  const filter = status === undefined ? '' : `<filter><condition attribute="${C.status}" operator="eq" value="${status}"/></filter>`;
+  const group = status === undefined ? `<attribute name="${C.status}" alias="status" groupby="true"/>` : '';
+  return `<fetch aggregate="true"><entity name="${OutboxMessage.logicalName}">${group}<attribute name="${C.id}" alias="n" aggregate="count"/>${filter}</entity></fetch>`;
+}
+
+/** HTTP 400 0x8004E023: the aggregate covers more rows than AggregateQueryRecordLimit. */
+export function isAggregateLimitError(e: unknown): boolean {
+  return e instanceof DataverseError && e.dataverseCode?.toLowerCase() === '0x8004e023';
+}
+
 export class DataverseOutboxStore implements OutboxStorePort {
-  constructor(private readonly client: DataverseClient) {}
+  private readonly aggregateQueryRecordLimit: number;
+
+  constructor(
+    private readonly client: DataverseClient,
+    options: OutboxStoreOptions = {},
+  ) {
+    this.aggregateQueryRecordLimit = options.aggregateQueryRecordLimit ?? AGGREGATE_QUERY_RECORD_LIMIT;
+  }
 
   async readDue(query: { now: Date; top: number }, options: OperationOptions = {}): Promise<OutboxRow[]> {
     const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
@@ -195,17 +228,38 @@ export class DataverseOutboxStore implements OutboxStorePort {
     return rows;
   }
 
-  /** Counts per status: one aggregate FetchXML query. */
-  async countByStatus(options: OperationOptions = {}): Promise<Partial<Record<OutboxStatusName, number>>> {
-    const fetch = `<fetch aggregate="true"><entity name="${OutboxMessage.logicalName}"><attribute name="${C.status}" alias="status" groupby="true"/><attribute name="${C.id}" alias="n" aggregate="count"/></entity></fetch>`;
-    const rows = await this.client.fetchXml(OutboxMessage.entitySetName, fetch, options);
-    const names = Object.entries(OutboxStatus) as [OutboxStatusName, number][];
+  /**
+   * Counts per status. One grouped aggregate FetchXML query first; when the table has more rows than an aggregate may
+   * cover (0x8004E023, AggregateQueryRecordLimit), one aggregate per status. A status whose own count is still over the
+   * limit is reported with the limit as a lower bound and listed in `capped`. Other errors are thrown.
+   */
+  async countByStatus(options: OperationOptions = {}): Promise<StatusCounts> {
+    const names = Object.entries(OutboxStatus) as [OutboxStatusName, OutboxStatusValue][];
     const counts: Partial<Record<OutboxStatusName, number>> = {};
-    for (const r of rows) {
-      const name = names.find(([, v]) => v === Number(r.status))?.[0];
-      if (name) counts[name] = Number(r.n);
+    try {
+      for (const r of await this.client.fetchXml(OutboxMessage.entitySetName, countFetch(), options)) {
+        const name = names.find(([, v]) => v === Number(r.status))?.[0];
+        if (name) counts[name] = Number(r.n);
+      }
+      return { counts, capped: [] };
+    } catch (e) {
+      if (!isAggregateLimitError(e)) throw e;
     }
-    return counts;
+    const capped: OutboxStatusName[] = [];
+    await Promise.all(
+      names.map(async ([name, value]) => {
+        try {
+          const [r] = await this.client.fetchXml(OutboxMessage.entitySetName, countFetch(value), options);
+          const n = r ? Number(r.n) : 0;
+          if (n > 0) counts[name] = n;
+        } catch (e) {
+          if (!isAggregateLimitError(e)) throw e;
+          counts[name] = this.aggregateQueryRecordLimit;
+          capped.push(name);
+        }
+      }),
+    );
+    return { counts, capped: names.map(([n]) => n).filter((n) => capped.includes(n)) };
   }
 
   /** The oldest Pending row (FIFO head), or undefined. */
