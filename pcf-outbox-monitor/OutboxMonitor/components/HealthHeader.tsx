@@ -53,7 +53,7 @@ const Tile = React.memo(function Tile({ label, value, level, hint }: TileProps):
 Tile.displayName = 'HealthTile';
 
 const show = (indicator: Indicator, format: (n: number) => string, whenEmpty: string): string =>
-  indicator.value === undefined ? whenEmpty : format(indicator.value);
+  indicator.value === undefined ? whenEmpty : `${format(indicator.value)}${indicator.capped ? '+' : ''}`;
 
 /** Health at a glance: server-side counts by status, stall indicators and the last 24 hours. */
 export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloadKey, narrow }: HealthHeaderProps): React.ReactElement {
@@ -126,11 +126,15 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
         <div aria-label="Rows by status" style={{ display: 'flex', flexWrap: 'wrap', gap: 12, fontSize: 12, color: theme.palette.neutralSecondary }}>
           {statusOrder.map((name) => (
             <span key={name} data-count-status={name}>
-              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name])}</strong>
+              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name])}
+                {counts.capped.includes(name) ? '+' : ''}
+              </strong>
             </span>
           ))}
           <span>
-            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total)}</strong>
+            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total)}
+              {counts.capped.length > 0 ? '+' : ''}
+            </strong>
           </span>
         </div>
       ) : null}

@@ -61,16 +61,35 @@ export function worstLevel(levels: readonly HealthLevel[]): HealthLevel {
 
 export const countAliases = { status: 'status', count: 'rowcount' } as const;
 
-/** Counts every row by status on the server: the header never counts only the loaded page. */
-export function statusCountFetchXml(): string {
+/**
+ * Counts every row by status on the server: the header never counts only the loaded page. With a status, only that
+ * status's rows (same grouped shape, so one parser): the fallback when the table is over the aggregate limit.
+ */
+export function statusCountFetchXml(status?: number): string {
   const m = OutboxMessage;
   return (
     `<fetch aggregate="true" mapping="logical">` +
     `<entity name="${m.logicalName}">` +
     `<attribute name="${m.columns.status}" alias="${countAliases.status}" groupby="true"/>` +
     `<attribute name="${m.primaryIdAttribute}" alias="${countAliases.count}" aggregate="count"/>` +
+    (status === undefined ? '' : `<filter><condition attribute="${m.columns.status}" operator="eq" value="${status}"/></filter>`) +
     `</entity></fetch>`
   );
+}
+
+/** Dataverse's AggregateQueryRecordLimit: one aggregate query may cover at most this many rows. */
+export const aggregateRecordLimit = 50_000;
+
+const aggregateLimitCode = 0x8004e023;
+
+/** The Web API refused an aggregate over more rows than AggregateQueryRecordLimit (0x8004E023). */
+export function isAggregateLimitError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { errorCode, code, message } = error as { errorCode?: unknown; code?: unknown; message?: unknown };
+  const codeMatches = (v: unknown): boolean =>
+    (typeof v === 'number' && (v === aggregateLimitCode || v === aggregateLimitCode - 0x100000000)) ||
+    (typeof v === 'string' && v.toLowerCase() === '0x8004e023');
+  return codeMatches(errorCode) || codeMatches(code) || (typeof message === 'string' && /0x8004e023|AggregateQueryRecordLimit/i.test(message));
 }
 
 export interface StatusCounts {
@@ -78,6 +97,20 @@ export interface StatusCounts {
   /** Groups whose status value this version does not know (or that have none): shown, never dropped. */
   unknown: readonly { label: string; count: number }[];
   total: number;
+  /** Statuses with more rows than one aggregate may count: their value is a lower bound (shown as "50,000+"). */
+  capped: readonly OutboxStatusName[];
+}
+
+/** Counts from one aggregate per status (the fallback); `capped` statuses carry the limit as a lower bound. */
+export function combineStatusCounts(parts: readonly { name: OutboxStatusName; count: number; capped: boolean }[]): StatusCounts {
+  const byStatus = Object.fromEntries(statusOrder.map((name) => [name, 0])) as Record<OutboxStatusName, number>;
+  for (const p of parts) byStatus[p.name] = p.count;
+  return {
+    byStatus,
+    unknown: [],
+    total: parts.reduce((sum, p) => sum + p.count, 0),
+    capped: statusOrder.filter((name) => parts.some((p) => p.name === name && p.capped)),
+  };
 }
 
 /** Reads the aggregate's rows; throws a specific error when the shape is not what the query asked for. */
@@ -99,7 +132,7 @@ export function parseStatusCounts(entities: readonly unknown[]): StatusCounts {
     else unknown.push({ label: rawStatus === null || rawStatus === undefined ? 'no status' : `status ${JSON.stringify(rawStatus)}`, count });
     total += count;
   }
-  return { byStatus, unknown, total };
+  return { byStatus, unknown, total, capped: [] };
 }
 
 // ---- published vs failed over the last 24 hours ----
@@ -143,6 +176,8 @@ export interface HealthFacts {
 export interface Indicator {
   /** Undefined when the fact could not be read (the tile shows why). */
   value: number | undefined;
+  /** The value is a lower bound (a capped count). */
+  capped?: boolean;
   level: HealthLevel | undefined;
 }
 
@@ -179,12 +214,14 @@ export function evaluateHealth(facts: HealthFacts, thresholds: HealthThresholds,
           return { value: since, level: since === undefined ? 'red' : levelFor(since, thresholds.maxPendingAgeSeconds) };
         })();
 
-  const failed: Indicator = counts
-    ? { value: counts.byStatus.Failed, level: levelFor(counts.byStatus.Failed, thresholds.maxFailed) }
-    : { value: undefined, level: undefined };
-  const deadLettered: Indicator = counts
-    ? { value: counts.byStatus.DeadLettered, level: levelFor(counts.byStatus.DeadLettered, thresholds.maxDeadLettered) }
-    : { value: undefined, level: undefined };
+  // A capped count is a lower bound: at the aggregate limit it is over any sane threshold.
+  const countIndicator = (name: OutboxStatusName, max: number): Indicator => {
+    if (!counts) return { value: undefined, level: undefined };
+    const value = counts.byStatus[name];
+    return counts.capped.includes(name) ? { value, level: levelFor(value, max), capped: true } : { value, level: levelFor(value, max) };
+  };
+  const failed = countIndicator('Failed', thresholds.maxFailed);
+  const deadLettered = countIndicator('DeadLettered', thresholds.maxDeadLettered);
 
   const levels = [pendingAge, sinceLastPublish, failed, deadLettered].map((i) => i.level);
   const known = levels.filter((l): l is HealthLevel => l !== undefined);

@@ -4,7 +4,10 @@ import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solutio
 import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
 import { describeError, readDate } from './format';
 import {
+  aggregateRecordLimit,
   bucketLast24Hours,
+  combineStatusCounts,
+  isAggregateLimitError,
   parseStatusCounts,
   parseThresholds,
   seriesHours,
@@ -13,7 +16,7 @@ import {
   type HourBucket,
   type StatusCounts,
 } from './health';
-import { readStatus, statusLabels } from './status';
+import { readStatus, statusLabels, statusOrder } from './status';
 
 type WebApiEntity = Record<string, unknown>;
 
@@ -99,13 +102,35 @@ async function readThresholds(webApi: WebApiPort): Promise<{ thresholds: HealthT
   }
 }
 
+/**
+ * One grouped aggregate (1 request). Over AggregateQueryRecordLimit (0x8004E023) one aggregate per status; a status
+ * still over the limit counts as the limit, a lower bound listed in `capped`. Other errors are thrown.
+ */
+async function loadStatusCounts(webApi: WebApiPort): Promise<StatusCounts> {
+  const query = async (status?: number): Promise<StatusCounts> =>
+    parseStatusCounts((await webApi.retrieveMultipleRecords(m.logicalName, `?fetchXml=${encodeURIComponent(statusCountFetchXml(status))}`)).entities);
+  try {
+    return await query();
+  } catch (error) {
+    if (!isAggregateLimitError(error)) throw error;
+  }
+  const parts = await Promise.all(
+    statusOrder.map(async (name) => {
+      try {
+        return { name, count: (await query(OutboxStatus[name])).byStatus[name], capped: false };
+      } catch (error) {
+        if (!isAggregateLimitError(error)) throw error;
+        return { name, count: aggregateRecordLimit, capped: true };
+      }
+    }),
+  );
+  return combineStatusCounts(parts);
+}
+
 export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthReport> {
   const since = new Date(now.getTime() - seriesHours * 3_600_000).toISOString();
   const [counts, oldestPending, lastPublish, series, thresholds] = await Promise.all([
-    settle(async () => {
-      const result = await webApi.retrieveMultipleRecords(m.logicalName, `?fetchXml=${encodeURIComponent(statusCountFetchXml())}`);
-      return parseStatusCounts(result.entities);
-    }, 'Status counts unavailable (aggregate query failed)'),
+    settle(() => loadStatusCounts(webApi), 'Status counts unavailable (aggregate query failed)'),
     settle(async () => {
       const result = await webApi.retrieveMultipleRecords(
         m.logicalName,
