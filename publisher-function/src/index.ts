@@ -31,7 +31,7 @@ export type { PublisherHost } from './bootstrap';
 export { readAppSettings, AppSettingNames } from './config';
 export type { AppSettings } from './config';
 export { DataverseOutboxStore } from './dataverse/outboxStore';
-export type { RowQuery } from './dataverse/outboxStore';
+export type { OutboxStoreOptions, RowQuery, StatusCounts } from './dataverse/outboxStore';
 export { DataverseLeaseStore } from './dataverse/leaseStore';
 export { readSettingsFromDataverse } from './dataverse/settingsSource';
 export { ServiceBusMessageSender, classifySendError } from './servicebus/sender';
