@@ -21,7 +21,7 @@ const BASELINE_ROWS = Number(process.env.PUBLISHER_BENCH_BASELINE_ROWS ?? 400);
 const OFFERED_PER_SECOND = 200;
 const LATENCY_SECONDS = Number(process.env.PUBLISHER_BENCH_LATENCY_SECONDS ?? 20);
 const BASELINE_LATENCY_SECONDS = 10;
-const IDLE_SECONDS = 30;
+const IDLE_SECONDS = Number(process.env.PUBLISHER_BENCH_IDLE_SECONDS ?? 30);
 const PRODUCERS = 16; // producer identities: 200 commits/s stay under each user's 20 requests/s
 const NAIVE_TOKEN = 'naive-publisher-app';
 const DEFAULT_BATCH = Number(Settings.BatchSize.defaultValue);
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       idle,
       targets,
     };
-    const dir = resolve(__dirname, '..', 'results');
+    const dir = process.env.BENCH_RESULTS_DIR ?? resolve(__dirname, '..', 'results'); // the suite runner may ask for another folder
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'publisher.json'), `${JSON.stringify(result, null, 2)}\n`);
     const yes = (b: boolean): string => (b ? 'met' : '**not met**');
