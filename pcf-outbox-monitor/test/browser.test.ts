@@ -5,6 +5,7 @@
 // The PRODUCTION bundle.js in a real chromium, hosted by host/server.ts with React 16 and Fluent UI 8 as platform
 // globals and a PCF context backed by the Dataverse emulator over HTTP.
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution/names';
@@ -13,7 +14,11 @@ import { startMonitorHost, type MonitorHost } from '../host';
 
 const c = OutboxMessage.columns;
 const token = 'browser-test';
-const screenshotPath = path.resolve(__dirname, '..', '..', 'docs', 'images', 'monitor.png');
+// The README's screenshot is refreshed only on request (UPDATE_SCREENSHOTS=1); ordinary runs write to the OS temp folder
+// so a test run never modifies tracked files.
+const screenshotPath = process.env.UPDATE_SCREENSHOTS === '1'
+  ? path.resolve(__dirname, '..', '..', 'docs', 'images', 'monitor.png')
+  : path.join(os.tmpdir(), 'obx-monitor-browser-test.png');
 const deadline = 30_000;
 
 let dataverse: DataverseEmulator;
