@@ -66,6 +66,7 @@ class DataverseEmulatorServer implements DataverseEmulator {
   private state: State = 'Closed';
   private server: Server | undefined;
   private clockOffsetMs = 0;
+  private readonly bulkDeleteRuns = new Set<Promise<unknown>>();
   private latency: LatencyProfile | undefined;
   private readonly faults: FaultInjector;
   private readonly counters = new CounterBook();
@@ -141,6 +142,7 @@ class DataverseEmulatorServer implements DataverseEmulator {
         server.closeAllConnections();
       });
     }
+    await Promise.allSettled([...this.bulkDeleteRuns]);
     this.engine.store.close();
     this.state = 'Closed';
   }
@@ -174,9 +176,17 @@ class DataverseEmulatorServer implements DataverseEmulator {
   getLimits(): ServiceProtectionLimits | undefined {
     return this.limits.getLimits();
   }
-  runDueBulkDeleteJobs(options: { now?: Date } = {}): Promise<BulkDeleteRunResult[]> {
+  runDueBulkDeleteJobs(options: { now?: Date; batchSize?: number } = {}): Promise<BulkDeleteRunResult[]> {
     this.assertRunning();
-    return Promise.resolve(runDueBulkDeleteJobs(this.engine, options.now?.getTime() ?? this.now()));
+    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize > 0)) throw new RangeError('batchSize must be a positive integer');
+    // Runs beside the Web API (yields between batches); close() stops it between batches and waits for it.
+    const run = runDueBulkDeleteJobs(this.engine, options.now?.getTime() ?? this.now(), { batchSize: options.batchSize, shouldStop: () => this.state !== 'Running' });
+    this.bulkDeleteRuns.add(run);
+    const forget = (): void => {
+      this.bulkDeleteRuns.delete(run);
+    };
+    run.then(forget, forget);
+    return run;
   }
   getRequestCounters(): RequestCounters {
     return this.counters.snapshot();

@@ -134,6 +134,75 @@ describe('BulkDelete', () => {
     expect(job.json).toMatchObject({ statecode: 3, statuscode: 30 });
   });
 
+  test('a running job does not block the Web API; a row that stops matching mid-job survives', async () => {
+    const acked = Array.from({ length: 3000 }, (_, i) => typed(outboxRow(`run-${i}`, { obx_status: OutboxStatus.Acked })));
+    expect((await api.post(`${SET}/Microsoft.Dynamics.CRM.CreateMultiple`, { Targets: acked })).status).toBe(200);
+    const keeperId = await api.create(SET, outboxRow('keeper', { obx_status: OutboxStatus.Pending }));
+    // The last Acked row created: deleted last, so it still exists when the PATCH below arrives.
+    const [lastAcked] = await api.rows(SET, `$filter=obx_messageid eq 'run-2999'&$select=obx_outboxmessageid`);
+    const switchedId = String(lastAcked?.['obx_outboxmessageid']);
+    const submitted = await api.post('BulkDelete', {
+      QuerySet: [
+        {
+          EntityName: OutboxMessage.logicalName,
+          Criteria: { FilterOperator: 'And', Conditions: [{ AttributeName: 'obx_status', Operator: 'Equal', Values: [{ Value: String(OutboxStatus.Acked), Type: 'System.Int32' }] }] },
+        },
+      ],
+      JobName: 'async',
+      SendEmailNotification: false,
+      ToRecipients: [],
+      CCRecipients: [],
+      RecurrencePattern: '',
+      StartDateTime: new Date(Date.now() - 1000).toISOString(),
+    });
+    const jobId = String(submitted.json['JobId']);
+
+    let finished = false;
+    // 10 rows per transaction: 300 batches, each followed by a turn of the event loop.
+    const job = emulator.runDueBulkDeleteJobs({ batchSize: 10 }).then((r) => {
+      finished = true;
+      return r;
+    });
+    const read = await api.get(`${SET}(${keeperId})?$select=obx_messageid`);
+    expect(read.status).toBe(200);
+    expect(read.json['obx_messageid']).toBe('keeper');
+    const patched = await api.patch(`${SET}(${switchedId})`, { obx_status: OutboxStatus.Pending });
+    expect(patched.status).toBe(204);
+    const during = await api.get(`asyncoperations(${jobId})?$select=statecode,statuscode`);
+    expect(during.json).toMatchObject({ statecode: 2, statuscode: 20 });
+    expect(finished).toBe(false);
+
+    const [run] = await job;
+    expect(run).toMatchObject({ jobId, deleted: 2999 });
+    expect((await api.get(`${SET}(${switchedId})?$select=obx_status`)).json['obx_status']).toBe(OutboxStatus.Pending);
+    expect((await api.get(`${SET}/$count`)).text).toBe('2');
+    const after = await api.get(`asyncoperations(${jobId})?$select=statecode,statuscode`);
+    expect(after.json).toMatchObject({ statecode: 3, statuscode: 30 });
+    const ops = await api.rows('bulkdeleteoperations', `$filter=_asyncoperationid_value eq ${jobId}&$select=successcount,statecode,statuscode`);
+    expect(ops[0]).toMatchObject({ successcount: 2999, statecode: 3, statuscode: 30 });
+    // A second run while none is due does nothing.
+    expect(await emulator.runDueBulkDeleteJobs()).toEqual([]);
+  }, 60_000);
+
+  test('close() stops a running job between batches and waits for it', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => typed(outboxRow(`close-${i}`, { obx_status: OutboxStatus.Acked })));
+    expect((await api.post(`${SET}/Microsoft.Dynamics.CRM.CreateMultiple`, { Targets: rows })).status).toBe(200);
+    await api.post('BulkDelete', {
+      QuerySet: [{ EntityName: OutboxMessage.logicalName, Criteria: { Conditions: [{ AttributeName: 'obx_status', Operator: 'Equal', Values: [{ Value: String(OutboxStatus.Acked) }] }] } }],
+      JobName: 'interrupted',
+      SendEmailNotification: false,
+      ToRecipients: [],
+      CCRecipients: [],
+      RecurrencePattern: '',
+      StartDateTime: new Date(Date.now() - 1000).toISOString(),
+    });
+    const job = emulator.runDueBulkDeleteJobs({ batchSize: 5 });
+    await emulator.close();
+    const [run] = await job;
+    expect(run?.deleted).toBeGreaterThan(0);
+    expect(run?.deleted).toBeLessThan(2000);
+  }, 60_000);
+
   test('a job naming an unknown column is refused at submission', async () => {
     const res = await api.post('BulkDelete', {
       QuerySet: [{ EntityName: OutboxMessage.logicalName, Criteria: { Conditions: [{ AttributeName: 'obx_nope', Operator: 'Equal', Values: [{ Value: '1' }] }] } }],

@@ -1,7 +1,9 @@
 // BulkDelete (Microsoft Learn: "Delete data in bulk", BulkDelete action): the job is stored as an asyncoperation
 // (operationtype 13) with a bulkdeleteoperation beside it, scheduled at StartDateTime and repeated per
-// RecurrencePattern. Jobs run when the admin endpoint asks (`runDueBulkDeleteJobs`): each deletes in batches, every
-// batch selected by the job's own query inside its transaction, so it never touches rows outside the query.
+// RecurrencePattern. Jobs run when the admin endpoint asks (`runDueBulkDeleteJobs`): like Dataverse's asynchronous
+// service, each job runs beside the Web API, deleting in batches: every batch is its own transaction whose rows are
+// selected by the job's own query inside it (so a row that stopped matching meanwhile is never touched), and the job
+// yields to the event loop between batches so other requests are answered while it runs.
 import { DataverseErrors } from '../core/errors';
 import { entityForSet, parseJsonObject, type Engine } from '../core/engine';
 import { jsonResponse, type ApiRequest, type ApiResponse, type RequestContext } from '../core/protocol';
@@ -142,8 +144,22 @@ export interface BulkDeleteRunResult {
   nextRunOn?: string;
 }
 
-/** Runs every bulk delete job whose time has come. `batchSize` rows are deleted per transaction. */
-export function runDueBulkDeleteJobs(engine: Engine, now: number, batchSize = 1000): BulkDeleteRunResult[] {
+export interface BulkDeleteRunOptions {
+  /** Rows deleted per transaction (default 1,000). */
+  batchSize?: number;
+  /** Checked between batches: when true the job stops early and is left Waiting, to run again next time. */
+  shouldStop?: () => boolean;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs every bulk delete job whose time has come, asynchronously: `batchSize` rows per transaction, yielding to the
+ * event loop between batches. While a job runs it is Locked / In Progress; the promise resolves when all are done.
+ */
+export async function runDueBulkDeleteJobs(engine: Engine, now: number, options: BulkDeleteRunOptions = {}): Promise<BulkDeleteRunResult[]> {
+  const batchSize = options.batchSize ?? 1000;
+  const stopped = options.shouldStop ?? ((): boolean => false);
   const asyncOp = engine.schema.entity('asyncoperation');
   const bdo = engine.schema.entity('bulkdeleteoperation');
   const due = engine.store.all(
@@ -152,10 +168,15 @@ export function runDueBulkDeleteJobs(engine: Engine, now: number, batchSize = 10
   );
   const results: BulkDeleteRunResult[] = [];
   for (const job of due) {
+    if (stopped()) break;
     const jobId = job['asyncoperationid'] as string;
+    // Another run may have taken this job while an earlier one was running.
+    const current = engine.store.all('SELECT statecode FROM asyncoperation WHERE asyncoperationid = ?', [jobId])[0] as StoredRow | undefined;
+    if (current?.['statecode'] !== ASYNC_STATE.Ready) continue;
     engine.store.update(asyncOp, jobId, { statecode: ASYNC_STATE.Locked, statuscode: ASYNC_STATUS.InProgress, startedon: storeDateTime(now) }, null);
     let deleted = 0;
     let failure: string | undefined;
+    let interrupted = false;
     try {
       const querySet = JSON.parse(String(job['data'])) as QueryExpressionJson[];
       for (const q of querySet) {
@@ -163,6 +184,7 @@ export function runDueBulkDeleteJobs(engine: Engine, now: number, batchSize = 10
         const where = criteriaSql(entity, now, q.Criteria);
         const select = `SELECT ${quoteIdent(entity.primaryIdAttribute)} AS id FROM ${quoteIdent(entity.logicalName)} WHERE ${where.sql} LIMIT ${batchSize}`;
         for (;;) {
+          // Each batch re-evaluates the query inside its own transaction.
           const n = engine.store.transaction(() => {
             const ids = engine.store.all(select, where.params) as unknown as { id: string }[];
             for (const r of ids) engine.store.delete(entity, r.id);
@@ -170,14 +192,23 @@ export function runDueBulkDeleteJobs(engine: Engine, now: number, batchSize = 10
           });
           deleted += n;
           if (n < batchSize) break;
+          await yieldToEventLoop();
+          if (stopped()) {
+            interrupted = true;
+            break;
+          }
         }
+        if (interrupted) break;
       }
     } catch (e) {
       failure = e instanceof Error ? e.message : String(e);
     }
     const recurrence = parseRecurrence(String(job['recurrencepattern'] ?? ''));
     let nextRun: number | undefined;
-    if (recurrence && !failure) {
+    if (interrupted) {
+      // Left Waiting and due, so the next run finishes it.
+      nextRun = parseDateTime(String(job['postponeuntil'] ?? '')) ?? now;
+    } else if (recurrence && !failure) {
       nextRun = parseDateTime(String(job['postponeuntil'] ?? '')) ?? now;
       while (nextRun <= now) nextRun = advance(nextRun, recurrence);
     }

@@ -16,7 +16,11 @@ export interface AdminApi {
   getLatency(): LatencyProfile | undefined;
   setLimits(limits: LimitsOption): void;
   getLimits(): ServiceProtectionLimits | undefined;
-  runDueBulkDeleteJobs(options?: { now?: Date }): Promise<BulkDeleteRunResult[]>;
+  /**
+   * Runs the due bulk-delete jobs beside the Web API (other requests are answered while they run); resolves with their
+   * results when they finish. `batchSize`: rows per transaction (default 1,000).
+   */
+  runDueBulkDeleteJobs(options?: { now?: Date; batchSize?: number }): Promise<BulkDeleteRunResult[]>;
   getRequestCounters(): RequestCounters;
   resetRequestCounters(): void;
   setClockOffset(offsetMs: number): void;
