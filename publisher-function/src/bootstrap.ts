@@ -11,30 +11,29 @@ export function createDataverseClientFromAppSettings(app: AppSettings, options: 
   return new DataverseClient(app.dataverseUrl, app.dataverseToken ? { token: app.dataverseToken } : new DefaultAzureCredential(), options);
 }
 
-export interface PublisherHost {
+/** What a host holds: the app settings, both clients and one running publisher (outbox or change tracking). */
+export interface AppHost<TPublisher extends { close(): Promise<void> }> {
   app: AppSettings;
   dataverse: DataverseClient;
   serviceBus: ServiceBusClient;
-  publisher: OutboxPublisher;
-  /** Closes the publisher and both clients. */
+  publisher: TPublisher;
+  /** Closes the publisher, then both clients. */
   close(): Promise<void>;
 }
 
-/** Reads app settings (throws OutboxError InvalidSettings with every problem), builds clients and the publisher. */
-export function createPublisherFromAppSettings(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  options: Partial<Omit<PublisherOptions, 'dataverse' | 'serviceBus'>> & { logger?: Logger; metrics?: PublisherMetrics; dataverseOptions?: DataverseClientOptions } = {},
-): PublisherHost {
+/**
+ * Reads app settings (throws OutboxError InvalidSettings with every problem), builds both clients, then the publisher
+ * from them; the one place that knows how a host is wired and in which order it is closed.
+ */
+export function createHostFromAppSettings<TPublisher extends { close(): Promise<void> }>(
+  env: Readonly<Record<string, string | undefined>>,
+  dataverseOptions: DataverseClientOptions,
+  createHostedPublisher: (app: AppSettings, dataverse: DataverseClient, serviceBus: ServiceBusClient) => TPublisher,
+): AppHost<TPublisher> {
   const app = readAppSettings(env);
-  const dataverse = createDataverseClientFromAppSettings(app, {
-    ...options.dataverseOptions,
-    onResponse: (info) => {
-      options.metrics?.dataverseRequest?.(info.method);
-      options.dataverseOptions?.onResponse?.(info);
-    },
-  });
+  const dataverse = createDataverseClientFromAppSettings(app, dataverseOptions);
   const serviceBus = createServiceBusClient({ connectionString: app.serviceBusConnectionString, namespace: app.serviceBusNamespace });
-  const publisher = createPublisher({ ...options, dataverse, serviceBus, scope: options.scope ?? app.scope, appSettings: env });
+  const publisher = createHostedPublisher(app, dataverse, serviceBus);
   return {
     app,
     dataverse,
@@ -46,4 +45,23 @@ export function createPublisherFromAppSettings(
       await dataverse.close();
     },
   };
+}
+
+export type PublisherHost = AppHost<OutboxPublisher>;
+
+/** The outbox publisher's host (worker, Functions app). */
+export function createPublisherFromAppSettings(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: Partial<Omit<PublisherOptions, 'dataverse' | 'serviceBus'>> & { logger?: Logger; metrics?: PublisherMetrics; dataverseOptions?: DataverseClientOptions } = {},
+): PublisherHost {
+  const dataverseOptions: DataverseClientOptions = {
+    ...options.dataverseOptions,
+    onResponse: (info) => {
+      options.metrics?.dataverseRequest?.(info.method);
+      options.dataverseOptions?.onResponse?.(info);
+    },
+  };
+  return createHostFromAppSettings(env, dataverseOptions, (app, dataverse, serviceBus) =>
+    createPublisher({ ...options, dataverse, serviceBus, scope: options.scope ?? app.scope, appSettings: env }),
+  );
 }
