@@ -164,7 +164,7 @@ export class OutboxPublisher {
   async runOnce(options: OperationOptions = {}): Promise<PublishCycleResult> {
     this.assertOpen();
     const settings = await this.loadSettings(options);
-    const result = await runPublishCycle(this.deps(settings), { ...options, inFlight: this.inFlight });
+    const result = await runPublishCycle(this.deps(settings), { ...options, inFlight: this.inFlight, settleInFlight: () => this.flush() });
     if (result.published > 0) this.lastPublishedAt = this.clock.now();
     return result;
   }
@@ -207,7 +207,7 @@ export class OutboxPublisher {
   private async cycle(settings: OutboxSettings, options: OperationOptions): Promise<PublishCycleResult> {
     const maxMarks = this.options.maxConcurrentMarks ?? 4;
     while (this.marks.size >= maxMarks) await Promise.race([...this.marks]);
-    const r = await runPublishCycle(this.deps(settings), { ...options, inFlight: this.inFlight, deferMarks: true });
+    const r = await runPublishCycle(this.deps(settings), { ...options, inFlight: this.inFlight, deferMarks: true, settleInFlight: () => this.flush() });
     this.track(r.marked);
     if (r.published > 0) this.lastPublishedAt = this.clock.now();
     this.metrics.backlog(r.read);

@@ -1,7 +1,8 @@
 // Per-key ordering (invariant 4) without blocking other keys (invariant 5). A row waits only for earlier rows of its
-// own obx_sessionkey; rows without a key never wait. A key is blocked while one of its rows is backing off after a
-// transient failure; the blocker's later siblings are held (their obx_nextattempton pushed to the blocker's), so they
-// neither overtake it nor fill every cycle's $top and starve other keys.
+// own obx_sessionkey; rows without a key never wait. A key is blocked by every row of it that waits: one backing off
+// after a transient failure, and the later rows held behind it (their obx_nextattempton pushed to the blocker's, so
+// they neither overtake it nor fill every cycle's $top and starve other keys). Held rows block too: the write that
+// records a backoff may be lost while the holds land, and a row that commits later must still queue behind them.
 import { compareSequence, type OutboxRow } from './row';
 
 export interface KeyBlocker {
@@ -11,39 +12,48 @@ export interface KeyBlocker {
   until: Date;
 }
 
-/** Keys currently blocked by a row backing off. Rebuilt from the store when a publisher takes the lease. */
+/** Rows of each key that wait (backing off or held). Rebuilt from the store when a publisher takes the lease. */
 export class KeyBlockers {
-  private readonly byKey = new Map<string, KeyBlocker>();
+  private readonly byKey = new Map<string, Map<string, KeyBlocker>>();
 
-  /** From Pending rows with a key and a future obx_nextattempton, in any order: the earliest per key blocks it. */
+  /** From Pending rows with a key and a future obx_nextattempton, in any order: each of them blocks its key. */
   static fromBackingOffRows(rows: readonly OutboxRow[]): KeyBlockers {
     const blockers = new KeyBlockers();
     for (const row of rows) {
-      if (!row.sessionKey || !row.nextAttemptOn) continue;
-      const current = blockers.byKey.get(row.sessionKey);
-      if (!current || compareSequence(row.sequence, current.sequence) < 0) {
-        blockers.byKey.set(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
-      }
+      if (row.sessionKey && row.nextAttemptOn) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
     }
     return blockers;
   }
 
+  /** Keys with at least one waiting row. */
   get size(): number {
     return this.byKey.size;
   }
 
+  /** The earliest waiting row of a key. */
   get(key: string): KeyBlocker | undefined {
-    return this.byKey.get(key);
+    let first: KeyBlocker | undefined;
+    for (const b of this.byKey.get(key)?.values() ?? []) if (!first || compareSequence(b.sequence, first.sequence) < 0) first = b;
+    return first;
   }
 
+  /** Waiting rows of a key, earliest first. */
+  waiting(key: string): KeyBlocker[] {
+    return [...(this.byKey.get(key)?.values() ?? [])].sort((a, b) => compareSequence(a.sequence, b.sequence));
+  }
+
+  /** The row waits until `blocker.until` (a later call for the same row replaces it). */
   block(key: string, blocker: KeyBlocker): void {
-    const current = this.byKey.get(key);
-    if (!current || current.rowId === blocker.rowId || compareSequence(blocker.sequence, current.sequence) < 0) this.byKey.set(key, blocker);
+    let rows = this.byKey.get(key);
+    if (!rows) this.byKey.set(key, (rows = new Map()));
+    rows.set(blocker.rowId, blocker);
   }
 
-  /** The blocking row reached a final state (or is being attempted): its key flows again. */
+  /** The row reached a final state, was sent, or turned out not to wait any more: it no longer blocks its key. */
   releaseRow(key: string, rowId: string): void {
-    if (this.byKey.get(key)?.rowId === rowId) this.byKey.delete(key);
+    const rows = this.byKey.get(key);
+    if (!rows?.delete(rowId)) return;
+    if (rows.size === 0) this.byKey.delete(key);
   }
 
   clear(): void {
@@ -58,28 +68,46 @@ export interface OrderingPlan {
   held: { row: OutboxRow; until: Date; behind: string }[];
 }
 
+export interface OrderingContext {
+  now: Date;
+  /** Rows whose outcome an earlier cycle is still writing: not read now, yet they may still be waiting. */
+  inFlight?: ReadonlySet<string>;
+}
+
 /**
- * Splits due rows (already in sequence order) into those to attempt and those held. A blocker that is itself due is
- * attempted (its turn came), and its siblings after it follow it in the same cycle.
+ * Splits due rows (already in sequence order) into those to attempt and those held. A waiting row that is itself due
+ * is attempted (its turn came), and its later siblings follow it in the same cycle. A waiting row that is overdue yet
+ * was not read (and is not in flight) is no longer Pending, or its wait was never written: it is forgotten, since a
+ * Pending row that is due always comes back in sequence order ahead of its later siblings.
  */
-export function planOrdering(dueRows: readonly OutboxRow[], blockers: KeyBlockers): OrderingPlan {
+export function planOrdering(dueRows: readonly OutboxRow[], blockers: KeyBlockers, context: OrderingContext): OrderingPlan {
   const attempt: OutboxRow[] = [];
   const held: OrderingPlan['held'] = [];
   const dueIds = new Set(dueRows.map((r) => r.id));
+  const now = context.now.getTime();
   for (const row of dueRows) {
     const key = row.sessionKey;
-    if (!key) {
-      attempt.push(row);
-      continue;
-    }
-    const blocker = blockers.get(key);
-    if (blocker && blocker.rowId !== row.id && !dueIds.has(blocker.rowId) && compareSequence(blocker.sequence, row.sequence) < 0) {
-      held.push({ row, until: blocker.until, behind: blocker.rowId });
-    } else {
-      attempt.push(row);
-    }
+    const blocker = key ? firstBlockerAhead(blockers, key, row, dueIds, now, context.inFlight) : undefined;
+    if (blocker) held.push({ row, until: blocker.until, behind: blocker.rowId });
+    else attempt.push(row);
   }
   return { attempt, held };
+}
+
+/** Stored datetimes lose their milliseconds: a wait counts as over only this long after it ended. */
+const STORED_TIME_SLACK_IN_MS = 1000;
+
+function firstBlockerAhead(blockers: KeyBlockers, key: string, row: OutboxRow, dueIds: ReadonlySet<string>, now: number, inFlight?: ReadonlySet<string>): KeyBlocker | undefined {
+  for (const b of blockers.waiting(key)) {
+    if (compareSequence(b.sequence, row.sequence) >= 0) return undefined;
+    if (dueIds.has(b.rowId)) continue;
+    const until = b.until.getTime();
+    if (until > now) return b;
+    // Overdue yet not read: its outcome is still being written, or it is within the slack; look again shortly.
+    if (inFlight?.has(b.rowId) || until + STORED_TIME_SLACK_IN_MS > now) return { ...b, until: new Date(now + STORED_TIME_SLACK_IN_MS) };
+    blockers.releaseRow(key, b.rowId);
+  }
+  return undefined;
 }
 
 /** Groups rows by target, groups ordered by their first row so that earlier rows go first. */

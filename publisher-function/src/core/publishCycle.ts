@@ -58,6 +58,11 @@ export interface PublishCycleOptions extends OperationOptions {
   inFlight?: Set<string>;
   /** Return as soon as the messages are sent; the bulk write continues in `marked`. */
   deferMarks?: boolean;
+  /**
+   * Waits for the bulk writes of earlier cycles (pipelining). Called before the per-key waits are rebuilt from the
+   * store on taking the lease, so that the rebuild sees the backoffs and holds those writes record.
+   */
+  settleInFlight?: () => Promise<void>;
 }
 
 interface Outcome {
@@ -85,6 +90,7 @@ const emptyResult = (outcome: PublishCycleResult['outcome']): PublishCycleResult
 export async function loadBlockers(deps: Pick<PublishCycleDeps, 'store' | 'blockers' | 'clock'>, options: OperationOptions = {}): Promise<void> {
   const rows = await deps.store.readBackingOff(deps.clock.now(), options);
   deps.blockers.clear();
+  // Every waiting row blocks its key: backing off, or held behind one.
   for (const row of rows) {
     if (row.sessionKey && row.nextAttemptOn) deps.blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
   }
@@ -95,10 +101,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   if (!settings.publisherEnabled) return emptyResult('disabled');
   const generation = lease.generation;
   if (!(await lease.ensure(options))) return emptyResult('no-lease');
-  if (lease.generation !== generation) await loadBlockers(deps, options);
+  const inFlight = options.inFlight ?? new Set<string>();
+  if (lease.generation !== generation) {
+    // Rows whose backoff or hold is still being written would look free in the store; let those writes land first.
+    if (inFlight.size > 0) await options.settleInFlight?.();
+    await loadBlockers(deps, options);
+  }
 
   const now = clock.now();
-  const inFlight = options.inFlight ?? new Set<string>();
   // Read a little more than a batch when earlier cycles are still writing, and skip their rows.
   const top = Math.min(5000, settings.batchSize + inFlight.size);
   const fetched = await store.readDue({ now, top }, options);
@@ -140,10 +150,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   }
 
   // 3. Per-key order: rows behind a key that is backing off wait for it.
-  const plan = planOrdering(sendable, blockers);
-  for (const h of plan.held) {
-    outcomes.push({ row: h.row, kind: 'held', target: h.row.target, changes: { nextAttemptOn: new Date(h.until.getTime() + 1) } });
-  }
+  const plan = planOrdering(sendable, blockers, { now, inFlight });
+  const hold = (row: OutboxRow, behindUntil: Date): void => {
+    const until = new Date(behindUntil.getTime() + 1);
+    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
+    // A held row blocks its key too, should the write of the row it waits for be lost.
+    if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
+  };
+  for (const h of plan.held) hold(h.row, h.until);
 
   // 4. Send per target; a transient failure of a key holds back that key's later rows in this cycle.
   const failedKeys = new Map<string, Date>();
@@ -166,14 +180,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     const attempt: OutboxRow[] = [];
     for (const row of group.rows) {
       const heldUntil = row.sessionKey ? failedKeys.get(row.sessionKey) : undefined;
-      if (heldUntil) outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: new Date(heldUntil.getTime() + 1) } });
+      if (heldUntil) hold(row, heldUntil);
       else attempt.push(row);
     }
     if (attempt.length === 0) continue;
     // A transient failure counts an attempt for the first row of each key only; its later rows are held behind it.
     const retryOrHold = (row: OutboxRow, code: string, reason: string): void => {
       const heldUntil = row.sessionKey ? failedKeys.get(row.sessionKey) : undefined;
-      if (heldUntil) outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: new Date(heldUntil.getTime() + 1) } });
+      if (heldUntil) hold(row, heldUntil);
       else retry(row, code, reason);
     };
     const unavailable = targetProblems.get(group.target);
@@ -197,6 +211,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       const reason = describeError(e);
       sendOutcomes = attempt.map(() => ({ ok: false, permanent: false, code: 'SendFailed', reason }));
     }
+    // The moment of sending, per row, is what order per key depends on (marks are written later, and may fail).
+    logger.debug('sent', {
+      scope: lease.scope,
+      target: group.target,
+      // "<obx_sessionkey>#<obx_sequence>" per row, in the order sent.
+      sent: attempt.filter((_, i) => sendOutcomes[i]?.ok).map((row) => `${row.sessionKey ?? ''}#${row.sequence}`),
+      notSent: attempt.filter((_, i) => !sendOutcomes[i]?.ok).map((row) => `${row.sessionKey ?? ''}#${row.sequence}`),
+    });
     attempt.forEach((row, i) => {
       const o = sendOutcomes[i] ?? { ok: false, permanent: false, code: 'SendFailed', reason: 'no outcome reported' };
       if (o.ok) {

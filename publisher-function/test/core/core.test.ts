@@ -150,13 +150,13 @@ describe('per-key ordering (invariants 4 and 5)', () => {
   it('holds only rows behind a backing-off row of the same key', () => {
     const blockers = KeyBlockers.fromBackingOffRows([row({ id: 'b', sessionKey: 'k1', sequence: '5', nextAttemptOn: until })]);
     const due = [row({ id: 'x', sessionKey: 'k1', sequence: '6' }), row({ id: 'y', sessionKey: 'k2', sequence: '7' }), row({ id: 'z', sequence: '8' }), row({ id: 'w', sessionKey: 'k1', sequence: '4' })];
-    const plan = planOrdering(due, blockers);
+    const plan = planOrdering(due, blockers, { now: new Date('2025-01-01T00:00:00Z') });
     expect(plan.attempt.map((r) => r.id)).toEqual(['y', 'z', 'w']);
     expect(plan.held).toEqual([{ row: due[0], until, behind: 'b' }]);
   });
   it('lets a due blocker go first with its followers', () => {
     const blockers = KeyBlockers.fromBackingOffRows([row({ id: 'b', sessionKey: 'k1', sequence: '5', nextAttemptOn: until })]);
-    const plan = planOrdering([row({ id: 'b', sessionKey: 'k1', sequence: '5' }), row({ id: 'x', sessionKey: 'k1', sequence: '6' })], blockers);
+    const plan = planOrdering([row({ id: 'b', sessionKey: 'k1', sequence: '5' }), row({ id: 'x', sessionKey: 'k1', sequence: '6' })], blockers, { now: new Date('2025-01-01T00:00:00Z') });
     expect(plan.attempt.map((r) => r.id)).toEqual(['b', 'x']);
   });
   it('keeps the earliest row of a key as its blocker and frees the key when that row ends', () => {
@@ -168,6 +168,26 @@ describe('per-key ordering (invariants 4 and 5)', () => {
     blockers.releaseRow('k', 'late');
     expect(blockers.size).toBe(1);
     blockers.releaseRow('k', 'early');
+    expect(blockers.size).toBe(0);
+  });
+  it('holds a row behind a held sibling even when the row that blocked them is due again', () => {
+    // The backoff of 'b' was lost (it is due) while the hold of 'h' was written: 'x' must still wait for 'h'.
+    const blockers = KeyBlockers.fromBackingOffRows([row({ id: 'b', sessionKey: 'k', sequence: '5', nextAttemptOn: until }), row({ id: 'h', sessionKey: 'k', sequence: '6', nextAttemptOn: until })]);
+    const plan = planOrdering([row({ id: 'b', sessionKey: 'k', sequence: '5' }), row({ id: 'x', sessionKey: 'k', sequence: '7' })], blockers, { now: new Date('2025-01-01T00:00:00Z') });
+    expect(plan.attempt.map((r) => r.id)).toEqual(['b']);
+    expect(plan.held).toEqual([{ row: expect.objectContaining({ id: 'x' }), until, behind: 'h' }]);
+  });
+  it('keeps a key blocked while its waiting row is in flight, and forgets an overdue row that is no longer Pending', () => {
+    const past = new Date('2025-01-01T00:00:00Z');
+    const now = new Date('2025-01-01T00:00:10Z');
+    const blockers = KeyBlockers.fromBackingOffRows([row({ id: 'h', sessionKey: 'k', sequence: '6', nextAttemptOn: past })]);
+    const later = row({ id: 'x', sessionKey: 'k', sequence: '7' });
+    const inFlight = planOrdering([later], blockers, { now, inFlight: new Set(['h']) });
+    expect(inFlight.attempt).toEqual([]);
+    expect(inFlight.held[0]?.until.getTime()).toBeGreaterThan(now.getTime());
+    // Not in flight and long overdue, yet not read: it is Acked or Failed by now (or its wait was never written).
+    const stale = planOrdering([later], blockers, { now });
+    expect(stale.attempt.map((r) => r.id)).toEqual(['x']);
     expect(blockers.size).toBe(0);
   });
   it('groups by target in order of first appearance', () => {
