@@ -174,6 +174,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
       eventType: settlement.eventType,
       sessionKey: settlement.sessionKey,
       deliveryCount: settlement.deliveryCount,
+      sequenceNumber: settlement.sequenceNumber,
       ...(settlement.reason ? { reason: settlement.reason, description: settlement.description } : {}),
     };
     if (settlement.outcome === 'dead-lettered') logger.warn('message dead-lettered', data);

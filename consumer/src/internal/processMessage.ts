@@ -58,6 +58,8 @@ export interface MessageSettlement {
   eventType: string | undefined;
   sessionKey: string | undefined;
   deliveryCount: number;
+  /** Service Bus's sequence number of the delivery (its place in the entity), to trace order per session. */
+  sequenceNumber: number | undefined;
   /** Dead-letter reason, for `dead-lettered`. */
   reason?: DeadLetterReason;
   description?: string;
@@ -140,6 +142,7 @@ export async function processMessage<TTransaction>(
     eventType: message.subject,
     sessionKey: message.sessionId,
     deliveryCount: message.deliveryCount ?? 0,
+    sequenceNumber: message.sequenceNumber?.toNumber(),
   };
 
   async function settle(

@@ -2,7 +2,8 @@
 // (createPublisherFromAppSettings), plus a configurable lease duration and dead-letter monitor interval. The stock worker
 // keeps the 60 s default lease, so every SIGKILL of the lease holder would stall publishing for up to a minute; a
 // short lease lets the second publisher take over within seconds and makes lease fights frequent.
-//   CHAOS_LEASE_DURATION_MS (default 60000), CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs)
+//   CHAOS_LEASE_DURATION_MS (default 60000), CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs),
+//   CHAOS_LOG_LEVEL=debug (log every send with its rows' sequences, to trace order per key)
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { createJsonLogger, createPublisherFromAppSettings, isOutboxError, type PublisherHost } from '@dataverse-outbox/publisher-function';
@@ -22,7 +23,7 @@ function numberSetting(name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const instance = process.env.CHAOS_INSTANCE ?? 'publisher';
-  const logger = createJsonLogger({ level: 'info', base: { service: 'outbox-worker', instance } });
+  const logger = createJsonLogger({ level: process.env.CHAOS_LOG_LEVEL === 'debug' ? 'debug' : 'info', base: { service: 'outbox-worker', instance } });
   let host: PublisherHost;
   try {
     host = createPublisherFromAppSettings(process.env, {
