@@ -14,6 +14,7 @@ import {
 import { Settings } from '@dataverse-outbox/solution';
 
 import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgement';
+import { AcknowledgementLedger, type AcknowledgementSweepOptions } from './acknowledgementLedger';
 import { ConsumerError, describeError } from './errors';
 import type { InboxStore, OperationOptions } from './inbox';
 import { aborted, raceAbort, sleep } from './internal/abort';
@@ -74,6 +75,11 @@ export interface OutboxConsumerOptions<TTransaction> {
   migrate?: boolean;
   /** Background purge of old inbox entries. Default: 30 days retention, hourly, 1000 per batch. `false` = you run it. */
   retention?: InboxRetentionOptions | false;
+  /**
+   * Acknowledges again, in the background, inbox entries whose acknowledgement was never recorded as sent (a crash
+   * between complete and acknowledge). Default: every 60 s, entries older than 60 s. `false` = off. Needs `acknowledge`.
+   */
+  acknowledgementSweep?: AcknowledgementSweepOptions | false;
   logger?: ConsumerLogger;
   /** Called after every delivery with what happened to it. */
   onSettled?: (settlement: MessageSettlement) => void;
@@ -192,12 +198,33 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     await ackSender.sendMessages(toAcknowledgementMessage(ack));
   }
 
+  const ledger =
+    ackQueue && options.acknowledgementSweep !== false
+      ? new AcknowledgementLedger(
+          {
+            inbox: options.inbox as InboxStore<unknown>,
+            send: acknowledge,
+            onError: (error, what) =>
+              reportError(
+                new ConsumerError(
+                  what === 'record' ? 'InboxFailed' : 'AcknowledgementFailed',
+                  what === 'record' ? `Recording sent acknowledgements failed (they will be sent again): ${describeError(error)}` : `Acknowledgement sweep failed: ${describeError(error)}`,
+                  { cause: error },
+                ),
+              ),
+            onResent: (entries) => logger.info('acknowledged again after a lost acknowledgement', { count: entries.length }),
+          },
+          options.acknowledgementSweep,
+        )
+      : undefined;
+
   const deps: ProcessDependencies<TTransaction> = {
     inbox: options.inbox,
     resolveHandler,
     classifyError: options.classifyError ?? defaultClassifyError,
     readSchemaVersion: options.readSchemaVersion ?? payloadSchemaVersion,
     acknowledge: ackQueue ? acknowledge : undefined,
+    ...(ledger ? { acknowledgementSent: (id: string) => ledger.recordSent(id) } : {}),
     transientErrorDelayInMs: options.transientErrorDelayInMs ?? 1000,
     stopSignal: stop.signal,
     closingSignal: giveUp.signal,
@@ -330,6 +357,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
               reportError(new ConsumerError('InboxFailed', `Inbox retention purge failed: ${describeError(error)}`, { cause: error })),
           });
         }
+        ledger?.start();
         if (sessionOptions) {
           for (let i = 0; i < concurrency; i++) sessionLoops.push(sessionLoop(client, sessionOptions));
         } else {
@@ -363,6 +391,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
         reportError(new ConsumerError('CloseTimeout', `close() stopped waiting for ${inFlight.size} message(s) after ${timeoutInMs} ms; they will be redelivered`));
       }
       await retention?.stop();
+      await ledger?.close();
       await receiver?.close().catch(() => undefined);
       await ackSender?.close().catch(() => undefined);
       if (ownsClient) await client?.close().catch(() => undefined);

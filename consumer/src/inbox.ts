@@ -38,6 +38,12 @@ export interface PurgeOptions extends OperationOptions {
   maxBatches?: number;
 }
 
+export interface UnacknowledgedQuery {
+  /** Only entries processed before this instant (younger ones may still be on their way). */
+  processedBefore: Date;
+  limit: number;
+}
+
 /**
  * An inbox store. `TTransaction` is what your handler receives to do its own writes inside the inbox transaction:
  * a `pg.PoolClient` (PostgreSQL) or the `better-sqlite3` Database (SQLite) while a transaction is open on it.
@@ -62,6 +68,13 @@ export interface InboxStore<TTransaction> {
   count(options?: OperationOptions): Promise<number>;
   /** Deletes old entries in batches; returns how many were deleted. Run it off the hot path (see startInboxRetention). */
   purge(options: PurgeOptions): Promise<number>;
+  /**
+   * Records that the acknowledgements of these entries reached obx_AckQueue. Entries never recorded are found by
+   * listUnacknowledged and acknowledged again, so an acknowledgement lost to a crash after commit is sent later.
+   */
+  markAcknowledged(outboxMessageIds: readonly string[], options?: OperationOptions): Promise<void>;
+  /** Entries processed before `processedBefore` whose acknowledgement is not recorded, oldest first, at most `limit`. */
+  listUnacknowledged(query: UnacknowledgedQuery, options?: OperationOptions): Promise<InboxEntry[]>;
   /** Releases the connections this store opened itself (never a pool or database you passed in). */
   close(): Promise<void>;
 }

@@ -29,7 +29,7 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
 
   beforeAll(async () => {
     broker = await startBroker(
-      ['after-commit', 'before-commit', 'broken'].flatMap((q) => [
+      ['after-commit', 'after-complete', 'before-commit', 'broken'].flatMap((q) => [
         // Short locks so a killed consumer's session and message come back quickly.
         { name: `${name}-${q}`, requiresSession: true, lockDurationInMs: 2000, maxDeliveryCount: 10 },
         { name: `${name}-${q}-acks` },
@@ -98,6 +98,27 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
     expect(checkErpSalesInvariants(state, ['ac-1'])).toMatchObject({ ok: true });
     expect(state.salesOrders).toBe(1);
     expect(await peekAll(broker.client, queue, { deadLetter: true })).toHaveLength(0);
+  });
+
+  it('crash after complete, before the acknowledgement: the restarted service finds the unacknowledged inbox entry and acknowledges it', async () => {
+    const queue = `${name}-after-complete`;
+    const backend = makeBackend('after_complete');
+    await sendOrder(queue, 'acp-1');
+    const crashing = spawnTs(erpSalesMainPath, serviceEnv(queue, backend, { [erpSalesEnv.crashAt]: 'after-complete' }));
+    expect(await crashing.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Completed, so Service Bus will never deliver it again; and no acknowledgement was sent.
+    expect(await peekAll(broker.client, queue)).toHaveLength(0);
+    expect(await peekAll(broker.client, `${queue}-acks`)).toHaveLength(0);
+
+    const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend, { [erpSalesEnv.ackSweep]: '500' }));
+    const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 30_000 });
+    expect(ack && ackBody(ack)).toMatchObject({ outboxId: 'row-acp-1', messageId: 'acp-1', outcome: 'processed' });
+    await restarted.waitForLog((l) => l.msg === 'acknowledged again after a lost acknowledgement' && l.count === 1);
+    // Recorded: later sweeps do not send it again.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await peekAll(broker.client, `${queue}-acks`)).toHaveLength(0);
+    await stopGracefully(restarted);
+    expect((await readErpSalesState(backend.database)).salesOrders).toBe(1);
   });
 
   it('crash before commit: nothing is written, and the redelivery after restart applies it once', async () => {

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import pg from 'pg';
 
 import {
+  applyPostgresMigrations,
   createPostgresInbox,
   createSqliteInbox,
   isConsumerError,
@@ -14,6 +15,7 @@ import {
   type PostgresInboxStore,
   type SqliteInboxStore,
 } from '../src/index';
+import { postgresInboxMigrations } from '../src/inbox/postgresMigrations';
 import { describePostgres, dropSchema, testDatabaseUrl, uniqueSchema } from './support/postgres';
 
 /** What the contract needs from each adapter beyond the port itself: an application table written inside the transaction. */
@@ -123,6 +125,21 @@ function inboxContract<TTx>(harness: () => Harness<TTx>): void {
     expect(await store.get('old-0')).toBeUndefined();
   });
 
+  it('lists entries whose acknowledgement is not recorded, oldest first, until they are marked acknowledged', async () => {
+    for (const id of ['ack-a', 'ack-b', 'ack-c']) await store.processOnce({ outboxMessageId: id, outboxId: `row-${id}` }, () => undefined);
+    await h.age('ack-a', new Date(Date.now() - 3000));
+    await h.age('ack-b', new Date(Date.now() - 2000));
+    const cutOff = new Date(Date.now() - 1000);
+    const ids = async () => (await store.listUnacknowledged({ processedBefore: cutOff, limit: 1000 })).map((e) => e.outboxMessageId).filter((id) => id.startsWith('ack-'));
+    // 'ack-c' is younger than the cut-off: its acknowledgement may still be on its way.
+    expect(await ids()).toEqual(['ack-a', 'ack-b']);
+    expect((await store.listUnacknowledged({ processedBefore: cutOff, limit: 1000 })).find((e) => e.outboxMessageId === 'ack-a')?.outboxId).toBe('row-ack-a');
+    await store.markAcknowledged(['ack-a', 'unknown-id']);
+    expect(await ids()).toEqual(['ack-b']);
+    await store.markAcknowledged([]);
+    await expect(store.listUnacknowledged({ processedBefore: cutOff, limit: 0 })).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('rejects bad purge arguments and is unusable once closed, with a ConsumerClosed error', async () => {
     await expect(store.purge({ olderThan: new Date(), batchSize: 0 })).rejects.toBeInstanceOf(RangeError);
     const other = await h.open();
@@ -204,6 +221,30 @@ describePostgres('PostgreSQL inbox', () => {
 
   it('records each migration version once in the history table', async () => {
     const { rows } = await pool.query(`SELECT version, name FROM "${schema}".outbox_inbox_migrations ORDER BY version`);
-    expect(rows).toEqual([{ version: 1, name: 'create inbox' }]);
+    expect(rows).toEqual([
+      { version: 1, name: 'create inbox' },
+      { version: 2, name: 'record acknowledgements' },
+    ]);
+  });
+
+  it('upgrading an inbox from version 1 counts its existing entries as acknowledged (nothing is sent again)', async () => {
+    const oldSchema = uniqueSchema('consumer_inbox_v1');
+    const table = `"${oldSchema}"."outbox_inbox"`;
+    try {
+      await pool.query(`CREATE SCHEMA "${oldSchema}"`);
+      await applyPostgresMigrations(pool, oldSchema, 'outbox_inbox', postgresInboxMigrations(table, 'outbox_inbox').filter((m) => m.version === 1));
+      await pool.query(`INSERT INTO ${table} (outbox_message_id, processed_at) VALUES ('before-upgrade', now() - interval '1 day')`);
+      const upgraded = createPostgresInbox({ connectionString: testDatabaseUrl, schema: oldSchema, maxConnections: 2 });
+      try {
+        await upgraded.migrate();
+        await upgraded.processOnce({ outboxMessageId: 'after-upgrade' }, () => undefined);
+        const listed = await upgraded.listUnacknowledged({ processedBefore: new Date(Date.now() + 60_000), limit: 10 });
+        expect(listed.map((e) => e.outboxMessageId)).toEqual(['after-upgrade']);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await dropSchema(oldSchema);
+    }
   });
 });

@@ -17,6 +17,8 @@ export const erpSalesEnv = {
   ackQueue: Settings.AckQueue.appSetting,
   handlerDelay: 'ERP_HANDLER_DELAY_MS',
   transientDelay: 'ERP_TRANSIENT_DELAY_MS',
+  /** How often, and after how long, acknowledgements never recorded as sent are sent again (default 60000). */
+  ackSweep: 'ERP_ACK_SWEEP_MS',
   /** Test only: `before-commit` | `after-commit` | `after-complete` -> the process SIGKILLs itself there. */
   crashAt: 'ERP_CRASH_AT',
   /** Test only: crash only while processing this outbox-message-id (default: the first message). */
@@ -37,6 +39,7 @@ export interface ErpSalesConfig {
   ackQueue: string | false;
   handlerDelayInMs: number;
   transientErrorDelayInMs: number | undefined;
+  ackSweepInMs: number;
   crashAt: ErpCrashPoint | undefined;
   crashOn: string | undefined;
   unsafeCompleteBeforeCommit: boolean;
@@ -82,6 +85,7 @@ export function readErpSalesConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     ackQueue: ackQueue === undefined ? Settings.AckQueue.defaultValue : ackQueue === '' ? false : ackQueue,
     handlerDelayInMs: integer(env[erpSalesEnv.handlerDelay], erpSalesEnv.handlerDelay, 0, 0),
     transientErrorDelayInMs: env[erpSalesEnv.transientDelay] ? integer(env[erpSalesEnv.transientDelay], erpSalesEnv.transientDelay, 1000, 0) : undefined,
+    ackSweepInMs: integer(env[erpSalesEnv.ackSweep], erpSalesEnv.ackSweep, 60_000, 100),
     crashAt: crashAt as ErpCrashPoint | undefined,
     crashOn: env[erpSalesEnv.crashOn] || undefined,
     unsafeCompleteBeforeCommit: flag(env[erpSalesEnv.unsafeCompleteBeforeCommit], erpSalesEnv.unsafeCompleteBeforeCommit, false),

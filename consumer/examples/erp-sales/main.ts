@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     ackQueue: config.ackQueue,
     handlerDelayInMs: config.handlerDelayInMs,
     ...(config.transientErrorDelayInMs === undefined ? {} : { transientErrorDelayInMs: config.transientErrorDelayInMs }),
+    acknowledgementSweep: { intervalInMs: config.ackSweepInMs, graceInMs: config.ackSweepInMs },
     logger,
     faultInjection,
   });

@@ -5,6 +5,7 @@ import {
   createPostgresInbox,
   createSqliteInbox,
   payloadSchemaVersion,
+  type AcknowledgementSweepOptions,
   type ConsumerError,
   type ConsumerFaultInjection,
   type ConsumerLogger,
@@ -39,6 +40,8 @@ export interface ErpSalesServiceOptions {
   /** Simulated slow ERP write, inside the transaction (widens crash windows in chaos tests). */
   handlerDelayInMs?: number;
   transientErrorDelayInMs?: number;
+  /** Re-sending of acknowledgements lost to a crash (see createOutboxConsumer); default every 60 s. */
+  acknowledgementSweep?: AcknowledgementSweepOptions | false;
   faultInjection?: ConsumerFaultInjection;
   onSettled?: (settlement: MessageSettlement) => void;
   onError?: (error: ConsumerError) => void;
@@ -67,6 +70,7 @@ export function createErpSalesService(options: ErpSalesServiceOptions): ErpSales
     // Version 1 is the only one; producers that predate versioning send none.
     readSchemaVersion: (event: Parameters<typeof payloadSchemaVersion>[0]) => payloadSchemaVersion(event) ?? 1,
     ...(options.transientErrorDelayInMs === undefined ? {} : { transientErrorDelayInMs: options.transientErrorDelayInMs }),
+    ...(options.acknowledgementSweep === undefined ? {} : { acknowledgementSweep: options.acknowledgementSweep }),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.faultInjection ? { faultInjection: options.faultInjection } : {}),
     ...(options.onSettled ? { onSettled: options.onSettled } : {}),

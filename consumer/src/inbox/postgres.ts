@@ -13,6 +13,7 @@ import {
   type InboxStore,
   type OperationOptions,
   type PurgeOptions,
+  type UnacknowledgedQuery,
 } from '../inbox';
 import { throwIfAborted } from '../internal/abort';
 import { postgresInboxMigrations, type PostgresMigration } from './postgresMigrations';
@@ -195,6 +196,25 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
         if (n < batchSize) break;
       }
       return deleted;
+    },
+
+    async markAcknowledged(outboxMessageIds: readonly string[], opts: OperationOptions = {}): Promise<void> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      if (outboxMessageIds.length === 0) return;
+      await inboxStep('record acknowledgements', undefined, () =>
+        pool.query(`UPDATE ${table} SET acknowledged_at = clock_timestamp() WHERE outbox_message_id = ANY($1) AND acknowledged_at IS NULL`, [[...outboxMessageIds]]),
+      );
+    },
+
+    async listUnacknowledged(query: UnacknowledgedQuery, opts: OperationOptions = {}): Promise<InboxEntry[]> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      assertBatchSize(query.limit);
+      const result = await inboxStep('list unacknowledged', undefined, () =>
+        pool.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE acknowledged_at IS NULL AND processed_at < $1 ORDER BY processed_at LIMIT $2`, [query.processedBefore, query.limit]),
+      );
+      return result.rows.map(toEntry);
     },
 
     async close(): Promise<void> {

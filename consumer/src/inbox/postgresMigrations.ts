@@ -23,5 +23,15 @@ export function postgresInboxMigrations(table: string, tableName: string): Postg
         `CREATE INDEX "${tableName}_processed_at_idx" ON ${table} (processed_at)`,
       ],
     },
+    {
+      version: 2,
+      name: 'record acknowledgements',
+      statements: [
+        `ALTER TABLE ${table} ADD COLUMN acknowledged_at timestamptz`,
+        // Entries from before this version were acknowledged when processed (or their acknowledgement is long gone).
+        `UPDATE ${table} SET acknowledged_at = processed_at`,
+        `CREATE INDEX "${tableName}_unacknowledged_idx" ON ${table} (processed_at) WHERE acknowledged_at IS NULL`,
+      ],
+    },
   ];
 }

@@ -14,6 +14,7 @@ import {
   type InboxStore,
   type OperationOptions,
   type PurgeOptions,
+  type UnacknowledgedQuery,
 } from '../inbox';
 import { sleep, throwIfAborted } from '../internal/abort';
 import { Mutex } from '../internal/mutex';
@@ -86,6 +87,16 @@ export function sqliteInboxMigrations(tableName: string): SqliteMigration[] {
            service_bus_message_id TEXT,
            processed_at_ms INTEGER NOT NULL)`,
         `CREATE INDEX "${tableName}_processed_at_idx" ON "${tableName}" (processed_at_ms)`,
+      ],
+    },
+    {
+      version: 2,
+      name: 'record acknowledgements',
+      statements: [
+        `ALTER TABLE "${tableName}" ADD COLUMN acknowledged_at_ms INTEGER`,
+        // Entries from before this version were acknowledged when processed (or their acknowledgement is long gone).
+        `UPDATE "${tableName}" SET acknowledged_at_ms = processed_at_ms`,
+        `CREATE INDEX "${tableName}_unacknowledged_idx" ON "${tableName}" (processed_at_ms) WHERE acknowledged_at_ms IS NULL`,
       ],
     },
   ];
@@ -307,6 +318,29 @@ export function createSqliteInbox(options: SqliteInboxOptions = {}): SqliteInbox
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       return deleted;
+    },
+
+    async markAcknowledged(outboxMessageIds: readonly string[], opts: OperationOptions = {}): Promise<void> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      if (outboxMessageIds.length === 0) return;
+      const statement = database.prepare(`UPDATE ${table} SET acknowledged_at_ms = ? WHERE outbox_message_id = ? AND acknowledged_at_ms IS NULL`);
+      const now = Date.now();
+      await withTransaction(() => inboxStep('record acknowledgements', undefined, () => {
+        for (const id of outboxMessageIds) statement.run(now, id);
+      }));
+    },
+
+    async listUnacknowledged(query: UnacknowledgedQuery, opts: OperationOptions = {}): Promise<InboxEntry[]> {
+      assertOpen();
+      throwIfAborted(opts.abortSignal);
+      assertBatchSize(query.limit);
+      const rows = inboxStep('list unacknowledged', undefined, () =>
+        database
+          .prepare(`SELECT ${columns} FROM ${table} WHERE acknowledged_at_ms IS NULL AND processed_at_ms < ? ORDER BY processed_at_ms LIMIT ?`)
+          .all(query.processedBefore.getTime(), query.limit) as InboxRow[],
+      );
+      return rows.map(toEntry);
     },
 
     async close(): Promise<void> {

@@ -96,6 +96,8 @@ export interface ProcessDependencies<TTransaction> {
   classifyError: (error: unknown, event: OutboxEvent) => ErrorClassification;
   readSchemaVersion: (event: OutboxEvent) => string | number | undefined;
   acknowledge: ((ack: Acknowledgement) => Promise<void>) | undefined;
+  /** The acknowledgement of an inbox entry reached the queue (recorded, so the sweep does not send it again). */
+  acknowledgementSent?: (outboxMessageId: string) => void;
   transientErrorDelayInMs: number;
   /** Aborted when close() starts: stop waiting before abandoning. */
   stopSignal: AbortSignal;
@@ -294,5 +296,6 @@ export async function processMessage<TTransaction>(
     outcome: 'processed',
     processedAt: entry.processedAt.toISOString(),
   });
+  if (acknowledgement) deps.acknowledgementSent?.(event.outboxMessageId);
   return { outcome: status, ...base, ...ids, ...(acknowledgement ? { acknowledgement } : {}) };
 }
