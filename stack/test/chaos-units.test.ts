@@ -120,6 +120,7 @@ describe('checkInvariants', () => {
     ['out of order', (s: FinalStores) => void s.salesOrders.reverse(), ['order-per-key/outbox']],
     ['poison without reason', (s: FinalStores) => void (s.rows[2]!.lastError = ''), ['poison-isolation/outbox', 'every-row-final/outbox']],
     ['row left Pending', (s: FinalStores) => void s.rows.push(row('x9', 'Pending')), ['every-row-final/outbox']],
+    ['row left Published with its effect (acknowledgement never applied)', (s: FinalStores) => void (s.rows[1]!.status = 'Published' as 'Acked'), ['every-row-final/outbox']],
     ['message left in a queue', (s: FinalStores) => void (s.entities[0]!.activeMessageCount = 2), ['service-bus-drained/outbox']],
     ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'm1', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, body: {} }), ['service-bus-drained/outbox']],
     ['change-tracking final version missing', (s: FinalStores) => void s.ctChanges.pop(), ['nothing-lost/change-tracking']],

@@ -70,7 +70,7 @@ export function formatMarkdown(r: ChaosReport): string {
     lines.push(`| poison rows (Failed / DeadLettered with a reason) | ${n(f.outbox.poisonRows)} |`);
     lines.push(`| outbox rows by status | ${Object.entries(f.outbox.rowsByStatus).map(([k, v]) => `${k} ${n(v)}`).join(', ')} |`);
     lines.push(`| failure reasons | ${Object.entries(f.outbox.failureReasons).map(([k, v]) => `${k}: ${n(v)}`).join(', ') || '-'} |`);
-    lines.push(`| rows Published whose ack was lost (effect present) | ${n(f.outbox.acksLost)} |`);
+    lines.push(`| rows left Published with their effect present (acknowledgement never applied) | ${n(f.outbox.acksLost)} |`);
     lines.push(`| change-tracking change sets: committed / rolled back (made to fail) / ambiguous settled | ${n(f.changeTracking.committed)} / ${n(f.changeTracking.rolledBack)} (${n(f.changeTracking.deliberateRollbacks)}) / ${n(f.changeTracking.ambiguousCommitted)} |`);
     lines.push(`| opportunities tracked / changes applied by the change-tracking consumer | ${n(f.changeTracking.opportunities)} / ${n(f.changeTracking.changesApplied)} |`);
   }

@@ -111,7 +111,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       components: ['dataverse', 'servicebus', 'consumer'],
       autoRestart: false,
       startTimeoutMs: 120_000,
-      extraEnv: { consumer: options.brokenConsumer ? { ERP_UNSAFE_COMPLETE_BEFORE_COMMIT: 'true' } : {} },
+      // Acknowledgements lost to a kill between complete and acknowledge are sent again within seconds.
+      extraEnv: { consumer: { ERP_ACK_SWEEP_MS: '3000', ...(options.brokenConsumer ? { ERP_UNSAFE_COMPLETE_BEFORE_COMMIT: 'true' } : {}) } },
     });
     // The change-tracking flow's queue next to the stack's entities (sessions = record id, duplicate detection).
     writeFileSync(
@@ -194,7 +195,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ...producer.orders,
       ];
 
-      // Quiescence: no Pending row, nothing active or locked in any queue, the change-tracking consumer has every
+      // Quiescence: no Pending or Published row, nothing active or locked in any queue, the change-tracking consumer has every
       // opportunity's latest version, and nothing changed between two looks.
       const q0 = Date.now();
       const timeout = options.quiescenceTimeoutMs ?? 180_000;
@@ -213,7 +214,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             lastSay = Date.now();
             say(`  quiescing: Pending ${counts.Pending}, Published ${counts.Published}, Acked ${counts.Acked}, queued ${busy}, change-tracking versions missing ${ctMissing}`);
           }
-          if (counts.Pending === 0 && busy === 0 && ctMissing === 0 && state === previous) {
+          if (counts.Pending === 0 && counts.Published === 0 && busy === 0 && ctMissing === 0 && state === previous) {
             report.timings.quiesced = true;
             break;
           }
