@@ -2,19 +2,10 @@
 // between send and mark, dropped by duplicate detection), against both emulators over real sockets.
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
 import { isDataverseError } from '../../src';
-import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, startHarness, type Harness } from '../support/harness';
+import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => {
-  h.dv.clearFaults();
-  h.sb.clearFaults();
-});
+useHarness((started) => (h = started));
 
 describe('invariant 1: nothing lost', () => {
   it('every committed row ends Published despite Dataverse 503s, dropped replies and Service Bus connection drops', async () => {

@@ -15,19 +15,10 @@ import {
   DataverseLeaseStore,
   type MessageSenderPort,
 } from '../../src';
-import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, SESSION_QUEUE, MISSING_QUEUE, startHarness, type Harness } from '../support/harness';
+import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, SESSION_QUEUE, MISSING_QUEUE, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ maxMessageSizeInBytes: 64 * 1024 });
-});
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => {
-  h.dv.clearFaults();
-  h.sb.clearFaults();
-});
+useHarness((started) => (h = started), { maxMessageSizeInBytes: 64 * 1024 });
 
 async function publishAll(expectedPublished: number, timeoutInMs = 60_000): Promise<void> {
   const p = h.newPublisher();

@@ -15,19 +15,10 @@ import {
   parseSettings,
   type PublishCycleDeps,
 } from '../../src';
-import { eventually, rowByMessageId, SESSION_QUEUE, startHarness, type Harness } from '../support/harness';
+import { eventually, rowByMessageId, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => {
-  h.dv.clearFaults();
-  h.sb.clearFaults();
-});
+useHarness((started) => (h = started));
 
 const settings = () => parseSettings({}, h.appSettings);
 

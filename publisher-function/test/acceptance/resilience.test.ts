@@ -1,20 +1,10 @@
 // Two publishers on one scope, 429 storms with Retry-After, Service Bus unavailable for a while.
 import { OutboxStatus } from '@dataverse-outbox/solution';
-import { countByStatus, drainQueue, enqueueMany, eventually, startHarness, type Harness } from '../support/harness';
+import { countByStatus, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 import type { PublisherMetrics } from '../../src';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => {
-  h.dv.clearFaults();
-  h.sb.clearFaults();
-  h.dv.setLimits('off');
-});
+useHarness((started) => (h = started));
 
 function countingMetrics(): PublisherMetrics & { count: number } {
   const m = { count: 0, published: (n: number) => void (m.count += n), failed: () => {}, retried: () => {}, publishLatency: () => {}, backlog: () => {} };

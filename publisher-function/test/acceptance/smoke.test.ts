@@ -1,13 +1,8 @@
 import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
-import { drainQueue, rowByMessageId, startHarness, type Harness } from '../support/harness';
+import { drainQueue, rowByMessageId, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+useHarness((started) => (h = started));
 
 it('publishes a committed row exactly as the spec maps it and marks it Published', async () => {
   await h.writer.transaction((tx) => {

@@ -32,6 +32,26 @@ export interface HarnessOptions {
   retryDelayInMs?: number;
 }
 
+/**
+ * One harness for a test file: started before its tests, faults and service protection limits cleared after each
+ * test, closed at the end. `onStarted` receives it (tests keep it in a `let h: Harness`).
+ */
+export function useHarness(onStarted: (h: Harness) => void, options: HarnessOptions = {}): void {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness(options);
+    onStarted(started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  afterEach(() => {
+    started?.dv.clearFaults();
+    started?.sb.clearFaults();
+    started?.dv.setLimits('off');
+  });
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dv = await startDataverseEmulator({ port: 0, ...options.dataverse });
   const sb = await startServiceBusEmulator({
