@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { OutboxWriter } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter, type DataverseRequestInfo } from '@dataverse-outbox/publisher-function';
 import { OutboxStatus, Settings } from '@dataverse-outbox/solution';
 import { userCounters } from './support/emulators';
 import { NaivePublisher } from './support/naivePublisher';
@@ -20,8 +20,13 @@ const THROUGHPUT_ROWS = Number(process.env.PUBLISHER_BENCH_ROWS ?? 6000);
 const BASELINE_ROWS = Number(process.env.PUBLISHER_BENCH_BASELINE_ROWS ?? 400);
 const OFFERED_PER_SECOND = 200;
 const LATENCY_SECONDS = Number(process.env.PUBLISHER_BENCH_LATENCY_SECONDS ?? 20);
-const BASELINE_LATENCY_SECONDS = 10;
+const BASELINE_LATENCY_SECONDS = Number(process.env.PUBLISHER_BENCH_BASELINE_LATENCY_SECONDS ?? 10);
+// The baseline cannot keep up with the offered load (about 15 msg/s against 200), so its drain is cut: the figure is
+// "published within this long after the run", not a full drain.
+const BASELINE_DRAIN_SECONDS = Number(process.env.PUBLISHER_BENCH_BASELINE_DRAIN_SECONDS ?? 20);
 const IDLE_SECONDS = Number(process.env.PUBLISHER_BENCH_IDLE_SECONDS ?? 30);
+/** The publisher's longest idle wait (PollingOptions.maxIntervalInMs, default 5 s): the idle cost is measured at it. */
+const IDLE_POLL_MS = 5000;
 const PRODUCERS = 16; // producer identities: 200 commits/s stay under each user's 20 requests/s
 const NAIVE_TOKEN = 'naive-publisher-app';
 const DEFAULT_BATCH = Number(Settings.BatchSize.defaultValue);
@@ -57,9 +62,22 @@ async function counters(world: World, token: string) {
   return userCounters(await world.dv.counters(), token);
 }
 
+/**
+ * Seeding is set-up, not measured: with the realistic profile every seeded row costs 5 ms (30 s for 6,000 rows), so the
+ * producer's CreateMultiple runs with latency off and the profile is back on before anything is timed.
+ */
+async function seedQuickly(world: World, seed: () => Promise<unknown>): Promise<void> {
+  await world.dv.setLatency('off');
+  try {
+    await seed();
+  } finally {
+    await world.dv.setLatency('realistic');
+  }
+}
+
 /** Seeds `rows` Pending rows, then times one publisher draining them. */
 async function throughputOurs(world: World, rows: number): Promise<ThroughputResult> {
-  await seedOutbox(world.producerClient, { prefix: 'tp', count: rows, status: () => OutboxStatus.Pending, concurrency: 4 });
+  await seedQuickly(world, () => seedOutbox(world.producerClient, { prefix: 'tp', count: rows, status: () => OutboxStatus.Pending, concurrency: 4 }));
   const sent = new Set<string>();
   let last = 0;
   const serviceBus = tapServiceBusClient(world.serviceBus, (ids, at) => {
@@ -79,7 +97,7 @@ async function throughputOurs(world: World, rows: number): Promise<ThroughputRes
 }
 
 async function throughputNaive(world: World, rows: number): Promise<ThroughputResult> {
-  await seedOutbox(world.producerClient, { prefix: 'naive', count: rows, status: () => OutboxStatus.Pending, concurrency: 2 });
+  await seedQuickly(world, () => seedOutbox(world.producerClient, { prefix: 'naive', count: rows, status: () => OutboxStatus.Pending, concurrency: 2 }));
   const before = await counters(world, NAIVE_TOKEN);
   const naive = new NaivePublisher({ dataverse: world.client(NAIVE_TOKEN), serviceBus: world.serviceBus, pollIntervalInMs: 1000 });
   const started = performance.now();
@@ -137,10 +155,43 @@ async function latency(world: World, which: 'ours' | 'naive', seconds: number, d
   return { offeredPerSecond: OFFERED_PER_SECOND, committed: committedAt.size, publishedWithinRun: samples.length, latencyMs: summarize(samples) };
 }
 
+/**
+ * Resolves once the publisher polls at its longest idle wait. An idle wait doubles per empty cycle up to the maximum, and
+ * a busy publisher reads again within 100 ms (or as soon as a bulk write frees a slot), so a read that comes at least
+ * half the maximum after the previous one is an idle read whose next wait is the maximum. Rows left Pending by an
+ * earlier phase are drained first, however long that takes (up to the timeout).
+ */
+function idleReached(world: World, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let last: number | undefined;
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      world.onPublisherRequest.delete(listener);
+      if (error) reject(error);
+      else resolve();
+    };
+    const listener = (info: DataverseRequestInfo): void => {
+      // A throttled request (its retry waits Retry-After) or a bulk write in the gap means the publisher was not idle.
+      if (info.status >= 300 || info.method === 'POST') {
+        last = undefined;
+        return;
+      }
+      if (info.method !== 'GET' || !info.path.includes('obx_outboxmessages?')) return;
+      const now = performance.now();
+      if (last !== undefined && now - last >= IDLE_POLL_MS / 2) done();
+      last = now;
+    };
+    const timer = setTimeout(() => done(new Error(`idle cost: the publisher did not reach its idle poll interval within ${timeoutMs} ms`)), timeoutMs);
+    world.onPublisherRequest.add(listener);
+  });
+}
+
 async function idleCost(world: World, seconds: number): Promise<{ seconds: number; requests: number; requestsPerSecond: number; byOperation: Record<string, number> }> {
   const p = world.newPublisher();
+  const idle = idleReached(world, 60_000);
+  idle.catch(() => undefined); // awaited below; a failed start() must not leave it unhandled
   await p.start();
-  await sleep(8000); // past the last activity: the poll interval has grown to its idle value
+  await idle; // past the last activity: the poll interval has grown to its idle value
   const before = await counters(world, PUBLISHER_TOKEN);
   await sleep(seconds * 1000);
   const after = await counters(world, PUBLISHER_TOKEN);
@@ -170,8 +221,8 @@ async function main(): Promise<void> {
     log(`latency: publisher at ${OFFERED_PER_SECOND} msg/s offered for ${LATENCY_SECONDS} s`);
     const latOurs = await latency(world, 'ours', LATENCY_SECONDS, 20_000);
     log(`  p50 ${latOurs.latencyMs.p50} ms, p99 ${latOurs.latencyMs.p99} ms`);
-    log(`latency: naive baseline at ${OFFERED_PER_SECOND} msg/s offered for ${BASELINE_LATENCY_SECONDS} s (drain cut at 20 s)`);
-    const latNaive = await latency(world, 'naive', BASELINE_LATENCY_SECONDS, 20_000);
+    log(`latency: naive baseline at ${OFFERED_PER_SECOND} msg/s offered for ${BASELINE_LATENCY_SECONDS} s (drain cut at ${BASELINE_DRAIN_SECONDS} s)`);
+    const latNaive = await latency(world, 'naive', BASELINE_LATENCY_SECONDS, BASELINE_DRAIN_SECONDS * 1000);
     log(`  published ${latNaive.publishedWithinRun}/${latNaive.committed}, p50 ${latNaive.latencyMs.p50} ms, p99 ${latNaive.latencyMs.p99} ms`);
     log(`idle cost: publisher idle for ${IDLE_SECONDS} s`);
     const idle = await idleCost(world, IDLE_SECONDS);
@@ -210,7 +261,7 @@ Latency = the producer's commit reply to Service Bus accepting the send (the pub
 |---|---|---|---|
 | throughput, msgs/s | ${ours.messagesPerSecond} (${ours.messages} rows in ${ours.seconds} s) | ${naive.messagesPerSecond} (${naive.messages} rows in ${naive.seconds} s) | >= 25x baseline: ${ratio}x, ${yes(targets.throughputRatio.met)} |
 | Dataverse requests per message | ${ours.requestsPerMessage} | ${naive.requestsPerMessage} | <= 0.05: ${yes(targets.requestsPerMessage.met)} |
-| latency at ${OFFERED_PER_SECOND} msgs/s offered, p50 / p99 ms | ${latOurs.latencyMs.p50} / ${latOurs.latencyMs.p99} (${latOurs.publishedWithinRun}/${latOurs.committed} published) | ${latNaive.latencyMs.p50} / ${latNaive.latencyMs.p99} (${latNaive.publishedWithinRun}/${latNaive.committed} published within 20 s after the ${BASELINE_LATENCY_SECONDS} s run) | p99 < 1 s: ${yes(targets.p99LatencyMs.met)} |
+| latency at ${OFFERED_PER_SECOND} msgs/s offered, p50 / p99 ms | ${latOurs.latencyMs.p50} / ${latOurs.latencyMs.p99} (${latOurs.publishedWithinRun}/${latOurs.committed} published) | ${latNaive.latencyMs.p50} / ${latNaive.latencyMs.p99} (${latNaive.publishedWithinRun}/${latNaive.committed} published within ${BASELINE_DRAIN_SECONDS} s after the ${BASELINE_LATENCY_SECONDS} s run) | p99 < 1 s: ${yes(targets.p99LatencyMs.met)} |
 | idle cost, Dataverse requests/s | ${idle.requestsPerSecond} (${Object.entries(idle.byOperation).map(([k, v]) => `${v} ${k}`).join(', ')} in ${idle.seconds} s) | - | well under 1: ${yes(targets.idleRequestsPerSecond.met)} |
 
 429s seen by the publisher during the throughput run: ${ours.throttled}; by the baseline: ${naive.throttled}.

@@ -20,8 +20,19 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
     summary: 'The publisher engine against the reference article\'s naive design (poll, send one, PATCH one), both on the emulators with the realistic profile and limits on.',
     script: 'publisher.bench.ts',
     args: { quick: [], full: [] },
-    env: { quick: { PUBLISHER_BENCH_ROWS: '600', PUBLISHER_BENCH_BASELINE_ROWS: '40', PUBLISHER_BENCH_LATENCY_SECONDS: '3', PUBLISHER_BENCH_IDLE_SECONDS: '5' }, full: {} },
-    expectedSeconds: { quick: 30, full: 200 },
+    env: {
+      quick: {
+        PUBLISHER_BENCH_ROWS: '600',
+        PUBLISHER_BENCH_BASELINE_ROWS: '40',
+        PUBLISHER_BENCH_LATENCY_SECONDS: '1',
+        PUBLISHER_BENCH_BASELINE_LATENCY_SECONDS: '1',
+        PUBLISHER_BENCH_BASELINE_DRAIN_SECONDS: '2',
+        // One idle poll (5 s) and a margin, so the window holds exactly one idle read.
+        PUBLISHER_BENCH_IDLE_SECONDS: '6',
+      },
+      full: {},
+    },
+    expectedSeconds: { quick: 32, full: 200 },
   },
   {
     name: 'consumer',
@@ -29,7 +40,7 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
     summary: 'The idempotent consumer (inbox row + handler write in one PostgreSQL transaction, complete, acknowledgement) at concurrency 1, 8 and 32 against a plain receiver.',
     script: 'consumer.bench.ts',
     args: { quick: ['--messages', '40'], full: ['--messages', '1000'] },
-    expectedSeconds: { quick: 15, full: 45 },
+    expectedSeconds: { quick: 5, full: 45 },
   },
   {
     name: 'dataverse-emulator',
@@ -37,7 +48,7 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
     summary: 'Is the Dataverse emulator ever the bottleneck? Reads, writes, UpdateMultiple and the publish query against a bare HTTP server.',
     script: 'dataverse-emulator.bench.ts',
     args: { quick: ['--seed-rows', '1000', '--seconds', '0.5'], full: ['--seed-rows', '50000', '--seconds', '4'] },
-    expectedSeconds: { quick: 10, full: 40 },
+    expectedSeconds: { quick: 5, full: 40 },
   },
   {
     name: 'servicebus-emulator',
@@ -46,6 +57,6 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
     script: 'servicebus-emulator.bench.ts',
     args: { quick: [], full: [] },
     env: { quick: { SB_BENCH_MESSAGES: '1000' }, full: {} },
-    expectedSeconds: { quick: 15, full: 40 },
+    expectedSeconds: { quick: 6, full: 40 },
   },
 ];
