@@ -152,10 +152,10 @@ export const budgetBenchmark = defineBenchmark<BudgetData, Sizes>({
   summary:
     "How many messages per second one application user can sustain under Dataverse's service protection limits (6,000 requests and 1,200 s of execution time per 5 minutes, 52 concurrent), for the publisher with default settings and for the naive per-row design: computed from the limits and the realistic latency model, and measured on the emulator with the limits' window scaled down (same per-second rates).",
   sizes: {
-    quick: { windowFactor: 0.005, windows: 2 },
+    quick: { windowFactor: 0.004, windows: 2 },
     full: { windowFactor: 0.02, windows: 3 },
   },
-  expectedSeconds: { quick: 35, full: 110 },
+  expectedSeconds: { quick: 28, full: 110 },
   async run(ctx, sizes) {
     const limits = scaledDataverseLimits(sizes.windowFactor);
     const world = await startWorld({ dataverse: { latency: 'off', limits: 'off' } });
