@@ -59,3 +59,16 @@ it('renders suite results, component markdown, unknown results and missing ones,
 it('embedComponentMarkdown drops the first heading and demotes the others below ##', () => {
   expect(embedComponentMarkdown('## Title\n\ntext\n# Big\n#### Small\n')).toBe('text\n### Big\n##### Small');
 });
+
+it("states the run's time target beside the measured time when the suite record has one", () => {
+  const record = { command: 'npm run bench -- --quick', mode: 'quick', startedAt: '2026-11-27T10:00:00.000Z', durationSeconds: 95, machine: result().machine, benchmarks: [{ name: 'toy', seconds: 3, ok: true }] };
+  const docsFile = path.join(dir, 'docs', 'benchmarks.md');
+  const render = (r: object): string => {
+    writeFileSync(path.join(dir, 'results', 'suite-run.json'), JSON.stringify(r));
+    generateDocs({ resultsDir: path.join(dir, 'results'), docsFile, suite: [toy as never], components: [] });
+    return readFileSync(docsFile, 'utf8');
+  };
+  expect(render({ ...record, targetSeconds: 120 })).toContain('95 s in total (target: under 120 s) on 2 CPUs');
+  // Records written before the target existed render as before.
+  expect(render(record)).toContain('95 s in total on 2 CPUs');
+});
