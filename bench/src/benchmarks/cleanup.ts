@@ -64,7 +64,10 @@ async function publisherRate(world: World, timeline: PublishTimeline, seconds: n
   const exhausted = timeline.reachedAt(seeded);
   const t1 = exhausted !== undefined && exhausted < performance.now() ? Math.max(t0 + 1, exhausted) : performance.now();
   const published = timeline.between(t0, t1 + 1);
+  // Measured: the graceful stop (bulk writes still in flight) runs without the latency profile, set again for what follows.
+  await world.dv.setLatency('off');
   await publisher.stop();
+  await world.dv.setLatency('realistic');
   const secs = (t1 - t0) / 1000;
   return { messagesPerSecond: Math.round(published / secs), seconds: round(secs, 2), published };
 }
@@ -75,8 +78,9 @@ export const cleanupBenchmark = defineBenchmark<CleanupData, Sizes>({
   summary:
     "The solution's recurring BulkDelete job (finished rows older than obx_RetentionDays: Acked and Cancelled) run by the Dataverse emulator over a million old finished rows: rows deleted per second, no Pending row ever deleted, and the publisher's throughput while the job runs against its throughput just before.",
   sizes: {
-    // Quick: rows match the growth benchmark's quick table so that it is reused, not seeded again.
-    quick: { rows: 6_000, oldPending: 200, publishRows: 2_000, publishSeconds: 2 },
+    // Quick: rows match the growth benchmark's quick table so that it is reused, not seeded again; below about 9,000
+    // eligible rows the job ends within one publish cycle and the rate during it reads 0.
+    quick: { rows: 10_000, oldPending: 200, publishRows: 2_000, publishSeconds: 2 },
     full: { rows: 1_000_000, oldPending: 2_000, publishRows: 15_000, publishSeconds: 8 },
   },
   expectedSeconds: { quick: 11, full: 240 },

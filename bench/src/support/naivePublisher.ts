@@ -25,6 +25,8 @@ export class NaivePublisher {
   private stopping = false;
   private loop?: Promise<void>;
   private sender?: ServiceBusSender;
+  /** Ends the current idle wait (stop() would otherwise wait out the poll timer). */
+  private wakeUp?: () => void;
   published = 0;
 
   constructor(private readonly options: NaivePublisherOptions) {}
@@ -40,7 +42,14 @@ export class NaivePublisher {
     while (!this.stopping) {
       const rows = await store.readDue({ now: new Date(), top: this.options.pollSize ?? 50 });
       if (rows.length === 0) {
-        await new Promise((r) => setTimeout(r, this.options.pollIntervalInMs ?? 1000));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.pollIntervalInMs ?? 1000);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
         continue;
       }
       let next = 0;
@@ -70,6 +79,7 @@ export class NaivePublisher {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.wakeUp?.();
     await this.loop?.catch(() => undefined);
     await this.sender?.close();
   }
