@@ -8,6 +8,7 @@ import { describeError, OutboxError } from './core/errors';
 import type { OutboxHealth } from './core/health';
 import { LeaseKeeper } from './core/lease';
 import { KeyBlockers } from './core/ordering';
+import { RefreshingSettings } from './refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
 import { runPublishCycle, type MarkSummary, type PublishCycleDeps, type PublishCycleResult } from './core/publishCycle';
 import { parseSettings, type OutboxSettings } from './core/settings';
@@ -81,8 +82,7 @@ export class OutboxPublisher {
   private readonly logger: Logger;
   private readonly metrics: PublisherMetrics;
   private readonly clock: Clock;
-  private currentSettings?: OutboxSettings;
-  private settingsReadAt = 0;
+  private readonly settingsSource: RefreshingSettings<OutboxSettings>;
   private loop?: Promise<void>;
   private stopping = false;
   private wakeUp?: () => void;
@@ -103,11 +103,18 @@ export class OutboxPublisher {
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
     this.lease = new LeaseKeeper(this.leaseStore, { scope: this.scope, owner: this.owner, durationInMs: options.leaseDurationInMs ?? 60_000, clock: this.clock, logger: this.logger });
+    this.settingsSource = new RefreshingSettings({
+      read: async (o) => parseSettings(await readSettingsFromDataverse(options.dataverse, o), options.appSettings ?? process.env),
+      refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
+      logger: this.logger,
+      what: 'settings',
+      onChange: () => this.logger.info('settings changed', { scope: this.scope }),
+    });
   }
 
   /** Current settings (after the first load). */
   get settings(): OutboxSettings | undefined {
-    return this.currentSettings;
+    return this.settingsSource.current;
   }
 
   get holdsLease(): boolean {
@@ -115,21 +122,8 @@ export class OutboxPublisher {
   }
 
   /** Reads and validates settings. The first load throws OutboxError('InvalidSettings'); later refreshes keep the last good ones. */
-  async loadSettings(options: OperationOptions = {}): Promise<OutboxSettings> {
-    const refreshEvery = this.options.settingsRefreshIntervalInMs ?? 300_000;
-    if (this.currentSettings && Date.now() - this.settingsReadAt < refreshEvery) return this.currentSettings;
-    try {
-      const raw = await readSettingsFromDataverse(this.options.dataverse, options);
-      const parsed = parseSettings(raw, this.options.appSettings ?? process.env);
-      if (this.currentSettings && JSON.stringify(parsed) !== JSON.stringify(this.currentSettings)) this.logger.info('settings changed', { scope: this.scope });
-      this.currentSettings = parsed;
-      this.settingsReadAt = Date.now();
-    } catch (e) {
-      if (!this.currentSettings) throw e;
-      this.settingsReadAt = Date.now();
-      this.logger.error('settings refresh failed; keeping the last good settings', { error: describeError(e) });
-    }
-    return this.currentSettings;
+  loadSettings(options: OperationOptions = {}): Promise<OutboxSettings> {
+    return this.settingsSource.get(options);
   }
 
   private deps(settings: OutboxSettings): PublishCycleDeps {

@@ -12,6 +12,7 @@ import { parseSettings, type OutboxSettings } from '../core/settings';
 import type { DataverseClient } from '../dataverse/client';
 import { DataverseLeaseStore } from '../dataverse/leaseStore';
 import { readSettingsFromDataverse } from '../dataverse/settingsSource';
+import { RefreshingSettings } from '../refreshingSettings';
 import { ServiceBusMessageSender } from '../servicebus/sender';
 import { DataverseCheckpointStore } from './checkpointStore';
 import { parseChangeTrackingSources, resolveChangeTrackingSources, type ChangeTrackingSourceConfig } from './config';
@@ -86,8 +87,7 @@ export class ChangeTrackingPublisher {
   private readonly checkpoints: CheckpointPort;
   private readonly leaseStore: DataverseLeaseStore;
   private readonly states = new Map<string, SourceState>();
-  private current?: ChangeTrackingSettings;
-  private readAt = 0;
+  private readonly settingsSource: RefreshingSettings<ChangeTrackingSettings>;
   private loop?: Promise<void>;
   private stopping = false;
   private wakeUp?: () => void;
@@ -102,27 +102,27 @@ export class ChangeTrackingPublisher {
     this.reader = options.reader ?? new DataverseDeltaReader(options.dataverse);
     this.checkpoints = options.checkpoints ?? new DataverseCheckpointStore(options.dataverse);
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
+    this.settingsSource = new RefreshingSettings({
+      read: (o) => this.readSettings(o),
+      refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
+      logger: this.logger,
+      what: 'change tracking settings',
+    });
   }
 
   /** Reads and validates the settings. The first load throws OutboxError('InvalidSettings'); later refreshes keep the last good ones. */
-  async loadSettings(options: OperationOptions = {}): Promise<ChangeTrackingSettings> {
-    const every = this.options.settingsRefreshIntervalInMs ?? 300_000;
-    if (this.current && Date.now() - this.readAt < every) return this.current;
-    try {
-      const app = this.options.appSettings ?? process.env;
-      const raw = await readSettingsFromDataverse(this.options.dataverse, options);
-      const outbox = parseSettings(raw, app);
-      const sources = this.options.sources
-        ? parseChangeTrackingSources({ text: JSON.stringify(this.options.sources), where: 'options.sources' }, outbox)
-        : parseChangeTrackingSources(resolveChangeTrackingSources(raw.ChangeTrackingSources, app), outbox);
-      this.current = { outbox, sources };
-      this.readAt = Date.now();
-    } catch (e) {
-      if (!this.current) throw e;
-      this.readAt = Date.now();
-      this.logger.error('change tracking settings refresh failed; keeping the last good settings', { error: describeError(e) });
-    }
-    return this.current;
+  loadSettings(options: OperationOptions = {}): Promise<ChangeTrackingSettings> {
+    return this.settingsSource.get(options);
+  }
+
+  private async readSettings(options: OperationOptions): Promise<ChangeTrackingSettings> {
+    const app = this.options.appSettings ?? process.env;
+    const raw = await readSettingsFromDataverse(this.options.dataverse, options);
+    const outbox = parseSettings(raw, app);
+    const sources = this.options.sources
+      ? parseChangeTrackingSources({ text: JSON.stringify(this.options.sources), where: 'options.sources' }, outbox)
+      : parseChangeTrackingSources(resolveChangeTrackingSources(raw.ChangeTrackingSources, app), outbox);
+    return { outbox, sources };
   }
 
   private state(source: ChangeTrackingSourceConfig): SourceState {

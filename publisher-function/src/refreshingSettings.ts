@@ -1,0 +1,41 @@
+// Settings read from Dataverse, re-read at most every `refreshIntervalInMs`. The first read must succeed (a clear
+// InvalidSettings error at start); a later failed read keeps the last good settings, so an admin's typo or a Dataverse
+// hiccup never stops a running publisher.
+import { describeError } from './core/errors';
+import type { Logger, OperationOptions } from './core/ports';
+
+export interface RefreshingSettingsOptions<T> {
+  read: (options: OperationOptions) => Promise<T>;
+  refreshIntervalInMs: number;
+  logger: Logger;
+  /** What the settings are, in log lines (e.g. "settings", "change tracking settings"). */
+  what: string;
+  /** Called when a refresh returns different settings than before. */
+  onChange?: (next: T) => void;
+}
+
+export class RefreshingSettings<T> {
+  private value?: T;
+  private readAt = 0;
+
+  constructor(private readonly options: RefreshingSettingsOptions<T>) {}
+
+  /** The settings after the first successful read. */
+  get current(): T | undefined {
+    return this.value;
+  }
+
+  async get(options: OperationOptions = {}): Promise<T> {
+    if (this.value !== undefined && Date.now() - this.readAt < this.options.refreshIntervalInMs) return this.value;
+    try {
+      const next = await this.options.read(options);
+      if (this.value !== undefined && JSON.stringify(next) !== JSON.stringify(this.value)) this.options.onChange?.(next);
+      this.value = next;
+    } catch (e) {
+      if (this.value === undefined) throw e;
+      this.options.logger.error(`${this.options.what} refresh failed; keeping the last good ${this.options.what}`, { error: describeError(e) });
+    }
+    this.readAt = Date.now();
+    return this.value;
+  }
+}
