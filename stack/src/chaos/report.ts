@@ -33,6 +33,8 @@ export interface ChaosReport {
   unexpectedExits: { component: string; at: string; info: string }[];
   /** Redeliveries the consumers' inboxes recognised and absorbed (no second effect). */
   duplicatesAbsorbed: { erpConsumer: number; ctConsumer: number };
+  /** Acknowledgements the ERP consumer's sweep sent again. */
+  acknowledgementsResent: number;
   deliveriesProcessed: { erpConsumer: number; ctConsumer: number };
   lost: number;
   duplicateEffects: number;
@@ -62,6 +64,7 @@ export function formatMarkdown(r: ChaosReport): string {
   lines.push(`| lost (committed order without its effect) | **${n(r.lost)}** |`);
   lines.push(`| duplicate effects | **${n(r.duplicateEffects)}** |`);
   lines.push(`| duplicates delivered and absorbed by the inbox (ERP / change tracking) | ${n(r.duplicatesAbsorbed.erpConsumer)} / ${n(r.duplicatesAbsorbed.ctConsumer)} |`);
+  lines.push(`| acknowledgements sent again by the ERP consumer's sweep (lost or unrecorded when it was killed) | ${n(r.acknowledgementsResent ?? 0)} |`);
   lines.push(`| deliveries processed (ERP / change tracking) | ${n(r.deliveriesProcessed.erpConsumer)} / ${n(r.deliveriesProcessed.ctConsumer)} |`);
   if (f) {
     lines.push(`| outbox change sets: committed / rolled back (of which made to fail) | ${n(f.outbox.committed)} / ${n(f.outbox.rolledBack)} (${n(f.outbox.deliberateRollbacks)}) |`);

@@ -63,6 +63,22 @@ function countLines(file: string, pattern: RegExp): number {
   return n;
 }
 
+/** Sum of a numeric field over the log lines that match. */
+function sumField(file: string, pattern: RegExp, field: string): number {
+  if (!existsSync(file)) return 0;
+  let n = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!pattern.test(line)) continue;
+    try {
+      const value = (JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)[field];
+      if (typeof value === 'number') n += value;
+    } catch {
+      // A line cut short by a SIGKILL: nothing to add.
+    }
+  }
+  return n;
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const say = options.onLine ?? (() => undefined);
@@ -91,6 +107,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     pauses: {},
     unexpectedExits: [],
     duplicatesAbsorbed: { erpConsumer: 0, ctConsumer: 0 },
+    acknowledgementsResent: 0,
     deliveriesProcessed: { erpConsumer: 0, ctConsumer: 0 },
     lost: 0,
     duplicateEffects: 0,
@@ -264,6 +281,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message duplicate"/),
         ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message duplicate"/),
       };
+      // Acknowledgements the ERP consumer's sweep sent again (lost to a kill between complete and acknowledge, or
+      // sent but not yet recorded when the consumer died).
+      report.acknowledgementsResent = sumField(path.join(stack.layout.logs, 'consumer.log'), /"msg":"acknowledged again after a lost acknowledgement"/, 'count');
       report.deliveriesProcessed = {
         erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message processed"/),
         ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message processed"/),
