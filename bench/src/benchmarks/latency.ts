@@ -282,12 +282,12 @@ export const latencyBenchmark = defineBenchmark<LatencyData, Sizes>({
         const behind = top.ackRecordsPerSecond > 0 && top.ackRecordsPerSecond < top.offeredPerSecond * 0.9;
         return behind
           ? [
-              `**Finding (publisher, acknowledgements):** at ${top.offeredPerSecond} msg/s offered the publisher sent ${top.sendsPerSecond} msg/s but the ack listener recorded only ${top.ackRecordsPerSecond} acks/s, so commit-to-ack grows with the backlog (p50 ${top.commitToAckMs.p50} ms against ${top.commitToPublishMs.p50} ms to publish). The listener handles one receive of up to 100 acks at a time: two reads by id and one $batch of 100 updates (about 700 ms with the realistic profile) before it receives again, i.e. roughly 140 acks/s. It should pipeline like the publisher's marks (several ack batches in flight, rows of one batch never in two) and receive larger batches; running it under its own application user (budget section) then keeps the publisher's budget intact.`,
+              `**Finding (publisher, acknowledgements):** at ${top.offeredPerSecond} msg/s offered the publisher sent ${top.sendsPerSecond} msg/s but the ack listener recorded only ${top.ackRecordsPerSecond} acks/s, so commit-to-ack grows with the backlog (p50 ${top.commitToAckMs.p50} ms against ${top.commitToPublishMs.p50} ms to publish). The listener keeps up to 4 receives of up to 250 acks in flight, each read by id (50 ids a request) and written with one $batch of updates (50 ms + 5 ms per row with the realistic profile); past that, the acks share the application user's service protection budget with the publisher: run the ack listener under its own application user (budget section).`,
               '',
             ]
           : [];
       })(),
-      'Commit-to-publish includes the publisher\'s adaptive poll (100 ms after activity), one read (50 ms + 0.2 ms per row) and the send. Commit-to-ack adds the consumer\'s inbox transaction, its acknowledgement message, and the ack listener\'s receive (up to 100 acks per receive) and bulk write (two reads by id and one $batch: 50 ms + 5 ms per row). Ratios between loads in the same run show how latency grows with load.',
+      'Commit-to-publish includes the publisher\'s adaptive poll (100 ms after activity), one read (50 ms + 0.2 ms per row) and the send. Commit-to-ack adds the consumer\'s inbox transaction, its acknowledgement message, and the ack listener\'s receive (up to 250 acks per receive, up to 4 receives being written at once) and bulk write (reads by id, 50 ids a request, and one $batch: 50 ms + 5 ms per row). Ratios between loads in the same run show how latency grows with load.',
     ].join('\n');
   },
 });
