@@ -1,5 +1,5 @@
-// Public barrel of the solution workspace: the generated names module (one source of truth for every other workspace),
-// the solution model reader, and the solution tooling (packer, cleanup job) for scripts and tests.
+// Public barrel of the solution workspace: the generated names module (one source of truth for every other workspace)
+// and the solution model reader. The cleanup job is `@dataverse-outbox/solution/cleanup`.
 export * from './generated/names';
 export type * from './model';
 export { readSolutionModel } from './solution-model';

@@ -3,9 +3,8 @@
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
 
-import { CLEANUP_JOB_NAME } from '../src/cleanup/definition';
-import { scheduleCleanupJob } from '../src/cleanup/schedule';
-import { createWebApiClient, type DataverseHttp } from '../src/cleanup/web-api';
+// Through the package's public subpath, as operators' scripts import it.
+import { CLEANUP_JOB_NAME, createWebApiClient, scheduleCleanupJob, type DataverseHttp } from '@dataverse-outbox/solution/cleanup';
 
 const DAY = 86_400_000;
 
