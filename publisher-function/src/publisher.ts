@@ -53,6 +53,8 @@ export interface PublisherOptions {
   ackListener?: boolean;
   /** Worker only: dead-letter monitor interval; 0 turns it off. Default 60 s. */
   deadLetterMonitorIntervalInMs?: number;
+  /** Worker only: how often the oldest Pending row's age is measured for metrics (stall alerts); 0 = never. Default 60 s. */
+  pendingAgeIntervalInMs?: number;
 }
 
 export interface RunForResult {
@@ -88,6 +90,8 @@ export class OutboxPublisher {
   private wakeUp?: () => void;
   private ackListener?: AckListener;
   private dlqTimer?: NodeJS.Timeout;
+  private pendingAgeTimer?: NodeJS.Timeout;
+  private pendingAgeRunning?: Promise<number | undefined>;
   private dlqRunning?: Promise<unknown>;
   private closed = false;
   /** Time of the last successful publish by this instance. */
@@ -226,7 +230,34 @@ export class OutboxPublisher {
         this.dlqRunning = this.monitorDeadLetters().finally(() => (this.dlqRunning = undefined));
       }, dlqEvery);
     }
+    // Every running instance reports, lease or not: a switched-off or starved publisher is exactly the stall to alert on.
+    const ageEvery = this.options.pendingAgeIntervalInMs ?? 60_000;
+    if (ageEvery > 0) {
+      void this.measurePendingAge();
+      this.pendingAgeTimer = setInterval(() => void this.measurePendingAge(), ageEvery);
+    }
     this.logger.info('publisher started', { scope: this.scope, owner: this.owner, batchSize: settings.batchSize, targets: settings.allowedTargets });
+  }
+
+  /**
+   * Measures the age of the oldest Pending row (one request) and reports it to the metrics (`outbox.pending.oldest_age`).
+   * Returns it in seconds (0 when none is Pending), or undefined when Dataverse could not be read.
+   */
+  measurePendingAge(options: OperationOptions = {}): Promise<number | undefined> {
+    this.pendingAgeRunning ??= (async () => {
+      try {
+        const oldest = await this.store.oldestPending(options);
+        const age = oldest?.createdOn ? Math.max(0, Math.round((this.clock.now().getTime() - oldest.createdOn.getTime()) / 1000)) : 0;
+        this.metrics.pendingAge?.(age);
+        return age;
+      } catch (e) {
+        this.logger.warn('could not measure the oldest pending age', { scope: this.scope, error: describeError(e) });
+        return undefined;
+      } finally {
+        this.pendingAgeRunning = undefined;
+      }
+    })();
+    return this.pendingAgeRunning;
   }
 
   /** One pass of the dead-letter monitor over the allowed targets. */
@@ -279,6 +310,9 @@ export class OutboxPublisher {
     this.wake();
     if (this.dlqTimer) clearInterval(this.dlqTimer);
     this.dlqTimer = undefined;
+    if (this.pendingAgeTimer) clearInterval(this.pendingAgeTimer);
+    this.pendingAgeTimer = undefined;
+    await this.pendingAgeRunning;
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
     await this.ackListener?.close();

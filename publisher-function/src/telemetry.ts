@@ -32,6 +32,13 @@ export function createOtelMetrics(meter: Meter = otelMetrics.getMeter('dataverse
   const dvRequests = meter.createCounter('outbox.dataverse.requests', { description: 'Dataverse Web API requests' });
   let backlogValue = 0;
   meter.createObservableGauge('outbox.backlog', { description: 'Due rows seen in the last cycle' }).addCallback((r) => r.observe(backlogValue));
+  // Not observed until measured once: an alert must not read a made-up 0 before the first measurement.
+  let pendingAgeValue: number | undefined;
+  meter
+    .createObservableGauge('outbox.pending.oldest_age', { description: 'Age of the oldest Pending outbox row (0 when none)', unit: 's' })
+    .addCallback((r) => {
+      if (pendingAgeValue !== undefined) r.observe(pendingAgeValue);
+    });
   return {
     published: (n, target) => published.add(n, { target }),
     failed: (n, target, code) => failed.add(n, { target, code }),
@@ -39,6 +46,9 @@ export function createOtelMetrics(meter: Meter = otelMetrics.getMeter('dataverse
     publishLatency: (ms, target) => latency.record(ms, { target }),
     backlog: (n) => {
       backlogValue = n;
+    },
+    pendingAge: (seconds) => {
+      pendingAgeValue = seconds;
     },
     dataverseRequest: (kind) => dvRequests.add(1, { kind }),
   };

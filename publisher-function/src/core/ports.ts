@@ -82,6 +82,8 @@ export interface PublisherMetrics {
   /** Commit (createdon) to publish, per message. */
   publishLatency(ms: number, target: string): void;
   backlog(count: number): void;
+  /** Age in seconds of the oldest Pending row, 0 when none is Pending (stall alerts: spec invariant 7). */
+  pendingAge?(oldestPendingAgeSeconds: number): void;
   dataverseRequest?(kind: string): void;
 }
 

@@ -57,7 +57,9 @@ export const publishTimer: TimerFunctionOptions = {
       throw e;
     }
     const r = await h.publisher.runFor(functionsConfig.publishBudgetInMs, { untilDeadline: true });
-    ctx.log(JSON.stringify({ message: 'publish run', ...r }));
+    // The Functions host has no long-lived timer of its own: each invocation measures the stall gauge once.
+    const oldestPendingAgeSeconds = await h.publisher.measurePendingAge();
+    ctx.log(JSON.stringify({ message: 'publish run', ...r, oldestPendingAgeSeconds }));
     if (r.outcome === 'error') throw new Error(`publish run failed: ${r.error}`);
   },
 };
