@@ -51,6 +51,8 @@ export type { HealthSources } from './health';
 // Telemetry
 export { createJsonLogger, createOtelMetrics, startAzureMonitor, loggerFromContext } from './telemetry';
 export type { LogLevel } from './telemetry';
+export { processOwnerName, runHostProcess } from './hostProcess';
+export type { HostProcessOptions } from './hostProcess';
 
 // The core (pure): model, rules and ports
 export * from './core';

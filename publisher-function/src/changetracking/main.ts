@@ -1,6 +1,7 @@
 // Long-running change-tracking worker: `node --conditions=development --import tsx src/changetracking/main.ts`.
 // Reads only the app settings (DATAVERSE_URL, SERVICEBUS_*, OUTBOX_*); SIGTERM/SIGINT stop it gracefully.
 import { describeError } from '../core/errors';
+import { runHostProcess } from '../hostProcess';
 import { createJsonLogger, startAzureMonitor } from '../telemetry';
 import { createChangeTrackingPublisherFromAppSettings } from './bootstrap';
 import { createOtelChangeTrackingMetrics } from './telemetry';
@@ -10,22 +11,7 @@ async function main(): Promise<void> {
   await startAzureMonitor(process.env.APPLICATIONINSIGHTS_CONNECTION_STRING);
   const pollIntervalInMs = process.env.OUTBOX_CHANGE_TRACKING_POLL_MS ? Number(process.env.OUTBOX_CHANGE_TRACKING_POLL_MS) : undefined;
   const host = createChangeTrackingPublisherFromAppSettings(process.env, { logger, metrics: createOtelChangeTrackingMetrics(), pollIntervalInMs });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping', { signal });
-    host.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error('stop failed', { error: describeError(e) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  await host.publisher.start();
+  await runHostProcess(host, { logger });
 }
 
 main().catch((e: unknown) => {

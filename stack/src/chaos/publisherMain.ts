@@ -4,9 +4,7 @@
 // short lease lets the second publisher take over within seconds and makes lease fights frequent.
 //   CHAOS_LEASE_DURATION_MS (default 60000), CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs),
 //   CHAOS_LOG_LEVEL=debug (log every send with its rows' sequences, to trace order per key)
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import { createJsonLogger, createPublisherFromAppSettings, isOutboxError, type PublisherHost } from '@dataverse-outbox/publisher-function';
+import { createJsonLogger, createPublisherFromAppSettings, isOutboxError, processOwnerName, runHostProcess, type PublisherHost } from '@dataverse-outbox/publisher-function';
 
 const EX_CONFIG = 78;
 
@@ -29,7 +27,7 @@ async function main(): Promise<void> {
     host = createPublisherFromAppSettings(process.env, {
       logger,
       // A new owner per process, as a replacement instance would have.
-      owner: `${hostname()}:${instance}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      owner: processOwnerName(instance),
       leaseDurationInMs: numberSetting('CHAOS_LEASE_DURATION_MS', 60_000),
       deadLetterMonitorIntervalInMs: numberSetting('CHAOS_DLQ_MONITOR_MS', 60_000),
     });
@@ -37,27 +35,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${isOutboxError(e) ? e.message : String(e)}\n`);
     process.exit(EX_CONFIG);
   }
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await host.close().catch((e: unknown) => logger.error('error while closing', { error: String(e) }));
-    logger.info('stopped', { signal });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  // Dataverse may be down or throttled while this instance starts: keep trying.
-  for (;;) {
-    try {
-      await host.publisher.start();
-      return;
-    } catch (e) {
-      if (stopping) return;
-      logger.error('could not start; retrying', { error: e instanceof Error ? e.message : String(e) });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+  await runHostProcess(host, { logger, retryStartEveryInMs: 1000 });
 }
 
 void main();
