@@ -56,18 +56,19 @@ export function defaultKinds(): FaultKind[] {
   return [...faultKinds];
 }
 
-function countLines(file: string, pattern: RegExp): number {
-  if (!existsSync(file)) return 0;
-  let n = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) if (pattern.test(line)) n++;
-  return n;
+/** A component's log, read once for every figure taken from it. */
+function logLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+}
+
+function countLines(lines: readonly string[], pattern: RegExp): number {
+  return lines.filter((line) => pattern.test(line)).length;
 }
 
 /** Sum of a numeric field over the log lines that match. */
-function sumField(file: string, pattern: RegExp, field: string): number {
-  if (!existsSync(file)) return 0;
+function sumField(lines: readonly string[], pattern: RegExp, field: string): number {
   let n = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of lines) {
     if (!pattern.test(line)) continue;
     try {
       const value = (JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)[field];
@@ -277,16 +278,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const c of clients) await c.close().catch(() => undefined);
     if (procs) await Promise.all([...procs.values()].map(async (p) => (await p.stop().catch(() => undefined), await p.dispose())));
     if (stack) {
+      const erpLog = logLines(path.join(stack.layout.logs, 'consumer.log'));
+      const ctLog = logLines(path.join(stack.layout.logs, 'ct-consumer.log'));
       report.duplicatesAbsorbed = {
-        erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message duplicate"/),
-        ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message duplicate"/),
+        erpConsumer: countLines(erpLog, /"msg":"message duplicate"/),
+        ctConsumer: countLines(ctLog, /"msg":"message duplicate"/),
       };
       // Acknowledgements the ERP consumer's sweep sent again (lost to a kill between complete and acknowledge, or
       // sent but not yet recorded when the consumer died).
-      report.acknowledgementsResent = sumField(path.join(stack.layout.logs, 'consumer.log'), /"msg":"acknowledged again after a lost acknowledgement"/, 'count');
+      report.acknowledgementsResent = sumField(erpLog, /"msg":"acknowledged again after a lost acknowledgement"/, 'count');
       report.deliveriesProcessed = {
-        erpConsumer: countLines(path.join(stack.layout.logs, 'consumer.log'), /"msg":"message processed"/),
-        ctConsumer: countLines(path.join(stack.layout.logs, 'ct-consumer.log'), /"msg":"message processed"/),
+        erpConsumer: countLines(erpLog, /"msg":"message processed"/),
+        ctConsumer: countLines(ctLog, /"msg":"message processed"/),
       };
       await stack.stop().catch(() => undefined);
     }
