@@ -3,7 +3,7 @@
 // instead of burning the messages' delivery count.
 import { OutboxStatus } from '@dataverse-outbox/solution';
 import { AckListener, type OutboxStorePort } from '../../src';
-import { ACK_QUEUE, countByStatus, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
+import { ACK_QUEUE, countByStatus, drainQueue, enqueueMany, eventually, storeWithApplyUpdates, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
 useHarness((started) => (h = started));
@@ -30,15 +30,14 @@ async function publishedRowsWithAcks(prefix: string, count: number): Promise<voi
 function countingStore(): { store: OutboxStorePort; maxConcurrentWrites: () => number } {
   let running = 0;
   let max = 0;
-  const store = Object.create(h.store) as OutboxStorePort;
-  store.applyUpdates = async (updates, options) => {
+  const store = storeWithApplyUpdates(h, async (updates, options) => {
     max = Math.max(max, ++running);
     try {
       return await h.store.applyUpdates(updates, options);
     } finally {
       running--;
     }
-  };
+  });
   return { store, maxConcurrentWrites: () => max };
 }
 

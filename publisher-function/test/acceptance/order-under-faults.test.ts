@@ -15,7 +15,7 @@ import {
   parseSettings,
   type PublishCycleDeps,
 } from '../../src';
-import { eventually, rowByMessageId, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
+import { eventually, rowByMessageId, SESSION_QUEUE, storeWithApplyUpdates, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
 useHarness((started) => (h = started));
@@ -101,13 +101,12 @@ it('a later row waits for a held row of its key when only part of the cycle outc
   await enqueue('k-partial', 'partial-2');
   const firstRowId = (await rowByMessageId(h, 'partial-1')).id;
   let partial = true;
-  const store: OutboxStorePort = Object.create(h.store) as OutboxStorePort;
-  store.applyUpdates = async (updates, options) => {
+  const store = storeWithApplyUpdates(h, async (updates, options) => {
     if (!partial || !updates.some((u) => u.id === firstRowId)) return h.store.applyUpdates(updates, options);
     partial = false;
     await h.store.applyUpdates(updates.filter((u) => u.id !== firstRowId), options);
     throw new Error('Dataverse answered 503 for 1 of the $batch requests');
-  };
+  });
   const { deps, sender, lease } = cycleDeps(store, 'order-partial');
   const inFlight = new Set<string>();
   h.sb.refuseAttaches({ durationInMs: 1200, entity: SESSION_QUEUE });

@@ -3,7 +3,7 @@ import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service
 import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
-import { createPublisher, DataverseClient, DataverseOutboxStore, OutboxWriter, type OutboxPublisher, type OutboxRow, type PublisherOptions, type EnqueueInput } from '../../src';
+import { createPublisher, DataverseClient, DataverseOutboxStore, OutboxWriter, type OutboxPublisher, type OutboxRow, type OutboxStorePort, type PublisherOptions, type EnqueueInput } from '../../src';
 
 export const QUEUES = ['orders', 'invoices'] as const;
 export const SESSION_QUEUE = 'orders-by-key';
@@ -173,3 +173,13 @@ export async function drainQueue(h: Harness, queue: string, expected: number, ti
 }
 
 export const Status = OutboxStatus;
+
+/**
+ * The harness's real store with its bulk write observed or cut short by a test (a fault no emulator request can make,
+ * such as a $batch applied in part); every other method is the real one.
+ */
+export function storeWithApplyUpdates(h: Harness, applyUpdates: OutboxStorePort['applyUpdates']): OutboxStorePort {
+  const store = Object.create(h.store) as OutboxStorePort;
+  store.applyUpdates = applyUpdates;
+  return store;
+}
