@@ -12,6 +12,7 @@ import { spawnTs, tail, waitForExit } from '../support/processes';
 import { round, seedOutbox } from '../support/seed';
 import { PublishTimeline } from '../support/timeline';
 import { startWorld, type World } from '../support/world';
+import { thousands } from '../support/stats';
 
 type Sizes = { rows: number; oldPending: number; publishRows: number; publishSeconds: number };
 
@@ -189,7 +190,6 @@ export const cleanupBenchmark = defineBenchmark<CleanupData, Sizes>({
   },
   render(result, assets) {
     const d = result.data;
-    const fmt = (n: number): string => n.toLocaleString('en-US');
     const plot = assets.svg(
       'publisher',
       barChart({
@@ -201,23 +201,23 @@ export const cleanupBenchmark = defineBenchmark<CleanupData, Sizes>({
     );
     const statuses = [...new Set([...Object.keys(d.countsBefore), ...Object.keys(d.countsAfter)])].sort();
     return [
-      `Job scheduled with \`${d.scheduledWith}\` and run by the emulator's admin call \`POST /_admin/bulkdelete/run\` (\`runDueBulkDeleteJobs\`, 1,000 rows per transaction). Table before: ${fmt(d.tableRowsBefore)} rows${d.fixtureReused ? " (the growth benchmark's table, reused)" : ''}, of which ${fmt(d.eligible)} finished rows (Acked, Cancelled) older than ${RETENTION_DAYS} days; ${fmt(d.oldPendingRows)} Pending rows are older than the retention too (backing off), to prove they are kept.`,
+      `Job scheduled with \`${d.scheduledWith}\` and run by the emulator's admin call \`POST /_admin/bulkdelete/run\` (\`runDueBulkDeleteJobs\`, 1,000 rows per transaction). Table before: ${thousands(d.tableRowsBefore)} rows${d.fixtureReused ? " (the growth benchmark's table, reused)" : ''}, of which ${thousands(d.eligible)} finished rows (Acked, Cancelled) older than ${RETENTION_DAYS} days; ${thousands(d.oldPendingRows)} Pending rows are older than the retention too (backing off), to prove they are kept.`,
       '',
       '| measure | value |',
       '|---|---:|',
-      `| rows deleted | ${fmt(d.deleted)} (eligible ${fmt(d.eligible)}) |`,
+      `| rows deleted | ${thousands(d.deleted)} (eligible ${thousands(d.eligible)}) |`,
       `| job duration | ${d.jobSeconds} s |`,
-      `| rows deleted per second | ${fmt(d.rowsPerSecond)} |`,
-      `| Pending rows before / still present after | ${fmt(d.pendingBefore)} / ${fmt(d.pendingStillPresent)} |`,
-      `| publisher without cleanup (baseline) | ${fmt(d.publisher.withoutCleanup.messagesPerSecond)} msg/s over ${d.publisher.withoutCleanup.seconds} s |`,
-      `| publisher while the job runs | ${fmt(d.publisher.duringCleanup.messagesPerSecond)} msg/s over ${d.publisher.duringCleanup.seconds} s |`,
+      `| rows deleted per second | ${thousands(d.rowsPerSecond)} |`,
+      `| Pending rows before / still present after | ${thousands(d.pendingBefore)} / ${thousands(d.pendingStillPresent)} |`,
+      `| publisher without cleanup (baseline) | ${thousands(d.publisher.withoutCleanup.messagesPerSecond)} msg/s over ${d.publisher.withoutCleanup.seconds} s |`,
+      `| publisher while the job runs | ${thousands(d.publisher.duringCleanup.messagesPerSecond)} msg/s over ${d.publisher.duringCleanup.seconds} s |`,
       `| ratio during / without | ${d.publisher.ratio} |`,
       '',
       `Assertions checked by the benchmark (it fails otherwise): no Pending row deleted (${d.invariant.noPendingDeleted}), exactly the eligible rows deleted (${d.invariant.onlyEligibleDeleted}), Failed rows kept (${d.invariant.keptFailed}), Dead Lettered rows kept (${d.invariant.keptDeadLettered}).`,
       '',
       '| status | before | after |',
       '|---|---:|---:|',
-      ...statuses.map((s) => `| ${s} | ${fmt(d.countsBefore[s] ?? 0)} | ${fmt(d.countsAfter[s] ?? 0)} |`),
+      ...statuses.map((s) => `| ${s} | ${thousands(d.countsBefore[s] ?? 0)} | ${thousands(d.countsAfter[s] ?? 0)} |`),
       '',
       `![Publisher throughput during cleanup](${plot})`,
       '',

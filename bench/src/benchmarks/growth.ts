@@ -10,7 +10,7 @@ import { userCounters } from '../support/emulators';
 import { OUTBOX_FIXTURE, seedOldFinished, type OutboxFixture } from '../support/fixture';
 import { StoreObserver } from '../support/observer';
 import { round, seedOutbox, type SeedResult } from '../support/seed';
-import { summarize, type Summary } from '../support/stats';
+import { summarize, thousands, type Summary } from '../support/stats';
 import { PUBLISHER_TOKEN, startWorld, type World } from '../support/world';
 import path from 'node:path';
 
@@ -204,7 +204,6 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
   },
   render(result, assets) {
     const d = result.data;
-    const fmt = (n: number): string => n.toLocaleString('en-US');
     const first = d.points[0]!;
     const last = d.points[d.points.length - 1]!;
     const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
@@ -222,16 +221,16 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
       }),
     );
     const lines = [
-      `Batch size ${d.batchSize} (default); at each size ${fmt(d.pendingPerSize)} pending rows are published with the realistic profile and ${fmt(d.enginePendingPerSize)} more with latency off. Finished rows: 94% Acked, 3% Published, 1% each Cancelled, Failed, Dead Lettered. Seeding (measured separately): ${fmt(d.seedTotal.rows)} rows with CreateMultiple in ${d.seedTotal.seconds} s (${fmt(d.seedTotal.rowsPerSecond)} rows/s).`,
+      `Batch size ${d.batchSize} (default); at each size ${thousands(d.pendingPerSize)} pending rows are published with the realistic profile and ${thousands(d.enginePendingPerSize)} more with latency off. Finished rows: 94% Acked, 3% Published, 1% each Cancelled, Failed, Dead Lettered. Seeding (measured separately): ${thousands(d.seedTotal.rows)} rows with CreateMultiple in ${d.seedTotal.seconds} s (${thousands(d.seedTotal.rowsPerSecond)} rows/s).`,
       '',
       '| rows in table | cycle p50 / p99 (ms) | read p50 (ms) | mark p50 (ms) | requests / message | execution ms / message | publish query, latency off p50 (ms) | cycle, latency off p50 (ms) | health |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       ...d.points.map(
         (p) =>
-          `| ${fmt(p.tableRows)} | ${p.cycleMs.p50} / ${p.cycleMs.p99} | ${p.readMs.p50} | ${p.markMs.p50} | ${p.requestsPerMessage} | ${p.executionMsPerMessage} | ${p.engineReadMs.p50} | ${p.engineCycleMs.p50} | ${p.health.overall.ok ? `ok (${p.health.overall.ms} ms)` : `**fails**: ${p.health.overall.errorCode ?? ''} (countByStatus: ${p.health.countByStatus.ok ? 'ok' : p.health.countByStatus.errorCode ?? 'error'})`} |`,
+          `| ${thousands(p.tableRows)} | ${p.cycleMs.p50} / ${p.cycleMs.p99} | ${p.readMs.p50} | ${p.markMs.p50} | ${p.requestsPerMessage} | ${p.executionMsPerMessage} | ${p.engineReadMs.p50} | ${p.engineCycleMs.p50} | ${p.health.overall.ok ? `ok (${p.health.overall.ms} ms)` : `**fails**: ${p.health.overall.errorCode ?? ''} (countByStatus: ${p.health.countByStatus.ok ? 'ok' : p.health.countByStatus.errorCode ?? 'error'})`} |`,
       ),
       '',
-      `Ratio ${fmt(last.tableRows)} rows / ${fmt(first.tableRows)} rows, same run: cycle time ${ratio(last.cycleMs.p50, first.cycleMs.p50)}x with the realistic profile, ${ratio(last.engineCycleMs.p50, first.engineCycleMs.p50)}x engine-only; requests per message ${ratio(last.requestsPerMessage, first.requestsPerMessage)}x.`,
+      `Ratio ${thousands(last.tableRows)} rows / ${thousands(first.tableRows)} rows, same run: cycle time ${ratio(last.cycleMs.p50, first.cycleMs.p50)}x with the realistic profile, ${ratio(last.engineCycleMs.p50, first.engineCycleMs.p50)}x engine-only; requests per message ${ratio(last.requestsPerMessage, first.requestsPerMessage)}x.`,
       '',
       `![Publish cycle time vs table size](${plot})`,
       '',
@@ -240,7 +239,7 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
     if (okHealth.length) {
       const h = okHealth[okHealth.length - 1]!;
       lines.push(
-        `Unlike the publish cycle, the health check's counts by status read every row of the table: ${h.health.countByStatus.ms} ms at ${fmt(h.tableRows)} rows with the realistic profile (0.2 ms per record read), execution time charged to the publisher's application user on every health call, growing linearly with the table.`,
+        `Unlike the publish cycle, the health check's counts by status read every row of the table: ${h.health.countByStatus.ms} ms at ${thousands(h.tableRows)} rows with the realistic profile (0.2 ms per record read), execution time charged to the publisher's application user on every health call, growing linearly with the table.`,
         '',
       );
     }
@@ -248,7 +247,7 @@ export const growthBenchmark = defineBenchmark<GrowthData, Sizes>({
     if (failing.length) {
       const f = failing[0]!;
       lines.push(
-        `**Product bug (publisher health):** \`countByStatus\` is one aggregate FetchXML query over the whole table; from ${fmt(f.tableRows)} rows it fails with \`${f.health.countByStatus.errorCode ?? 'error'}\` (Dataverse's AggregateQueryRecordLimit of 50,000 rows, enforced by the emulator as by Dataverse): \`${(f.health.countByStatus.error ?? '').replace(/`/g, "'")}\`. ` +
+        `**Product bug (publisher health):** \`countByStatus\` is one aggregate FetchXML query over the whole table; from ${thousands(f.tableRows)} rows it fails with \`${f.health.countByStatus.errorCode ?? 'error'}\` (Dataverse's AggregateQueryRecordLimit of 50,000 rows, enforced by the emulator as by Dataverse): \`${(f.health.countByStatus.error ?? '').replace(/`/g, "'")}\`. ` +
           'So `outbox status`, the health endpoint and the monitor lose their counts on any busy environment. The limit was not raised to hide it. ' +
           'The fix belongs in the publisher: count only what health needs with bounded queries (e.g. per status with `$count` capped at 5,000 / FetchXML `count` with a `top`, or aggregate per status over recent rows), reporting "5,000+" beyond a cap, and never aggregate the finished rows.',
         '',

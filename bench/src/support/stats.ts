@@ -45,3 +45,8 @@ export function cdfPoints(values: readonly number[], maxPoints = 200): [number, 
   if (points[points.length - 1]![1] !== 1) points.push([last, 1]);
   return points;
 }
+
+/** A count as the report prints it: 1,000,000. */
+export function thousands(n: number): string {
+  return n.toLocaleString('en-US');
+}
