@@ -1,12 +1,6 @@
 // GUID helpers. Dataverse ids come from forms as "{AAAA-...}" and from the Web API as "aaaa-..."; we compare and send
-// the bare lower-case form.
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function normaliseGuid(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const bare = value.trim().replace(/^\{/, '').replace(/\}$/, '').toLowerCase();
-  return GUID.test(bare) ? bare : undefined;
-}
+// the bare lower-case form. The check itself is the product's one definition (@dataverse-outbox/solution/identifiers).
+export { normaliseGuid } from '@dataverse-outbox/solution/identifiers';
 
 /** A random (version 4) GUID from the platform's CSPRNG. */
 export function newGuid(): string {

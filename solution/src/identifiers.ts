@@ -1,0 +1,50 @@
+// Identifiers that cross a trust boundary: row ids pasted into Web API URLs and $filter, and string literals in
+// $filter. One definition for every workspace (browser-safe: no Node or Azure imports), so an id is checked and
+// encoded the same way by the publisher, the CLI, the consumer and the web resources.
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The bare lower-case form of a GUID ("{AAAA-...}" from forms, "aaaa-..." from the Web API), or undefined for anything
+ * else. Surrounding white space is tolerated (forms and CSV exports add it); anything inside is not.
+ */
+export function normaliseGuid(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 40) return undefined;
+  const bare = value.trim().replace(/^\{/, '').replace(/\}$/, '').toLowerCase();
+  return GUID.test(bare) ? bare : undefined;
+}
+
+export function isGuid(value: unknown): value is string {
+  return normaliseGuid(value) !== undefined;
+}
+
+/** Thrown where a caller passes something that is not a GUID where one is required (code for callers that branch). */
+export class InvalidIdentifierError extends Error {
+  override readonly name = 'InvalidIdentifierError';
+  readonly code = 'InvalidIdentifier';
+  constructor(
+    readonly what: string,
+    readonly value: unknown,
+  ) {
+    super(`${what} must be a GUID, got ${describeValue(value)}`);
+  }
+}
+
+/** The normalised GUID, or InvalidIdentifierError naming what it was meant to be. */
+export function requireGuid(value: unknown, what: string): string {
+  const id = normaliseGuid(value);
+  if (id === undefined) throw new InvalidIdentifierError(what, value);
+  return id;
+}
+
+/** An OData string literal: single quotes doubled, as the OData ABNF requires. URL-encode the whole query after. */
+export function odataStringLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A short, printable rendering of a bad value for an error message (never the whole value: it may be huge or hostile). */
+export function describeValue(value: unknown): string {
+  if (typeof value !== 'string') return value === null ? 'null' : typeof value;
+  const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  return value.length > 60 ? `${shown} (${value.length} characters)` : shown;
+}
