@@ -37,6 +37,17 @@ export function requireGuid(value: unknown, what: string): string {
   return id;
 }
 
+const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e]{0,200}"$/;
+
+/**
+ * A row's ETag (`@odata.etag`) fit to send back in If-Match: exactly one entity tag (`"..."` or `W/"..."`, printable
+ * ASCII, RFC 9110). Undefined for anything else, `*` and lists included: a caller without a usable ETag must not
+ * write, since `If-Match: *` would overwrite whatever the row became meanwhile.
+ */
+export function usableEtag(value: unknown): string | undefined {
+  return typeof value === 'string' && ENTITY_TAG.test(value) ? value : undefined;
+}
+
 /** An OData string literal: single quotes doubled, as the OData ABNF requires. URL-encode the whole query after. */
 export function odataStringLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
