@@ -38,6 +38,8 @@ export interface ColumnModel {
   targets?: readonly string[];
   /** True for columns Dataverse maintains itself (createdon, modifiedon, versionnumber, ...). */
   isSystem: boolean;
+  /** Column security is on (`<IsSecured>1`): only members of a field security profile that grants it may read, set or change it. */
+  isSecured?: true;
   description: string;
 }
 
@@ -101,6 +103,25 @@ export interface SolutionModel {
   optionSets: readonly OptionSetModel[];
   environmentVariables: readonly EnvironmentVariableModel[];
   roles: readonly RoleModel[];
+  fieldSecurityProfiles: readonly FieldSecurityProfileModel[];
+}
+
+/** What one field security profile (column security profile) lets its member users and teams do with one secured column. */
+export interface FieldPermissionModel {
+  /** Table logical name. */
+  table: string;
+  /** Column logical name. */
+  column: string;
+  read: boolean;
+  update: boolean;
+  create: boolean;
+}
+
+export interface FieldSecurityProfileModel {
+  /** Profile id, lower case without braces. */
+  id: string;
+  name: string;
+  permissions: readonly FieldPermissionModel[];
 }
 
 export interface RoleModel {

@@ -188,6 +188,7 @@ export type SettingKey = keyof typeof Settings;
 /** Security roles shipped by the solution. */
 export const SecurityRoles = {
   Operator: 'Outbox Operator',
+  Producer: 'Outbox Producer',
   Publisher: 'Outbox Publisher',
   Reader: 'Outbox Reader',
 } as const;

@@ -102,7 +102,8 @@ export function buildCustomizationsXml(source: SolutionSource): string {
     section('Entities', source.entities.map(entityBlock)),
     section('Roles', source.roles.map(outerXml)),
     section('Workflows', []),
-    section('FieldSecurityProfiles', []),
+    // The unpacked file's root is <FieldSecurityProfiles>: its content is the section as exported.
+    section('FieldSecurityProfiles', source.fieldSecurityProfiles && innerXml(source.fieldSecurityProfiles) ? [innerXml(source.fieldSecurityProfiles)] : []),
     section('Templates', []),
     section('EntityMaps', []),
     section('EntityRelationships', relationships),

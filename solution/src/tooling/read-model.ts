@@ -3,6 +3,7 @@ import type {
   ColumnModel,
   ColumnType,
   EnvironmentVariableModel,
+  FieldSecurityProfileModel,
   OptionSetModel,
   RoleModel,
   SolutionModel,
@@ -81,6 +82,7 @@ function readColumns(source: EntitySource, optionSets: readonly OptionSetModel[]
     const maxLength = childText(node, 'MaxLength');
     if (maxLength && (type === 'string' || type === 'memo' || type === 'autonumber')) column.maxLength = Number(maxLength);
     if (autoNumberFormat) column.autoNumberFormat = autoNumberFormat;
+    if (childText(node, 'IsSecured') === '1') column.isSecured = true;
     if (type === 'picklist') {
       const optionSetName = childText(node, 'OptionSetName');
       if (optionSetName) {
@@ -218,6 +220,22 @@ export function readRole(file: SourceFile): RoleModel {
   };
 }
 
+/** Column security profiles (Other/FieldSecurityProfiles.xml). A permission is granted when its value is 4, as in exports. */
+export function readFieldSecurityProfiles(file: SourceFile | undefined): FieldSecurityProfileModel[] {
+  if (!file) return [];
+  return children(child(file.doc, 'FieldSecurityProfiles'), 'FieldSecurityProfile').map((node) => ({
+    id: normalizeGuid(requiredAttr(node, 'fieldsecurityprofileid', file.rel, '<FieldSecurityProfile>')),
+    name: requiredAttr(node, 'name', file.rel, '<FieldSecurityProfile>'),
+    permissions: children(child(node, 'FieldPermissions'), 'FieldPermission').map((p) => ({
+      table: requiredText(p, 'EntityName', file.rel, '<FieldPermission>').toLowerCase(),
+      column: requiredText(p, 'AttributeName', file.rel, '<FieldPermission>').toLowerCase(),
+      read: childText(p, 'CanRead') === '4',
+      update: childText(p, 'CanUpdate') === '4',
+      create: childText(p, 'CanCreate') === '4',
+    })),
+  }));
+}
+
 export function buildSolutionModel(source: SolutionSource): SolutionModel {
   const file = source.solution.rel;
   const manifest = child(child(source.solution.doc, 'ImportExportXml'), 'SolutionManifest');
@@ -241,5 +259,6 @@ export function buildSolutionModel(source: SolutionSource): SolutionModel {
     optionSets,
     environmentVariables: source.environmentVariables.map(readEnvironmentVariable),
     roles: source.roles.map(readRole),
+    fieldSecurityProfiles: readFieldSecurityProfiles(source.fieldSecurityProfiles),
   };
 }

@@ -51,6 +51,8 @@ export interface SolutionSource {
   optionSets: SourceFile[];
   environmentVariables: SourceFile[];
   roles: SourceFile[];
+  /** Other/FieldSecurityProfiles.xml, where `pac solution unpack` writes column security profiles. */
+  fieldSecurityProfiles: SourceFile | undefined;
   appModules: SourceFile[];
   siteMaps: SourceFile[];
   webResources: WebResourceSource[];
@@ -146,6 +148,7 @@ export function loadSolutionSource(srcDir: string): SolutionSource {
     });
 
   const relationshipsIndexPath = path.join(srcDir, 'Other', 'Relationships.xml');
+  const fieldSecurityProfilesPath = path.join(srcDir, 'Other', 'FieldSecurityProfiles.xml');
   return {
     srcDir,
     solution: read('Other', 'Solution.xml'),
@@ -158,6 +161,7 @@ export function loadSolutionSource(srcDir: string): SolutionSource {
       .filter((d) => fs.existsSync(path.join(srcDir, 'environmentvariabledefinitions', d, 'environmentvariabledefinition.xml')))
       .map((d) => read('environmentvariabledefinitions', d, 'environmentvariabledefinition.xml')),
     roles: list(path.join(srcDir, 'Roles'), isXmlFile).map((f) => read('Roles', f)),
+    fieldSecurityProfiles: fs.existsSync(fieldSecurityProfilesPath) ? read('Other', 'FieldSecurityProfiles.xml') : undefined,
     appModules: list(path.join(srcDir, 'AppModules'), isDir)
       .filter((d) => fs.existsSync(path.join(srcDir, 'AppModules', d, 'AppModule.xml')))
       .map((d) => read('AppModules', d, 'AppModule.xml')),

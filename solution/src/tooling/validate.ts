@@ -22,8 +22,12 @@ export const ROOT_COMPONENT_TYPES: Record<string, string> = {
   '61': 'web resource',
   '62': 'site map',
   '66': 'custom control',
+  '70': 'field security profile',
   '80': 'model-driven app',
 };
+
+/** CanRead / CanUpdate / CanCreate as exported: 0 not allowed, 4 allowed. */
+const FIELD_PERMISSION_VALUES = new Set(['0', '4']);
 
 /** Platform privileges the roles may hold besides those of the solution's own tables. */
 export const PLATFORM_PRIVILEGES = new Set(['prvReadEnvironmentVariableDefinition', 'prvReadEnvironmentVariableValue']);
@@ -231,6 +235,32 @@ export function validateSolution(source: SolutionSource, model: SolutionModel): 
     }
   }
 
+  // Column security: each profile names secured columns that exist, with values import accepts, and covers every
+  // secured column (a column a profile leaves out is unreadable for its members: say so explicitly with 0s instead).
+  const profileFile = source.fieldSecurityProfiles?.rel ?? 'Other/FieldSecurityProfiles.xml';
+  const securedColumns = model.tables.flatMap((t) => t.columns.filter((c) => c.isSecured).map((c) => `${t.logicalName}.${c.logicalName}`));
+  const profileNodes = children(child(source.fieldSecurityProfiles?.doc, 'FieldSecurityProfiles'), 'FieldSecurityProfile');
+  for (const [index, profile] of model.fieldSecurityProfiles.entries()) {
+    define(profile.id, profileFile, `field security profile ${profile.name}`);
+    const listed = profile.permissions.map((p) => `${p.table}.${p.column}`);
+    if (new Set(listed).size !== listed.length) report('DuplicateId', profileFile, `field security profile ${profile.name} lists a column twice`);
+    for (const permission of profile.permissions) {
+      const table = tablesByLogical.get(permission.table);
+      const column = table?.columns.find((c) => c.logicalName === permission.column);
+      if (!table || !column) report('MissingColumn', profileFile, `field security profile ${profile.name} names ${permission.table}.${permission.column}, which the solution does not have`);
+      else if (!column.isSecured) report('InvalidValue', profileFile, `field security profile ${profile.name} names ${permission.table}.${permission.column}, which is not secured (<IsSecured>1</IsSecured>)`);
+    }
+    for (const node of children(child(profileNodes[index], 'FieldPermissions'), 'FieldPermission')) {
+      for (const name of ['CanRead', 'CanUpdate', 'CanCreate']) {
+        const value = childText(node, name) ?? '';
+        if (!FIELD_PERMISSION_VALUES.has(value)) report('InvalidValue', profileFile, `field security profile ${profile.name}: ${childText(node, 'AttributeName') ?? '?'} ${name} must be 0 or 4, not "${value}"`);
+      }
+    }
+    for (const secured of securedColumns.filter((c) => !listed.includes(c))) {
+      report('MissingColumn', profileFile, `field security profile ${profile.name} does not say what its members may do with secured column ${secured}`);
+    }
+  }
+
   // Relationships: each referencing column exists, and the index lists exactly the defined relationships.
   const defined: string[] = [];
   for (const file of source.relationships) {
@@ -275,6 +305,7 @@ export function validateSolution(source: SolutionSource, model: SolutionModel): 
       case '61': return webResourceNames.includes(schemaName ?? '');
       case '62': return siteMapNames.includes(schemaName ?? '');
       case '66': return source.controls.some((c) => c.name === schemaName);
+      case '70': return model.fieldSecurityProfiles.some((p) => p.id === id);
       case '80': return appNames.includes(schemaName ?? '');
       default: return false;
     }
