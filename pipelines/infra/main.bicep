@@ -24,6 +24,16 @@ param dataverseUrl string
 @description('Lease scope of this publisher (OUTBOX_SCOPE).')
 param outboxScope string = 'default'
 
+@description('Seconds a publisher lease lasts (OUTBOX_LEASE_DURATION_SECONDS): after a crash a standby takes over when it ends.')
+@minValue(5)
+@maxValue(3600)
+param leaseDurationSeconds int = 60
+
+@description('Seconds between a standby\'s looks at the lease (OUTBOX_STANDBY_POLL_SECONDS): a graceful hand-over takes about this long.')
+@minValue(1)
+@maxValue(300)
+param standbyPollSeconds int = 3
+
 @allowed(['Standard', 'Premium'])
 param serviceBusSku string = 'Standard'
 
@@ -112,6 +122,9 @@ module functionApp 'modules/functionapp.bicep' = {
     dataverseUrl: dataverseUrl
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     outboxScope: outboxScope
+    ackQueueName: serviceBus.outputs.ackQueueName
+    leaseDurationSeconds: leaseDurationSeconds
+    standbyPollSeconds: standbyPollSeconds
     appInsightsConnectionString: monitoring.outputs.connectionString
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount

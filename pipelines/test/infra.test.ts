@@ -3,9 +3,10 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
+import { AppSettingNames, readAppSettings } from '@dataverse-outbox/publisher-function';
 import { Settings } from '@dataverse-outbox/solution';
 
-import { literal, parseBicep, prop, type BicepFile, type BicepValue } from './support/bicep';
+import { literal, parseBicep, prop, stripComments, type BicepFile, type BicepValue } from './support/bicep';
 import { environments, exists, readText, repoRoot, secretLiterals } from './support/repo';
 
 const infra = 'pipelines/infra';
@@ -115,7 +116,7 @@ describe('Bicep (pipelines/infra)', () => {
     // The emulator/test-only settings never reach Azure; everything else is the Functions host's own.
     expect(names).not.toContain('DATAVERSE_TOKEN');
     expect(names).not.toContain('SERVICEBUS_CONNECTION_STRING');
-    const specNames = ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING'];
+    const specNames = ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'OUTBOX_ACK_QUEUE', 'OUTBOX_LEASE_DURATION_SECONDS', 'OUTBOX_STANDBY_POLL_SECONDS', 'SERVICEBUS_CONNECTION_STRING__fullyQualifiedNamespace'];
     for (const n of names) expect(specNames.includes(String(n)) || String(n).startsWith('AzureWebJobsStorage__')).toBe(true);
   });
 
@@ -187,4 +188,88 @@ function listFiles(dir: string): string[] {
     else if (entry.name.endsWith('.ts')) out.push(rel);
   }
   return out;
+}
+
+// Item 11 of issue 17: the acknowledgements trigger named settings the Bicep never set, so the app would not start in
+// Azure. Every binding setting the Functions code names must be an app setting, in its identity-based form.
+describe('Functions bindings and the app settings the Bicep sets', () => {
+  const functionsDir = 'publisher-function/src/functions';
+  const functionsCode = listFiles(functionsDir).map((f) => stripComments(readText(f))).join('\n');
+  const [site] = resourcesOf('Microsoft.Web/sites');
+  const appSettings = prop(site?.r.value, 'properties.siteConfig.appSettings');
+  const settings = new Map(
+    (appSettings?.kind === 'array' ? appSettings.items : []).map((i) => [String(literal(prop(i, 'name'))), String(literal(prop(i, 'value')))]),
+  );
+  const functionApp = parsed['modules/functionapp.bicep'] as BicepFile;
+
+  it('finds the bindings: every connection is a literal setting name (so this check sees it)', () => {
+    expect([...functionsCode.matchAll(/\bconnection\s*:\s*([^,\n}]+)/g)].map((m) => (m[1] ?? '').trim()).filter((v) => !/^'[A-Za-z_][\w]*'$/.test(v))).toEqual([]);
+    expect(bindingConnections(functionsCode)).toEqual(['SERVICEBUS_CONNECTION_STRING']);
+    expect(bindingPercentSettings(functionsCode)).toEqual(['OUTBOX_ACK_QUEUE']);
+  });
+
+  it('sets every %SETTING% a binding names (queue names, schedules)', () => {
+    for (const name of bindingPercentSettings(functionsCode)) expect({ name, set: settings.has(name) }).toEqual({ name, set: true });
+  });
+
+  it('gives every Service Bus connection the identity-based form (<connection>__fullyQualifiedNamespace), never a connection string', () => {
+    for (const connection of bindingConnections(functionsCode)) {
+      expect({ connection, identity: settings.get(`${connection}__fullyQualifiedNamespace`) }).toEqual({ connection, identity: 'serviceBusNamespace' });
+      expect(settings.has(connection)).toBe(false);
+    }
+  });
+
+  it('points the trigger at the ack queue the Bicep creates and the publisher reads (obx_AckQueue override)', () => {
+    expect(settings.get('OUTBOX_ACK_QUEUE')).toBe('ackQueueName');
+    expect(Settings.AckQueue.appSetting).toBe('OUTBOX_ACK_QUEUE');
+    const wiring = main.modules.find((m) => m.name === 'functionApp');
+    expect(literal(prop(wiring?.value, 'params.ackQueueName'))).toBe('serviceBus.outputs.ackQueueName');
+  });
+
+  it('sets the lease settings with the publisher\'s own defaults', () => {
+    const defaults = readAppSettings({ [AppSettingNames.dataverseUrl]: 'https://contoso.crm.dynamics.com', [AppSettingNames.serviceBusNamespace]: 'contoso.servicebus.windows.net' });
+    const expected: [string, string, number][] = [
+      [AppSettingNames.leaseDurationSeconds, 'leaseDurationSeconds', defaults.leaseDurationSeconds],
+      [AppSettingNames.standbyPollSeconds, 'standbyPollSeconds', defaults.standbyPollSeconds],
+    ];
+    for (const [name, param, fallback] of expected) {
+      expect({ name, value: settings.get(name) }).toEqual({ name, value: `string(${param})` });
+      expect({ param, default: literal(main.params.get(param)?.value) }).toEqual({ param, default: fallback });
+      expect(functionApp.params.has(param)).toBe(true);
+    }
+  });
+
+  it('sets every setting the publisher requires to start (readAppSettings), in Azure form', () => {
+    for (const name of [AppSettingNames.dataverseUrl, AppSettingNames.serviceBusNamespace, AppSettingNames.scope]) expect(settings.has(name)).toBe(true);
+    // Emulator/test-only settings never reach Azure.
+    expect(settings.has(AppSettingNames.dataverseToken)).toBe(false);
+    expect(settings.has(AppSettingNames.serviceBusConnectionString)).toBe(false);
+  });
+
+  it('gives the Functions identity exactly Data Sender on each target queue and Data Receiver on the target queues (their dead-letter subqueues) and the ack queue, nothing at namespace scope', () => {
+    const roles = parsed['modules/servicebus-roles.bicep'] as BicepFile;
+    const roleName: Record<string, string> = { serviceBusDataSender: 'Sender', serviceBusDataReceiver: 'Receiver' };
+    const grants = roles.resources
+      .filter((r) => r.type?.startsWith('Microsoft.Authorization/roleAssignments'))
+      .map((r) => {
+        const role = /roleDefinitions',\s*(\w+)\)/.exec(String(literal(prop(r.value, 'properties.roleDefinitionId'))))?.[1] ?? '?';
+        const scope = String(literal(prop(r.value, 'scope')));
+        return `${roleName[role] ?? role} on ${scope}`;
+      })
+      .sort();
+    expect(grants).toEqual(['Receiver on ackQueue', 'Receiver on targetQueues[i]', 'Sender on targetQueues[i]']);
+    for (const r of roles.resources.filter((x) => x.type?.startsWith('Microsoft.Authorization/roleAssignments'))) {
+      expect(literal(prop(r.value, 'properties.principalId'))).toBe('principalId');
+    }
+  });
+});
+
+/** `connection: 'NAME'` of every binding, sorted, unique. */
+function bindingConnections(code: string): string[] {
+  return [...new Set([...code.matchAll(/\bconnection\s*:\s*'([A-Za-z_]\w*)'/g)].map((m) => m[1] as string))].sort();
+}
+
+/** `%NAME%` app setting references in binding strings (queue names, schedules), sorted, unique. */
+function bindingPercentSettings(code: string): string[] {
+  return [...new Set([...code.matchAll(/'[^'\n]*%([A-Za-z_]\w*)%[^'\n]*'/g)].map((m) => m[1] as string))].sort();
 }

@@ -16,6 +16,19 @@ param serviceBusNamespace string
 @description('Lease scope (app setting OUTBOX_SCOPE): one active publisher per scope.')
 param outboxScope string
 
+@description('Queue the acknowledgements trigger listens on (app setting OUTBOX_ACK_QUEUE, the trigger\'s %OUTBOX_ACK_QUEUE%; it also overrides obx_AckQueue so the publisher and the trigger agree).')
+param ackQueueName string
+
+@description('How long a taken lease lasts, renewed at half of it (app setting OUTBOX_LEASE_DURATION_SECONDS).')
+@minValue(5)
+@maxValue(3600)
+param leaseDurationSeconds int
+
+@description('How often an instance without the lease looks whether it is free (app setting OUTBOX_STANDBY_POLL_SECONDS).')
+@minValue(1)
+@maxValue(300)
+param standbyPollSeconds int
+
 param appInsightsConnectionString string
 
 @allowed([2048, 4096])
@@ -129,6 +142,24 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'OUTBOX_SCOPE'
           value: outboxScope
+        }
+        // The acknowledgements trigger: connection 'SERVICEBUS_CONNECTION_STRING' in its identity-based form (the
+        // managed identity, no secret) and queueName '%OUTBOX_ACK_QUEUE%'. Without both the app does not start.
+        {
+          name: 'SERVICEBUS_CONNECTION_STRING__fullyQualifiedNamespace'
+          value: serviceBusNamespace
+        }
+        {
+          name: 'OUTBOX_ACK_QUEUE'
+          value: ackQueueName
+        }
+        {
+          name: 'OUTBOX_LEASE_DURATION_SECONDS'
+          value: string(leaseDurationSeconds)
+        }
+        {
+          name: 'OUTBOX_STANDBY_POLL_SECONDS'
+          value: string(standbyPollSeconds)
         }
       ]
     }
