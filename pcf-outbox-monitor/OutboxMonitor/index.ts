@@ -6,9 +6,11 @@ import { OutboxMonitorApp, type OutboxMonitorProps } from './components/OutboxMo
 import type { HostTheme, MonitorServices, PageTarget, PagingState, SortState } from './components/types';
 import { clampPageSize } from './core/pageSize';
 import { describeMissingColumns, toOutboxRow, type OutboxRow } from './core/rows';
-import { loadDetails, loadHealth, runAction, type WebApiPort } from './core/services';
+import { runAction } from './core/runAction';
+import { loadDetails, loadHealth, type WebApiPort } from './core/services';
 import type { OutboxStatusValue } from './core/status';
 import type { IInputs, IOutputs } from './inputs';
+import { createWebApiRows, webApiBaseOf } from './webApiRows';
 
 type DataSet = ComponentFramework.PropertyTypes.DataSet;
 
@@ -62,9 +64,11 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     this.context = context;
     context.mode.trackContainerResize(true);
     const webApi: WebApiPort = context.webAPI;
+    // Writes need If-Match with the row's ETag, which context.webAPI cannot send: the Web API over fetch instead.
+    const rows = createWebApiRows({ apiBase: webApiBaseOf(context), fetch: (input, init) => fetch(input, init) });
     this.services = {
       loadHealth: () => loadHealth(webApi, new Date()),
-      runAction: (action, rows) => runAction(webApi, action, rows),
+      runAction: (action, targets) => runAction(rows, action, targets),
       loadDetails: (id) => loadDetails(webApi, id),
     };
     context.parameters.records.paging.setPageSize(clampPageSize(context.parameters.pageSize?.raw));

@@ -18,6 +18,10 @@ export interface FakeOptions {
   /** Make a webAPI query fail: return an error for queries whose options contain the key. */
   failQueries?: Record<string, { message: string; errorCode?: number }>;
   failUpdates?: Record<string, { message: string; errorCode?: number }>;
+  /** Runs inside the conditional write, before its ETag is checked: a test plays the publisher changing the row here. */
+  beforeUpdate?: (row: Row, touch: (changes: Partial<Row>) => void) => void;
+  /** The `@odata.etag` the fake Web API returns for a row (default: its version); a test returns hostile values. */
+  etagOf?: (row: Row, version: number) => unknown;
   datasetError?: string;
   now?: Date;
 }
@@ -31,6 +35,10 @@ export interface FakeContext {
   context: ComponentFramework.Context<IInputs>;
   table: Row[];
   calls: Call[];
+  /** The page's fetch: the Web API's row read (GET) and conditional update (PATCH) over the same table, with ETags. */
+  fetch: typeof fetch;
+  /** Changes a row the way another writer would (its version moves on, so an old ETag no longer matches). */
+  touch: (row: Row, changes: Partial<Row>) => void;
   /** Called after the dataset reloads (refresh, page, sort, filter): the harness re-renders with updatedProperties ["dataset"]. */
   onDatasetChanged: (listener: () => void) => void;
   /** Resolves when no dataset reload is pending. */
@@ -224,6 +232,38 @@ export function createFakeContext(options: FakeOptions): FakeContext {
     },
   };
 
+  // Row versions: every write moves a row's version on, and the ETag is derived from it (like Dataverse's versionnumber).
+  const versions = new WeakMap<Row, number>();
+  const versionOf = (row: Row): number => versions.get(row) ?? 1;
+  const touch = (row: Row, changes: Partial<Row>): void => {
+    Object.assign(row, changes);
+    versions.set(row, versionOf(row) + 1);
+  };
+  const etagOf = (row: Row): unknown => (options.etagOf ? options.etagOf(row, versionOf(row)) : `W/"${versionOf(row)}"`);
+  const reply = (status: number, body?: unknown): Response =>
+    ({ status, ok: status >= 200 && status < 300, statusText: String(status), json: () => later(() => body) }) as unknown as Response;
+  const rowPath = new RegExp(`/api/data/v9\\.2/${OutboxMessage.entitySetName}\\(([^)]*)\\)`);
+
+  const pageFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const url = input instanceof URL ? input.href : typeof input === 'string' ? input : input.url;
+    const method = init?.method ?? 'GET';
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const id = rowPath.exec(url)?.[1];
+    record(`fetch.${method}`, id, headers['If-Match'], typeof init?.body === 'string' ? JSON.parse(init.body) : undefined);
+    return later(() => {
+      const row = table.find((r) => r.obx_outboxmessageid === id);
+      if (id === undefined) return reply(400, { error: { message: `fake Web API: unexpected URL ${url}` } });
+      if (method === 'GET') return row ? reply(200, { '@odata.etag': etagOf(row), ...row }) : reply(404, { error: { message: 'Does Not Exist' } });
+      if (method !== 'PATCH') return reply(405);
+      fail(id, options.failUpdates);
+      if (!row) return reply(404, { error: { message: 'Does Not Exist' } });
+      options.beforeUpdate?.(row, (changes) => touch(row, changes));
+      if (headers['If-Match'] !== `W/"${versionOf(row)}"`) return reply(412, { error: { code: '0x80060882', message: 'The version of the existing record doesn\'t match the RowVersion property provided.' } });
+      touch(row, JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as Partial<Row>);
+      return reply(204);
+    });
+  }) as typeof fetch;
+
   function answer(entityType: string, query: string): Record<string, unknown>[] {
     if (entityType === 'environmentvariabledefinition') {
       if (options.thresholdsJson === null) return [];
@@ -293,6 +333,8 @@ export function createFakeContext(options: FakeOptions): FakeContext {
     context: context as unknown as ComponentFramework.Context<IInputs>,
     table,
     calls,
+    fetch: pageFetch,
+    touch,
     onDatasetChanged: (l) => {
       listener = l;
     },

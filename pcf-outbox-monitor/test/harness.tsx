@@ -13,6 +13,8 @@ export interface Mounted extends FakeContext {
 
 export function mountMonitor(options: FakeOptions): Mounted {
   const fake = createFakeContext(options);
+  // The page's fetch (the control's conditional writes go through it): the fake Web API over the same table.
+  globalThis.fetch = fake.fetch;
   const control = new OutboxMonitor();
   control.init(fake.context);
   fake.context.updatedProperties = ['dataset'];

@@ -204,7 +204,9 @@ describe('actions', () => {
     const results = await screen.findByRole('status', { name: 'Retry results' });
     expect(results.textContent).toContain('row 00: queued again');
     const id = m.table[0].obx_outboxmessageid;
-    expect(calls(m, 'webAPI.updateRecord')).toEqual([[OutboxMessage.logicalName, id, { [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null }]]);
+    // A conditional update with the ETag read with the row (context.webAPI.updateRecord cannot send If-Match).
+    expect(calls(m, 'fetch.PATCH')).toEqual([[id, 'W/"1"', { [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null }]]);
+    expect(calls(m, 'webAPI.updateRecord')).toEqual([]);
     expect(calls(m, 'refresh').length).toBeGreaterThanOrEqual(1);
     await settle(m);
     await waitFor(() => expect(gridRow('row 00').querySelector('[data-status]')?.getAttribute('data-status')).toBe('Pending'));
@@ -220,14 +222,14 @@ describe('actions', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Replay selected rows' }));
     fireEvent.click(within(await screen.findByRole('alertdialog')).getByRole('button', { name: 'Replay' }));
     await screen.findByRole('status', { name: 'Replay results' });
-    const updates = calls(m, 'webAPI.updateRecord');
+    const updates = calls(m, 'fetch.PATCH');
     expect(updates.map((u) => u[2])).toEqual([
       { [c.status]: S.Pending, [c.replayCount]: 3, [c.attempts]: 0, [c.nextAttemptOn]: null },
       { [c.status]: S.Pending, [c.replayCount]: 1, [c.attempts]: 0, [c.nextAttemptOn]: null },
     ]);
   });
 
-  it('skips rows whose status moved on and shows failures per row without stopping the others', async () => {
+  it('leaves rows whose status moved on since they were shown, and shows failures per row without stopping the others', async () => {
     const rows = table(3, () => ({ [c.status]: S.Failed }));
     const m = mountMonitor({ rows, failUpdates: { [rows[1].obx_outboxmessageid]: { message: 'Principal user is missing prvWriteobx_outboxmessage privilege', errorCode: -2147220960 } } });
     select('row 00');
@@ -241,8 +243,9 @@ describe('actions', () => {
     expect(results.textContent).toContain('Cancel: 1 cancelled, 2 not changed');
     expect(results.textContent).toContain('row 00: cancelled');
     expect(results.textContent).toContain('row 01: failed: Principal user is missing prvWriteobx_outboxmessage privilege (code -2147220960)');
-    expect(results.textContent).toContain('row 02: skipped: status is now Acked, Cancel does not apply');
+    expect(results.textContent).toContain('row 02: this row changed since you opened it: now Acked; refresh and try again');
     expect(m.table.map((r) => r[c.status])).toEqual([S.Cancelled, S.Failed, S.Acked]);
+    expect(calls(m, 'fetch.PATCH').map((u) => u[0])).toEqual([rows[0].obx_outboxmessageid, rows[1].obx_outboxmessageid]);
   });
 
   it('does nothing when the confirmation is dismissed', async () => {
@@ -251,7 +254,7 @@ describe('actions', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Retry selected rows' }));
     fireEvent.click(within(await screen.findByRole('alertdialog')).getByRole('button', { name: 'Go back' }));
     await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
-    expect(calls(m, 'webAPI.updateRecord')).toEqual([]);
+    expect(calls(m, 'fetch.PATCH')).toEqual([]);
   });
 });
 

@@ -1,14 +1,14 @@
 import { DefaultButton, Dialog, DialogFooter, DialogType, MessageBar, MessageBarType, PrimaryButton, Spinner, SpinnerSize } from '@fluentui/react';
 import * as React from 'react';
 import { actionAllowedFrom, actionLabels, canRunOnSelection, outboxActions, type OutboxAction } from '../core/actions';
-import { describeError } from '../core/format';
+import { describeError, formatCount, truncate } from '../core/format';
 import type { OutboxRow } from '../core/rows';
-import type { ActionResult } from '../core/services';
+import type { ActionResult, ActionTarget } from '../core/runAction';
 import { statusLabels, statusNameOf, statusValueOf } from '../core/status';
 
 export interface ActionsProps {
   selectedRows: readonly OutboxRow[];
-  runAction: (action: OutboxAction, rows: readonly { id: string; name: string }[]) => Promise<ActionResult[]>;
+  runAction: (action: OutboxAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
   /** Called after an action ran (whatever the per-row outcome) and by the Refresh button. */
   onRefresh: () => void;
 }
@@ -20,6 +20,18 @@ interface Outcome {
 }
 
 const listLimit = 10;
+/** Result lines shown; beyond this the rows that were not changed come first and the rest is counted. */
+const resultLimit = 50;
+const nameLength = 120;
+
+/** The lines to show: every result for small runs; otherwise the rows not changed first, up to the limit. */
+function shownResults(results: readonly ActionResult[]): { shown: readonly ActionResult[]; hiddenDone: number; hiddenOther: number } {
+  if (results.length <= resultLimit) return { shown: results, hiddenDone: 0, hiddenOther: 0 };
+  const shown = [...results.filter((r) => !r.ok), ...results.filter((r) => r.ok)].slice(0, resultLimit);
+  const shownDone = shown.filter((r) => r.ok).length;
+  const done = results.filter((r) => r.ok).length;
+  return { shown, hiddenDone: done - shownDone, hiddenOther: results.length - done - (shown.length - shownDone) };
+}
 
 function allowedText(action: OutboxAction): string {
   return actionAllowedFrom[action].map((v) => statusLabels[statusNameOf(v) ?? 'Pending']).join(' or ');
@@ -32,7 +44,11 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
   const [outcome, setOutcome] = React.useState<Outcome | undefined>(undefined);
 
   const statuses = React.useMemo(() => selectedRows.map((r) => statusValueOf(r.status)), [selectedRows]);
-  const targets = React.useMemo(() => selectedRows.map((r) => ({ id: r.id, name: r.name ?? r.id })), [selectedRows]);
+  // The status each row showed when the operator chose it: a row that moved on since is a conflict, not a target.
+  const targets = React.useMemo<ActionTarget[]>(
+    () => selectedRows.map((r) => ({ id: r.id, name: r.name ?? r.id, seenStatus: statusValueOf(r.status) })),
+    [selectedRows],
+  );
 
   const confirm = React.useCallback(() => {
     const action = confirming;
@@ -50,6 +66,8 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
 
   const okCount = outcome ? outcome.results.filter((r) => r.ok).length : 0;
   const failedCount = outcome ? outcome.results.length - okCount : 0;
+  const conflictCount = outcome ? outcome.results.filter((r) => r.outcome === 'conflict').length : 0;
+  const lines = outcome ? shownResults(outcome.results) : { shown: [], hiddenDone: 0, hiddenOther: 0 };
 
   return (
     <div>
@@ -88,7 +106,7 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
       >
         <ul aria-label="Rows to change" style={{ margin: 0, paddingLeft: 18 }}>
           {targets.slice(0, listLimit).map((t) => (
-            <li key={t.id}>{t.name}</li>
+            <li key={t.id}>{truncate(t.name, nameLength)}</li>
           ))}
           {targets.length > listLimit ? <li>and {targets.length - listLimit} more</li> : null}
         </ul>
@@ -110,13 +128,22 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
               {actionLabels[outcome.action].verb}: {okCount} {actionLabels[outcome.action].done}
               {failedCount > 0 ? `, ${failedCount} not changed` : ''}
             </strong>
+            {conflictCount > 0 ? (
+              <div data-conflicts="">
+                {conflictCount === 1 ? '1 row' : `${formatCount(conflictCount)} rows`} changed since you opened {conflictCount === 1 ? 'it' : 'them'}
+                {' '}(the publisher or an acknowledgement moved {conflictCount === 1 ? 'it' : 'them'} on) and {conflictCount === 1 ? 'was' : 'were'} left as{' '}
+                {conflictCount === 1 ? 'it is' : 'they are'}: the view is refreshed, check the new status and try again if still needed.
+              </div>
+            ) : null}
             {outcome.error ? <div>{outcome.error}</div> : null}
             <ul style={{ margin: 0, paddingLeft: 18 }}>
-              {outcome.results.map((r) => (
-                <li key={r.id} data-result={r.ok ? 'ok' : 'failed'}>
+              {lines.shown.map((r, index) => (
+                <li key={`${index}:${r.id}`} data-result={r.ok ? 'ok' : r.outcome}>
                   {r.name}: {r.message}
                 </li>
               ))}
+              {lines.hiddenOther > 0 ? <li>and {formatCount(lines.hiddenOther)} more rows not changed (select fewer rows to see each)</li> : null}
+              {lines.hiddenDone > 0 ? <li>and {formatCount(lines.hiddenDone)} more rows {actionLabels[outcome.action].done}</li> : null}
             </ul>
           </div>
         </MessageBar>

@@ -1,7 +1,7 @@
-// The monitor's Web API calls, written against a narrow port that context.webAPI satisfies. index.ts binds them to the
-// real context; tests bind them to a fake; the components only ever see the resulting plain async functions.
+// The monitor's Web API reads, written against a narrow port that context.webAPI satisfies (the conditional writes
+// are in runAction.ts). index.ts binds them to the real context; tests bind them to a fake; the components only ever
+// see the resulting plain async functions.
 import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution/names';
-import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
 import { describeError, readDate } from './format';
 import {
   aggregateRecordLimit,
@@ -16,7 +16,7 @@ import {
   type HourBucket,
   type StatusCounts,
 } from './health';
-import { readStatus, statusLabels, statusOrder } from './status';
+import { statusOrder } from './status';
 
 type WebApiEntity = Record<string, unknown>;
 
@@ -24,7 +24,6 @@ type WebApiEntity = Record<string, unknown>;
 export interface WebApiPort {
   retrieveMultipleRecords(entityType: string, options?: string, maxPageSize?: number): Promise<{ entities: WebApiEntity[]; nextLink?: string }>;
   retrieveRecord(entityType: string, id: string, options?: string): Promise<WebApiEntity>;
-  updateRecord(entityType: string, id: string, data: WebApiEntity): Promise<unknown>;
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -48,14 +47,6 @@ export interface RowDetails {
   contentType: string | undefined;
   payload: string | undefined;
   lastError: string | undefined;
-}
-
-export interface ActionResult {
-  id: string;
-  name: string;
-  ok: boolean;
-  /** What happened, in words: "queued again", or why the row was skipped or failed. */
-  message: string;
 }
 
 const m = OutboxMessage;
@@ -179,31 +170,6 @@ export async function loadDetails(webApi: WebApiPort, id: string): Promise<RowDe
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
   return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError) };
-}
-
-/**
- * Runs an action row by row. Each row is re-read first so a row whose status moved on since the grid loaded is skipped
- * with a reason instead of being pushed backwards; one failing row never stops the others.
- */
-export async function runAction(webApi: WebApiPort, action: OutboxAction, rows: readonly { id: string; name: string }[]): Promise<ActionResult[]> {
-  const results: ActionResult[] = [];
-  for (const row of rows) {
-    try {
-      const current = await webApi.retrieveRecord(m.logicalName, row.id, `?$select=${c.status},${c.replayCount}`);
-      const status = readStatus(current[c.status]);
-      if (!isActionAllowed(action, status.kind === 'known' ? status.value : undefined)) {
-        const now = status.kind === 'known' ? statusLabels[status.name] : status.kind === 'unknown' ? `unknown (${status.raw})` : 'empty';
-        results.push({ id: row.id, name: row.name, ok: false, message: `skipped: status is now ${now}, ${actionLabels[action].verb} does not apply` });
-        continue;
-      }
-      const replayCount = typeof current[c.replayCount] === 'number' ? (current[c.replayCount] as number) : 0;
-      await webApi.updateRecord(m.logicalName, row.id, actionUpdate(action, { replayCount }));
-      results.push({ id: row.id, name: row.name, ok: true, message: actionLabels[action].done });
-    } catch (error) {
-      results.push({ id: row.id, name: row.name, ok: false, message: `failed: ${describeError(error)}` });
-    }
-  }
-  return results;
 }
 
 export type PayloadView = { text: string; note?: string };
