@@ -2,6 +2,8 @@
 // Values captured from one step fill the `{{placeholders}}` of the next. Progress goes to `report` as it happens.
 import { spawn } from 'node:child_process';
 
+import { checkCaptured } from './arguments';
+import { spawnSpec } from './childProcess';
 import { DeployError } from './errors';
 import type { CommandStep, DeployPlan, DeployStep, WebApiStep } from './plan';
 import { fillPlaceholders, idFromEntityIdHeader, readPath } from './plan';
@@ -40,14 +42,18 @@ export interface ExecuteResult {
   steps: { id: string; outcome: StepOutcome; captured: Record<string, string> }[];
 }
 
-/** Runs a command with inherited output (or captured stdout), resolving with its exit code. */
+/**
+ * Runs a command with inherited output (or captured stdout), resolving with its exit code. Never through a shell:
+ * childProcess.ts resolves Windows .cmd shims and escapes for cmd.exe, or refuses an argument it cannot carry.
+ */
 export const spawnCommand: CommandRunner = (program, args, { cwd, capture }) =>
   new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
+    const spec = spawnSpec(program, args);
+    const child = spawn(spec.file, spec.args, {
       cwd,
       stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
-      // npm/pac/az are .cmd shims on Windows.
-      shell: process.platform === 'win32',
+      shell: false,
+      windowsVerbatimArguments: spec.windowsVerbatimArguments,
     });
     let stdout = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -98,7 +104,7 @@ async function runCommandStep(step: CommandStep, vars: Record<string, string>, r
   const captured: Record<string, string> = {};
   for (const c of step.capture ?? []) {
     const value = c.from === 'stdout' ? result.stdout.trim() : '';
-    if (value) captured[c.var] = value;
+    if (value) captured[c.var] = c.format ? checkCaptured(c.format, c.var, value, step.id) : value;
     else if (c.required) throw new DeployError('CaptureMissing', `${step.id}: the command printed no ${c.var}`, { stepId: step.id });
   }
   return captured;
@@ -139,7 +145,7 @@ async function runWebApiStep(
   const captured: Record<string, string> = {};
   for (const c of step.capture ?? []) {
     const raw = c.from === 'entityId' ? idFromEntityIdHeader(response.headers.get('OData-EntityId')) : c.from === 'json' ? readPath(json, c.path) : undefined;
-    if (raw !== undefined && raw !== null && raw !== '') captured[c.var] = String(raw);
+    if (raw !== undefined && raw !== null && raw !== '') captured[c.var] = c.format ? checkCaptured(c.format, c.var, String(raw), step.id) : String(raw);
     else if (c.required) {
       throw new DeployError('CaptureMissing', `${step.id}: the response has no ${c.from === 'json' ? c.path : 'OData-EntityId'} (needed as ${c.var})`, {
         stepId: step.id,

@@ -1,14 +1,16 @@
 // A deployment is planned as data first, then executed. The same plan is printed by `--dry-run` (text or JSON), so
 // every command and Web API call can be reviewed or replayed by another tool before anything touches an environment.
+import type { CapturedFormat } from './arguments';
 
-/** Where a step reads a value that later steps use as `{{name}}`. */
-export type Capture =
+/** Where a step reads a value that later steps use as `{{name}}`, and the form it must have (checked when captured). */
+export type Capture = (
   /** JSON response body, dotted path (`value.0.roleid`). */
   | { var: string; from: 'json'; path: string; required: boolean }
   /** The record id in the `OData-EntityId` response header of a create. */
   | { var: string; from: 'entityId'; required: boolean }
   /** Trimmed standard output of a command. */
-  | { var: string; from: 'stdout'; required: boolean };
+  | { var: string; from: 'stdout'; required: boolean }
+) & { format?: CapturedFormat };
 
 interface StepBase {
   /** Stable id (tests and `--skip` refer to steps by their group). */

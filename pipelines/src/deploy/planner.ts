@@ -5,6 +5,14 @@ import path from 'node:path';
 
 import { OutboxMessage, SecurityRoles, SolutionNames } from '@dataverse-outbox/solution';
 
+import {
+  normaliseEnvironmentUrl,
+  requireEnvironmentName,
+  requireFunctionAppName,
+  requireGuidOption,
+  requirePathOption,
+  requireResourceGroupName,
+} from './arguments';
 import { cleanupJobName, cleanupJobRequest } from './cleanupJob';
 import { DeployError } from './errors';
 import type { CommandStep, DeployPlan, DeployStep, StepGroup, WebApiStep } from './plan';
@@ -47,21 +55,8 @@ export interface DeployOptions {
   cleanupStart: Date;
 }
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Normalised environment URL (`https://org.crm.dynamics.com`), or an InvalidOption error. */
-export function normaliseEnvironmentUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new DeployError('InvalidOption', `--url must be an absolute URL such as https://contoso.crm.dynamics.com, got "${value}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new DeployError('InvalidOption', `--url must be http(s), got "${value}"`);
-  }
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
-}
+/** Re-exported for callers that imported it from here (the checks live in arguments.ts). */
+export { normaliseEnvironmentUrl };
 
 /** Version in the unpacked solution's Solution.xml, which names the packed zips. */
 export function solutionVersion(repoRoot: string): string {
@@ -94,21 +89,18 @@ export function solutionZipPath(version: string, packageType: 'managed' | 'unman
 }
 
 export function buildDeployPlan(options: DeployOptions): DeployPlan {
+  // Every value that reaches a command line, a file path or a URL is checked here, before anything runs.
+  requireEnvironmentName(options.environment);
   const dataverseUrl = normaliseEnvironmentUrl(options.dataverseUrl);
   const webApiBase = `${dataverseUrl}/api/data/${webApiVersion}/`;
   const skip = new Set(options.skip);
   const variables: Record<string, string> = { apiBase: webApiBase };
-  if (options.appId !== undefined) {
-    if (!guid.test(options.appId)) throw new DeployError('InvalidOption', `--app-id must be a GUID, got "${options.appId}"`);
-    variables.appId = options.appId.toLowerCase();
-  }
-  if (options.businessUnitId !== undefined) {
-    if (!guid.test(options.businessUnitId)) {
-      throw new DeployError('InvalidOption', `--business-unit must be a GUID, got "${options.businessUnitId}"`);
-    }
-    variables.businessUnitId = options.businessUnitId.toLowerCase();
-  }
-  if (options.functionApp !== undefined) variables.functionAppName = options.functionApp;
+  if (options.appId !== undefined) variables.appId = requireGuidOption('--app-id', options.appId);
+  if (options.businessUnitId !== undefined) variables.businessUnitId = requireGuidOption('--business-unit', options.businessUnitId);
+  if (options.functionApp !== undefined) variables.functionAppName = requireFunctionAppName(options.functionApp);
+  if (options.resourceGroup !== undefined) requireResourceGroupName(options.resourceGroup);
+  if (options.settingsFile !== undefined) requirePathOption('--settings-file', options.settingsFile, '.json');
+  if (options.functionPackage !== undefined) requirePathOption('--function-package', options.functionPackage, '.zip');
 
   const settingsFile = options.settingsFile ?? repoPaths.deploymentSettings(options.environment);
   const settings = readDeploymentSettings(path.resolve(options.repoRoot, settingsFile));
@@ -162,7 +154,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
           '--query', `properties.outputs.${name}.value`,
           '--output', 'tsv',
         ],
-        capture: [{ var: name, from: 'stdout', required: true }],
+        capture: [{ var: name, from: 'stdout', required: true, format: name === 'functionAppName' ? 'functionAppName' : 'guid' }],
         skipIfSet: [name],
       });
     output('read-function-app-name', 'functionAppName', 'Read the function app name from the deployment');
@@ -173,7 +165,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: "Read the managed identity's application (client) id",
       program: 'az',
       args: ['ad', 'sp', 'show', '--id', '{{functionAppPrincipalId}}', '--query', 'appId', '--output', 'tsv'],
-      capture: [{ var: 'appId', from: 'stdout', required: true }],
+      capture: [{ var: 'appId', from: 'stdout', required: true, format: 'guid' }],
       skipIfSet: ['appId'],
     });
   }
@@ -211,7 +203,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: "Find the signed-in admin's business unit",
       method: 'GET',
       path: 'WhoAmI',
-      capture: [{ var: 'businessUnitId', from: 'json', path: 'BusinessUnitId', required: true }],
+      capture: [{ var: 'businessUnitId', from: 'json', path: 'BusinessUnitId', required: true, format: 'guid' }],
       skipIfSet: ['businessUnitId'],
     });
     webApi({
@@ -220,7 +212,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: `Find the "${SecurityRoles.Publisher}" security role of that business unit`,
       method: 'GET',
       path: `roles?$select=roleid,name&$filter=name eq '${SecurityRoles.Publisher}' and _businessunitid_value eq {{businessUnitId}}`,
-      capture: [{ var: 'publisherRoleId', from: 'json', path: 'value.0.roleid', required: true }],
+      capture: [{ var: 'publisherRoleId', from: 'json', path: 'value.0.roleid', required: true, format: 'guid' }],
     });
     webApi({
       id: 'find-app-user',
@@ -228,7 +220,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: 'Look for an existing application user',
       method: 'GET',
       path: 'systemusers?$select=systemuserid,applicationid&$filter=applicationid eq {{appId}}',
-      capture: [{ var: 'systemUserId', from: 'json', path: 'value.0.systemuserid', required: false }],
+      capture: [{ var: 'systemUserId', from: 'json', path: 'value.0.systemuserid', required: false, format: 'guid' }],
     });
     webApi({
       id: 'create-app-user',
@@ -237,7 +229,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       method: 'POST',
       path: 'systemusers',
       body: { applicationid: '{{appId}}', 'businessunitid@odata.bind': '/businessunits({{businessUnitId}})' },
-      capture: [{ var: 'systemUserId', from: 'entityId', required: true }],
+      capture: [{ var: 'systemUserId', from: 'entityId', required: true, format: 'guid' }],
       skipIfSet: ['systemUserId'],
     });
     webApi({
@@ -246,7 +238,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: 'Check whether the role is already assigned',
       method: 'GET',
       path: 'systemusers({{systemUserId}})/systemuserroles_association?$select=roleid&$filter=roleid eq {{publisherRoleId}}',
-      capture: [{ var: 'assignedRoleId', from: 'json', path: 'value.0.roleid', required: false }],
+      capture: [{ var: 'assignedRoleId', from: 'json', path: 'value.0.roleid', required: false, format: 'guid' }],
     });
     webApi({
       id: 'assign-publisher-role',
@@ -272,7 +264,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       title: 'Look for an existing cleanup job',
       method: 'GET',
       path: `asyncoperations?$select=asyncoperationid,name&$filter=name eq '${cleanupJobName}' and operationtype eq 13 and statecode ne 3`,
-      capture: [{ var: 'cleanupJobId', from: 'json', path: 'value.0.asyncoperationid', required: false }],
+      capture: [{ var: 'cleanupJobId', from: 'json', path: 'value.0.asyncoperationid', required: false, format: 'guid' }],
     });
     webApi({
       id: 'schedule-cleanup',
@@ -285,7 +277,7 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
         acksEnabled: effectiveSetting(settings, 'AckQueue') !== '',
         startDateTime: options.cleanupStart.toISOString(),
       }),
-      capture: [{ var: 'cleanupJobId', from: 'json', path: 'JobId', required: true }],
+      capture: [{ var: 'cleanupJobId', from: 'json', path: 'JobId', required: true, format: 'guid' }],
       skipIfSet: ['cleanupJobId'],
     });
   }
