@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { BulkDeleteRunResult, DataverseEmulatorOptions, LatencyOption, LimitsOption, RequestCounters, UserCounters } from '@dataverse-outbox/emulators/dataverse';
 import type { ServiceBusEmulatorOptions } from '@dataverse-outbox/emulators/servicebus';
+import { ADMIN_WRITE_HEADER } from '@dataverse-outbox/emulators/dataverse';
 import { spawnTs, stopChild, tail } from './processes';
 
 const HOST_SCRIPT = path.join(__dirname, 'emulator-host.ts');
@@ -65,7 +66,7 @@ export class HostedDataverse {
   private async admin<T>(method: string, route: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.url}/_admin/${route}`, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: { [ADMIN_WRITE_HEADER]: '1', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

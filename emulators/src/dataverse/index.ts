@@ -11,3 +11,4 @@ export { DATAVERSE_LIMITS, scaledDataverseLimits } from './http/serviceProtectio
 export type { LimitsOption, ServiceProtectionLimits } from './http/serviceProtection';
 export { DataverseError, isDataverseError } from './core/errors';
 export type { DataverseErrorCode } from './core/errors';
+export { ADMIN_WRITE_HEADER } from '../shared/localSurface';

@@ -19,3 +19,4 @@ export type {
 export type { ServiceBusEmulatorAdmin, DeadLetteredMessage } from './admin/ServiceBusEmulatorAdmin';
 export type { RefuseAttachesOptions, DelaySendsOptions, FaultsSnapshot } from './admin/FaultInjector';
 export type { EntitySummary } from './core/Broker';
+export { ADMIN_WRITE_HEADER } from '../shared/localSurface';

@@ -2,7 +2,7 @@
 // bulk"), FetchXML ("Query data using FetchXml", aggregates), change tracking ("Use change tracking to synchronize data
 // with external systems").
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
-import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
+import { ADMIN_WRITE_HEADER, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 
 const SET = OutboxMessage.entitySetName;
@@ -126,7 +126,7 @@ describe('BulkDelete', () => {
       RecurrencePattern: '',
       StartDateTime: new Date(Date.now() - 1000).toISOString(),
     });
-    const res = await fetch(`${emulator.url}/_admin/bulkdelete/run`, { method: 'POST', body: JSON.stringify({ now: new Date(Date.now() + 5000).toISOString() }) });
+    const res = await fetch(`${emulator.url}/_admin/bulkdelete/run`, { method: 'POST', headers: { [ADMIN_WRITE_HEADER]: '1' }, body: JSON.stringify({ now: new Date(Date.now() + 5000).toISOString() }) });
     const body = (await res.json()) as { value: { deleted: number }[] };
     expect(body.value).toHaveLength(1);
     expect(body.value[0]?.deleted).toBe(1);

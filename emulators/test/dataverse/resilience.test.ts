@@ -2,7 +2,7 @@
 // codes 0x80072322 / 0x80072321 / 0x80072326), the latency model, fault injection, the admin endpoint, and HTTPS.
 import { request as httpsRequest } from 'node:https';
 import { OutboxMessage } from '@dataverse-outbox/solution';
-import { REALISTIC_LATENCY, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
+import { ADMIN_WRITE_HEADER, REALISTIC_LATENCY, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 
 const SET = OutboxMessage.entitySetName;
@@ -126,7 +126,7 @@ describe('fault injection', () => {
 
   test('the admin endpoint injects and lists faults, switches latency and limits, reports counters', async () => {
     const admin = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
-      const res = await fetch(`${emulator.url}/_admin/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${emulator.url}/_admin/${path}`, { method, headers: { [ADMIN_WRITE_HEADER]: '1' }, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
     };

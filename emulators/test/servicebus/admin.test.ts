@@ -1,10 +1,11 @@
 // The admin endpoint (HTTP on 127.0.0.1) and the equal programmatic API: counts, DLQ contents, runtime entities and
 // fault injection, observed through the official SDK.
 import { ServiceBusClient } from '@azure/service-bus';
+import { ADMIN_WRITE_HEADER } from '@dataverse-outbox/emulators/servicebus';
 import { startHarness, eventually, type Harness } from './support';
 
 async function http(method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url, { method, headers: { [ADMIN_WRITE_HEADER]: '1', ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

@@ -1,5 +1,6 @@
 // Thin clients of the emulators' admin endpoints (fault injection, entity counts, dead letters). JSON over HTTP on
-// 127.0.0.1; no token (the admin endpoints are local-only by design).
+// 127.0.0.1; no token (the admin endpoints are local-only by design), every call with the admin header writes need.
+import { ADMIN_WRITE_HEADER } from '@dataverse-outbox/emulators/servicebus';
 
 export interface DataverseFaultRule {
   kind: '429' | '503' | 'timeout' | 'drop';
@@ -35,7 +36,7 @@ export interface DeadLetter {
 async function call<T>(method: string, url: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: { [ADMIN_WRITE_HEADER]: '1', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -2,6 +2,7 @@
 // record key, JSON body with @odata.bind) into typed values.
 import { DataverseErrors } from './errors';
 import { parseEntityReference, type ResourceKey } from './paths';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './jsonDepth';
 import type { ApiRequest, RequestContext } from './protocol';
 import { toStorage, type SqlValue, type StoredRow } from './values';
 import { isLookup, type AttributeDef, type EntityDef } from '../metadata/model';
@@ -64,6 +65,7 @@ export function requireRecordId(engine: Engine, entity: EntityDef, key: Resource
 export function parseJsonBody(req: ApiRequest, logicalName: string): unknown {
   const text = req.body.toString('utf8');
   if (text.trim().length === 0) throw DataverseErrors.malformedJson(logicalName, 'The request body is empty.');
+  if (jsonDepthExceeds(text)) throw DataverseErrors.malformedJson(logicalName, `The JSON is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {

@@ -8,6 +8,8 @@
 //   0x80048d19 payload errors, 0x80060888 query/URL errors, 0x80044352 ExpiredVersionStamp, 0x8004E023 aggregate limit)
 // - "Service protection API limits" (0x80072322 requests, 0x80072321 execution time, 0x80072326 concurrency).
 
+import { describeValue } from '@dataverse-outbox/solution';
+
 export type DataverseErrorCode =
   | '0x80040217'
   | '0x80040237'
@@ -27,7 +29,8 @@ export type DataverseErrorCode =
   | '0x80048306'
   | '0x8006088A'
   | '0x80041103'
-  | '0x80041102';
+  | '0x80041102'
+  | '0x80040220';
 
 export class DataverseError extends Error {
   override readonly name = 'DataverseError';
@@ -92,6 +95,21 @@ export const DataverseErrors = {
       '0x80060888',
       `A binary operator with incompatible types was detected. Found operand types '${left}' and '${right}' for operator kind '${operatorKind}'.`,
     );
+  },
+  /** A %-escape that is not valid UTF-8 (`%zz`, a cut multi-byte sequence): ASP.NET refuses it before OData sees it. */
+  badPercentEncoding(text: string): DataverseError {
+    return new DataverseError(400, '0x80060888', `Bad Request - The URL path ${describeValue(text)} contains an invalid percent-encoded sequence.`);
+  },
+  /** OData's URI parser limit (ODataUriParserSettings.MaximumExpressionDepth); the emulator's bound is lower. */
+  queryTooDeep(option: string, maxDepth: number): DataverseError {
+    return new DataverseError(400, '0x80060888', `The recursion limit has been exceeded: the ${option} expression is nested more than ${maxDepth} levels deep.`);
+  },
+  /**
+   * A request from a foreign Host (DNS rebinding) or a cross-site page: a real environment answers only its own host
+   * name and enables CORS for no arbitrary origin. 403 with the code Dataverse pairs with 403 (PrivilegeDenied).
+   */
+  foreignRequest(reason: string): DataverseError {
+    return new DataverseError(403, '0x80040220', reason);
   },
   notSupported(what: string): DataverseError {
     return new DataverseError(400, '0x80060888', `${what} is not supported.`);

@@ -80,8 +80,16 @@ function splitNameAndKey(segment: string): { name: string; key?: ResourceKey } {
   return { name, key: parseKey(inner, segment) };
 }
 
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw DataverseErrors.badPercentEncoding(path);
+  }
+}
+
 export function parseResourcePath(path: string): ResourcePath {
-  const segments = splitSegments(decodeURIComponent(path)).filter((s, i) => s.length > 0 || i === 0);
+  const segments = splitSegments(decodePath(path)).filter((s, i) => s.length > 0 || i === 0);
   const first = splitNameAndKey(segments[0] ?? '');
   return { set: first.name, key: first.key, segments: segments.slice(1).map(splitNameAndKey) };
 }

@@ -15,7 +15,12 @@ import { conditionSql, isKnownOperator, type SqlFragment } from '../query/condit
 type XmlNode = Record<string, unknown>;
 
 const ARRAYS = new Set(['attribute', 'order', 'filter', 'condition', 'value', 'link-entity', 'entity']);
+/** Elements nested deeper than this are refused (400) before anything walks the tree recursively. */
+export const MAX_FETCH_DEPTH = 50;
 const parser = new XMLParser({
+  // A DOCTYPE is refused before parsing; entities are never expanded even so (no XXE, no entity expansion bomb).
+  processEntities: false,
+  maxNestedTags: MAX_FETCH_DEPTH,
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   parseAttributeValue: false,
@@ -46,9 +51,20 @@ function isTrue(v: string | undefined): boolean {
 
 /** Parses and checks a FetchXML document; returns the <fetch> node and its single <entity>. */
 export function parseFetch(xml: string): { fetch: XmlNode; entityNode: XmlNode } {
+  // Dataverse reads FetchXML with DTD processing prohibited; this is the .NET XmlReader's refusal.
+  if (/<!DOCTYPE/i.test(xml)) {
+    throw DataverseErrors.invalidFetchXml('For security reasons DTD is prohibited in this XML document (a <!DOCTYPE> declaration was found).');
+  }
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw DataverseErrors.invalidFetchXml(valid.err.msg);
-  const doc = parser.parse(xml) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = parser.parse(xml) as XmlNode;
+  } catch (e) {
+    // The parser's own limits (element nesting past MAX_FETCH_DEPTH) are the caller's error, not ours.
+    const detail = e instanceof Error && /nested/i.test(e.message) ? `elements are nested more than ${MAX_FETCH_DEPTH} levels deep.` : e instanceof Error ? e.message : String(e);
+    throw DataverseErrors.invalidFetchXml(detail);
+  }
   const fetch = doc['fetch'] as XmlNode | undefined;
   if (!fetch || typeof fetch !== 'object') throw DataverseErrors.invalidFetchXml("The root element must be 'fetch'.");
   const entities = children(fetch, 'entity');
@@ -72,7 +88,16 @@ export function filterSql(entity: EntityDef, ctx: { now: number; userId: string 
   }
   for (const f of children(filter, 'filter')) parts.push(filterSql(entity, ctx, f));
   if (parts.length === 0) return { sql: '1', params: [] };
-  return { sql: `(${parts.map((p) => p.sql).join(type === 'and' ? ' AND ' : ' OR ')})`, params: parts.flatMap((p) => p.params) };
+  return balancedSql(parts, type === 'and' ? ' AND ' : ' OR ');
+}
+
+/** Joins conditions as a balanced tree of parentheses: thousands of them stay under SQLite's expression depth (1,000). */
+function balancedSql(parts: readonly SqlFragment[], joiner: string): SqlFragment {
+  if (parts.length === 1) return { sql: `(${(parts[0] as SqlFragment).sql})`, params: (parts[0] as SqlFragment).params };
+  const mid = Math.ceil(parts.length / 2);
+  const left = balancedSql(parts.slice(0, mid), joiner);
+  const right = balancedSql(parts.slice(mid), joiner);
+  return { sql: `(${left.sql}${joiner}${right.sql})`, params: [...left.params, ...right.params] };
 }
 
 /** WHERE clause of a FetchXML entity node. */

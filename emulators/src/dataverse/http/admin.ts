@@ -1,4 +1,5 @@
-// The local admin endpoint (`/_admin/...`, JSON, no token): the same operations as the programmatic admin helpers of
+// The local admin endpoint (`/_admin/...`, JSON, no token; the pipeline lets through only local Host/Origin, and writes
+// carrying the x-emulator-admin header): the same operations as the programmatic admin helpers of
 // DataverseEmulator, for tests and scripts in other languages or processes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BulkDeleteRunResult } from '../handlers/bulkDelete';
@@ -34,9 +35,17 @@ function reply(res: ServerResponse, status: number, body?: unknown): void {
   res.end(payload);
 }
 
-function parse(body: Buffer): unknown {
+function parse(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8').trim();
-  return text === '' ? {} : (JSON.parse(text) as unknown);
+  if (text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
 }
 
 export function createAdminHandler(api: AdminApi): (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> {
@@ -44,7 +53,7 @@ export function createAdminHandler(api: AdminApi): (req: IncomingMessage, res: S
     const url = new URL(req.url ?? '/', 'http://admin');
     const route = `${(req.method ?? 'GET').toUpperCase()} ${url.pathname.replace(/\/+$/, '')}`;
     try {
-      const input = parse(body) as Record<string, unknown>;
+      const input = parse(body);
       const faultId = /^DELETE \/_admin\/faults\/([\w-]+)$/.exec(route)?.[1];
       if (faultId) return reply(res, api.removeFault(faultId) ? 204 : 404);
       switch (route) {

@@ -13,6 +13,7 @@ import { errorResponse } from '../handlers/batch';
 import type { CounterBook } from './counters';
 import type { FaultInjector, FaultRule } from './faults';
 import { simulatedMs, type LatencyProfile } from './latency';
+import { checkAdminWrite, checkHostAndOrigin } from '../../shared/localSurface';
 import type { ServiceProtection } from './serviceProtection';
 
 export const API_ROOT = /^\/api\/data\/v9\.[0-2]\//;
@@ -96,10 +97,28 @@ async function applyFault(rule: FaultRule, res: ServerResponse): Promise<void> {
   }
 }
 
+/** SQLite's own limits reached by a legal but huge query: the caller's request is too big, not the emulator broken. */
+const SQLITE_LIMIT = /too many SQL variables|Expression tree is too large|string or blob too big|LIKE or GLOB pattern too complex|too many terms in compound SELECT/;
+
+function unexpected(e: unknown): DataverseError | undefined {
+  if (isDataverseError(e)) return e;
+  if (e instanceof Error && SQLITE_LIMIT.test(e.message)) return DataverseErrors.queryOption(`The query is too large to run: ${e.message}.`);
+  return undefined;
+}
+
 export function createRequestListener(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', `${deps.scheme}://${req.headers.host ?? '127.0.0.1'}`);
     const method = (req.method ?? 'GET').toUpperCase();
+
+    // Stage 0: only this local server's own Host and Origin (DNS rebinding, cross-site pages), before anything is read.
+    // Admin writes also need a non-simple header (a cross-site form POST cannot send one).
+    const url = new URL(req.url ?? '/', `${deps.scheme}://127.0.0.1:${req.socket.localPort ?? 0}`);
+    const refused = checkHostAndOrigin(req, req.socket.localPort ?? 0, deps.scheme) ?? (url.pathname.startsWith(ADMIN_PREFIX) ? checkAdminWrite(req) : undefined);
+    if (refused) {
+      res.setHeader('Connection', 'close');
+      send(res, errorResponse(DataverseErrors.foreignRequest(refused.reason)));
+      return;
+    }
 
     // Stage 1: dispatch.
     if (url.pathname.startsWith(ADMIN_PREFIX)) {
@@ -112,7 +131,8 @@ export function createRequestListener(deps: PipelineDeps): (req: IncomingMessage
       return;
     }
     const path = url.pathname.replace(API_ROOT, '');
-    const apiBase = `${url.origin}${API_PATH}`;
+    const origin = `${deps.scheme}://${(req.headers.host as string).toLowerCase()}`; // checked in stage 0
+    const apiBase = `${origin}${API_PATH}`;
 
     // Stage 2: body.
     const { body, tooLarge } = await readBody(req, deps.maxRequestBytes);
@@ -122,7 +142,7 @@ export function createRequestListener(deps: PipelineDeps): (req: IncomingMessage
     const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
     if (!token || (deps.acceptedTokens && !deps.acceptedTokens.has(token))) {
       res.writeHead(401, {
-        'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${url.origin}/`,
+        'WWW-Authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${origin}/`,
         'Content-Length': '0',
       });
       res.end();
@@ -172,9 +192,9 @@ export function createRequestListener(deps: PipelineDeps): (req: IncomingMessage
       const apiReq: ApiRequest = { method, path, query: url.searchParams, headers, body };
       response = execute(deps.engine, apiReq, ctx);
     } catch (e) {
-      const err = isDataverseError(e) ? e : DataverseErrors.internal(e instanceof Error ? e.message : String(e));
-      if (!isDataverseError(e)) deps.log?.(`unexpected error on ${method} ${url.pathname}: ${(e as Error).stack ?? String(e)}`);
-      response = errorResponse(err as DataverseError);
+      const known = unexpected(e);
+      if (!known) deps.log?.(`unexpected error on ${method} ${url.pathname}: ${(e as Error).stack ?? String(e)}`);
+      response = errorResponse(known ?? DataverseErrors.internal(e instanceof Error ? e.message : String(e)));
     }
 
     // Stage 7: latency model; the simulated time is execution time for the limits.

@@ -125,9 +125,22 @@ function tokenize(text: string): Token[] {
 const COMPARE_OPS = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const STRING_FUNCTIONS = new Set(['contains', 'startswith', 'endswith']);
 export const CRM_PREFIX = 'Microsoft.Dynamics.CRM.';
+/** Parentheses and `not` nested deeper than this are refused (400), long before the recursion could exhaust the stack. */
+export const MAX_FILTER_DEPTH = 100;
+
+/**
+ * A chain of one operator as a balanced tree (and/or are associative): `a and b and ... ` with thousands of terms stays
+ * a few levels deep, for the recursive SQL translation and for SQLite's expression depth limit (1,000).
+ */
+function balanced(op: 'and' | 'or', terms: readonly FilterNode[]): FilterNode {
+  if (terms.length === 1) return terms[0] as FilterNode;
+  const mid = Math.ceil(terms.length / 2);
+  return { kind: 'logical', op, left: balanced(op, terms.slice(0, mid)), right: balanced(op, terms.slice(mid)) };
+}
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly text: string,
@@ -158,27 +171,37 @@ class Parser {
   }
 
   private or(): FilterNode {
-    let left = this.and();
+    const terms = [this.and()];
     while (this.isWord('or')) {
       this.next();
-      left = { kind: 'logical', op: 'or', left, right: this.and() };
+      terms.push(this.and());
     }
-    return left;
+    return balanced('or', terms);
   }
 
   private and(): FilterNode {
-    let left = this.unary();
+    const terms = [this.unary()];
     while (this.isWord('and')) {
       this.next();
-      left = { kind: 'logical', op: 'and', left, right: this.unary() };
+      terms.push(this.unary());
     }
-    return left;
+    return balanced('and', terms);
+  }
+
+  /** Runs one level of nesting (a parenthesis or a `not`), within MAX_FILTER_DEPTH. */
+  private nested<T>(parse: () => T): T {
+    if (++this.depth > MAX_FILTER_DEPTH) throw DataverseErrors.queryTooDeep('$filter', MAX_FILTER_DEPTH);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
   }
 
   private unary(): FilterNode {
     if (this.isWord('not')) {
       this.next();
-      return { kind: 'not', operand: this.unary() };
+      return { kind: 'not', operand: this.nested(() => this.unary()) };
     }
     return this.comparison();
   }
@@ -187,7 +210,7 @@ class Parser {
     const start = this.peek();
     if (start.t === 'punct' && start.v === '(') {
       this.next();
-      const inner = this.or();
+      const inner = this.nested(() => this.or());
       this.expect(')');
       return inner;
     }

@@ -1,9 +1,10 @@
-// Local admin HTTP endpoint (127.0.0.1 only): entity counts, dead-letter contents, runtime entities and fault
+// Local admin HTTP endpoint (127.0.0.1 only; local Host/Origin only, writes need the x-emulator-admin header): entity counts, dead-letter contents, runtime entities and fault
 // injection. Every route is a thin call into the emulator's programmatic admin API, so both stay equal.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isServiceBusEmulatorConfigError, type ShortQueueConfig, type ShortTopicConfig } from '../configuration/EmulatorConfig';
 import { isBrokerError } from '../errors/BrokerError';
+import { checkAdminWrite, checkHostAndOrigin } from '../../shared/localSurface';
 import type { ServiceBusEmulatorAdmin } from './ServiceBusEmulatorAdmin';
 
 class HttpError extends Error {
@@ -62,6 +63,12 @@ export class AdminServer {
 
   async listen(host: string, port: number): Promise<number> {
     const server = createServer((req, res) => {
+      // Only this server's own Host and Origin, and writes with the admin header: no DNS rebinding, no cross-site posts.
+      const refused = checkHostAndOrigin(req, req.socket.localPort ?? 0) ?? checkAdminWrite(req);
+      if (refused) {
+        res.setHeader('connection', 'close');
+        return send(res, refused.status, { error: refused.reason });
+      }
       this.route(req, res).catch((error: unknown) => {
         if (error instanceof HttpError) send(res, error.status, { error: error.message });
         else if (isBrokerError(error)) send(res, error.code === 'EntityNotFound' ? 404 : error.code === 'InvalidOperation' ? 409 : 400, { error: error.message, code: error.code });
@@ -96,7 +103,12 @@ export class AdminServer {
     if (method === 'GET' && path === '/entities') return send(res, 200, { entities: this.admin.listEntities() });
     if (method === 'GET' && deadLetters) {
       const max = Number(url.searchParams.get('max') ?? '100');
-      const entity = decodeURIComponent(deadLetters[1]!);
+      let entity: string;
+      try {
+        entity = decodeURIComponent(deadLetters[1]!);
+      } catch {
+        throw new HttpError(400, 'The entity name in the path is not valid percent-encoding.');
+      }
       return send(res, 200, { entity, messages: this.admin.peekDeadLetters(entity, Number.isFinite(max) && max > 0 ? max : 100) });
     }
     if (method === 'POST' && path === '/entities') {
