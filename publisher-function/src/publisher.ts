@@ -220,7 +220,7 @@ export class OutboxPublisher {
     this.stopping = false;
     this.loop = this.run();
     if ((this.options.ackListener ?? true) && settings.ackQueue) {
-      this.ackListener = new AckListener(this.options.serviceBus, this.store, settings.ackQueue, { logger: this.logger });
+      this.ackListener = new AckListener(this.options.serviceBus, this.store, settings.ackQueue, { logger: this.logger, metrics: this.metrics });
       this.ackListener.start();
     }
     const dlqEvery = this.options.deadLetterMonitorIntervalInMs ?? 60_000;
@@ -263,7 +263,7 @@ export class OutboxPublisher {
   /** One pass of the dead-letter monitor over the allowed targets. */
   async monitorDeadLetters(options: OperationOptions = {}): Promise<DeadLetterMonitorResult[]> {
     const settings = await this.loadSettings(options);
-    return runDeadLetterMonitor(this.options.serviceBus, this.store, settings.allowedTargets, { ...options, logger: this.logger });
+    return runDeadLetterMonitor(this.options.serviceBus, this.store, settings.allowedTargets, { ...options, logger: this.logger, metrics: this.metrics });
   }
 
   private sleep(ms: number): Promise<void> {

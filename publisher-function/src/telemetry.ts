@@ -30,6 +30,7 @@ export function createOtelMetrics(meter: Meter = otelMetrics.getMeter('dataverse
   const retried = meter.createCounter('outbox.messages.retried', { description: 'Transient publish failures (row will be retried)' });
   const latency = meter.createHistogram('outbox.publish.latency', { description: 'Commit (createdon) to publish', unit: 'ms' });
   const dvRequests = meter.createCounter('outbox.dataverse.requests', { description: 'Dataverse Web API requests' });
+  const poison = meter.createCounter('outbox.notices.poison', { description: 'Acknowledgements and dead letters that can never be applied (dead-lettered or set aside alone)' });
   let backlogValue = 0;
   meter.createObservableGauge('outbox.backlog', { description: 'Due rows seen in the last cycle' }).addCallback((r) => r.observe(backlogValue));
   // Not observed until measured once: an alert must not read a made-up 0 before the first measurement.
@@ -51,6 +52,7 @@ export function createOtelMetrics(meter: Meter = otelMetrics.getMeter('dataverse
       pendingAgeValue = seconds;
     },
     dataverseRequest: (kind) => dvRequests.add(1, { kind }),
+    poisonNotice: (source, reason) => poison.add(1, { source, reason }),
   };
 }
 

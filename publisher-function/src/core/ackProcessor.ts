@@ -1,41 +1,88 @@
 // Applies a batch of acknowledgements and dead-letter notices to their rows: one read, one conditional bulk write,
-// re-read and re-decide on version conflicts. Never regresses a status.
+// re-read and re-decide on version conflicts. Never regresses a status. Each id gets its own result: a row whose own
+// update fails is reported alone, and a failure of the whole store (throttled, unreachable) leaves every id not yet
+// written as 'retry' while keeping what was written.
 import { OutboxStatus } from '@dataverse-outbox/solution';
 import { decideAck, type Acknowledgement } from './acks';
 import type { Logger, OperationOptions, OutboxStorePort } from './ports';
 import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
+import { isRowUpdatesFailedError } from './rowUpdateErrors';
+import { describeError } from './errors';
 
 export type NoticeResult = 'applied' | 'recorded-early' | 'ignored' | 'not-found' | 'not-yet-published';
+
+/** What happened to one id. `retry`: not applied now, resend later; `rejected`: Dataverse refused this row's update for good. */
+export type NoticeOutcome =
+  | { result: NoticeResult }
+  | { result: 'retry'; reason: string; retryAfterInMs?: number }
+  | { result: 'rejected'; reason: string };
 
 /** Decides per row; returns undefined to leave the row alone. */
 type Decide = (row: OutboxRow) => { changes?: OutboxRowChanges; result: NoticeResult };
 
-async function applyDecisions(store: OutboxStorePort, ids: readonly string[], decide: Decide, logger: Logger, options: OperationOptions): Promise<Map<string, NoticeResult>> {
-  const results = new Map<string, NoticeResult>();
+/** The Retry-After an error carries (Dataverse 429/503), if any: read by shape so the core knows no HTTP types. */
+export function retryAfterOf(e: unknown): number | undefined {
+  const v = (e as { retryAfterInMs?: unknown } | null | undefined)?.retryAfterInMs;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+async function applyDecisions(store: OutboxStorePort, ids: readonly string[], decide: Decide, logger: Logger, options: OperationOptions): Promise<Map<string, NoticeOutcome>> {
+  const results = new Map<string, NoticeOutcome>();
   let pendingIds = [...new Set(ids)];
+  const retryAll = (reason: string, retryAfterInMs?: number): void => {
+    for (const id of pendingIds) results.set(id, { result: 'retry', reason, retryAfterInMs });
+  };
   for (let round = 0; round < 4 && pendingIds.length > 0; round++) {
-    const rows = new Map((await store.readByIds(pendingIds, options)).map((r) => [r.id, r]));
+    let rows: Map<string, OutboxRow>;
+    try {
+      rows = new Map((await store.readByIds(pendingIds, options)).map((r) => [r.id, r]));
+    } catch (e) {
+      retryAll(describeError(e), retryAfterOf(e));
+      return results;
+    }
     const updates: RowUpdate[] = [];
+    const decided = new Map<string, NoticeResult>();
     for (const id of pendingIds) {
       const row = rows.get(id);
       if (!row) {
-        results.set(id, 'not-found');
+        results.set(id, { result: 'not-found' });
         continue;
       }
       const d = decide(row);
-      results.set(id, d.result);
-      if (d.changes) updates.push({ id, etag: row.etag, changes: d.changes });
+      if (d.changes) {
+        updates.push({ id, etag: row.etag, changes: d.changes });
+        decided.set(id, d.result);
+      } else {
+        results.set(id, { result: d.result });
+      }
     }
-    const { conflicts } = await store.applyUpdates(updates, options);
-    pendingIds = conflicts;
-    if (conflicts.length) logger.debug('rows changed while applying notices; deciding again', { rowIds: conflicts });
+    let conflicts: readonly string[];
+    try {
+      conflicts = (await store.applyUpdates(updates, options)).conflicts;
+    } catch (e) {
+      if (!isRowUpdatesFailedError(e)) {
+        pendingIds = updates.map((u) => u.id);
+        retryAll(describeError(e), retryAfterOf(e));
+        return results;
+      }
+      for (const id of e.written) results.set(id, { result: decided.get(id)! });
+      for (const f of e.failures) {
+        results.set(f.id, f.permanent ? { result: 'rejected', reason: f.message } : { result: 'retry', reason: f.message, retryAfterInMs: f.retryAfterInMs });
+        logger.warn('one row could not take its notice', { rowId: f.id, permanent: f.permanent, error: f.message });
+      }
+      conflicts = e.conflicts;
+    }
+    const conflicted = new Set(conflicts);
+    for (const [id, result] of decided) if (!conflicted.has(id) && !results.has(id)) results.set(id, { result });
+    pendingIds = [...conflicts];
+    if (conflicts.length) logger.debug('rows changed while applying notices; deciding again', { rowIds: [...conflicts] });
   }
-  if (pendingIds.length > 0) throw new Error(`${pendingIds.length} row(s) kept changing while applying acknowledgements`);
+  retryAll(`row kept changing while applying notices`);
   return results;
 }
 
-/** Acknowledgements from obx_AckQueue. Several acks for one row: the first wins. */
-export async function applyAcknowledgements(store: OutboxStorePort, acks: readonly Acknowledgement[], logger: Logger, options: OperationOptions = {}): Promise<Map<string, NoticeResult>> {
+/** Acknowledgements from obx_AckQueue (outboxIds already normalised GUIDs). Several acks for one row: the first wins. */
+export async function applyAcknowledgements(store: OutboxStorePort, acks: readonly Acknowledgement[], logger: Logger, options: OperationOptions = {}): Promise<Map<string, NoticeOutcome>> {
   const byId = new Map<string, Acknowledgement>();
   for (const a of acks) if (!byId.has(a.outboxId)) byId.set(a.outboxId, a);
   return applyDecisions(
@@ -53,6 +100,7 @@ export async function applyAcknowledgements(store: OutboxStorePort, acks: readon
 }
 
 export interface DeadLetterNotice {
+  /** The row id, normalised (bare lower-case GUID). */
   outboxId: string;
   reason?: string;
   description?: string;
@@ -67,7 +115,7 @@ export function deadLetterError(n: Pick<DeadLetterNotice, 'reason' | 'descriptio
  * Dead-lettered messages: a Published row becomes DeadLettered with Service Bus's reason. A row not yet marked
  * Published is reported 'not-yet-published' so the caller leaves the dead-lettered message for the next run.
  */
-export async function applyDeadLetters(store: OutboxStorePort, notices: readonly DeadLetterNotice[], logger: Logger, options: OperationOptions = {}): Promise<Map<string, NoticeResult>> {
+export async function applyDeadLetters(store: OutboxStorePort, notices: readonly DeadLetterNotice[], logger: Logger, options: OperationOptions = {}): Promise<Map<string, NoticeOutcome>> {
   const byId = new Map<string, DeadLetterNotice>();
   for (const n of notices) if (!byId.has(n.outboxId)) byId.set(n.outboxId, n);
   return applyDecisions(

@@ -13,3 +13,4 @@ export * from './ports';
 export * from './lease';
 export * from './publishCycle';
 export * from './ackProcessor';
+export * from './rowUpdateErrors';

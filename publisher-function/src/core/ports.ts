@@ -13,9 +13,19 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+export interface DueQuery {
+  now: Date;
+  top: number;
+  /** Bounded by the caller (ordering's EXCLUSION_LIMITS), so the query stays within URL limits. */
+  excludeKeys?: readonly string[];
+}
+
 export interface OutboxStorePort {
-  /** Pending rows with obx_nextattempton empty or due, in obx_sequence order, at most `top`: one request. */
-  readDue(query: { now: Date; top: number }, options?: OperationOptions): Promise<OutboxRow[]>;
+  /**
+   * Pending rows with obx_nextattempton empty or due, in obx_sequence order, at most `top`: one request. Rows whose
+   * obx_sessionkey is in `excludeKeys` (keys blocked behind a row backing off) are left out; rows without a key never.
+   */
+  readDue(query: DueQuery, options?: OperationOptions): Promise<OutboxRow[]>;
   /** Pending rows with an ordering key whose obx_nextattempton is in the future (rows backing off, and rows held behind them). */
   readBackingOff(now: Date, options?: OperationOptions): Promise<OutboxRow[]>;
   readByIds(ids: readonly string[], options?: OperationOptions): Promise<OutboxRow[]>;

@@ -1,6 +1,6 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
-import { OutboxMessage, OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
-import type { OperationOptions, OutboxStorePort } from '../core/ports';
+import { OutboxMessage, OutboxStatus, odataStringLiteral, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '../core/statusMachine';
 import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
@@ -71,6 +71,16 @@ export function idFilter(ids: readonly string[]): string {
   return `(${ids.map((id) => `${C.id} eq ${id}`).join(' or ')})`;
 }
 
+/**
+ * ` and (obx_sessionkey eq null or (obx_sessionkey ne 'a' and ...))`: leaves out blocked keys (`ne` alone would
+ * drop rows without a key too, as a SQL comparison with null does). Dataverse compares text case-insensitively, so a
+ * key that differs from a blocked one only by case waits with it (it is delayed, never reordered).
+ */
+export function keyExclusion(keys: readonly string[] | undefined): string {
+  if (!keys || keys.length === 0) return '';
+  return ` and (${C.sessionKey} eq null or (${keys.map((k) => `${C.sessionKey} ne ${odataStringLiteral(k)}`).join(' and ')}))`;
+}
+
 export interface RowQuery {
   statuses?: readonly OutboxStatusValue[];
   ids?: readonly string[];
@@ -126,10 +136,10 @@ export class DataverseOutboxStore implements OutboxStorePort {
     this.aggregateQueryRecordLimit = options.aggregateQueryRecordLimit ?? AGGREGATE_QUERY_RECORD_LIMIT;
   }
 
-  async readDue(query: { now: Date; top: number }, options: OperationOptions = {}): Promise<OutboxRow[]> {
+  async readDue(query: DueQuery, options: OperationOptions = {}): Promise<OutboxRow[]> {
     const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
       select: ROW_COLUMNS,
-      filter: `${C.status} eq ${OutboxStatus.Pending} and (${C.nextAttemptOn} eq null or ${C.nextAttemptOn} le ${odataLiteral(query.now)})`,
+      filter: `${C.status} eq ${OutboxStatus.Pending} and (${C.nextAttemptOn} eq null or ${C.nextAttemptOn} le ${odataLiteral(query.now)})${keyExclusion(query.excludeKeys)}`,
       orderBy: `${C.sequence} asc`,
       top: query.top,
       abortSignal: options.abortSignal,

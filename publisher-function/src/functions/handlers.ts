@@ -72,11 +72,14 @@ export const acknowledgements: ServiceBusQueueFunctionOptions = {
     const bodies = Array.isArray(messages) ? messages : [messages];
     const h = getHost();
     const dispositions = await processAckMessages(h.publisher.store, bodies, loggerFromContext(ctx));
+    // The trigger settles the batch as a whole (no per-message dead-lettering without SDK-type bindings): poison acks
+    // are logged with their reason code and completed with the batch; they can never be applied, and no good ack
+    // shares their fate, because applying is decided per ack.
+    const bad = dispositions.flatMap((d, i) => (d.action === 'deadLetter' ? [`#${i} ${d.reason}: ${d.description}`] : []));
+    if (bad.length) ctx.warn(`${bad.length} acknowledgement(s) that can never be applied, dropped: ${bad.join('; ')}`);
     const retry = dispositions.find((d) => d.action === 'abandon');
-    // Throwing abandons the whole batch: it is redelivered, and applying acks again is harmless.
-    if (retry) throw new Error(`acknowledgements not applied yet: ${retry.reason}`);
-    const bad = dispositions.filter((d) => d.action === 'deadLetter');
-    if (bad.length) ctx.warn(`${bad.length} malformed acknowledgement(s) ignored: ${bad.map((d) => ('reason' in d ? d.reason : '')).join('; ')}`);
+    // Throwing abandons the whole batch: it is redelivered, and applying acks again is harmless (final rows stay).
+    if (retry) throw new Error(`acknowledgements not applied yet: ${retry.action === 'abandon' ? retry.reason : ''}`);
   },
 };
 

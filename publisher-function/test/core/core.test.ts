@@ -208,11 +208,12 @@ describe('backoff', () => {
 describe('acknowledgements', () => {
   const ack = { outboxId: 'a1', messageId: 'm', outcome: 'processed' as const, processedAt: new Date('2025-01-01T00:00:00Z') };
   it('parses the spec JSON and rejects anything else readably', () => {
-    expect(parseAcknowledgement('{"outboxId":"A1","messageId":"m","outcome":"rejected","reason":"bad","processedAt":"2025-01-01T00:00:00Z"}')).toEqual({
-      ack: { outboxId: 'a1', messageId: 'm', outcome: 'rejected', reason: 'bad', processedAt: new Date('2025-01-01T00:00:00Z') },
+    expect(parseAcknowledgement('{"outboxId":"{0A1B2C3D-0000-4000-8000-00000000000A}","messageId":"m","outcome":"rejected","reason":"bad","processedAt":"2025-01-01T00:00:00Z"}')).toEqual({
+      ack: { outboxId: '0a1b2c3d-0000-4000-8000-00000000000a', messageId: 'm', outcome: 'rejected', reason: 'bad', processedAt: new Date('2025-01-01T00:00:00Z') },
     });
-    expect(parseAcknowledgement({ outboxId: 'x', outcome: 'done' })).toEqual({ problem: 'ack outcome must be "processed" or "rejected", got "done"' });
-    expect(parseAcknowledgement('nope')).toEqual({ problem: 'ack body is not JSON' });
+    expect(parseAcknowledgement({ outboxId: '0a1b2c3d-0000-4000-8000-00000000000a', outcome: 'done' })).toEqual({ reason: 'InvalidOutcome', problem: 'ack outcome must be "processed" or "rejected", got "done"' });
+    expect(parseAcknowledgement({ outboxId: 'x', outcome: 'processed' })).toEqual({ reason: 'InvalidOutboxId', problem: 'ack outboxId must be a GUID, got "x"' });
+    expect(parseAcknowledgement('nope')).toEqual({ reason: 'AckNotJson', problem: 'ack body is not JSON' });
   });
   it('applies to Published rows, records early acks on Pending rows, ignores final rows', () => {
     expect(decideAck(row({ status: Published }), ack)).toEqual({ kind: 'apply', changes: { status: Acked, ackedOn: ack.processedAt } });

@@ -1,14 +1,17 @@
 // Retry / Replay / Cancel on the Outbox Message grid and form command bars (RibbonDiff.xml calls the functions exported
 // from the commands.js entry). Each command: enable rule by status, confirmation, then row by row with a conditional
-// update; one bad row never stops the others, and the operator gets a per-row summary.
+// update (If-Match: the ETag read with the row); a row that changed since the operator saw it is reported, never
+// forced; one bad row never stops the others, and the operator gets a per-row summary.
 import { OutboxMessage } from '@dataverse-outbox/solution';
+import { describeValue } from '@dataverse-outbox/solution/identifiers';
 import { normaliseGuid } from '../shared/guid';
 import { canRunOn, canRunOnAll, isOutboxCommandName, OutboxCommandRules, statusName, transitionPatch, type OutboxCommandName } from '../status-rules';
 import { WebApiRowStore, type OutboxRowStore } from './row-store';
 
 const col = OutboxMessage.columns;
 
-export type RowOutcome = 'done' | 'skipped' | 'changed' | 'missing' | 'failed';
+/** 'changed': the row changed since the operator saw it (or between read and write): left as it is. 'invalid': not a row id. */
+export type RowOutcome = 'done' | 'skipped' | 'changed' | 'missing' | 'failed' | 'invalid';
 
 export interface RowResult {
   id: string;
@@ -89,16 +92,37 @@ const confirmation: { readonly [C in OutboxCommandName]: (count: number) => { ti
   }),
 };
 
-async function applyToRow(command: OutboxCommandName, id: string, store: OutboxRowStore): Promise<RowResult> {
+function changedSince(now: number | null | undefined | 'deleted'): string {
+  return `this row changed since you opened it: now ${now === 'deleted' ? 'deleted' : statusName(now)}; refresh and try again`;
+}
+
+async function currentStatus(store: OutboxRowStore, id: string): Promise<number | null | 'deleted' | undefined> {
+  try {
+    const row = await store.get(id);
+    return row ? row.status : 'deleted';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One row: re-read with its ETag; if its status is not the one the operator saw (`seen`, from the grid or the form),
+ * it changed since it was shown: reported, not written. Otherwise a conditional update; 412 is the same conflict.
+ */
+async function applyToRow(command: OutboxCommandName, id: string, store: OutboxRowStore, seen: number | null | undefined): Promise<RowResult> {
   try {
     const row = await store.get(id);
     if (!row) return { id, outcome: 'missing', detail: 'the row no longer exists' };
+    if (seen !== undefined && row.status !== seen) return { id, outcome: 'changed', detail: changedSince(row.status) };
     if (!canRunOn(command, row.status)) {
       const allowed = OutboxCommandRules[command].allowedFrom.map((s) => statusName(s)).join(' or ');
       return { id, outcome: 'skipped', detail: `status is ${statusName(row.status)}; ${OutboxCommandRules[command].label} needs ${allowed}` };
     }
+    if (row.etag === undefined) {
+      return { id, outcome: 'failed', detail: 'Dataverse returned no usable version (ETag) for this row, so it was not changed (a write without one could overwrite the publisher); refresh and try again' };
+    }
     const outcome = await store.update(id, transitionPatch(command, row.replayCount), row.etag);
-    if (outcome === 'changed') return { id, outcome: 'changed', detail: 'the row changed meanwhile (probably the publisher); refresh and try again' };
+    if (outcome === 'changed') return { id, outcome: 'changed', detail: changedSince(await currentStatus(store, id)) };
     if (outcome === 'missing') return { id, outcome: 'missing', detail: 'the row no longer exists' };
     return { id, outcome: 'done' };
   } catch (error) {
@@ -108,7 +132,7 @@ async function applyToRow(command: OutboxCommandName, id: string, store: OutboxR
 
 /** Summary shown after a run, e.g. "Retry: 38 done, 2 skipped." plus one line per row that was not done. */
 export function summarise(command: OutboxCommandName, results: readonly RowResult[]): string {
-  const counts: Record<RowOutcome, number> = { done: 0, skipped: 0, changed: 0, missing: 0, failed: 0 };
+  const counts: Record<RowOutcome, number> = { done: 0, skipped: 0, changed: 0, missing: 0, failed: 0, invalid: 0 };
   for (const r of results) counts[r.outcome]++;
   const parts = (Object.keys(counts) as RowOutcome[]).filter((k) => counts[k] > 0).map((k) => `${counts[k]} ${k}`);
   const lines = [`${OutboxCommandRules[command].label}: ${parts.join(', ') || 'nothing to do'}.`];
@@ -118,28 +142,41 @@ export function summarise(command: OutboxCommandName, results: readonly RowResul
   return lines.join('\n');
 }
 
-/** Runs a command over rows: confirmation, progress for large selections, per-row results, summary. */
-export async function runCommand(command: OutboxCommandName, ids: readonly string[], env: CommandEnvironment = environment()): Promise<CommandRun> {
+/**
+ * Runs a command over rows: confirmation, progress for large selections, per-row results, summary. `seen` holds the
+ * status each row showed the operator (by bare id); a row whose status moved on since is not written.
+ */
+export async function runCommand(
+  command: OutboxCommandName,
+  ids: readonly unknown[],
+  env: CommandEnvironment = environment(),
+  seen: ReadonlyMap<string, number | null> = new Map(),
+): Promise<CommandRun> {
   const rows: string[] = [];
+  const invalid: RowResult[] = [];
   for (const raw of ids) {
     const id = normaliseGuid(raw);
-    if (id && rows.indexOf(id) < 0) rows.push(id);
+    if (id === undefined) invalid.push({ id: describeValue(raw), outcome: 'invalid', detail: 'not a row id (must be a GUID); nothing was changed for it' });
+    else if (rows.indexOf(id) < 0) rows.push(id);
   }
-  if (rows.length === 0) return { command, confirmed: false, results: [] };
+  const label = OutboxCommandRules[command].label;
+  if (rows.length === 0) {
+    if (invalid.length > 0) await env.alert(`${label} not run`, summarise(command, invalid));
+    return { command, confirmed: false, results: invalid };
+  }
   const { title, text } = confirmation[command](rows.length);
-  if (!(await env.confirm(title, text, OutboxCommandRules[command].label))) return { command, confirmed: false, results: [] };
+  if (!(await env.confirm(title, text, label))) return { command, confirmed: false, results: [] };
 
   const results: RowResult[] = new Array<RowResult>(rows.length);
   const showProgress = rows.length >= env.progressThreshold;
   let finished = 0;
   let next = 0;
-  const label = OutboxCommandRules[command].label;
   if (showProgress) env.showProgress(`${label}: 0 of ${rows.length}`);
   try {
     const worker = async (): Promise<void> => {
       while (next < rows.length) {
         const index = next++;
-        results[index] = await applyToRow(command, rows[index], env.store);
+        results[index] = await applyToRow(command, rows[index], env.store, seen.get(rows[index]));
         finished++;
         if (showProgress) env.showProgress(`${label}: ${finished} of ${rows.length}`);
       }
@@ -150,6 +187,7 @@ export async function runCommand(command: OutboxCommandName, ids: readonly strin
   } finally {
     if (showProgress) env.closeProgress();
   }
+  results.push(...invalid);
   await env.alert(`${label} finished`, summarise(command, results));
   return { command, confirmed: true, results };
 }
@@ -177,6 +215,20 @@ function gridStatuses(selectedControl: Xrm.Controls.GridControl | undefined): Ar
   return complete ? statuses : undefined;
 }
 
+/** The status each selected grid row shows (by bare id), when the view has the status column. */
+function gridSeenStatuses(selectedControl: Xrm.Controls.GridControl | undefined): Map<string, number | null> {
+  const seen = new Map<string, number | null>();
+  if (!selectedControl || typeof selectedControl.getGrid !== 'function') return seen;
+  selectedControl.getGrid().getSelectedRows().forEach((row) => {
+    const id = normaliseGuid(row.data.entity.getId());
+    const attribute = row.data.entity.attributes.get(col.status) as Xrm.Attributes.Attribute | null | undefined;
+    if (id === undefined || !attribute) return;
+    const v = attribute.getValue() as unknown;
+    seen.set(id, typeof v === 'number' ? v : null);
+  });
+  return seen;
+}
+
 /**
  * Enable rule for the grid: at least one row selected and EVERY selected row qualifies. Uses the view's status column
  * when present, otherwise reads the statuses (async rule: Unified Interface waits for the promise).
@@ -196,7 +248,7 @@ export function isEnabledForGrid(command: string, selectedControl: Xrm.Controls.
 }
 
 export async function runFromGrid(command: string, selectedControl: Xrm.Controls.GridControl | undefined, selectedIds: readonly string[] | undefined): Promise<CommandRun> {
-  const run = await runCommand(commandName(command), selectedIds ?? []);
+  const run = await runCommand(commandName(command), selectedIds ?? [], environment(), gridSeenStatuses(selectedControl));
   if (run.confirmed && selectedControl && typeof selectedControl.refresh === 'function') selectedControl.refresh();
   return run;
 }
@@ -221,7 +273,12 @@ export async function runFromForm(command: string, primaryControl: Xrm.FormConte
     await env.alert(OutboxCommandRules[name].label, 'This form has unsaved changes. Save or discard them first.');
     return { command: name, confirmed: false, results: [] };
   }
-  const run = await runCommand(name, [primaryControl.data.entity.getId()], env);
+  // The status the form shows is what the operator decided on: a row that moved on since is not written.
+  const id = normaliseGuid(primaryControl.data.entity.getId());
+  const attribute = primaryControl.getAttribute(col.status);
+  const shown = attribute ? (attribute.getValue() as unknown) : null;
+  const seen = new Map<string, number | null>(id ? [[id, typeof shown === 'number' ? shown : null]] : []);
+  const run = await runCommand(name, [primaryControl.data.entity.getId()], env, seen);
   if (run.confirmed) await primaryControl.data.refresh(false);
   return run;
 }

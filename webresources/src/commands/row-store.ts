@@ -1,8 +1,10 @@
 // Reads and conditionally updates outbox rows over the Dataverse Web API. Updates carry If-Match with the row's ETag:
 // if the publisher changed the row between our read and our write (e.g. marked it Published while an operator
 // cancels it), Dataverse answers 412 and we report it instead of overwriting a newer status (spec: no regression).
-// Xrm.WebApi.updateRecord cannot send If-Match, hence plain fetch against the same Web API.
+// Xrm.WebApi.updateRecord cannot send If-Match, hence plain fetch against the same Web API. There is no unconditional
+// write: without a usable ETag the caller does not write at all (If-Match: * would overwrite whatever is there).
 import { OutboxMessage } from '@dataverse-outbox/solution';
+import { requireGuid, usableEtag } from '@dataverse-outbox/solution/identifiers';
 
 const col = OutboxMessage.columns;
 
@@ -10,6 +12,7 @@ export interface OutboxRowState {
   id: string;
   status: number | null;
   replayCount: number | null;
+  /** The row's ETag when Dataverse returned a usable one (see usableEtag); undefined otherwise. */
   etag: string | undefined;
 }
 
@@ -19,7 +22,8 @@ export interface OutboxRowStore {
   get(id: string): Promise<OutboxRowState | undefined>;
   /** Statuses of many rows at once (rows that do not exist are left out). */
   statuses(ids: readonly string[]): Promise<Map<string, number | null>>;
-  update(id: string, patch: Record<string, unknown>, etag: string | undefined): Promise<UpdateOutcome>;
+  /** PATCH with If-Match: etag. 'changed': 412, the row is no longer that version; 'missing': 404. */
+  update(id: string, patch: Record<string, unknown>, etag: string): Promise<UpdateOutcome>;
 }
 
 export interface WebApiRowStoreOptions {
@@ -90,7 +94,7 @@ export class WebApiRowStore implements OutboxRowStore {
   }
 
   async get(id: string): Promise<OutboxRowState | undefined> {
-    const response = await this.send('GET', `${OutboxMessage.entitySetName}(${id})?$select=${col.status},${col.replayCount}`);
+    const response = await this.send('GET', `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})?$select=${col.status},${col.replayCount}`);
     if (response.status === 404) return undefined;
     if (!response.ok) throw await WebApiRowStore.failure(response, `Reading outbox row ${id}`);
     const row = (await response.json()) as Record<string, unknown>;
@@ -98,14 +102,15 @@ export class WebApiRowStore implements OutboxRowStore {
       id,
       status: typeof row[col.status] === 'number' ? (row[col.status] as number) : null,
       replayCount: typeof row[col.replayCount] === 'number' ? (row[col.replayCount] as number) : null,
-      etag: typeof row['@odata.etag'] === 'string' ? (row['@odata.etag'] as string) : undefined,
+      etag: usableEtag(row['@odata.etag']),
     };
   }
 
   async statuses(ids: readonly string[]): Promise<Map<string, number | null>> {
     const result = new Map<string, number | null>();
     for (let i = 0; i < ids.length; i += FILTER_CHUNK) {
-      const chunk = ids.slice(i, i + FILTER_CHUNK);
+      // Every id goes into $filter: only GUIDs may.
+      const chunk = ids.slice(i, i + FILTER_CHUNK).map((id) => requireGuid(id, 'outbox row id'));
       const filter = chunk.map((id) => `${col.id} eq ${id}`).join(' or ');
       const response = await this.send('GET', `${OutboxMessage.entitySetName}?$select=${col.id},${col.status}&$filter=${encodeURIComponent(filter)}`);
       if (!response.ok) throw await WebApiRowStore.failure(response, 'Reading outbox row statuses');
@@ -118,9 +123,11 @@ export class WebApiRowStore implements OutboxRowStore {
     return result;
   }
 
-  async update(id: string, patch: Record<string, unknown>, etag: string | undefined): Promise<UpdateOutcome> {
-    // Without an ETag, If-Match: * still guarantees we never create a row by accident (PATCH would upsert).
-    const response = await this.send('PATCH', `${OutboxMessage.entitySetName}(${id})`, patch, { 'If-Match': etag ?? '*' });
+  async update(id: string, patch: Record<string, unknown>, etag: string): Promise<UpdateOutcome> {
+    const ifMatch = usableEtag(etag);
+    if (ifMatch === undefined) throw new Error(`Updating outbox row ${id} refused: no usable ETag to send in If-Match`);
+    // If-Match also means PATCH never creates a row (it would upsert a deleted one).
+    const response = await this.send('PATCH', `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})`, patch, { 'If-Match': ifMatch });
     if (response.status === 412) return 'changed';
     if (response.status === 404) return 'missing';
     if (!response.ok) throw await WebApiRowStore.failure(response, `Updating outbox row ${id}`);

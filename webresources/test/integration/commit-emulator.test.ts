@@ -214,7 +214,7 @@ describe('operator commands against the emulator (Web API row store with ETags)'
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'If-Match': '*' },
       body: JSON.stringify({ [col.status]: OutboxStatus.Published }),
     });
-    await expect(store().update(id, { [col.status]: OutboxStatus.Cancelled }, before!.etag)).resolves.toBe('changed');
+    await expect(store().update(id, { [col.status]: OutboxStatus.Cancelled }, before!.etag!)).resolves.toBe('changed');
     expect((await get(`${OutboxMessage.entitySetName}(${id})`)).body[col.status]).toBe(OutboxStatus.Published);
   });
 

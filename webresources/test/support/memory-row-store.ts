@@ -15,6 +15,8 @@ export class MemoryRowStore implements OutboxRowStore {
   readonly updates: Array<{ id: string; patch: Record<string, unknown> }> = [];
   failOn = new Set<string>();
   beforeUpdate: ((id: string, row: MemoryRow) => void) | undefined;
+  /** The ETag `get` reports for a row (default W/"<version>"); a test passes hostile or missing ones. */
+  etagOf: (id: string, row: MemoryRow) => string | undefined = (_id, row) => `W/"${row.version}"`;
 
   add(id: string, status: number, replayCount = 0): this {
     this.rows.set(id, { status, replayCount, version: 1 });
@@ -24,7 +26,7 @@ export class MemoryRowStore implements OutboxRowStore {
   async get(id: string): Promise<OutboxRowState | undefined> {
     if (this.failOn.has(id)) throw new Error(`network error reading ${id}`);
     const row = this.rows.get(id);
-    return row ? { id, status: row.status, replayCount: row.replayCount, etag: `W/"${row.version}"` } : undefined;
+    return row ? { id, status: row.status, replayCount: row.replayCount, etag: this.etagOf(id, row) } : undefined;
   }
 
   async statuses(ids: readonly string[]): Promise<Map<string, number | null>> {
@@ -36,11 +38,11 @@ export class MemoryRowStore implements OutboxRowStore {
     return result;
   }
 
-  async update(id: string, patch: Record<string, unknown>, etag: string | undefined): Promise<UpdateOutcome> {
+  async update(id: string, patch: Record<string, unknown>, etag: string): Promise<UpdateOutcome> {
     const row = this.rows.get(id);
     if (row && this.beforeUpdate) this.beforeUpdate(id, row);
     if (!row) return 'missing';
-    if (etag !== undefined && etag !== `W/"${row.version}"`) return 'changed';
+    if (etag !== `W/"${row.version}"`) return 'changed';
     this.updates.push({ id, patch });
     const next = { ...row, ...patch, version: row.version + 1 } as MemoryRow;
     next.status = patch[OutboxMessage.columns.status] as number;
