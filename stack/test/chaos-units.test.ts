@@ -6,6 +6,7 @@ import { faultKinds, planSchedule } from '../src/chaos/schedule';
 import type { AuditSummary } from '../src/chaos/audit';
 import type { ChaosOrder } from '../src/chaos/producers';
 import type { FinalStores } from '../src/chaos/stores';
+import type { InjectedFaults } from '../src/chaos/faultChecks';
 
 describe('Random', () => {
   test('same seed, same sequence; different seeds differ', () => {
@@ -46,6 +47,17 @@ describe('planSchedule', () => {
     expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(faultKinds));
     expect(s.every((a, i) => a.at > 0 && a.at < opts.durationMs && (i === 0 || a.at >= s[i - 1]!.at))).toBe(true);
   });
+  test('a short run (60 s, an action every 2.4 s) still deals every kind, the new ones of issue 17 included', () => {
+    const s = planSchedule({ ...opts, durationMs: 60_000, meanGapMs: 2400 });
+    expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(faultKinds));
+    for (const k of ['poison-acks', 'poison-dead-letters', 'deep-nesting', 'whitespace-targets', 'blocked-key', 'dataverse-refuse-reads']) expect(faultKinds).toContain(k);
+  });
+  test('blocked-key actions carry the rows asked for', () => {
+    const s = planSchedule({ ...opts, blockedKeyRows: 2000 });
+    const blocked = s.flatMap((a) => (a.action.kind === 'blocked-key' ? [a.action] : []));
+    expect(blocked.length).toBeGreaterThan(0);
+    for (const b of blocked) expect(b.rows).toBe(2000);
+  });
   test('only the kinds asked for; a pause outlasts the lease', () => {
     const s = planSchedule({ ...opts, kinds: ['pause-publisher', 'dataverse-503'] });
     expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(['pause-publisher', 'dataverse-503']));
@@ -71,6 +83,7 @@ describe('checkInvariants', () => {
       ],
       stores: {
         rows: [row('m1', 'Acked'), row('m2', 'Acked'), row('p1', 'DeadLettered', 'Rejected by consumer: ValidationFailed')],
+        blockedEffects: [],
         opportunities: [
           { id: 'o1', statecode: 1, version: 10 },
           { id: 'o2', statecode: 1, version: 11 },
@@ -87,8 +100,9 @@ describe('checkInvariants', () => {
           { messageId: 'opportunity:o5:v5', opportunityId: 'o5', version: 5, statecode: 0 },
           { messageId: 'opportunity:o5:v12', opportunityId: 'o5', version: 12, statecode: 1 },
         ],
-        entities: [{ name: 'erp-sales', kind: 'queue', activeMessageCount: 0, scheduledMessageCount: 0, deferredMessageCount: 0, lockedMessageCount: 0, deadLetterMessageCount: 1 }],
-        deadLetters: { 'erp-sales': [{ sequenceNumber: 1, messageId: 'p1', deadLetterReason: 'ValidationFailed', deliveryCount: 1, body: {} }] },
+        entities: [{ name: 'erp-sales', kind: 'queue', activeMessageCount: 0, scheduledMessageCount: 0, deferredMessageCount: 0, lockedMessageCount: 0, deadLetterMessageCount: 0 }],
+        // The consumer's dead letter of p1 was recorded on the row and taken out of the queue by the dead-letter monitor.
+        deadLetters: { 'erp-sales': [], 'outbox-acks': [] },
       },
     };
   }
@@ -122,7 +136,9 @@ describe('checkInvariants', () => {
     ['row left Pending', (s: FinalStores) => void s.rows.push(row('x9', 'Pending')), ['every-row-final/outbox']],
     ['row left Published with its effect (acknowledgement never applied)', (s: FinalStores) => void (s.rows[1]!.status = 'Published' as 'Acked'), ['every-row-final/outbox']],
     ['message left in a queue', (s: FinalStores) => void (s.entities[0]!.activeMessageCount = 2), ['service-bus-drained/outbox']],
-    ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'm1', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, body: {} }), ['service-bus-drained/outbox']],
+    ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'stranger', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, body: {} }), ['dead-letters-explained/outbox']],
+    ["a row's dead letter the monitor never recorded", (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'p1', deadLetterReason: 'ValidationFailed', deliveryCount: 1, body: {} }), ['dead-letters-explained/outbox']],
+    ['a consumer acknowledgement dead-lettered', (s: FinalStores) => void s.deadLetters['outbox-acks']!.push({ sequenceNumber: 3, messageId: 'm1:ack:processed', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 10, body: { outboxId: 'row-m1' } }), ['dead-letters-explained/outbox']],
     ['change-tracking final version missing', (s: FinalStores) => void s.ctChanges.pop(), ['nothing-lost/change-tracking']],
     ['change-tracking duplicate', (s: FinalStores) => void s.ctChanges.push({ ...s.ctChanges[5]! }), ['effect-exactly-once/change-tracking', 'order-per-key/change-tracking']],
     ['change-tracking out of order', (s: FinalStores) => void s.ctChanges.splice(4, 2, s.ctChanges[5]!, s.ctChanges[4]!), ['order-per-key/change-tracking']],
@@ -131,6 +147,91 @@ describe('checkInvariants', () => {
     const { orders, stores } = healthy();
     breakIt(stores);
     expect(names(checkInvariants(orders, stores, audit))).toEqual(expected);
+  });
+
+  describe('poison and blocking faults (issue 17)', () => {
+    const at = '2026-12-07T12:00:00.000Z';
+    const dl = (messageId: string, deadLetterReason: string, body: unknown = {}) => ({ sequenceNumber: 9, messageId, deadLetterReason, deliveryCount: 1, body });
+    const injected = (): InjectedFaults => ({
+      acks: [
+        { messageId: 'pa1', kind: 'malformed', what: 'text that is not JSON', expectedReason: 'AckNotJson', at, confirmed: true },
+        { messageId: 'pa2', kind: 'non-guid-id', what: 'outboxId "x"', outboxId: 'x', expectedReason: 'InvalidOutboxId', at, confirmed: true },
+        { messageId: 'pa3', kind: 'unknown-row', what: 'outboxId of no row', outboxId: 'u', expectedReason: 'UnknownOutboxRow', at, confirmed: true },
+        { messageId: 'ga1', kind: 'good', what: 'duplicate ack of m1', outboxId: 'row-m1', at, confirmed: true },
+      ],
+      deadLetters: [{ messageId: 'chaos-poison-dl:non-guid-id:1', kind: 'non-guid-id', what: 'outbox-id "x"', outboxId: 'x', at, confirmed: true }],
+      blockedWindows: [],
+    });
+    function withFaults(): { orders: ChaosOrder[]; stores: FinalStores; injected: InjectedFaults } {
+      const { orders, stores } = healthy();
+      stores.deadLetters['outbox-acks']!.push(dl('pa1', 'AckNotJson'), dl('pa2', 'InvalidOutboxId'), dl('pa3', 'UnknownOutboxRow'));
+      stores.deadLetters['erp-sales']!.push(dl('chaos-poison-dl:non-guid-id:1', 'TTLExpiredException'));
+      orders.push(order({ kind: 'deep-nesting', messageId: 'd1' }), order({ kind: 'whitespace-target', messageId: 'w1', target: 'erp-sales\n', sessionKey: 'ws' }), order({ kind: 'whitespace-follower', messageId: 'w2', sessionKey: 'ws', committedAt: 1000 }));
+      stores.rows.push(row('d1', 'Failed', 'Payload nests deeper than 64 levels'), row('w1', 'Acked', '', 'ws'), { ...row('w2', 'Acked', '', 'ws'), publishedOn: 3000 });
+      stores.salesOrders.push(sale('w1', 10, 'ws'), sale('w2', 11, 'ws'));
+      return { orders, stores, injected: injected() };
+    }
+    const check = (x: ReturnType<typeof withFaults>): string[] => names(checkInvariants(x.orders, x.stores, audit, x.injected));
+
+    test('every poison message accounted for with its reason, deep and whitespace rows as expected: passes', () => {
+      const x = withFaults();
+      const r = checkInvariants(x.orders, x.stores, audit, x.injected);
+      expect(r.violations).toEqual([]);
+      expect(r.figures.injected).toMatchObject({ poisonAcks: { sent: 3, deadLetteredAsExpected: 3 }, goodAcksSent: 1, poisonDeadLetters: { sent: 1, stillInQueue: 1 }, deepNesting: { rows: 1, failedWithDepthReason: 1 }, whitespaceTargets: { rows: 1, published: 1, longestFollowerWaitMs: 2000 } });
+    });
+
+    const faultCases: [string, (x: ReturnType<typeof withFaults>) => void, string[]][] = [
+      ['a poison ack completed silently', (x) => void x.stores.deadLetters['outbox-acks']!.splice(2, 1), ['poison-isolation/outbox']],
+      ['a poison dead letter dropped instead of set aside', (x) => void x.stores.deadLetters['erp-sales']!.pop(), ['poison-isolation/outbox']],
+      ['a poison ack dead-lettered only after max deliveries', (x) => void (x.stores.deadLetters['outbox-acks']![1]!.deadLetterReason = 'MaxDeliveryCountExceeded'), ['poison-isolation/outbox']],
+      ['the good ack of the batch dead-lettered', (x) => void x.stores.deadLetters['outbox-acks']!.push(dl('ga1', 'AckNotJson')), ['dead-letters-explained/outbox']],
+      ['deep payload Failed for another reason', (x) => void (x.stores.rows.find((r) => r.messageId === 'd1')!.lastError = 'Send failed'), ['poison-isolation/outbox']],
+      ['whitespace target failed as "does not exist"', (x) => void (Object.assign(x.stores.rows.find((r) => r.messageId === 'w1')!, { status: 'Failed', lastError: 'Service Bus entity "erp-sales\n" does not exist' }), x.stores.salesOrders.splice(-2, 1)), ['poison-isolation/outbox']],
+      ['the row behind a whitespace target waited 90 s', (x) => void (x.stores.rows.find((r) => r.messageId === 'w2')!.publishedOn = 91_000), ['no-head-of-line-blocking/outbox']],
+    ];
+    test.each(faultCases)('%s is caught', (_name, breakIt, expected) => {
+      const x = withFaults();
+      breakIt(x);
+      expect(check(x)).toEqual(expected);
+    });
+
+    function blocked(): ReturnType<typeof withFaults> {
+      const x = withFaults();
+      const key = 'blocked-1';
+      x.injected = { ...x.injected, blockedWindows: [{ sessionKey: key, headMessageId: 'b0', rows: 2, startedAt: 100_000, refusalEndsAt: 110_000 }] };
+      for (let i = 0; i <= 2; i++) {
+        x.orders.push(order({ kind: i === 0 ? 'blocked-head' : 'blocked-follower', messageId: `b${i}`, sessionKey: key, committedAt: 100_000 }));
+        x.stores.rows.push({ ...row(`b${i}`, 'Acked', '', key), publishedOn: 120_000 });
+        x.stores.blockedEffects.push({ messageId: `b${i}`, sessionKey: key, sequence: 50 + i, appliedAt: at });
+      }
+      // Other keys' good orders: 12 before the block (1 s each), 12 during it.
+      for (let i = 0; i < 24; i++) {
+        const committedAt = i < 12 ? 10_000 + i * 1000 : 101_000 + i * 100;
+        x.orders.push(order({ opportunityId: `g${i}`, messageId: `g${i}`, sessionKey: `gk${i}`, committedAt }));
+        x.stores.opportunities.push({ id: `g${i}`, statecode: 1, version: 100 + i });
+        x.stores.ctChanges.push({ messageId: `opportunity:g${i}:v${100 + i}`, opportunityId: `g${i}`, version: 100 + i, statecode: 1 });
+        x.stores.rows.push({ ...row(`g${i}`, 'Acked', '', `gk${i}`), publishedOn: committedAt + 1000 });
+        x.stores.salesOrders.push(sale(`g${i}`, 1, `gk${i}`));
+      }
+      return x;
+    }
+    test('a blocked key applied once each, in order, other keys unhurt: passes, with its figures', () => {
+      const x = blocked();
+      const r = checkInvariants(x.orders, x.stores, audit, x.injected);
+      expect(r.violations).toEqual([]);
+      expect(r.figures.injected.blockedKeys).toEqual([{ sessionKey: 'blocked-1', rows: 2, headStatus: 'Acked', headAttempts: 1, blockedMs: 20_000, otherKeys: { rows: 12, medianMs: 1000, p90Ms: 1000 } }]);
+    });
+    const blockedCases: [string, (x: ReturnType<typeof withFaults>) => void, string[]][] = [
+      ['a blocked-key row never consumed', (x) => void x.stores.blockedEffects.pop(), ['nothing-lost/outbox']],
+      ['a blocked-key row consumed twice', (x) => void x.stores.blockedEffects.push({ ...x.stores.blockedEffects[2]! }), ['effect-exactly-once/outbox', 'order-per-key/outbox']],
+      ['the blocked key out of order', (x) => void x.stores.blockedEffects.reverse(), ['order-per-key/outbox']],
+      ['other keys waiting behind the blocked key', (x) => void x.stores.rows.filter((r) => /^g(1[2-9]|2\d)$/.test(r.messageId)).forEach((r) => (r.publishedOn = 130_000)), ['no-head-of-line-blocking/outbox']],
+    ];
+    test.each(blockedCases)('%s is caught', (_name, breakIt, expected) => {
+      const x = blocked();
+      breakIt(x);
+      expect(check(x)).toEqual(expected);
+    });
   });
 
   test('a status regression from the audit is reported', () => {

@@ -111,8 +111,7 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   const now = clock.now();
   // Read a little more than a batch when earlier cycles are still writing, and skip their rows.
   const top = Math.min(5000, settings.batchSize + inFlight.size);
-  // Keys blocked behind a row backing off are left out of the query: their waiting rows cost nothing per retry.
-  const fetched = await store.readDue({ now, top, excludeKeys: blockers.excludedKeys(now, inFlight) }, options);
+  const fetched = await store.readDue({ now, top }, options);
   const rows = fetched.filter((r) => !inFlight.has(r.id)).slice(0, settings.batchSize);
   const result = emptyResult('ran');
   result.read = rows.length;
@@ -150,11 +149,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     else sendable.push(row);
   }
 
-  // 3. Per-key order: rows behind a key that is backing off wait for it. Which holds are written is decided once the
-  //    cycle knows every blocked key (step 4 may block more).
+  // 3. Per-key order: rows behind a key that is backing off wait for it.
   const plan = planOrdering(sendable, blockers, { now, inFlight });
-  const holds: { row: OutboxRow; behindUntil: Date }[] = [];
-  const hold = (row: OutboxRow, behindUntil: Date): void => void holds.push({ row, behindUntil });
+  const hold = (row: OutboxRow, behindUntil: Date): void => {
+    const until = new Date(behindUntil.getTime() + 1);
+    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
+    // A held row blocks its key too, should the write of the row it waits for be lost.
+    if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
+  };
   for (const h of plan.held) hold(h.row, h.until);
 
   // 4. Send per target; a transient failure of a key holds back that key's later rows in this cycle.
@@ -236,7 +238,6 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     });
   }
   if (result.leaseLost) result.more = false;
-  recordHolds(holds, blockers, now, inFlight, outcomes);
 
   // 5. One conditional bulk write for every outcome; rows that changed meanwhile are re-read and never regressed.
   for (const o of outcomes) {
@@ -245,11 +246,9 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     else if (o.kind === 'retrying') result.retrying++;
     else result.held++;
   }
-  // Unwritten holds (no changes) cost nothing: they are neither written nor in flight.
-  const toWrite = outcomes.filter((o) => Object.keys(o.changes).length > 0);
-  const ids = toWrite.map((o) => o.row.id);
+  const ids = outcomes.map((o) => o.row.id);
   for (const id of ids) inFlight.add(id);
-  result.marked = applyOutcomes(deps, toWrite, options)
+  result.marked = applyOutcomes(deps, outcomes, options)
     .then((skipped): MarkSummary => {
       reportOutcomes(deps, outcomes, now, true);
       return { skipped };
@@ -273,26 +272,6 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     result.markError = summary.markError;
   }
   return result;
-}
-
-/**
- * A held row of a key the next publish query leaves out is not written: it is simply not read again until its key is
- * free (a retry costs one write, the failing row's, however many rows wait). A key beyond the query's bound falls back
- * to a written hold (obx_nextattempton pushed just past its blocker's), and that held row blocks its key too, should the
- * write of the row it waits for be lost.
- */
-function recordHolds(holds: readonly { row: OutboxRow; behindUntil: Date }[], blockers: KeyBlockers, now: Date, inFlight: ReadonlySet<string>, outcomes: Outcome[]): void {
-  if (holds.length === 0) return;
-  const excluded = new Set(blockers.excludedKeys(now, inFlight));
-  for (const { row, behindUntil } of holds) {
-    if (row.sessionKey && excluded.has(row.sessionKey)) {
-      outcomes.push({ row, kind: 'held', target: row.target, changes: {} });
-      continue;
-    }
-    const until = new Date(behindUntil.getTime() + 1);
-    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
-    if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
-  }
 }
 
 async function applyOutcomes(deps: PublishCycleDeps, outcomes: readonly Outcome[], options: OperationOptions): Promise<number> {

@@ -2,12 +2,14 @@
 // shows. Actions on one component never overlap (a per-component lock); a component that is down is restarted (with
 // retries, since its dependencies may be down too) before the lock is released.
 import type { ComponentProcess, LocalStack } from '@dataverse-outbox/stack';
-import { OutboxLease } from '@dataverse-outbox/solution';
+import { OutboxLease, OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
 import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
 import type { DataverseAdmin, ServiceBusAdmin } from './admin';
 import type { ChaosComponent } from './processes';
-import type { ChaosProducer } from './producers';
+import { BLOCKED_QUEUE } from './blockedKey';
+import type { BlockedKeyWindow, ChaosProducer } from './producers';
 import { describeAction, type ChaosAction, type FaultKind } from './schedule';
+import type { AckedRow, ServiceBusInjector } from './serviceBusInjector';
 
 export type AnyComponent = ChaosComponent | 'consumer' | 'dataverse' | 'servicebus';
 
@@ -27,6 +29,10 @@ export class ChaosExecutor {
   readonly pauses: Partial<Record<AnyComponent, number>> = {};
   readonly unexpectedExits: { component: string; at: string; info: string }[] = [];
   readonly log: ExecutedAction[] = [];
+  /** One per blocked-key action, for the checker (other keys' latency while the key was blocked). */
+  readonly blockedWindows: BlockedKeyWindow[] = [];
+  /** A publisher may hold a sender link to the blocked-key queue from an earlier action (then refusing attaches is not enough). */
+  private blockedQueueUsed = false;
   private readonly locks = new Map<AnyComponent, Promise<void>>();
   private readonly background = new Set<Promise<void>>();
   private readonly paused = new Set<AnyComponent>();
@@ -40,6 +46,7 @@ export class ChaosExecutor {
       serviceBusAdmin: ServiceBusAdmin;
       dataverse: DataverseClient;
       producer: ChaosProducer;
+      injector: ServiceBusInjector;
       t0: number;
       onLine?: (line: string) => void;
     },
@@ -163,6 +170,27 @@ export class ChaosExecutor {
     return owner.includes(':publisher-a:') ? 'a' : owner.includes(':publisher-b:') ? 'b' : undefined;
   }
 
+  /** A few rows whose acknowledgement was applied already: their acks sent again are good acks the listener must complete. */
+  private async ackedRows(max: number): Promise<AckedRow[]> {
+    const c = OutboxMessage.columns;
+    const out: AckedRow[] = [];
+    for await (const r of this.deps.dataverse.listAll(OutboxMessage.entitySetName, { select: [c.id, c.messageId], filter: `${c.status} eq ${OutboxStatus.Acked}`, top: max })) {
+      out.push({ outboxId: String(r[c.id]).toLowerCase(), messageId: String(r[c.messageId]) });
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  /** The blocked-key action: refuse attaches to its queue, then write the head row and the rows behind it. */
+  private async blockKey(rows: number, failForMs: number): Promise<string | undefined> {
+    await this.deps.serviceBusAdmin.refuseAttaches({ durationInMs: failForMs, entity: BLOCKED_QUEUE });
+    // A sender link opened by an earlier action would still work: every client reconnects (and attaches again).
+    if (this.blockedQueueUsed) await this.deps.serviceBusAdmin.dropAllConnections();
+    this.blockedQueueUsed = true;
+    this.blockedWindows.push(await this.deps.producer.insertBlockedKey(rows, Date.now() + failForMs));
+    return undefined;
+  }
+
   /** Starts one action; kills and pauses continue in the background (awaited by settle()). */
   async run(action: ChaosAction): Promise<void> {
     const at = Date.now() - this.deps.t0;
@@ -245,6 +273,34 @@ export class ChaosExecutor {
         case 'poison-rows':
           count();
           return this.track(this.deps.producer.insertPoison(action));
+        case 'poison-acks':
+          await this.deps.injector.sendAcks(action, await this.ackedRows(action.good));
+          return count();
+        case 'poison-dead-letters':
+          await this.deps.injector.sendDeadLetters(action);
+          return count();
+        case 'deep-nesting':
+          count();
+          return this.track(this.deps.producer.insertDeepNesting(action.rows, action.depth));
+        case 'whitespace-targets':
+          count();
+          return this.track(this.deps.producer.insertWhitespaceTargets(action.targets));
+        case 'blocked-key':
+          return background(this.blockKey(action.rows, action.failForMs));
+        case 'dataverse-refuse-reads': {
+          // Good acks (and one malformed) reach the listener while it cannot read the rows they are for.
+          const good = await this.ackedRows(5);
+          const id = await this.deps.dataverseAdmin.injectFault({ kind: '429', rate: 1, method: 'GET', entitySet: OutboxMessage.entitySetName, retryAfterSeconds: action.retryAfterSeconds });
+          count();
+          this.track(
+            (async () => {
+              await this.deps.injector.sendAcks({ malformed: 1, nonGuid: 0, unknownRow: 0 }, good).catch((e: unknown) => void (entry.note = `acks not sent: ${(e as Error).message.split('\n')[0]}`));
+              await sleep(action.windowMs);
+              await this.deps.dataverseAdmin.removeFault(id);
+            })(),
+          );
+          return;
+        }
       }
     } catch (e) {
       // Typically: the emulator is down (being restarted) right now.

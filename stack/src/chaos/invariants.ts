@@ -7,6 +7,7 @@ import type { AuditSummary } from './audit';
 import { CT_QUEUE } from './ctStore';
 import type { ChaosOrder } from './producers';
 import type { FinalStores } from './stores';
+import { checkInjectedFaults, noInjectedFaults, type InjectedFaultFigures, type InjectedFaults } from './faultChecks';
 
 export const invariantNames = [
   'nothing-lost',
@@ -17,6 +18,8 @@ export const invariantNames = [
   'no-status-regression',
   'every-row-final',
   'service-bus-drained',
+  'dead-letters-explained',
+  'no-head-of-line-blocking',
 ] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
@@ -26,10 +29,12 @@ export const invariantTitles: Record<InvariantName, string> = {
   'no-rolled-back-work': '2. a change set that failed left nothing: no business change, no outbox row, no effect',
   'effect-exactly-once': '3. no effect applied twice, whatever was redelivered',
   'order-per-key': '4. per key (customer / record) effects applied in obx_sequence / row-version order',
-  'poison-isolation': '5. every poison row ends Failed or DeadLettered with a reason and has no effect',
+  'poison-isolation': '5. every poison row ends Failed or DeadLettered with a reason and has no effect; every poison acknowledgement is dead-lettered alone with its reason',
   'no-status-regression': '6. no status moved backwards (audit of observed transitions)',
   'every-row-final': '1/7. every outbox row Acked, or Failed/DeadLettered with a reason, none left Pending or Published',
-  'service-bus-drained': 'no message left active, locked or dead-lettered without explanation in Service Bus',
+  'service-bus-drained': 'no message left active, locked, deferred or scheduled in Service Bus',
+  'dead-letters-explained': 'every dead letter accounted for (a poison row, a poison message the run injected, a consumer rejection recorded on its row)',
+  'no-head-of-line-blocking': "4/5. a blocked key or a bad row holds back only its own key: other keys' latency not hurt",
 };
 
 export interface Violation {
@@ -68,6 +73,7 @@ export interface CheckFigures {
     changesApplied: number;
   };
   serviceBus: { entity: string; active: number; locked: number; deadLettered: number }[];
+  injected: InjectedFaultFigures;
 }
 
 export interface CheckResult {
@@ -104,7 +110,7 @@ class Violations {
 const isFinalWithReason = (status: string, reason: string): boolean =>
   status === 'Acked' || status === 'Cancelled' || ((status === 'Failed' || status === 'DeadLettered') && reason.trim() !== '');
 
-export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit: AuditSummary): CheckResult {
+export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit: AuditSummary, injected: InjectedFaults = noInjectedFaults): CheckResult {
   resolveOrders(orders, stores);
   const v = new Violations();
   const rowByMessageId = new Map(stores.rows.map((r) => [r.messageId.toLowerCase(), r]));
@@ -121,8 +127,10 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
 
   const committed = outbox.filter((o) => o.resolved === 'committed');
   const good = committed.filter((o) => o.kind === 'good');
+  // Rows that must have exactly one ERP effect: good orders, and the good rows written behind a whitespace target.
+  const needEffect = committed.filter((o) => o.kind === 'good' || o.kind === 'whitespace-follower');
   const rowOf = (o: ChaosOrder) => (o.messageId ? rowByMessageId.get(o.messageId.toLowerCase()) : undefined);
-  v.add('nothing-lost', 'outbox', 'committed order without a sales order in the ERP', good.filter((o) => effectsOf(o) === 0).map((o) => `${o.messageId}: row ${rowOf(o)?.status ?? 'missing'}${rowOf(o)?.lastError ? ` (${rowOf(o)!.lastError.slice(0, 120)})` : ''}`));
+  v.add('nothing-lost', 'outbox', 'committed order without a sales order in the ERP', needEffect.filter((o) => effectsOf(o) === 0).map((o) => `${o.messageId}: row ${rowOf(o)?.status ?? 'missing'}${rowOf(o)?.lastError ? ` (${rowOf(o)!.lastError.slice(0, 120)})` : ''}`));
   v.add('effect-exactly-once', 'outbox', 'order applied more than once in the ERP', committed.filter((o) => effectsOf(o) > 1).map((o) => `${o.messageId}: ${effectsOf(o)} sales orders`));
   const poisonKinds = new Set(['target-not-allowed', 'malformed-payload', 'oversize-payload', 'consumer-poison']);
   const poison = committed.filter((o) => poisonKinds.has(o.kind));
@@ -190,17 +198,13 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
   v.add('effect-exactly-once', 'change-tracking', 'change applied for an opportunity that does not exist', [...changesByOpp.keys()].filter((id) => !oppIds.has(id)));
 
   // ---- Service Bus
-  const consumerPoison = new Set(committed.filter((o) => o.kind === 'consumer-poison').map((o) => o.messageId!.toLowerCase()));
   const serviceBus: CheckFigures['serviceBus'] = [];
   for (const e of stores.entities) {
     serviceBus.push({ entity: e.name, active: e.activeMessageCount, locked: e.lockedMessageCount, deadLettered: e.deadLetterMessageCount });
     const left = e.activeMessageCount + e.lockedMessageCount + e.deferredMessageCount + e.scheduledMessageCount;
     if (left > 0) v.add('service-bus-drained', e.name === CT_QUEUE ? 'change-tracking' : 'outbox', `messages left in ${e.name}`, [`${e.activeMessageCount} active, ${e.lockedMessageCount} locked, ${e.deferredMessageCount} deferred, ${e.scheduledMessageCount} scheduled`]);
   }
-  for (const [entity, list] of Object.entries(stores.deadLetters)) {
-    const unexplained = list.filter((d) => !(entity === 'erp-sales' && d.messageId && consumerPoison.has(d.messageId.toLowerCase()) && d.deadLetterReason === 'ValidationFailed'));
-    v.add('service-bus-drained', entity === CT_QUEUE ? 'change-tracking' : 'outbox', `dead-lettered in ${entity} without explanation (not a poison row)`, unexplained.map((d) => `${d.messageId}: ${d.deadLetterReason} ${d.deadLetterErrorDescription ?? ''}`.trim()));
-  }
+  const injectedFigures = checkInjectedFaults({ committed, stores, rowOf, erpEffectsOf: effectsOf, injected, add: (invariant, flow, message, items) => v.add(invariant, flow, message, items) });
 
   const rowsByStatus: Record<string, number> = {};
   const failureReasons: Record<string, number> = {};
@@ -237,6 +241,7 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
         changesApplied: stores.ctChanges.length,
       },
       serviceBus,
+      injected: injectedFigures,
     },
   };
 }

@@ -3,6 +3,7 @@
 // restart behaviour as the stack's components), on the stack's ports and data folder.
 import path from 'node:path';
 import { ComponentProcess, repoRoot, type LocalStack } from '@dataverse-outbox/stack';
+import { BLOCKED_QUEUE } from './blockedKey';
 import { CT_EVENT_TYPE, CT_QUEUE } from './ctStore';
 
 export type ChaosComponent = 'publisher-a' | 'publisher-b' | 'ct-worker' | 'ct-consumer';
@@ -53,6 +54,8 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
         env: {
           ...appSettings,
           CHAOS_INSTANCE: `publisher-${which}`,
+          // The demo's allow-list plus the blocked-key fault's own queue (spec: OUTBOX_<SETTING> overrides a solution setting).
+          OUTBOX_ALLOWED_TARGETS: JSON.stringify(['erp-sales', BLOCKED_QUEUE]),
           CHAOS_LEASE_DURATION_MS: String(options.leaseDurationMs),
           CHAOS_DLQ_MONITOR_MS: '5000',
         },

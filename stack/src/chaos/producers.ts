@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/solution';
 import { OutboxWriter, type BatchRequest, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
+import { BLOCKED_EVENT_TYPE, BLOCKED_QUEUE } from './blockedKey';
 import { SALES_ORDER_WON } from '../demo/producer';
 import type { Random } from './random';
 
@@ -19,7 +20,13 @@ export type ChaosOrderKind =
   | 'rollback'
   | 'consumer-poison'
   | 'ct-good'
-  | 'ct-rollback';
+  | 'ct-rollback'
+  // rows of the fault kinds (issue 17)
+  | 'deep-nesting'
+  | 'whitespace-target'
+  | 'whitespace-follower'
+  | 'blocked-head'
+  | 'blocked-follower';
 
 export interface ChaosOrder {
   flow: 'outbox' | 'change-tracking';
@@ -34,6 +41,21 @@ export interface ChaosOrder {
   error?: string;
   /** What the store says (resolve.ts): the change set committed, rolled back, or - a bug - only part of it is there. */
   resolved?: 'committed' | 'rolled-back' | 'partial';
+  /** Epoch ms when the producer saw its change set commit (latency figures). */
+  committedAt?: number;
+  /** The row's obx_target as written (whitespace targets). */
+  target?: string;
+}
+
+/** One blocked-key action: the key, its head row, and when the head's target started and stopped refusing attaches. */
+export interface BlockedKeyWindow {
+  sessionKey: string;
+  headMessageId: string;
+  rows: number;
+  /** Epoch ms: head row committed. */
+  startedAt: number;
+  /** Epoch ms: the target accepts attaches again. */
+  refusalEndsAt: number;
 }
 
 const c = OutboxMessage.columns;
@@ -198,5 +220,91 @@ export class ChaosProducer {
       });
     }
     await Promise.all(jobs);
+  }
+
+  /** A raw row, as a plug-in, a flow or a raw Web API call writes it (none of the writer's checks). */
+  private rawRow(messageId: string, target: string, payload: string, sessionKey: string, eventType = SALES_ORDER_WON): EntityRecord {
+    return {
+      [c.name]: `Chaos ${messageId}`.slice(0, 200),
+      [c.messageId]: messageId,
+      [c.target]: target,
+      [c.eventType]: eventType,
+      [c.payload]: payload,
+      [c.contentType]: 'application/json',
+      [c.sessionKey]: sessionKey,
+      [c.correlationId]: CHAOS_CORRELATION,
+    };
+  }
+
+  private async insertOne(order: ChaosOrder, row: EntityRecord): Promise<void> {
+    this.orders.push(order);
+    try {
+      await this.writer.transaction((tx) => void tx.create(OutboxMessage.entitySetName, row));
+      order.seen = 'committed';
+      order.committedAt = Date.now();
+    } catch (e) {
+      order.seen = 'failed';
+      order.error = message(e);
+    }
+  }
+
+  /** Rows whose JSON payload nests `depth` deep (arrays and objects in turn): each must end Failed with a depth reason. */
+  async insertDeepNesting(rows: number, depth: number): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < rows; i++) {
+      const messageId = `ChaosDeep:${randomUUID()}`;
+      const key = `deep-${messageId.slice(-12)}`;
+      const payload = i % 2 === 0 ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      jobs.push(this.insertOne({ flow: 'outbox', kind: 'deep-nesting', messageId, sessionKey: key, seen: 'failed', target: ERP_SALES_QUEUE }, this.rawRow(messageId, ERP_SALES_QUEUE, payload, key)));
+    }
+    await Promise.all(jobs);
+  }
+
+  /**
+   * Rows whose target is the ERP queue's name with whitespace around it, each followed on its own key by a good row: the
+   * first must publish to the trimmed entity or fail with a clear reason, and never hold its key for long.
+   */
+  async insertWhitespaceTargets(targets: readonly string[]): Promise<void> {
+    await Promise.all(
+      targets.map(async (target) => {
+        const id = randomUUID();
+        const key = `ws-${id.slice(-12)}`;
+        const payload = (who: string): string => JSON.stringify({ schemaVersion: 1, opportunityId: randomUUID(), customer: who, amount: 1 });
+        const messageId = `ChaosWhitespace:${id}`;
+        await this.insertOne({ flow: 'outbox', kind: 'whitespace-target', messageId, sessionKey: key, seen: 'failed', target }, this.rawRow(messageId, target, payload('Whitespace target'), key));
+        const follower = `ChaosWhitespaceNext:${id}`;
+        await this.insertOne({ flow: 'outbox', kind: 'whitespace-follower', messageId: follower, sessionKey: key, seen: 'failed', target: ERP_SALES_QUEUE }, this.rawRow(follower, ERP_SALES_QUEUE, payload('Behind a whitespace target'), key));
+      }),
+    );
+  }
+
+  /**
+   * One key blocked: its head row (to BLOCKED_QUEUE, which must already refuse attaches), then `rows` rows behind it on
+   * the same key, written with CreateMultiple in chunks (in obx_sequence order). Returns the window for the checker.
+   */
+  async insertBlockedKey(rows: number, refusalEndsAt: number): Promise<BlockedKeyWindow> {
+    const id = randomUUID();
+    const key = `blocked-${id.slice(-12)}`;
+    const payload = (n: number): string => JSON.stringify({ schemaVersion: 1, n });
+    const headMessageId = `ChaosBlockedHead:${id}`;
+    const startedAt = Date.now();
+    await this.insertOne({ flow: 'outbox', kind: 'blocked-head', messageId: headMessageId, sessionKey: key, seen: 'failed', target: BLOCKED_QUEUE }, this.rawRow(headMessageId, BLOCKED_QUEUE, payload(0), key, BLOCKED_EVENT_TYPE));
+    for (let i = 0; i < rows; i += 500) {
+      const chunk: { order: ChaosOrder; row: EntityRecord }[] = [];
+      for (let j = i; j < Math.min(rows, i + 500); j++) {
+        const messageId = `ChaosBlocked:${id}:${j + 1}`;
+        chunk.push({ order: { flow: 'outbox', kind: 'blocked-follower', messageId, sessionKey: key, seen: 'failed', target: BLOCKED_QUEUE }, row: this.rawRow(messageId, BLOCKED_QUEUE, payload(j + 1), key, BLOCKED_EVENT_TYPE) });
+      }
+      this.orders.push(...chunk.map((x) => x.order));
+      try {
+        await this.options.client.createMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, chunk.map((x) => x.row));
+        const at = Date.now();
+        for (const x of chunk) Object.assign(x.order, { seen: 'committed', committedAt: at });
+      } catch (e) {
+        // Settled later from the store (CreateMultiple is all or nothing; the answer may have been lost).
+        for (const x of chunk) x.order.error = message(e);
+      }
+    }
+    return { sessionKey: key, headMessageId, rows, startedAt, refusalEndsAt };
   }
 }

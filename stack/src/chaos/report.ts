@@ -1,6 +1,7 @@
 // The chaos run's report: one JSON document (everything, the action log included) and its markdown / console forms.
 import type { AuditSummary } from './audit';
 import type { AnyComponent, ExecutedAction } from './executor';
+import type { InjectedFaultFigures } from './faultChecks';
 import { invariantNames, invariantTitles, type CheckFigures, type Violation } from './invariants';
 import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
 
@@ -22,6 +23,8 @@ export interface ChaosReport {
     leaseDurationMs: number;
     brokenConsumer: boolean;
     kinds: FaultKind[];
+    /** Rows behind the head row of each blocked-key action. */
+    blockedKeyRows?: number;
   };
   timings: { startupMs: number; chaosMs: number; quiescenceMs: number; quiesced: boolean; checkMs: number; totalMs: number };
   faults: Partial<Record<FaultKind, number>>;
@@ -78,6 +81,7 @@ export function formatMarkdown(r: ChaosReport): string {
     lines.push(`| opportunities tracked / changes applied by the change-tracking consumer | ${n(f.changeTracking.opportunities)} / ${n(f.changeTracking.changesApplied)} |`);
   }
   if (r.audit) lines.push(`| status audit: reads / failed reads / transitions observed / regressions | ${n(r.audit.reads)} / ${n(r.audit.failedReads)} / ${n(r.audit.transitionsObserved)} / ${n(r.audit.regressions.length)} |`);
+  if (f?.injected) lines.push(...injectedSection(f.injected));
   lines.push('', '## Invariants', '', '| invariant | result |', '|---|---|');
   for (const name of invariantNames) {
     const hits = r.violations.filter((v) => v.invariant === name);
@@ -101,6 +105,22 @@ export function formatMarkdown(r: ChaosReport): string {
   }
   if (r.audit) lines.push('', `Status audit: ${r.audit.method}, every ${s(r.audit.intervalMs)}; transitions between two reads coalesce.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What the poison and blocking faults did (issue 17), as report lines. */
+function injectedSection(i: InjectedFaultFigures): string[] {
+  const lat = (l: { rows: number; medianMs: number; p90Ms: number }): string => (l.rows ? `median ${s(l.medianMs)}, p90 ${s(l.p90Ms)} (${n(l.rows)} orders)` : 'no orders');
+  const lines = ['', '## Poison and blocking faults', '', '| figure | value |', '|---|---|'];
+  lines.push(`| poison acknowledgements sent / dead-lettered with the expected reason | ${n(i.poisonAcks.sent)} / ${n(i.poisonAcks.deadLetteredAsExpected)} (${Object.entries(i.poisonAcks.byReason).map(([k, v]) => `${k} ${n(v)}`).join(', ') || '-'}) |`);
+  lines.push(`| good acknowledgements sent among them (duplicates; none may be dead-lettered) | ${n(i.goodAcksSent)} |`);
+  lines.push(`| poison dead letters put on erp-sales / still in its dead-letter queue at the end | ${n(i.poisonDeadLetters.sent)} / ${n(i.poisonDeadLetters.stillInQueue)} |`);
+  lines.push(`| rows nested 10,000 deep / Failed with a depth reason | ${n(i.deepNesting.rows)} / ${n(i.deepNesting.failedWithDepthReason)} |`);
+  lines.push(`| whitespace targets: rows / published to the trimmed entity / Failed with a reason; longest wait of the row behind | ${n(i.whitespaceTargets.rows)} / ${n(i.whitespaceTargets.published)} / ${n(i.whitespaceTargets.failed)}; ${i.whitespaceTargets.longestFollowerWaitMs !== undefined ? s(i.whitespaceTargets.longestFollowerWaitMs) : '-'} |`);
+  lines.push(`| good orders' commit-to-publish while no key was blocked | ${lat(i.unblockedLatency)} |`);
+  for (const b of i.blockedKeys) {
+    lines.push(`| blocked key ${b.sessionKey}: ${n(b.rows)} rows; head ${b.headStatus} after ${n(b.headAttempts)} attempt(s)${b.blockedMs !== undefined ? `, blocked ${s(b.blockedMs)}` : ''}; other keys meanwhile | ${lat(b.otherKeys)} |`);
+  }
+  return lines;
 }
 
 /** The short console summary (the markdown has everything). */

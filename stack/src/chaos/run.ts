@@ -6,20 +6,23 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
-import { DataverseClient } from '@dataverse-outbox/publisher-function';
+import { createServiceBusClient, DataverseClient } from '@dataverse-outbox/publisher-function';
 import { ACK_QUEUE, ERP_SALES_QUEUE, prepareStack, serviceBusEntities, type ComponentProcess, type LocalStack } from '@dataverse-outbox/stack';
 import { countAllByStatus } from '../demo/observe';
 import { runDemoProducer, type DemoProducerResult } from '../demo/producer';
 import { DataverseAdmin, ServiceBusAdmin } from './admin';
 import { StatusAudit } from './audit';
+import { BLOCKED_QUEUE, startBlockedKeyConsumer, type BlockedKeyConsumer } from './blockedKey';
 import { CT_QUEUE, readCtChanges } from './ctStore';
 import { ChaosExecutor } from './executor';
+import { isInjectedDeadLetter } from './serviceBusInjector';
 import { checkInvariants, type CheckResult } from './invariants';
 import { createChaosProcesses, type ChaosComponent } from './processes';
 import { ChaosProducer, type ChaosOrder } from './producers';
 import { Random } from './random';
 import type { ChaosReport } from './report';
 import { faultKinds, planSchedule, type FaultKind } from './schedule';
+import { ServiceBusInjector } from './serviceBusInjector';
 import { readFinalStores, readOpportunities } from './stores';
 
 export interface ChaosOptions {
@@ -38,6 +41,8 @@ export interface ChaosOptions {
   leaseDurationMs?: number;
   /** Fault kinds (default: all). */
   kinds?: readonly FaultKind[];
+  /** Rows behind the head row of each blocked-key action (default: a fifth of the orders, 100 to 2,000). */
+  blockedKeyRows?: number;
   /** How long to wait for quiescence after the chaos phase (default 180 s). */
   quiescenceTimeoutMs?: number;
   /** The deliberately broken consumer (completes before commit). */
@@ -92,13 +97,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const kinds = [...(options.kinds ?? defaultKinds())];
   const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'outbox-chaos-')), 'data');
   const ctFile = path.join(dataDir, 'ct-orders.sqlite');
+  const blockedFile = path.join(dataDir, 'blocked-key.sqlite');
+  const blockedKeyRows = options.blockedKeyRows ?? Math.min(2000, Math.max(100, Math.round(options.orders / 5)));
   const report: ChaosReport = {
     ok: false,
     seed: options.seed,
     reproduce: options.reproduce ?? `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}${options.brokenConsumer ? ' --broken-consumer' : ''}`,
     startedAt: new Date(started).toISOString(),
     finishedAt: '',
-    options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, brokenConsumer: Boolean(options.brokenConsumer), kinds },
+    options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, brokenConsumer: Boolean(options.brokenConsumer), kinds, blockedKeyRows },
     timings: { startupMs: 0, chaosMs: 0, quiescenceMs: 0, quiesced: false, checkMs: 0, totalMs: 0 },
     faults: {},
     faultsTotal: 0,
@@ -120,6 +127,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let stack: LocalStack | undefined;
   let procs: Map<ChaosComponent, ComponentProcess> | undefined;
   let executor: ChaosExecutor | undefined;
+  let blockedConsumer: BlockedKeyConsumer | undefined;
+  let serviceBusClient: ReturnType<typeof createServiceBusClient> | undefined;
   const clients: DataverseClient[] = [];
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -141,6 +150,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           queues: [
             ...(serviceBusEntities.queues ?? []),
             { name: CT_QUEUE, requiresSession: true, maxDeliveryCount: 5, lockDurationInMs: 30_000, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 10 * 60_000 },
+            // The blocked-key fault's queue (sessions = its one key; the harness consumes it).
+            { name: BLOCKED_QUEUE, requiresSession: true, maxDeliveryCount: 5, lockDurationInMs: 30_000, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 10 * 60_000 },
           ],
         }),
         null,
@@ -151,6 +162,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const liveStack = stack;
     procs = createChaosProcesses(stack, { leaseDurationMs, ctFile });
     await Promise.all([...procs.values()].map((p) => p.start()));
+    blockedConsumer = await startBlockedKeyConsumer({ connectionString: stack.serviceBusConnectionString, file: blockedFile, ackQueue: ACK_QUEUE });
+    serviceBusClient = createServiceBusClient({ connectionString: stack.serviceBusConnectionString });
+    const injector = new ServiceBusInjector(serviceBusClient, { ack: ACK_QUEUE, target: ERP_SALES_QUEUE });
     report.timings.startupMs = Date.now() - started;
     say(`Stack ready in ${(report.timings.startupMs / 1000).toFixed(1)} s: Dataverse ${stack.urls.dataverse}, Service Bus admin ${stack.urls.serviceBusAdmin}`);
 
@@ -186,9 +200,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const t0 = Date.now();
     const audit = new StatusAudit(client(1, 20_000), 1000);
     audit.start();
-    executor = new ChaosExecutor({ stack, procs, dataverseAdmin, serviceBusAdmin, dataverse: readClient, producer, t0, onLine: say });
+    executor = new ChaosExecutor({ stack, procs, dataverseAdmin, serviceBusAdmin, dataverse: readClient, producer, injector, t0, onLine: say });
     const chaosProducing = producer.run();
-    const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs, kinds, leaseDurationMs });
+    const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs, kinds, leaseDurationMs, blockedKeyRows });
     say(`Chaos phase: ${schedule.length} actions over ${(options.durationMs / 1000).toFixed(0)} s (seed ${options.seed})`);
     const ticker = setInterval(() => {
       const k = Object.values(executor!.kills).reduce((a, b) => a + (b ?? 0), 0);
@@ -208,13 +222,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       const orders: ChaosOrder[] = [
         ...demoResult.orders.map(
-          (o): ChaosOrder => ({ flow: 'outbox', kind: o.kind, opportunityId: o.opportunityId, messageId: o.messageId, sessionKey: o.accountId, seen: o.committedAt !== undefined ? 'committed' : 'failed', error: o.error }),
+          (o): ChaosOrder => ({ flow: 'outbox', kind: o.kind, opportunityId: o.opportunityId, messageId: o.messageId, sessionKey: o.accountId, seen: o.committedAt !== undefined ? 'committed' : 'failed', error: o.error, committedAt: o.committedAt }),
         ),
         ...producer.orders,
       ];
 
       // Quiescence: no Pending or Published row, nothing active or locked in any queue, the change-tracking consumer has every
-      // opportunity's latest version, and nothing changed between two looks.
+      // opportunity's latest version, the dead-letter monitor has taken every outbox row's dead letter out of the target's
+      // dead-letter queue (only the poison ones the run put there may stay), and nothing changed between two looks.
       const q0 = Date.now();
       const timeout = options.quiescenceTimeoutMs ?? 180_000;
       let previous = '';
@@ -222,17 +237,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (Date.now() - q0 < timeout && !options.abortSignal?.aborted) {
         try {
           const counts = await countAllByStatus(readClient);
-          const entities = (await serviceBusAdmin.listEntities()).filter((e) => [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE].includes(e.name));
+          const entities = (await serviceBusAdmin.listEntities()).filter((e) => [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE, BLOCKED_QUEUE].includes(e.name));
           const busy = entities.reduce((a, e) => a + e.activeMessageCount + e.lockedMessageCount + e.scheduledMessageCount, 0);
+          const unrecorded = (await serviceBusAdmin.peekDeadLetters(ERP_SALES_QUEUE, 5000)).filter((d) => !isInjectedDeadLetter(d.messageId)).length;
           const opportunities = await readOpportunities(readClient);
           const applied = new Set(readCtChanges(ctFile).map((c) => `${c.opportunityId}:${c.version}`));
           const ctMissing = opportunities.filter((o) => !applied.has(`${o.id}:${o.version}`)).length;
-          const state = JSON.stringify({ counts, busy, ctMissing });
+          const state = JSON.stringify({ counts, busy, ctMissing, unrecorded });
           if (Date.now() - lastSay > 10_000) {
             lastSay = Date.now();
-            say(`  quiescing: Pending ${counts.Pending}, Published ${counts.Published}, Acked ${counts.Acked}, queued ${busy}, change-tracking versions missing ${ctMissing}`);
+            say(`  quiescing: Pending ${counts.Pending}, Published ${counts.Published}, Acked ${counts.Acked}, queued ${busy}, change-tracking versions missing ${ctMissing}, dead letters not yet recorded ${unrecorded}`);
           }
-          if (counts.Pending === 0 && counts.Published === 0 && busy === 0 && ctMissing === 0 && state === previous) {
+          if (counts.Pending === 0 && counts.Published === 0 && busy === 0 && ctMissing === 0 && unrecorded === 0 && state === previous) {
             report.timings.quiesced = true;
             break;
           }
@@ -247,8 +263,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       const c0 = Date.now();
       await audit.stop();
-      const stores = await readFinalStores({ client: readClient, erpDatabase: stack.erpDatabase, ctFile, serviceBus: serviceBusAdmin, queues: [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE] });
-      const result: CheckResult = checkInvariants(orders, stores, audit.summary());
+      const stores = await readFinalStores({ client: readClient, erpDatabase: stack.erpDatabase, ctFile, blockedFile, serviceBus: serviceBusAdmin, queues: [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE, BLOCKED_QUEUE] });
+      const result: CheckResult = checkInvariants(orders, stores, audit.summary(), { acks: injector.acks, deadLetters: injector.deadLetters, blockedWindows: executor.blockedWindows });
       report.timings.checkMs = Date.now() - c0;
       report.figures = result.figures;
       report.audit = audit.summary();
@@ -276,6 +292,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       report.actionsSkipped = executor.log.filter((a) => a.outcome === 'skipped').length;
     }
     for (const c of clients) await c.close().catch(() => undefined);
+    await blockedConsumer?.close();
+    await serviceBusClient?.close().catch(() => undefined);
     if (procs) await Promise.all([...procs.values()].map(async (p) => (await p.stop().catch(() => undefined), await p.dispose())));
     if (stack) {
       const erpLog = logLines(path.join(stack.layout.logs, 'consumer.log'));

@@ -1,6 +1,7 @@
 // The chaos schedule: which fault strikes when, all drawn from the run's seed before the run starts (the same seed gives
 // the same plan; the system's timing under it still varies, as in any real-process chaos test). Every fault kind of the
-// run appears at least once: kinds are dealt in shuffled rounds that contain each kind, kills weighted more.
+// run appears at least once: kinds are dealt in shuffled rounds that contain each kind, kills weighted more (the first
+// round deals each kind before any second copy).
 import { Random } from './random';
 
 export const faultKinds = [
@@ -20,6 +21,12 @@ export const faultKinds = [
   'servicebus-refuse-attaches',
   'servicebus-delay-sends',
   'poison-rows',
+  'poison-acks',
+  'poison-dead-letters',
+  'deep-nesting',
+  'whitespace-targets',
+  'blocked-key',
+  'dataverse-refuse-reads',
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -41,6 +48,12 @@ export const faultDescriptions: Record<FaultKind, string> = {
   'servicebus-refuse-attaches': 'Service Bus refuses attaches (server busy) for a while, one entity or all',
   'servicebus-delay-sends': 'Service Bus holds back send acknowledgements for a while',
   'poison-rows': 'insert poison outbox rows (rejected by the consumer, target not allowed, malformed JSON)',
+  'poison-acks': 'send poison acknowledgements (malformed JSON, non-GUID outboxId, unknown row id) straight to the ack queue, mixed with good ones',
+  'poison-dead-letters': 'dead-letter messages with a non-GUID, unknown or no outbox-id on the target queue (broker TTL expiry)',
+  'deep-nesting': 'insert rows whose JSON payload nests 10,000 deep (must end Failed with a depth reason)',
+  'whitespace-targets': 'insert rows whose target has leading/trailing spaces or a trailing newline, each with a good row behind it on its key',
+  'blocked-key': 'thousands of rows on one session key behind a head row whose target refuses attaches for a while, while other keys flow',
+  'dataverse-refuse-reads': 'Dataverse answers every GET of the outbox table 429 for a while, while acknowledgements (and a poison one) arrive',
 };
 
 export const killKinds: ReadonlySet<FaultKind> = new Set(['kill-publisher', 'kill-both-publishers', 'kill-consumer', 'kill-dataverse', 'kill-servicebus', 'kill-ct-worker', 'kill-ct-consumer']);
@@ -62,7 +75,13 @@ export type ChaosAction =
   | { kind: 'servicebus-drop-connections' }
   | { kind: 'servicebus-refuse-attaches'; durationMs: number; entity?: string }
   | { kind: 'servicebus-delay-sends'; delayMs: number; durationMs: number; entity?: string }
-  | { kind: 'poison-rows'; consumerRejects: number; targetNotAllowed: number; malformed: number };
+  | { kind: 'poison-rows'; consumerRejects: number; targetNotAllowed: number; malformed: number }
+  | { kind: 'poison-acks'; malformed: number; nonGuid: number; unknownRow: number; good: number }
+  | { kind: 'poison-dead-letters'; noOutboxId: number; nonGuid: number; unknownRow: number }
+  | { kind: 'deep-nesting'; rows: number; depth: number }
+  | { kind: 'whitespace-targets'; targets: string[] }
+  | { kind: 'blocked-key'; rows: number; failForMs: number }
+  | { kind: 'dataverse-refuse-reads'; windowMs: number; retryAfterSeconds: number };
 
 export interface ScheduledAction {
   /** Milliseconds after the chaos phase starts. */
@@ -80,7 +99,12 @@ export interface ScheduleOptions {
   kinds?: readonly FaultKind[];
   /** Publisher lease duration: a pause outlasts it. */
   leaseDurationMs: number;
+  /** Rows behind the failing head row of each blocked-key action (default 1,000). */
+  blockedKeyRows?: number;
 }
+
+/** Whitespace variants of the ERP queue's name a producer may write by mistake (what each must become: the trimmed name). */
+export const whitespaceTargetVariants = [' erp-sales', 'erp-sales ', 'erp-sales\n', '\terp-sales', ' erp-sales\r\n'] as const;
 
 /** How many copies of a kind go in each round (kills of the busy components more often). */
 const weight: Partial<Record<FaultKind, number>> = {
@@ -91,7 +115,7 @@ const weight: Partial<Record<FaultKind, number>> = {
   'dataverse-drop': 2,
 };
 
-function draw(r: Random, kind: FaultKind, leaseDurationMs: number): ChaosAction {
+function draw(r: Random, kind: FaultKind, leaseDurationMs: number, blockedKeyRows: number): ChaosAction {
   const down = (): number => r.int(200, 3000);
   const optional = <T>(items: readonly T[]): T | undefined => r.pick(items) ?? undefined;
   switch (kind) {
@@ -125,6 +149,18 @@ function draw(r: Random, kind: FaultKind, leaseDurationMs: number): ChaosAction 
       return { kind, delayMs: r.int(200, 2000), durationMs: r.int(2000, 6000), entity: optional(serviceBusEntities) };
     case 'poison-rows':
       return { kind, consumerRejects: r.int(1, 2), targetNotAllowed: r.int(0, 1), malformed: r.int(0, 1) };
+    case 'poison-acks':
+      return { kind, malformed: r.int(1, 2), nonGuid: r.int(1, 2), unknownRow: r.int(1, 2), good: r.int(3, 8) };
+    case 'poison-dead-letters':
+      return { kind, noOutboxId: r.int(0, 1), nonGuid: r.int(1, 2), unknownRow: r.int(1, 2) };
+    case 'deep-nesting':
+      return { kind, rows: r.int(1, 2), depth: 10_000 };
+    case 'whitespace-targets':
+      return { kind, targets: r.shuffle(whitespaceTargetVariants).slice(0, r.int(1, 2)) };
+    case 'blocked-key':
+      return { kind, rows: blockedKeyRows, failForMs: r.int(8000, 20_000) };
+    case 'dataverse-refuse-reads':
+      return { kind, windowMs: r.int(3000, 8000), retryAfterSeconds: r.int(1, 2) };
   }
 }
 
@@ -135,14 +171,18 @@ export function planSchedule(options: ScheduleOptions): ScheduledAction[] {
   if (kinds.length === 0) return [];
   const r = new Random(options.seed).fork('schedule');
   const out: ScheduledAction[] = [];
-  let round: FaultKind[] = [];
+  const blockedKeyRows = options.blockedKeyRows ?? 1000;
+  // The first round deals every kind once before the extra copies of the weighted ones (so even a short run sees each
+  // kind); later rounds are shuffled whole.
+  const extras = kinds.flatMap((k) => Array.from({ length: (weight[k] ?? 1) - 1 }, () => k));
+  let round: FaultKind[] = [...r.shuffle(kinds), ...r.shuffle(extras)];
   // The first action comes after a short settling time; the last one leaves a few seconds before the end.
   let at = Math.min(2000, options.durationMs / 10);
   const end = options.durationMs - Math.min(3000, options.durationMs / 10);
   while (at < end) {
     if (round.length === 0) round = r.shuffle(kinds.flatMap((k) => Array.from({ length: weight[k] ?? 1 }, () => k)));
     const kind = round.shift()!;
-    out.push({ at: Math.round(at), action: draw(r, kind, options.leaseDurationMs) });
+    out.push({ at: Math.round(at), action: draw(r, kind, options.leaseDurationMs, blockedKeyRows) });
     at += Math.max(250, r.exponential(options.meanGapMs));
   }
   return out;
@@ -181,5 +221,17 @@ export function describeAction(a: ChaosAction): string {
       return `Service Bus delays send acknowledgements by ${a.delayMs} ms${target(a.entity)} for ${a.durationMs} ms`;
     case 'poison-rows':
       return `insert poison rows: ${a.consumerRejects} rejected by the consumer, ${a.targetNotAllowed} target not allowed, ${a.malformed} malformed`;
+    case 'poison-acks':
+      return `poison acknowledgements: ${a.malformed} malformed, ${a.nonGuid} non-GUID outboxId, ${a.unknownRow} unknown row, mixed with ${a.good} good ones`;
+    case 'poison-dead-letters':
+      return `poison dead letters on erp-sales: ${a.noOutboxId} without outbox-id, ${a.nonGuid} non-GUID, ${a.unknownRow} unknown row`;
+    case 'deep-nesting':
+      return `insert ${a.rows} row(s) whose payload nests ${a.depth.toLocaleString('en-US')} deep`;
+    case 'whitespace-targets':
+      return `insert rows with targets ${a.targets.map((t) => JSON.stringify(t)).join(', ')}, each with a good row behind it`;
+    case 'blocked-key':
+      return `block one key: ${a.rows.toLocaleString('en-US')} rows behind a head row whose target refuses attaches for ${a.failForMs} ms`;
+    case 'dataverse-refuse-reads':
+      return `Dataverse 429 (Retry-After ${a.retryAfterSeconds} s) on every GET of the outbox table for ${a.windowMs} ms, acknowledgements arriving`;
   }
 }

@@ -6,6 +6,7 @@ import { readSalesOrders, type SalesOrderRow } from '../demo/observe';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
 import { readCtChanges, type CtChange } from './ctStore';
 import type { DeadLetter, EntityCounts, ServiceBusAdmin } from './admin';
+import { readBlockedEffects, type BlockedEffect } from './blockedKey';
 
 const c = OutboxMessage.columns;
 const statusNames = new Map<number, OutboxStatusName>(Object.entries(OutboxStatus).map(([k, v]) => [v, k as OutboxStatusName]));
@@ -18,6 +19,10 @@ export interface OutboxRowState {
   target: string;
   sessionKey: string;
   attempts: number;
+  /** Epoch ms (obx_publishedon), when sent. */
+  publishedOn?: number;
+  /** Epoch ms (modifiedon): when a Failed row failed, near enough. */
+  modifiedOn?: number;
 }
 
 export interface OpportunityState {
@@ -33,12 +38,16 @@ export interface FinalStores {
   ctChanges: CtChange[];
   entities: EntityCounts[];
   deadLetters: Record<string, DeadLetter[]>;
+  /** First deliveries the blocked-key consumer applied, in the order applied. */
+  blockedEffects: BlockedEffect[];
 }
+
+const epoch = (v: unknown): number | undefined => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? Date.parse(v) : undefined);
 
 export async function readOutboxRows(client: DataverseClient): Promise<OutboxRowState[]> {
   const rows: OutboxRowState[] = [];
   for await (const r of client.listAll(OutboxMessage.entitySetName, {
-    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts],
+    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts, c.publishedOn, c.modifiedOn],
     maxPageSize: 5000,
   })) {
     rows.push({
@@ -49,6 +58,8 @@ export async function readOutboxRows(client: DataverseClient): Promise<OutboxRow
       target: String(r[c.target] ?? ''),
       sessionKey: String(r[c.sessionKey] ?? ''),
       attempts: Number(r[c.attempts] ?? 0),
+      publishedOn: epoch(r[c.publishedOn]),
+      modifiedOn: epoch(r[c.modifiedOn]),
     });
   }
   return rows;
@@ -67,6 +78,7 @@ export async function readFinalStores(args: {
   client: DataverseClient;
   erpDatabase: ErpSalesDatabaseConfig;
   ctFile: string;
+  blockedFile: string;
   serviceBus: ServiceBusAdmin;
   queues: readonly string[];
 }): Promise<FinalStores> {
@@ -78,6 +90,7 @@ export async function readFinalStores(args: {
     opportunities: await readOpportunities(args.client),
     salesOrders: await readSalesOrders(args.erpDatabase),
     ctChanges: readCtChanges(args.ctFile),
+    blockedEffects: readBlockedEffects(args.blockedFile),
     entities,
     deadLetters,
   };
