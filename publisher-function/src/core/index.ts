@@ -14,3 +14,4 @@ export * from './lease';
 export * from './publishCycle';
 export * from './ackProcessor';
 export * from './rowUpdateErrors';
+export * from './rowUpdateErrors';

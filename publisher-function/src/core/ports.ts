@@ -95,6 +95,8 @@ export interface PublisherMetrics {
   /** Age in seconds of the oldest Pending row, 0 when none is Pending (stall alerts: spec invariant 7). */
   pendingAge?(oldestPendingAgeSeconds: number): void;
   dataverseRequest?(kind: string): void;
+  /** An acknowledgement or dead letter that can never be applied (dead-lettered or set aside alone), by reason code. */
+  poisonNotice?(source: 'ack' | 'dead-letter', reason: string): void;
 }
 
 export const noMetrics: PublisherMetrics = { published: () => {}, failed: () => {}, retried: () => {}, publishLatency: () => {}, backlog: () => {} };

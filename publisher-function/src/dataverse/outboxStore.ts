@@ -1,10 +1,11 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
-import { OutboxMessage, OutboxStatus, odataStringLiteral, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '../core/statusMachine';
 import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
 import { DataverseError, errorFromResponse } from './errors';
+import { RowUpdatesFailedError, type RowUpdateFailure } from '../core/rowUpdateErrors';
 
 const C = OutboxMessage.columns;
 
@@ -66,9 +67,19 @@ export function recordFromChanges(changes: OutboxRowChanges): EntityRecord {
   return rec;
 }
 
-/** `(col eq 'a' or col eq 'b')`, chunked by the caller. */
+/**
+ * `(col eq <guid> or col eq <guid>)`, chunked by the caller. Every id is checked and normalised first: raw text never
+ * reaches `$filter` (an id like `<guid> or obx_status eq 612000000` throws InvalidIdentifierError instead).
+ */
 export function idFilter(ids: readonly string[]): string {
-  return `(${ids.map((id) => `${C.id} eq ${id}`).join(' or ')})`;
+  if (ids.length === 0) throw new RangeError('idFilter needs at least one id');
+  return `(${ids.map((id) => `${C.id} eq ${requireGuid(id, 'outbox row id')}`).join(' or ')})`;
+}
+
+/** Retry-After of one $batch response part, in ms (seconds form; Dataverse sends seconds). */
+function retryAfterOfPart(headers: Record<string, string>): number | undefined {
+  const s = Number(headers['retry-after']);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
 }
 
 /**
@@ -161,10 +172,12 @@ export class DataverseOutboxStore implements OutboxStorePort {
     return rows;
   }
 
+  /** Rows by id (any GUID form; anything else throws InvalidIdentifierError before a request is made). */
   async readByIds(ids: readonly string[], options: OperationOptions & { withPayload?: boolean } = {}): Promise<OutboxRow[]> {
+    const unique = [...new Set(ids.map((id) => requireGuid(id, 'outbox row id')))];
     const rows: OutboxRow[] = [];
-    for (let i = 0; i < ids.length; i += ID_CHUNK) {
-      const chunk = ids.slice(i, i + ID_CHUNK);
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk = unique.slice(i, i + ID_CHUNK);
       const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
         select: options.withPayload ? ROW_COLUMNS : LIST_COLUMNS,
         filter: idFilter(chunk),
@@ -184,6 +197,8 @@ export class DataverseOutboxStore implements OutboxStorePort {
    */
   async applyUpdates(updates: readonly RowUpdate[], options: OperationOptions = {}): Promise<{ conflicts: string[] }> {
     const conflicts: string[] = [];
+    const written: string[] = [];
+    const failures: RowUpdateFailure[] = [];
     for (let i = 0; i < updates.length; i += BATCH_LIMIT) {
       const chunk = updates.slice(i, i + BATCH_LIMIT);
       const responses = await this.client.executeBatch(
@@ -196,19 +211,22 @@ export class DataverseOutboxStore implements OutboxStorePort {
         // Safe to resend: a PATCH that already landed changed the ETag, so the resend gets 412 and is re-read.
         { continueOnError: true, idempotent: true, abortSignal: options.abortSignal },
       );
-      let firstError: DataverseError | undefined;
       chunk.forEach((u, j) => {
         const r = responses[j];
         if (!r) {
-          firstError ??= new DataverseError('InvalidResponse', `$batch answered ${responses.length} of ${chunk.length} requests`);
+          failures.push({ id: u.id, permanent: false, message: `$batch answered ${responses.length} of ${chunk.length} requests` });
         } else if (r.status === 412 || r.status === 404) {
           conflicts.push(u.id);
         } else if (r.status >= 400) {
-          firstError ??= errorFromResponse(r.status, r.body, `update of outbox row ${u.id}`);
+          const e = errorFromResponse(r.status, r.body, `update of outbox row ${u.id}`, retryAfterOfPart(r.headers));
+          failures.push({ id: u.id, permanent: r.status !== 429 && r.status < 500, message: e.message, retryAfterInMs: e.retryAfterInMs });
+        } else {
+          written.push(u.id);
         }
       });
-      if (firstError) throw firstError;
     }
+    // Per-row failures do not hide what was written: the caller learns each row's fate (one bad row never fails the rest).
+    if (failures.length) throw new RowUpdatesFailedError(written, conflicts, failures);
     return { conflicts };
   }
 
