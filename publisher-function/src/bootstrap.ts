@@ -62,6 +62,14 @@ export function createPublisherFromAppSettings(
     },
   };
   return createHostFromAppSettings(env, dataverseOptions, (app, dataverse, serviceBus) =>
-    createPublisher({ ...options, dataverse, serviceBus, scope: options.scope ?? app.scope, appSettings: env }),
+    createPublisher({
+      ...options,
+      dataverse,
+      serviceBus,
+      scope: options.scope ?? app.scope,
+      leaseDurationInMs: options.leaseDurationInMs ?? app.leaseDurationSeconds * 1000,
+      standbyPollInMs: options.standbyPollInMs ?? app.standbyPollSeconds * 1000,
+      appSettings: env,
+    }),
   );
 }

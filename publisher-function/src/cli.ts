@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `outbox`: operator CLI against any Dataverse URL. status | retry | replay | cancel | release-lease | tail.
-import { Command, Option } from 'commander';
+import { Command, Option, type OutputConfiguration } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
-import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/solution';
 import { DefaultAzureCredential } from '@azure/identity';
 import { DataverseClient } from './dataverse/client';
 import { DataverseOutboxStore, type RowQuery } from './dataverse/outboxStore';
@@ -11,9 +11,12 @@ import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
 import { computeHealth, formatCount } from './core/health';
-import { parseStatusName, statusName } from './core/statusMachine';
-import { releaseLease, runOperatorAction, type OperatorAction } from './operator';
+import { statusName } from './core/statusMachine';
+import { httpUrlProblem, redactSecrets } from './core/redact';
+import { scopeNameProblem } from './core/lease';
+import { partitionIds, releaseLease, runOperatorAction, selectRows, type OperatorAction } from './operator';
 import type { OutboxRow } from './core/row';
+import { parseErrorText, parseEventType, parseIntervalSeconds, parseOwner, parseScope, parseSince, parseStatus, parseTarget, parseToken, parseTop, parseUrl } from './cliOptions';
 
 interface GlobalOptions {
   url?: string;
@@ -22,10 +25,14 @@ interface GlobalOptions {
 }
 
 function connect(g: GlobalOptions): { client: DataverseClient; store: DataverseOutboxStore; lease: DataverseLeaseStore } {
-  const url = g.url ?? process.env.DATAVERSE_URL;
+  const url = g.url ?? process.env.DATAVERSE_URL?.trim();
   if (!url) throw new Error('Give --url or set DATAVERSE_URL (e.g. https://contoso.crm.dynamics.com).');
-  const token = g.token ?? process.env.DATAVERSE_TOKEN;
-  const client = new DataverseClient(url, token ? { token } : new DefaultAzureCredential());
+  const urlProblem = httpUrlProblem(url);
+  if (urlProblem) throw new Error(`DATAVERSE_URL is not valid: ${urlProblem}.`);
+  const token = g.token ?? (process.env.DATAVERSE_TOKEN?.trim() || undefined);
+  if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token)) throw new Error('DATAVERSE_TOKEN must be printable ASCII without spaces (the value is not shown).');
+  // An operator wants the cause at once: no retries when Dataverse cannot be reached (429s are still waited out).
+  const client = new DataverseClient(url, token ? { token } : new DefaultAzureCredential(), { retryOptions: { retryUnreachable: false } });
   return { client, store: new DataverseOutboxStore(client), lease: new DataverseLeaseStore(client) };
 }
 
@@ -38,32 +45,44 @@ function rowsTable(rows: readonly OutboxRow[]): string {
   return t.toString();
 }
 
-function statusesOption(values: string[] | undefined): OutboxStatusValue[] | undefined {
-  if (!values?.length) return undefined;
-  return values.map((v) => {
-    const s = parseStatusName(v);
-    if (s === undefined) throw new Error(`Unknown status "${v}" (use one of ${Object.keys(OutboxStatus).join(', ')}).`);
-    return s;
-  });
+/** --scope, or OUTBOX_SCOPE (validated the same way: commander does not parse defaults), or "default". */
+function scopeOf(given: string | undefined): string {
+  if (given !== undefined) return given;
+  const env = process.env.OUTBOX_SCOPE?.trim();
+  if (!env) return 'default';
+  const problem = scopeNameProblem(env);
+  if (problem) throw new Error(`OUTBOX_SCOPE ${problem}.`);
+  return env;
 }
 
-function program(): Command {
-  const cmd = new Command('outbox')
+export interface ProgramOptions {
+  /** Throw commander errors instead of exiting (tests). */
+  exitOverride?: boolean;
+  output?: OutputConfiguration;
+}
+
+/** The `outbox` command tree. Every option value is parsed and checked before any request is made. */
+export function program(options: ProgramOptions = {}): Command {
+  const cmd = new Command('outbox');
+  if (options.exitOverride) cmd.exitOverride();
+  if (options.output) cmd.configureOutput(options.output);
+  cmd
     .description('Operate a Dataverse Outbox: health, retry, replay, cancel, release a stuck lease, follow rows.')
-    .option('--url <url>', 'Dataverse environment URL (default: DATAVERSE_URL)')
-    .option('--token <token>', 'static bearer token (default: DATAVERSE_TOKEN; otherwise DefaultAzureCredential)')
+    .option('--url <url>', 'Dataverse environment URL (default: DATAVERSE_URL)', parseUrl)
+    .option('--token <token>', 'static bearer token (default: DATAVERSE_TOKEN; otherwise DefaultAzureCredential)', parseToken)
     .option('--json', 'machine-readable output')
     .showHelpAfterError();
 
   cmd
     .command('status')
     .description('health: counts by status, oldest pending age, time since the last publish, lease owner')
-    .option('--scope <scope>', 'lease scope', process.env.OUTBOX_SCOPE ?? 'default')
-    .action(async (o: { scope: string }) => {
+    .option('--scope <scope>', 'lease scope (default: OUTBOX_SCOPE, else "default")', parseScope)
+    .action(async (o: { scope?: string }) => {
       const g = cmd.opts<GlobalOptions>();
+      const scope = scopeOf(o.scope);
       const { client, store, lease } = connect(g);
       const settings = parseSettings(await readSettingsFromDataverse(client), process.env);
-      const [counts, oldest, latest, l] = await Promise.all([store.countByStatus(), store.oldestPending(), store.latest(), lease.read(o.scope)]);
+      const [counts, oldest, latest, l] = await Promise.all([store.countByStatus(), store.oldestPending(), store.latest(), lease.read(scope)]);
       const h = computeHealth({ now: new Date(), counts: counts.counts, countsCapped: counts.capped, oldestPendingCreatedOn: oldest?.createdOn, lastPublishedOn: latest.lastPublishedOn, leaseOwner: l?.owner, leaseUntil: l?.until, lastError: latest.lastError, publisherEnabled: settings.publisherEnabled, thresholds: settings.healthThresholds });
       process.exitCode = h.level === 'red' ? 2 : 0;
       if (g.json) return void process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
@@ -83,25 +102,29 @@ function program(): Command {
     cmd
       .command(`${name} [ids...]`)
       .description(description)
-      .option('--target <target>', 'only rows for this queue/topic')
-      .option('--event-type <type>', 'only rows of this event type')
-      .option('--error-contains <text>', 'only rows whose last error contains this text')
-      .option('--since <date>', 'only rows created on or after this date (ISO-8601)')
-      .addOption(new Option('--status <status...>', 'only rows in these statuses'))
-      .option('--top <n>', 'at most this many rows', (v) => Number(v))
+      .option('--target <target>', 'only rows for this queue/topic', parseTarget)
+      .option('--event-type <type>', 'only rows of this event type', parseEventType)
+      .option('--error-contains <text>', 'only rows whose last error contains this text', parseErrorText)
+      .option('--since <date>', 'only rows created on or after this date (ISO-8601)', (v: string) => parseSince(v))
+      .addOption(new Option('--status <status...>', 'only rows in these statuses').argParser(parseStatus))
+      .option('--top <n>', 'at most this many rows (1-100,000)', parseTop)
       .option('--dry-run', 'list the rows, change nothing')
-      .action(async (ids: string[], o: { target?: string; eventType?: string; errorContains?: string; since?: string; status?: string[]; top?: number; dryRun?: boolean }) => {
+      .action(async (ids: string[], o: { target?: string; eventType?: string; errorContains?: string; since?: Date; status?: OutboxStatusValue[]; top?: number; dryRun?: boolean }) => {
         const g = cmd.opts<GlobalOptions>();
-        const { store } = connect(g);
-        const query: RowQuery = { target: o.target, eventType: o.eventType, errorContains: o.errorContains, createdAfter: o.since ? new Date(o.since) : undefined, top: o.top };
-        const statuses = statusesOption(o.status);
-        if (statuses) query.statuses = statuses;
+        const query: RowQuery = { target: o.target, eventType: o.eventType, errorContains: o.errorContains, createdAfter: o.since, top: o.top };
+        if (o.status?.length) query.statuses = o.status;
         if (!ids.length && !o.target && !o.eventType && !o.errorContains && !o.since && !o.status) {
           throw new Error(`Name row ids, or select rows with --target/--event-type/--error-contains/--since/--status (e.g. "outbox ${name} --status ${name === 'retry' ? 'Failed' : name === 'replay' ? 'DeadLettered' : 'Pending'}").`);
         }
+        const { store } = connect(g);
         if (o.dryRun) {
-          const rows = ids.length ? await store.readByIds(ids) : await store.query(query);
-          return void process.stdout.write(g.json ? `${JSON.stringify(rows, null, 2)}\n` : `${rowsTable(rows)}\n${rows.length} row(s) would be considered.\n`);
+          const { invalid } = partitionIds(ids);
+          const rows = await selectRows(store, name, ids.length ? { ids } : { query });
+          if (invalid.length) process.exitCode = 1;
+          if (g.json) return void process.stdout.write(`${JSON.stringify({ rows, failed: invalid }, null, 2)}\n`);
+          process.stdout.write(`${rowsTable(rows)}\n${rows.length} row(s) would be considered.\n`);
+          for (const f of invalid) process.stderr.write(`outbox: ${name}: ${f.why}\n`);
+          return;
         }
         const bar = g.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: `${name} [{bar}] {value}/{total} rows`, stream: process.stderr }, Presets.shades_classic);
         const result = await runOperatorAction(store, name, ids.length ? { ids } : { query }, {
@@ -112,13 +135,17 @@ function program(): Command {
           },
         });
         bar?.stop();
+        // One bad id never stops the others, but the command did not do all it was asked: say so in the exit code.
+        if (result.failed.length) process.exitCode = 1;
         if (g.json) return void process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        process.stdout.write(`${name}: ${result.changed.length} row(s) changed, ${result.skipped.length} skipped.\n`);
+        process.stdout.write(`${name}: ${result.changed.length} row(s) changed, ${result.skipped.length} skipped${result.failed.length ? `, ${result.failed.length} failed` : ''}.\n`);
         if (result.skipped.length) {
           const t = new Table({ head: ['id', 'status', 'why skipped'] });
           for (const s of result.skipped.slice(0, 50)) t.push([s.id, s.status, s.why]);
           process.stdout.write(`${t.toString()}\n`);
         }
+        // An invalid id is named by its error (shortened: it may be long or hostile); a row id by itself.
+        for (const f of result.failed) process.stderr.write(`outbox: ${name}: ${f.kind === 'invalid-id' ? f.why : `${f.id}: ${f.why}`}\n`);
       });
   };
   bulk('retry', 'move Failed rows back to Pending (attempts reset)');
@@ -128,25 +155,26 @@ function program(): Command {
   cmd
     .command('release-lease')
     .description('release the publisher lease of a scope (e.g. held by a crashed instance)')
-    .option('--scope <scope>', 'lease scope', process.env.OUTBOX_SCOPE ?? 'default')
-    .option('--owner <owner>', 'release only if this owner holds it')
-    .action(async (o: { scope: string; owner?: string }) => {
+    .option('--scope <scope>', 'lease scope (default: OUTBOX_SCOPE, else "default")', parseScope)
+    .option('--owner <owner>', 'release only if this owner holds it', parseOwner)
+    .action(async (o: { scope?: string; owner?: string }) => {
       const g = cmd.opts<GlobalOptions>();
+      const scope = scopeOf(o.scope);
       const { lease } = connect(g);
-      const r = await releaseLease(lease, o.scope, { owner: o.owner, force: o.owner === undefined });
-      process.stdout.write(g.json ? `${JSON.stringify(r)}\n` : r.released ? `Lease "${o.scope}" released (was held by ${r.previousOwner}).\n` : `Lease "${o.scope}" was not released (held by ${r.previousOwner ?? 'nobody'}).\n`);
+      const r = await releaseLease(lease, scope, { owner: o.owner, force: o.owner === undefined });
+      process.stdout.write(g.json ? `${JSON.stringify(r)}\n` : r.released ? `Lease "${scope}" released (was held by ${r.previousOwner}).\n` : `Lease "${scope}" was not released (held by ${r.previousOwner ?? 'nobody'}).\n`);
     });
 
   cmd
     .command('tail')
     .description('follow outbox rows as they change (Ctrl+C to stop)')
-    .option('--interval <seconds>', 'poll interval', (v) => Number(v), 2)
-    .option('--status <status...>', 'only these statuses')
-    .action(async (o: { interval: number; status?: string[] }) => {
+    .option('--interval <seconds>', 'poll interval in seconds (0.5-3600)', parseIntervalSeconds, 2)
+    .addOption(new Option('--status <status...>', 'only these statuses').argParser(parseStatus))
+    .action(async (o: { interval: number; status?: OutboxStatusValue[] }) => {
       const g = cmd.opts<GlobalOptions>();
       const { client } = connect(g);
       const store = new DataverseOutboxStore(client);
-      const statuses = statusesOption(o.status);
+      const statuses = o.status;
       let since = new Date(Date.now() - 60_000);
       const seen = new Map<string, string>();
       for (;;) {
@@ -158,15 +186,17 @@ function program(): Command {
           process.stdout.write(`${line}\n`);
         }
         since = new Date(Date.now() - 5000);
-        await new Promise((r) => setTimeout(r, Math.max(0.5, o.interval) * 1000));
+        await new Promise((r) => setTimeout(r, o.interval * 1000));
       }
     });
   return cmd;
 }
 
-program()
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    process.stderr.write(`outbox: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  });
+if (require.main === module) {
+  program()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      process.stderr.write(`outbox: ${redactSecrets(e instanceof Error ? e.message : String(e))}\n`);
+      process.exitCode = 1;
+    });
+}

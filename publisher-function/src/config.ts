@@ -1,6 +1,9 @@
 // The publisher's own app settings (spec "app setting" table). Read once at start; problems stop the start with
 // every problem listed.
+import { describeValue } from '@dataverse-outbox/solution';
 import { OutboxError } from './core/errors';
+import { scopeNameProblem } from './core/lease';
+import { httpUrlProblem } from './core/redact';
 
 export const AppSettingNames = {
   dataverseUrl: 'DATAVERSE_URL',
@@ -8,6 +11,8 @@ export const AppSettingNames = {
   serviceBusNamespace: 'SERVICEBUS_NAMESPACE',
   serviceBusConnectionString: 'SERVICEBUS_CONNECTION_STRING',
   scope: 'OUTBOX_SCOPE',
+  leaseDurationSeconds: 'OUTBOX_LEASE_DURATION_SECONDS',
+  standbyPollSeconds: 'OUTBOX_STANDBY_POLL_SECONDS',
   appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
 } as const;
 
@@ -18,10 +23,20 @@ export interface AppSettings {
   serviceBusNamespace?: string;
   serviceBusConnectionString?: string;
   scope: string;
+  /** How long a taken lease lasts (renewed at half of it). After a crash, a standby takes over when it ends. */
+  leaseDurationSeconds: number;
+  /** How often a standby (an instance without the lease) looks whether the lease is free. */
+  standbyPollSeconds: number;
   appInsightsConnectionString?: string;
   /** Every variable, for OUTBOX_<SETTING> overrides of the solution's settings. */
   raw: Readonly<Record<string, string | undefined>>;
 }
+
+/** Bounds and defaults of the numeric app settings, in seconds (whole numbers). */
+export const LeaseSettingBounds = {
+  leaseDurationSeconds: { default: 60, min: 5, max: 3600 },
+  standbyPollSeconds: { default: 3, min: 1, max: 300 },
+} as const;
 
 export function readAppSettings(env: Readonly<Record<string, string | undefined>> = process.env): AppSettings {
   const problems: string[] = [];
@@ -32,28 +47,48 @@ export function readAppSettings(env: Readonly<Record<string, string | undefined>
   const dataverseUrl = get(AppSettingNames.dataverseUrl);
   if (!dataverseUrl) problems.push(`${AppSettingNames.dataverseUrl} is not set (e.g. https://contoso.crm.dynamics.com)`);
   else {
-    try {
-      const u = new URL(dataverseUrl);
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-    } catch {
-      problems.push(`${AppSettingNames.dataverseUrl} is not a valid http(s) URL: ${JSON.stringify(dataverseUrl)}`);
-    }
+    // Never echo the value: an unparsable URL may hold a password.
+    const why = httpUrlProblem(dataverseUrl);
+    if (why) problems.push(`${AppSettingNames.dataverseUrl} is not a valid Dataverse URL: ${why} (e.g. https://contoso.crm.dynamics.com)`);
   }
+  const token = get(AppSettingNames.dataverseToken);
+  // A header value: anything else would fail every request with an error that repeats the token.
+  if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token)) problems.push(`${AppSettingNames.dataverseToken} must be a bearer token: printable ASCII without spaces, at most 16,384 characters (the value is not shown)`);
   const cs = get(AppSettingNames.serviceBusConnectionString);
   const ns = get(AppSettingNames.serviceBusNamespace);
   if (!cs && !ns) problems.push(`set ${AppSettingNames.serviceBusConnectionString} or ${AppSettingNames.serviceBusNamespace} (e.g. contoso.servicebus.windows.net)`);
   if (cs && !/Endpoint=sb:\/\//i.test(cs)) problems.push(`${AppSettingNames.serviceBusConnectionString} has no Endpoint=sb://... part`);
   const scope = get(AppSettingNames.scope) ?? 'default';
-  if (scope.length > 200) problems.push(`${AppSettingNames.scope} is longer than 200 characters`);
+  const scopeProblem = scopeNameProblem(scope);
+  if (scopeProblem) problems.push(`${AppSettingNames.scope} ${scopeProblem}`);
+  const seconds = (key: keyof typeof LeaseSettingBounds): number => {
+    const name = AppSettingNames[key];
+    const { default: fallback, min, max } = LeaseSettingBounds[key];
+    const text = get(name);
+    if (text === undefined) return fallback;
+    const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+    if (!(n >= min && n <= max)) {
+      problems.push(`${name} must be a whole number of seconds from ${min} to ${max}, got ${describeValue(text)}`);
+      return fallback;
+    }
+    return n;
+  };
+  const leaseDurationSeconds = seconds('leaseDurationSeconds');
+  const standbyPollSeconds = seconds('standbyPollSeconds');
+  if (standbyPollSeconds > leaseDurationSeconds) {
+    problems.push(`${AppSettingNames.standbyPollSeconds} (${standbyPollSeconds}) must not exceed ${AppSettingNames.leaseDurationSeconds} (${leaseDurationSeconds}): a standby would look for a free lease less often than a lease lasts`);
+  }
   if (problems.length) {
     throw new OutboxError('InvalidSettings', `Invalid app settings:\n  - ${problems.join('\n  - ')}`, { details: problems });
   }
   return {
     dataverseUrl: dataverseUrl!,
-    dataverseToken: get(AppSettingNames.dataverseToken),
+    dataverseToken: token,
     serviceBusNamespace: ns,
     serviceBusConnectionString: cs,
     scope,
+    leaseDurationSeconds,
+    standbyPollSeconds,
     appInsightsConnectionString: get(AppSettingNames.appInsightsConnectionString),
     raw: env,
   };

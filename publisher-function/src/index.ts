@@ -1,13 +1,14 @@
 // Public barrel of @dataverse-outbox/publisher-function. No default exports.
 
 // Dataverse Web API client (also for producers)
-export { DataverseClient, odataLiteral } from './dataverse/client';
+export { DataverseClient, alternateKey, odataLiteral } from './dataverse/client';
 export type {
   DataverseClientOptions,
   DataverseCredential,
   DataverseOperationOptions,
   DataverseRequestInfo,
   DataverseResponse,
+  DataverseRetryInfo,
   DataverseRetryOptions,
   EntityPage,
   EntityRecord,
@@ -43,8 +44,8 @@ export { runDeadLetterMonitor } from './servicebus/deadLetterMonitor';
 export type { DeadLetterMonitorOptions, DeadLetterMonitorResult } from './servicebus/deadLetterMonitor';
 
 // Operator actions and health
-export { runOperatorAction, retryRows, replayRows, cancelRows, releaseLease, selectRows } from './operator';
-export type { OperatorAction, OperatorActionOptions, OperatorActionResult } from './operator';
+export { runOperatorAction, retryRows, replayRows, cancelRows, releaseLease, selectRows, partitionIds } from './operator';
+export type { OperatorAction, OperatorActionOptions, OperatorActionResult, OperatorFailure } from './operator';
 export { getOutboxHealth } from './health';
 export type { HealthSources } from './health';
 

@@ -1,7 +1,7 @@
 // Operator actions (CLI, web resource commands, monitor): retry Failed, replay DeadLettered/Published/Acked, cancel,
 // release a stuck lease. Each is a conditional bulk write; rows whose status does not allow the action are skipped
 // with the reason, never forced.
-import { OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { InvalidIdentifierError, OutboxStatus, normaliseGuid, type OutboxStatusValue } from '@dataverse-outbox/solution';
 import type { LeasePort, OperationOptions } from './core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from './core/row';
 import { canTransition, statusName } from './core/statusMachine';
@@ -19,7 +19,31 @@ export interface OperatorActionOptions extends OperationOptions {
 export interface OperatorActionResult {
   action: OperatorAction;
   changed: string[];
+  /** Rows the action does not apply to (their status), reported, not forced. */
   skipped: { id: string; status: string; why: string }[];
+  /** Named ids that could not be acted on: not a GUID, no such row, or a row that kept changing. The CLI exits 1. */
+  failed: OperatorFailure[];
+}
+
+export interface OperatorFailure {
+  id: string;
+  kind: 'invalid-id' | 'not-found' | 'kept-changing';
+  why: string;
+}
+
+/**
+ * Splits named ids into row ids (normalised GUIDs, each once) and the rest, which are reported by name and never sent
+ * anywhere: an id is pasted into a URL or $filter, so "<guid> or obx_status eq 612000000" must not get that far.
+ */
+export function partitionIds(ids: readonly string[]): { valid: string[]; invalid: OperatorFailure[] } {
+  const valid: string[] = [];
+  const invalid: OperatorFailure[] = [];
+  for (const id of ids) {
+    const guid = normaliseGuid(id);
+    if (guid === undefined) invalid.push({ id, kind: 'invalid-id', why: new InvalidIdentifierError('row id', id).message });
+    else if (!valid.includes(guid)) valid.push(guid);
+  }
+  return { valid, invalid };
 }
 
 const eligible: Record<OperatorAction, readonly OutboxStatusValue[]> = {
@@ -42,7 +66,10 @@ function changesFor(action: OperatorAction, row: OutboxRow): OutboxRowChanges {
 
 /** Selects rows by ids or by a query (statuses default to those the action applies to). */
 export async function selectRows(store: DataverseOutboxStore, action: OperatorAction, selection: { ids?: readonly string[]; query?: RowQuery }, options: OperationOptions = {}): Promise<OutboxRow[]> {
-  if (selection.ids?.length) return store.readByIds(selection.ids.map((id) => id.toLowerCase()), options);
+  if (selection.ids?.length) {
+    const { valid } = partitionIds(selection.ids);
+    return valid.length ? store.readByIds(valid, options) : [];
+  }
   return store.query({ statuses: eligible[action], ...(selection.query ?? {}) }, options);
 }
 
@@ -52,10 +79,14 @@ export async function runOperatorAction(
   selection: { ids?: readonly string[]; query?: RowQuery },
   options: OperatorActionOptions = {},
 ): Promise<OperatorActionResult> {
-  const result: OperatorActionResult = { action, changed: [], skipped: [] };
-  const rows = await selectRows(store, action, selection, options);
+  const result: OperatorActionResult = { action, changed: [], skipped: [], failed: [] };
+  const named = partitionIds(selection.ids ?? []);
+  result.failed.push(...named.invalid);
+  // Only bad ids named: nothing to read (and no query over every row either).
+  if (selection.ids?.length && !named.valid.length) return result;
+  const rows = await selectRows(store, action, selection.ids?.length ? { ids: named.valid } : selection, options);
   const found = new Set(rows.map((r) => r.id));
-  for (const id of selection.ids ?? []) if (!found.has(id.toLowerCase())) result.skipped.push({ id, status: 'not found', why: 'no such row' });
+  for (const id of named.valid) if (!found.has(id)) result.failed.push({ id, kind: 'not-found', why: 'no such row' });
   const target = action === 'cancel' ? OutboxStatus.Cancelled : OutboxStatus.Pending;
   let todo = rows.filter((r) => {
     if (eligible[action].includes(r.status) && canTransition(r.status, target, 'operator')) return true;
@@ -91,7 +122,7 @@ export async function runOperatorAction(
       return false;
     });
   }
-  for (const r of todo) result.skipped.push({ id: r.id, status: statusName(r.status), why: 'kept changing; try again' });
+  for (const r of todo) result.failed.push({ id: r.id, kind: 'kept-changing', why: `kept changing (${statusName(r.status)}); try again` });
   return result;
 }
 

@@ -6,7 +6,7 @@ import type { ServiceBusClient } from '@azure/service-bus';
 import type { BackoffOptions } from './core/backoff';
 import { describeError, OutboxError } from './core/errors';
 import type { OutboxHealth } from './core/health';
-import { LeaseKeeper } from './core/lease';
+import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
 import { KeyBlockers } from './core/ordering';
 import { RefreshingSettings } from './refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
@@ -40,7 +40,10 @@ export interface PublisherOptions {
   logger?: Logger;
   metrics?: PublisherMetrics;
   clock?: Clock;
+  /** How long a taken lease lasts (OUTBOX_LEASE_DURATION_SECONDS). Default 60 s. */
   leaseDurationInMs?: number;
+  /** How often an instance without the lease looks whether it is free (OUTBOX_STANDBY_POLL_SECONDS). Default 3 s. */
+  standbyPollInMs?: number;
   polling?: PollingOptions;
   /** How often settings are re-read from Dataverse. Default 5 min. */
   settingsRefreshIntervalInMs?: number;
@@ -70,6 +73,9 @@ export interface RunForResult {
 export function createPublisher(options: PublisherOptions): OutboxPublisher {
   return new OutboxPublisher(options);
 }
+
+/** Default standby poll: a graceful hand-over takes at most this long plus one cycle. */
+const DEFAULT_STANDBY_POLL_MS = 3000;
 
 export class OutboxPublisher {
   readonly scope: string;
@@ -106,7 +112,7 @@ export class OutboxPublisher {
     this.store = new DataverseOutboxStore(options.dataverse);
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
-    this.lease = new LeaseKeeper(this.leaseStore, { scope: this.scope, owner: this.owner, durationInMs: options.leaseDurationInMs ?? 60_000, clock: this.clock, logger: this.logger });
+    this.lease = new LeaseKeeper(this.leaseStore, { scope: this.scope, owner: this.owner, durationInMs: options.leaseDurationInMs ?? DEFAULT_LEASE_DURATION_MS, clock: this.clock, logger: this.logger });
     this.settingsSource = new RefreshingSettings({
       read: async (o) => parseSettings(await readSettingsFromDataverse(options.dataverse, o), options.appSettings ?? process.env),
       refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
@@ -123,6 +129,10 @@ export class OutboxPublisher {
 
   get holdsLease(): boolean {
     return this.lease.isHeld();
+  }
+
+  private get standbyPollInMs(): number {
+    return Math.max(100, Math.min(this.options.standbyPollInMs ?? DEFAULT_STANDBY_POLL_MS, this.lease.durationInMs));
   }
 
   /** Reads and validates settings. The first load throws OutboxError('InvalidSettings'); later refreshes keep the last good ones. */
@@ -291,7 +301,8 @@ export class OutboxPublisher {
       try {
         const settings = await this.loadSettings();
         const r = await this.cycle(settings, {});
-        if (r.outcome === 'no-lease') wait = Math.max(min, this.lease.durationInMs / 4);
+        // A standby looks again soon: a released lease is taken within one poll, an expired one after its duration.
+        if (r.outcome === 'no-lease') wait = this.standbyPollInMs;
         else if (r.outcome === 'disabled') wait = max;
         else if (r.more) wait = 0;
         else if (r.read > 0) wait = interval = min;

@@ -2,7 +2,8 @@
 // Long-running worker for container hosts: the same engine as the Functions app, continuously. Reads only the spec's
 // app settings. SIGTERM/SIGINT: finish the batch in hand, wait for its bulk write, release the lease, exit 0.
 import { createPublisherFromAppSettings, type PublisherHost } from './bootstrap';
-import { isOutboxError } from './core/errors';
+import { describeError, isOutboxError } from './core/errors';
+import { redactSecrets } from './core/redact';
 import { createJsonLogger, createOtelMetrics, startAzureMonitor } from './telemetry';
 
 /** Exit code for configuration errors that need a redeploy (sysexits EX_CONFIG). */
@@ -13,10 +14,21 @@ async function main(): Promise<void> {
   const logger = createJsonLogger({ level: 'info', base: { service: 'outbox-worker' } });
   let host: PublisherHost;
   try {
-    host = createPublisherFromAppSettings(process.env, { logger, metrics: createOtelMetrics() });
+    host = createPublisherFromAppSettings(process.env, {
+      logger,
+      metrics: createOtelMetrics(),
+      dataverseOptions: {
+        // Visible progress while Dataverse cannot be reached or fails: each retry with its cause, at once. Throttling
+        // (429) is normal flow control under load and is not logged per request.
+        onRetry: (r) => {
+          if (r.error.code === 'Throttled') return;
+          logger.warn(`Dataverse request failed; retry ${r.retry} of ${r.maxRetries} in ${(r.waitInMs / 1000).toFixed(1)} s`, { error: redactSecrets(r.error.message), code: r.error.networkCode ?? r.error.code });
+        },
+      },
+    });
   } catch (e) {
     // App settings are fixed only by a redeploy: say what is wrong and exit (no restart loop can fix it).
-    process.stderr.write(`${isOutboxError(e) ? e.message : String(e)}\n`);
+    process.stderr.write(`${redactSecrets(isOutboxError(e) ? e.message : describeError(e))}\n`);
     process.exit(EX_CONFIG);
   }
   await startAzureMonitor(host.app.appInsightsConnectionString).catch((e: unknown) => logger.warn('Application Insights export not started', { error: String(e) }));
@@ -42,9 +54,9 @@ async function main(): Promise<void> {
       started = true;
     } catch (e) {
       if (isOutboxError(e) && e.code === 'InvalidSettings') {
-        process.stderr.write(`Outbox publisher not started. ${e.message}\nChecking again in ${Math.round(SETTINGS_RETRY_MS / 1000)} s.\n`);
+        process.stderr.write(`Outbox publisher not started. ${redactSecrets(e.message)}\nChecking again in ${Math.round(SETTINGS_RETRY_MS / 1000)} s.\n`);
       } else {
-        logger.error('could not start; retrying', { error: e instanceof Error ? e.message : String(e) });
+        logger.error(`could not start; retrying in ${Math.round(SETTINGS_RETRY_MS / 1000)} s`, { error: redactSecrets(describeError(e)) });
       }
       await new Promise((r) => setTimeout(r, SETTINGS_RETRY_MS));
     }

@@ -11,6 +11,7 @@ export * from './acks';
 export * from './health';
 export * from './ports';
 export * from './lease';
+export * from './redact';
 export * from './publishCycle';
 export * from './ackProcessor';
 export * from './rowUpdateErrors';

@@ -1,7 +1,21 @@
 // Keeps the scope's lease: one active publisher per scope. Renewed at half its duration; considered lost a safety
 // margin before it ends (clock skew between instances), and then nothing more is sent.
+import { describeValue } from '@dataverse-outbox/solution';
 import type { Clock, LeasePort, Logger, OperationOptions } from './ports';
 import { silentLogger, systemClock } from './ports';
+
+/** The documented grammar of lease scope names (OUTBOX_SCOPE, `outbox status --scope`, `outbox release-lease --scope`). */
+export const SCOPE_NAME_GRAMMAR = '1-200 characters: letters, digits, ".", "_", "-" and ":", starting with a letter or digit';
+const SCOPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+/**
+ * Why `scope` is not a valid lease scope name, or undefined. The name is the lease row's alternate key, so it travels in
+ * URL paths: the grammar keeps out "#", "?", "%", "/", quotes and white space, which a mis-encoding turns into another
+ * key or a broken request (the store encodes the key anyway).
+ */
+export function scopeNameProblem(scope: string): string | undefined {
+  return SCOPE_NAME.test(scope) ? undefined : `must be ${SCOPE_NAME_GRAMMAR}; got ${describeValue(scope)}`;
+}
 
 export interface LeaseKeeperOptions {
   scope: string;
@@ -13,6 +27,8 @@ export interface LeaseKeeperOptions {
   clock?: Clock;
   logger?: Logger;
 }
+
+export const DEFAULT_LEASE_DURATION_MS = 60_000;
 
 export class LeaseKeeper {
   readonly scope: string;
@@ -29,9 +45,11 @@ export class LeaseKeeper {
     private readonly port: LeasePort,
     options: LeaseKeeperOptions,
   ) {
+    const problem = scopeNameProblem(options.scope);
+    if (problem) throw new RangeError(`lease scope ${problem}`);
     this.scope = options.scope;
     this.owner = options.owner;
-    this.durationInMs = options.durationInMs ?? 60_000;
+    this.durationInMs = options.durationInMs ?? DEFAULT_LEASE_DURATION_MS;
     this.margin = options.safetyMarginInMs ?? Math.round(this.durationInMs / 10);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;

@@ -36,6 +36,9 @@ const numberRanges: Partial<Record<SettingKey, [number, number]>> = {
   RetentionDays: [1, 3650],
 };
 
+/** Longest allowed-targets list (each target gets a sender and a dead-letter receiver). */
+export const MAX_ALLOWED_TARGETS = 1000;
+
 /** Merges the three sources, later wins: solution default, Dataverse value, OUTBOX_* app setting. */
 export function resolveSettings(fromDataverse: RawSettings, appSettings: Readonly<Record<string, string | undefined>>): ResolvedSetting[] {
   return (Object.keys(Settings) as SettingKey[]).map((key) => {
@@ -88,7 +91,10 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
 
   const targetsRaw = json('AllowedTargets');
   let allowedTargets: string[] = [];
-  if (!Array.isArray(targetsRaw) || !targetsRaw.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 260)) {
+  if (Array.isArray(targetsRaw) && targetsRaw.length > MAX_ALLOWED_TARGETS) {
+    // Each target costs a sender and a dead-letter receiver: a pasted list this long is a mistake, not a configuration.
+    problems.push(`${where(get('AllowedTargets'))} lists ${targetsRaw.length} targets; at most ${MAX_ALLOWED_TARGETS} are allowed`);
+  } else if (!Array.isArray(targetsRaw) || !targetsRaw.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 260)) {
     problems.push(`${where(get('AllowedTargets'))} must be a JSON array of queue or topic names (1-260 characters), e.g. ["orders","invoices"]`);
   } else {
     allowedTargets = [...new Set(targetsRaw.map((t: string) => t.trim()))];

@@ -1,8 +1,10 @@
 // Dataverse Web API client: tokens, retries that honour service protection limits, OData queries with paging,
 // ETags, $batch change sets and the bulk messages. Exported for producers as well as used by the publisher.
 import type { TokenCredential } from '@azure/core-auth';
+import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/solution';
+import { httpUrlProblem } from '../core/redact';
 import { buildBatchBody, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
-import { DataverseError, errorFromResponse } from './errors';
+import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';
 
 export interface DataverseOperationOptions {
   abortSignal?: AbortSignal;
@@ -17,6 +19,22 @@ export interface DataverseRetryOptions {
   maxRetryDelayInMs?: number;
   /** Per-attempt timeout. Default 30 s. */
   timeoutInMs?: number;
+  /**
+   * Retry when Dataverse cannot be reached (connection refused, DNS, reset, timeout). Default true (hosts ride out an
+   * outage, reporting each retry through onRetry); the CLI turns it off to report the cause at once. TLS errors are
+   * never retried.
+   */
+  retryUnreachable?: boolean;
+}
+
+/** A failed attempt that will be tried again (for visible progress: the worker logs each one). */
+export interface DataverseRetryInfo {
+  what: string;
+  /** 1 for the first retry. */
+  retry: number;
+  maxRetries: number;
+  waitInMs: number;
+  error: DataverseError;
 }
 
 export interface DataverseRequestInfo {
@@ -33,6 +51,8 @@ export interface DataverseClientOptions {
   retryOptions?: DataverseRetryOptions;
   /** Called after every HTTP exchange (retries included): counts requests for telemetry and benchmarks. */
   onResponse?: (info: DataverseRequestInfo) => void;
+  /** Called before each wait for a retry (throttling included), with the failure that caused it. */
+  onRetry?: (info: DataverseRetryInfo) => void;
   userAgent?: string;
 }
 
@@ -111,12 +131,35 @@ function retryAfterInMs(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Formats a value for an OData URL literal. */
+/** Formats a value for an OData literal in `$filter` (the query string is URL-encoded as a whole afterwards). */
 export function odataLiteral(value: string | number | boolean | Date | null): string {
   if (value === null) return 'null';
   if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
+  if (typeof value === 'string') return odataStringLiteral(value);
   return String(value);
+}
+
+/** Percent-encodes everything but unreserved characters, including the ! ' ( ) * that encodeURIComponent leaves. */
+function encodeSegmentText(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * An alternate-key segment for a URL path, e.g. `obx_name='a%23b'` for the scope "a#b": the value quoted as an OData
+ * string literal, then percent-encoded, so "#", "?", "%", "/" and quotes stay part of the key.
+ */
+export function alternateKey(column: string, value: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(column)) throw new TypeError(`alternate key column must be a logical name, got ${JSON.stringify(column)}`);
+  const literal = odataStringLiteral(value);
+  return `${column}='${encodeSegmentText(literal.slice(1, -1))}'`;
+}
+
+/** A key as it goes into `entityset(key)`: a row id (normalised GUID) or a segment built by alternateKey. */
+function keySegment(key: string): string {
+  if (isGuid(key)) return normaliseGuid(key)!;
+  // alternateKey output: column='percent-encoded text' (nothing that could end the segment or start a query).
+  if (/^[a-z_][a-z0-9_]*='[A-Za-z0-9\-_.~%]*'$/i.test(key)) return key;
+  throw new InvalidIdentifierError('row id', key);
 }
 
 export class DataverseClient {
@@ -125,17 +168,16 @@ export class DataverseClient {
   private readonly credential: DataverseCredential;
   private readonly retry: Required<DataverseRetryOptions>;
   private readonly onResponse?: (info: DataverseRequestInfo) => void;
+  private readonly onRetry?: (info: DataverseRetryInfo) => void;
   private readonly userAgent: string;
   private cachedToken?: { token: string; expiresOn: number };
   private closed = false;
 
   constructor(url: string, credential: DataverseCredential, options: DataverseClientOptions = {}) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new TypeError(`Dataverse URL is not a valid URL: ${JSON.stringify(url)}`);
-    }
+    // Never echo the URL: an unparsable one may hold a password.
+    const problem = httpUrlProblem(url);
+    if (problem) throw new TypeError(`Dataverse URL is not valid: ${problem}`);
+    const parsed = new URL(url);
     this.url = parsed.origin + parsed.pathname.replace(/\/+$/, '');
     this.apiBase = `${this.url}/api/data/v${options.apiVersion ?? '9.2'}/`;
     this.credential = credential;
@@ -144,13 +186,19 @@ export class DataverseClient {
       retryDelayInMs: options.retryOptions?.retryDelayInMs ?? 1000,
       maxRetryDelayInMs: options.retryOptions?.maxRetryDelayInMs ?? 60_000,
       timeoutInMs: options.retryOptions?.timeoutInMs ?? 30_000,
+      retryUnreachable: options.retryOptions?.retryUnreachable ?? true,
     };
     this.onResponse = options.onResponse;
+    this.onRetry = options.onRetry;
     this.userAgent = options.userAgent ?? 'dataverse-outbox';
   }
 
   private async token(signal?: AbortSignal): Promise<string> {
-    if ('token' in this.credential) return this.credential.token;
+    if ('token' in this.credential) {
+      // Checked here, not by fetch: its "invalid header value" error would repeat the token.
+      if (!/^[\x21-\x7e]+$/.test(this.credential.token)) throw new DataverseError('Unauthorized', 'The static bearer token is empty or has characters a header cannot carry (spaces, line breaks, non-ASCII); it is not shown.');
+      return this.credential.token;
+    }
     if (this.cachedToken && this.cachedToken.expiresOn - TOKEN_REFRESH_MARGIN_MS > Date.now()) return this.cachedToken.token;
     const t = await this.credential.getToken(`${this.url}/.default`, { abortSignal: signal });
     if (!t) throw new DataverseError('Unauthorized', `No token could be obtained for ${this.url}/.default`);
@@ -216,15 +264,20 @@ export class DataverseClient {
           throw new DataverseError('Aborted', `${what} was aborted.`, { cause: e });
         } else {
           const timedOut = timeout.aborted;
-          failure = new DataverseError(timedOut ? 'Timeout' : 'NetworkError', `${what} ${timedOut ? `timed out after ${this.retry.timeoutInMs} ms` : `failed: ${(e as Error).message}`}`, { cause: e });
+          const net = describeNetworkFailure(e, url);
+          failure = timedOut
+            ? new DataverseError('Timeout', `${what} timed out after ${this.retry.timeoutInMs} ms waiting for ${net.where}`, { cause: e })
+            : new DataverseError('NetworkError', `${what} failed: ${net.text}`, { cause: e, networkCode: net.code });
           this.onResponse?.({ method, path: url, status: 0, attempt, durationInMs: Date.now() - started });
-          if (!idempotent) throw failure;
+          if (!idempotent || isTlsCode(net.code) || !this.retry.retryUnreachable) throw failure;
           waitMs = this.retry.retryDelayInMs * 2 ** attempt;
         }
       }
       if (attempt >= this.retry.maxRetries) throw failure;
       const jitter = failure.code === 'Throttled' ? 0 : Math.random() * 0.2 * waitMs;
-      await sleep(Math.min(this.retry.maxRetryDelayInMs, waitMs + jitter), options.abortSignal);
+      const wait = Math.min(this.retry.maxRetryDelayInMs, waitMs + jitter);
+      this.onRetry?.({ what, retry: attempt + 1, maxRetries: this.retry.maxRetries, waitInMs: Math.round(wait), error: failure });
+      await sleep(wait, options.abortSignal);
     }
   }
 
@@ -270,7 +323,7 @@ export class DataverseClient {
   /** A row by id or by alternate key (`obx_messageid='x'`); undefined when it does not exist. */
   async retrieve<T extends EntityRecord = EntityRecord>(entitySet: string, key: string, options: Pick<QueryOptions, 'select' | 'expand' | 'abortSignal'> = {}): Promise<T | undefined> {
     try {
-      const res = await this.request('GET', `${entitySet}(${key})${DataverseClient.queryString(options)}`, { abortSignal: options.abortSignal });
+      const res = await this.request('GET', `${entitySet}(${keySegment(key)})${DataverseClient.queryString(options)}`, { abortSignal: options.abortSignal });
       return res.body as T;
     } catch (e) {
       if (e instanceof DataverseError && e.code === 'NotFound') return undefined;
@@ -304,12 +357,12 @@ export class DataverseClient {
 
   /** PATCH by id or alternate key. With ifMatch "*" it only updates; with ifNoneMatch "*" it only creates; otherwise it upserts. */
   async update(entitySet: string, key: string, changes: EntityRecord, options: WriteOptions = {}): Promise<{ etag?: string; record?: EntityRecord }> {
-    const res = await this.request('PATCH', `${entitySet}(${key})`, { body: changes, headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `update ${entitySet}` });
+    const res = await this.request('PATCH', `${entitySet}(${keySegment(key)})`, { body: changes, headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `update ${entitySet}` });
     return { etag: res.headers.get('etag') ?? (res.body as EntityRecord | undefined)?.['@odata.etag'] as string | undefined, record: res.body as EntityRecord | undefined };
   }
 
   async delete(entitySet: string, key: string, options: WriteOptions = {}): Promise<void> {
-    await this.request('DELETE', `${entitySet}(${key})`, { headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `delete ${entitySet}` });
+    await this.request('DELETE', `${entitySet}(${keySegment(key)})`, { headers: DataverseClient.writeHeaders(options), abortSignal: options.abortSignal, what: `delete ${entitySet}` });
   }
 
   /** CreateMultiple (all or nothing). Returns the new ids in order. */

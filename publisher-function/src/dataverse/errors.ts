@@ -21,14 +21,73 @@ export class DataverseError extends Error {
   /** Dataverse's hexadecimal error code, e.g. "0x80040237". */
   readonly dataverseCode?: string;
   readonly retryAfterInMs?: number;
+  /** For NetworkError: the system's code of the cause (ECONNREFUSED, ENOTFOUND, a TLS code, ...). */
+  readonly networkCode?: string;
 
-  constructor(code: DataverseErrorCode, message: string, init: { statusCode?: number; dataverseCode?: string; retryAfterInMs?: number; cause?: unknown } = {}) {
+  constructor(code: DataverseErrorCode, message: string, init: { statusCode?: number; dataverseCode?: string; retryAfterInMs?: number; networkCode?: string; cause?: unknown } = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = code;
     this.statusCode = init.statusCode;
     this.dataverseCode = init.dataverseCode;
     this.retryAfterInMs = init.retryAfterInMs;
+    this.networkCode = init.networkCode;
   }
+}
+
+/** What a network failure means, in words an operator can act on. */
+const networkMeanings: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens there: wrong URL or port, or the service is down)',
+  ENOTFOUND: 'host name not found (DNS): check the URL',
+  EAI_AGAIN: 'DNS lookup failed for now (no answer from the name server)',
+  ECONNRESET: 'connection reset by the other side',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out (no answer to connect)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed: nothing speaks TLS on that port (an http:// URL, e.g. for a local emulator?)',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: the server certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS: a self-signed certificate in the chain is not trusted (a proxy? set NODE_EXTRA_CA_CERTS)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: the certificate chain is not trusted (a proxy? set NODE_EXTRA_CA_CERTS)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS: the certificate chain is not trusted (a proxy? set NODE_EXTRA_CA_CERTS)',
+  CERT_HAS_EXPIRED: 'TLS: the server certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: the server certificate does not match the host name',
+};
+
+/** TLS errors are a configuration problem (certificate, proxy, plain HTTP on an https URL): retrying cannot help. */
+export function isTlsCode(code: string | undefined): boolean {
+  return !!code && /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_|EPROTO$)/.test(code);
+}
+
+/** The innermost system error of a failed fetch (undici wraps it in TypeError("fetch failed"), sometimes an AggregateError). */
+function systemCause(e: unknown): { code?: string; message?: string } {
+  let cur: unknown = e;
+  let message: string | undefined;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    // The first line only: OpenSSL messages go on with source file names.
+    message = cur.message.split('\n')[0];
+    if (typeof code === 'string') return { code, message };
+    cur = (cur as { cause?: unknown }).cause ?? (cur as { errors?: unknown[] }).errors?.[0];
+  }
+  return { message };
+}
+
+/**
+ * One clear line for a request that got no HTTP answer: the host and port, what went wrong and the system code, e.g.
+ * "cannot reach 127.0.0.1:9: connection refused (...) [ECONNREFUSED]". Never the path's query or any credential.
+ */
+export function describeNetworkFailure(e: unknown, url: string): { code?: string; where: string; text: string } {
+  let where = 'Dataverse';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    // keep the generic name
+  }
+  const { code, message } = systemCause(e);
+  const meaning = (code && networkMeanings[code]) ?? (isTlsCode(code) ? `TLS error: ${message ?? code}` : (message ?? 'network error'));
+  return { code, where, text: `cannot reach ${where}: ${meaning}${code ? ` [${code}]` : ''}` };
 }
 
 export function isDataverseError(e: unknown): e is DataverseError {

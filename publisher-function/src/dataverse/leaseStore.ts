@@ -2,7 +2,7 @@
 // conditional writes, so two instances can never both believe they hold it. The loser gets 412.
 import { OutboxLease } from '@dataverse-outbox/solution';
 import type { LeasePort, LeaseState, OperationOptions } from '../core/ports';
-import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
+import { alternateKey, type DataverseClient, type EntityRecord } from './client';
 import { DataverseError } from './errors';
 
 const C = OutboxLease.columns;
@@ -36,7 +36,8 @@ export class DataverseLeaseStore implements LeasePort {
   ) {}
 
   private key(scope: string): string {
-    return `${C.name}=${odataLiteral(scope)}`;
+    // Encoded: a scope is validated at start (scopeNameProblem), but the store never relies on it.
+    return alternateKey(C.name, scope);
   }
 
   private async get(scope: string, options: OperationOptions): Promise<LeaseRecord | undefined> {

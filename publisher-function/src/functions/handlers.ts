@@ -6,6 +6,7 @@ import { createPublisherFromAppSettings, type PublisherHost } from '../bootstrap
 import type { PublisherOptions } from '../publisher';
 import type { DataverseClientOptions } from '../dataverse/client';
 import { describeError, isOutboxError } from '../core/errors';
+import { redactSecrets } from '../core/redact';
 import { processAckMessages } from '../servicebus/ackListener';
 import { createOtelMetrics, loggerFromContext, startAzureMonitor } from '../telemetry';
 
@@ -40,7 +41,7 @@ export const functionsConfig = {
 
 function logSettingsProblem(ctx: InvocationContext, e: unknown): void {
   // A clear message in the invocation log; the timer keeps its schedule (no crash loop) until the settings are fixed.
-  ctx.error(isOutboxError(e) && e.code === 'InvalidSettings' ? `Outbox publisher not started. ${e.message}` : `Outbox publisher error: ${describeError(e)}`);
+  ctx.error(redactSecrets(isOutboxError(e) && e.code === 'InvalidSettings' ? `Outbox publisher not started. ${e.message}` : `Outbox publisher error: ${describeError(e)}`));
 }
 
 export const publishTimer: TimerFunctionOptions = {
@@ -105,7 +106,8 @@ export const health: HttpFunctionOptions = {
       return { status: h.level === 'red' ? 503 : 200, jsonBody: h, headers: { 'Cache-Control': 'no-store' } };
     } catch (e) {
       logSettingsProblem(ctx, e);
-      return { status: 503, jsonBody: { level: 'red', reasons: [isOutboxError(e) ? e.message : `health check failed: ${describeError(e)}`] } };
+      // The body may be read by an availability probe or a browser: never a secret from a bad setting.
+      return { status: 503, jsonBody: { level: 'red', reasons: [redactSecrets(isOutboxError(e) ? e.message : `health check failed: ${describeError(e)}`)] }, headers: { 'Cache-Control': 'no-store' } };
     }
   },
 };
