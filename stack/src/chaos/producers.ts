@@ -236,15 +236,24 @@ export class ChaosProducer {
     };
   }
 
+  /**
+   * Writes one fault row, trying again for a while when Dataverse is down or faulted (a fault row that never gets written
+   * proves nothing). A retry after a lost answer meets the row's alternate key: the store settles it either way.
+   */
   private async insertOne(order: ChaosOrder, row: EntityRecord): Promise<void> {
     this.orders.push(order);
-    try {
-      await this.writer.transaction((tx) => void tx.create(OutboxMessage.entitySetName, row));
-      order.seen = 'committed';
-      order.committedAt = Date.now();
-    } catch (e) {
-      order.seen = 'failed';
-      order.error = message(e);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.writer.transaction((tx) => void tx.create(OutboxMessage.entitySetName, row));
+        order.seen = 'committed';
+        order.committedAt = Date.now();
+        return;
+      } catch (e) {
+        order.seen = 'failed';
+        order.error = message(e);
+        if (attempt >= 5 || this.options.abortSignal?.aborted) return;
+        await sleep(1000 * attempt, this.options.abortSignal);
+      }
     }
   }
 

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseSeed } from '../chaos/random';
 import { formatConsole, formatMarkdown } from '../chaos/report';
 import { runChaos } from '../chaos/run';
-import { faultKinds, type FaultKind } from '../chaos/schedule';
+import { faultDescriptions, faultKinds, type FaultKind } from '../chaos/schedule';
 import { repoRoot } from '../paths';
 
 function positiveInt(v: string): number {
@@ -44,10 +44,12 @@ async function main(): Promise<void> {
     .option('--mean-gap <seconds>', 'mean time between two chaos actions (default: duration/25, between 1.5 and 4 s)', seconds)
     .option('--lease <seconds>', 'publisher lease duration', seconds, 6)
     .option('--kinds <list>', `fault kinds, comma-separated (default all): ${faultKinds.join(', ')}`, kindList)
+    .option('--blocked-key-rows <n>', 'rows behind the head row of each blocked-key fault (default: orders/5, 100 to 2,000)', positiveInt)
     .option('--quiescence-timeout <seconds>', 'how long to wait for quiescence after the chaos phase', seconds, 180)
     .addOption(new Option('--broken-consumer', 'run the deliberately broken consumer (completes before commit): the run must FAIL'))
     .option('--data-dir <dir>', 'data folder (default: a new temporary folder)')
     .option('--report-dir <dir>', 'where to write chaos-<seed>.json and .md', path.join(repoRoot, 'docs', 'chaos'))
+    .addHelpText('after', `\nFault kinds (every one is dealt in every run unless --kinds narrows them):\n${faultKinds.map((k) => `  ${k.padEnd(28)} ${faultDescriptions[k]}`).join('\n')}\n`)
     .showHelpAfterError();
   program.parse();
   const o = program.opts<{
@@ -58,13 +60,14 @@ async function main(): Promise<void> {
     meanGap?: number;
     lease: number;
     kinds?: FaultKind[];
+    blockedKeyRows?: number;
     quiescenceTimeout: number;
     brokenConsumer?: boolean;
     dataDir?: string;
     reportDir: string;
   }>();
   const seed = parseSeed(o.seed);
-  const reproduce = ['npm run chaos --', `--orders ${o.orders}`, `--seed ${seed}`, `--duration ${o.duration}`, ...(o.ctShare !== 0.2 ? [`--ct-share ${o.ctShare}`] : []), ...(o.meanGap ? [`--mean-gap ${o.meanGap}`] : []), ...(o.lease !== 6 ? [`--lease ${o.lease}`] : []), ...(o.kinds ? [`--kinds ${o.kinds.join(',')}`] : []), ...(o.brokenConsumer ? ['--broken-consumer'] : [])].join(' ');
+  const reproduce = ['npm run chaos --', `--orders ${o.orders}`, `--seed ${seed}`, `--duration ${o.duration}`, ...(o.ctShare !== 0.2 ? [`--ct-share ${o.ctShare}`] : []), ...(o.meanGap ? [`--mean-gap ${o.meanGap}`] : []), ...(o.lease !== 6 ? [`--lease ${o.lease}`] : []), ...(o.kinds ? [`--kinds ${o.kinds.join(',')}`] : []), ...(o.blockedKeyRows ? [`--blocked-key-rows ${o.blockedKeyRows}`] : []), ...(o.brokenConsumer ? ['--broken-consumer'] : [])].join(' ');
   const ctl = new AbortController();
   // The demo producer adds an abort listener per wait; a long run adds thousands.
   setMaxListeners(0, ctl.signal);
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     meanGapMs: o.meanGap ? o.meanGap * 1000 : undefined,
     leaseDurationMs: o.lease * 1000,
     kinds: o.kinds,
+    blockedKeyRows: o.blockedKeyRows,
     quiescenceTimeoutMs: o.quiescenceTimeout * 1000,
     brokenConsumer: o.brokenConsumer,
     dataDir: o.dataDir,
