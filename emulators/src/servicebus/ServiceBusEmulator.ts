@@ -19,6 +19,8 @@ export interface ServiceBusEmulatorOptions {
   dataFile?: string;
   /** Largest accepted message or batch, in bytes (default 262144, the Standard tier's 256 KB). */
   maxMessageSizeInBytes?: number;
+  /** A client connection that has not sent its AMQP open frame by then is closed (default 30 s). */
+  handshakeTimeoutInMs?: number;
   /** Admin HTTP port; 0 (the default) picks a free port. */
   adminPort?: number;
 }
@@ -44,6 +46,8 @@ function validateOptions(options: ServiceBusEmulatorOptions): void {
   const adminPort = options.adminPort ?? 0;
   if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new RangeError(`adminPort must be an integer from 0 to 65535 (got ${String(options.adminPort)}).`);
   if (options.host !== undefined && options.host !== '127.0.0.1') throw new RangeError('host must be 127.0.0.1: the emulator has no authentication.');
+  const handshake = options.handshakeTimeoutInMs;
+  if (handshake !== undefined && (!Number.isInteger(handshake) || handshake < 1)) throw new RangeError('handshakeTimeoutInMs must be a positive integer.');
   const size = options.maxMessageSizeInBytes ?? defaultMaxMessageSizeInBytes;
   if (!Number.isInteger(size) || size < 1024) throw new RangeError('maxMessageSizeInBytes must be an integer of at least 1024.');
 }
@@ -64,7 +68,7 @@ export async function startServiceBusEmulator(options: ServiceBusEmulatorOptions
   const store = new MessageStore(options.dataFile);
   const broker = new Broker({ store, entities: toEntityDefinitions(config) });
   const faults = new FaultInjector();
-  const amqp = new AmqpServer({ host, port: options.port ?? 0, broker, faults, maxMessageSizeInBytes });
+  const amqp = new AmqpServer({ host, port: options.port ?? 0, broker, faults, maxMessageSizeInBytes, handshakeTimeoutInMs: options.handshakeTimeoutInMs });
   const admin = createAdmin(broker, faults, () => amqp.dropAllConnections());
   const adminServer = new AdminServer(admin);
 

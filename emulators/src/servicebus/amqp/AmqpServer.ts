@@ -1,16 +1,19 @@
 // The AMQP 1.0 listener. The whole request pipeline is assembled here, in order:
+//   bytes: FrameGuard checks protocol headers and frame sizes before rhea buffers anything (512 bytes until open,
+//      then the max-frame-size advertised here); the open frame must come within the handshake timeout
 //   connection (SASL ANONYMOUS, plain TCP: what the SDK uses with UseDevelopmentEmulator=true)
 //   -> link attach: route by address ($cbs, <entity>/$management, entity, entity/$DeadLetterQueue), fault check,
 //      entity lookup (unknown -> amqp:not-found), session lock for session receivers
 //   -> transfers: CBS put-token | management operation | send to entity
 //   -> flow/drain and dispositions on receive links
 //   -> detach/disconnect: release what the link held.
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { create_container, type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import type { FaultInjector } from '../admin/FaultInjector';
 import type { Broker } from '../core/Broker';
 import { amqpConditionFor, brokerErrors, isBrokerError, type BrokerError } from '../errors/BrokerError';
 import { dotnetTicks } from './codec';
+import { FrameGuard, openThenClose, type FrameViolation } from './frameGuard';
 import { ManagementHandler } from './ManagementHandler';
 import { ReceiveLink } from './ReceiveLink';
 import { registerReplyLink, reply, unregisterReplyLink } from './replies';
@@ -23,7 +26,13 @@ export interface AmqpServerOptions {
   broker: Broker;
   faults: FaultInjector;
   maxMessageSizeInBytes: number;
+  /** A connection that has not sent its open frame by then is closed (slow or silent peers). Default 30 s. */
+  handshakeTimeoutInMs?: number;
 }
+
+const containerId = 'servicebus-emulator';
+/** Bytes the SASL protocol header takes: what this server answers a peer that sent an unsupported header. */
+const saslHeader = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
 
 const cbsAddress = '$cbs';
 const managementSuffix = '/$management';
@@ -49,13 +58,22 @@ export class AmqpServer {
   private readonly management: ManagementHandler;
 
   constructor(private readonly options: AmqpServerOptions) {
-    this.container = create_container({ id: 'servicebus-emulator' });
+    this.container = create_container({ id: containerId });
     this.management = new ManagementHandler(options.broker, (path) => this.sendDelay(path));
     this.wire();
   }
 
+  /**
+   * The max-frame-size this server advertises in its open and enforces on what it reads. rhea clients (the SDK) never
+   * split a transfer across frames, so it leaves room for the largest message several times over.
+   */
+  get maxFrameSizeInBytes(): number {
+    return Math.max(16 * 1024 * 1024, 4 * this.options.maxMessageSizeInBytes);
+  }
+
   async listen(): Promise<number> {
     const server = this.container.listen({
+      max_frame_size: this.maxFrameSizeInBytes,
       host: this.options.host,
       port: this.options.port,
       // Incoming transfers are accepted only once stored; outgoing deliveries are settled by our own replies.
@@ -66,6 +84,7 @@ export class AmqpServer {
       receiver_options: { autoaccept: false },
       sender_options: { autosettle: false, treat_modified_as_released: false },
     } as unknown as Parameters<Container['listen']>[0]) as Server;
+    server.prependListener('connection', (socket: Socket) => this.guard(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -86,6 +105,51 @@ export class AmqpServer {
     this.server = undefined;
     for (const connection of [...this.connections]) this.destroy(connection);
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Puts a FrameGuard in front of rhea's reading of this socket and bounds the time to the open frame. */
+  private guard(socket: Socket): void {
+    const frames = new FrameGuard(this.maxFrameSizeInBytes);
+    let refused = false;
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    (socket as unknown as { emit: typeof emit }).emit = (event, ...args) => {
+      if (event === 'data') {
+        if (refused) return true;
+        const violation = frames.feed(args[0] as Buffer);
+        if (violation) {
+          refused = true;
+          this.refuseConnection(socket, violation, frames.isOpen);
+          return true;
+        }
+      }
+      return emit(event, ...args);
+    };
+    const timeoutInMs = this.options.handshakeTimeoutInMs ?? 30_000;
+    const timer = setTimeout(() => {
+      if (frames.isOpen || socket.destroyed) return;
+      refused = true;
+      if (process.env.SB_DEBUG) console.error(`no open frame within ${timeoutInMs} ms: closing`);
+      socket.destroy();
+    }, timeoutInMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * Closes a connection that broke framing: with a close frame carrying the error where the peer is at the AMQP layer,
+   * with this server's protocol header after a bad one, by closing the socket during SASL.
+   */
+  private refuseConnection(socket: Socket, violation: FrameViolation, opened: boolean): void {
+    const error = { condition: violation.condition, description: violation.description };
+    const connection = opened ? [...this.connections].find((c) => (c as unknown as { socket?: Socket }).socket === socket) : undefined;
+    if (connection) {
+      connection.close(error); // rhea writes the close frame on its next turn, then ends the socket itself
+    } else {
+      if (violation.amqpLayer) socket.write(openThenClose(containerId, error.condition, error.description));
+      else if (/protocol header/.test(violation.description)) socket.write(saslHeader);
+      socket.end();
+    }
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   private destroy(connection: Connection): void {
