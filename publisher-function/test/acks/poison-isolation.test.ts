@@ -2,8 +2,8 @@
 // emulators over real sockets, the official SDK reading the ack queue's dead-letter queue.
 import { getEventListeners } from 'node:events';
 import type { ServiceBusClient, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import { OutboxStatus } from '@dataverse-outbox/solution';
-import { AckListener, applyAcknowledgements, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
+import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
+import { AckListener, applyAcknowledgements, runDeadLetterMonitor, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
 import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
@@ -193,5 +193,46 @@ describe('idle receives', () => {
     }
     // Node warns past 10 listeners on one signal; one leaked per receive reached 40 here.
     expect(mostListeners).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the dead-letter monitor', () => {
+  it('poison dead letters between good ones: every good one is recorded, each poison one set aside alone with its reason', async () => {
+    const rows = await published('dlpoison', 3);
+    const messages: ServiceBusMessage[] = [
+      { messageId: 'dlp-g0', body: {}, applicationProperties: { [MessageProperties.outboxId]: rows[0]!.id } },
+      { messageId: 'dlp-p0', body: { card: '4111-1111' }, applicationProperties: { [MessageProperties.outboxId]: 'not-a-guid' } },
+      { messageId: 'dlp-g1', body: {}, applicationProperties: { [MessageProperties.outboxId]: rows[1]!.id } },
+      { messageId: 'dlp-p1', body: {}, applicationProperties: { [MessageProperties.outboxId]: '00000000-0000-4000-8000-0000000000d1' } },
+      { messageId: 'dlp-p2', body: {} },
+      { messageId: 'dlp-g2', body: {}, applicationProperties: { [MessageProperties.outboxId]: rows[2]!.id } },
+    ];
+    const sender = h.serviceBus.createSender('orders');
+    await sender.sendMessages(messages);
+    await sender.close();
+    const receiver = h.serviceBus.createReceiver('orders');
+    const got: ServiceBusReceivedMessage[] = [];
+    while (got.length < messages.length) got.push(...(await receiver.receiveMessages(10, { maxWaitTimeInMs: 2000 })));
+    for (const m of got) await receiver.deadLetterMessage(m, { deadLetterReason: 'ConsumerGaveUp', deadLetterErrorDescription: String(m.messageId) });
+    await receiver.close();
+
+    const poison: string[] = [];
+    const warnings: string[] = [];
+    const [result] = await runDeadLetterMonitor(h.serviceBus, h.store, ['orders'], {
+      maxWaitTimeInMs: 500,
+      logger: { ...silentLogger, warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) },
+      metrics: { poisonNotice: (source, reason) => void poison.push(`${source}:${reason}`) },
+    });
+    expect(result).toMatchObject({ received: 6, markedDeadLettered: 3, leftInQueue: 0, setAside: { InvalidOutboxId: 1, UnknownOutboxRow: 1, MissingOutboxId: 1 } });
+    expect(result!.error).toBeUndefined();
+    for (const [i, r] of rows.entries()) {
+      expect((await h.store.readByIds([r.id]))[0]).toMatchObject({ status: OutboxStatus.DeadLettered, lastError: `Dead-lettered by Service Bus: ConsumerGaveUp - dlp-g${i}` });
+    }
+    expect(poison.sort()).toEqual(['dead-letter:InvalidOutboxId', 'dead-letter:MissingOutboxId', 'dead-letter:UnknownOutboxRow']);
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).not.toContain('4111');
+    // Set aside (deferred) in the DLQ: still there for an operator, no longer received first.
+    const [again] = await runDeadLetterMonitor(h.serviceBus, h.store, ['orders'], { maxWaitTimeInMs: 300 });
+    expect(again!.received).toBe(0);
   });
 });
