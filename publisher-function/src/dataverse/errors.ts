@@ -63,12 +63,13 @@ export function isTlsCode(code: string | undefined): boolean {
 function systemCause(e: unknown): { code?: string; message?: string } {
   let cur: unknown = e;
   let message: string | undefined;
-  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
-    const code = (cur as { code?: unknown }).code;
+  // Duck-typed, not instanceof: undici's errors may come from another realm (a VM context, a test sandbox).
+  for (let depth = 0; depth < 5 && typeof cur === 'object' && cur !== null; depth++) {
+    const { code, message: m, cause, errors } = cur as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] };
     // The first line only: OpenSSL messages go on with source file names.
-    message = cur.message.split('\n')[0];
+    if (typeof m === 'string' && m !== '') message = m.split('\n')[0];
     if (typeof code === 'string') return { code, message };
-    cur = (cur as { cause?: unknown }).cause ?? (cur as { errors?: unknown[] }).errors?.[0];
+    cur = cause ?? errors?.[0];
   }
   return { message };
 }
