@@ -1,7 +1,7 @@
 // Parsers for the `outbox` CLI's option values. Each returns the value or throws commander's InvalidArgumentError with
 // what was expected, so a typo stops the command before any request (`tail --interval abc` once made 3,672 requests in
 // 10 s). Values that may hold a secret (--url, --token) are never repeated in the error.
-import { InvalidArgumentError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { OutboxStatus, describeValue, type OutboxStatusValue } from '@dataverse-outbox/solution';
 import { scopeNameProblem } from './core/lease';
 import { httpUrlProblem } from './core/redact';
@@ -68,15 +68,25 @@ export function parseScope(value: string): string {
   return value;
 }
 
+/**
+ * For options that may hold a secret: commander quotes the value of an InvalidArgumentError in its message, so these
+ * throw their own CommanderError (exit code 1), which commander passes on untouched.
+ */
+export class InvalidSecretArgumentError extends CommanderError {
+  constructor(option: string, why: string) {
+    super(1, 'outbox.invalidSecretArgument', `option '${option}' is invalid (the value is not shown): ${why}.`);
+  }
+}
+
 /** The Dataverse URL; the value is not repeated on error (it may hold a password). */
 export function parseUrl(value: string): string {
   const problem = httpUrlProblem(value.trim());
-  if (problem) throw new InvalidArgumentError(`the Dataverse URL is not valid: ${problem}.`);
+  if (problem) throw new InvalidSecretArgumentError('--url', `the Dataverse URL is not valid: ${problem}`);
   return value.trim();
 }
 
 /** A bearer token goes into a header: printable ASCII, no spaces. Not repeated on error. */
 export function parseToken(value: string): string {
-  if (!/^[\x21-\x7e]{1,16384}$/.test(value)) throw new InvalidArgumentError('the token must be printable ASCII without spaces, at most 16,384 characters (the value is not shown).');
+  if (!/^[\x21-\x7e]{1,16384}$/.test(value)) throw new InvalidSecretArgumentError('--token', 'the token must be printable ASCII without spaces, at most 16,384 characters');
   return value;
 }
