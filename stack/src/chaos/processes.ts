@@ -56,7 +56,9 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
           CHAOS_INSTANCE: `publisher-${which}`,
           // The demo's allow-list plus the blocked-key fault's own queue (spec: OUTBOX_<SETTING> overrides a solution setting).
           OUTBOX_ALLOWED_TARGETS: JSON.stringify(['erp-sales', BLOCKED_QUEUE]),
-          CHAOS_LEASE_DURATION_MS: String(options.leaseDurationMs),
+          // The publisher's documented lease settings (whole seconds, at least 5); a standby looks every second.
+          OUTBOX_LEASE_DURATION_SECONDS: String(Math.max(5, Math.ceil(options.leaseDurationMs / 1000))),
+          OUTBOX_STANDBY_POLL_SECONDS: '1',
           CHAOS_DLQ_MONITOR_MS: '5000',
         },
         readyLine: /"message":"publisher started"/,

@@ -1,8 +1,8 @@
 // The publisher worker as the chaos run starts it: the same engine and app settings as publisher-function's worker
-// (createPublisherFromAppSettings), plus a configurable lease duration and dead-letter monitor interval. The stock worker
-// keeps the 60 s default lease, so every SIGKILL of the lease holder would stall publishing for up to a minute; a
-// short lease lets the second publisher take over within seconds and makes lease fights frequent.
-//   CHAOS_LEASE_DURATION_MS (default 60000), CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs),
+// (createPublisherFromAppSettings), lease duration and standby polling included (OUTBOX_LEASE_DURATION_SECONDS,
+// OUTBOX_STANDBY_POLL_SECONDS: the run sets a short lease, so the second publisher takes over within seconds of a
+// SIGKILL and lease fights are frequent), plus a configurable dead-letter monitor interval.
+//   CHAOS_DLQ_MONITOR_MS (default 60000), CHAOS_INSTANCE (name in logs),
 //   CHAOS_LOG_LEVEL=debug (log every send with its rows' sequences, to trace order per key)
 import { createJsonLogger, createPublisherFromAppSettings, isOutboxError, processOwnerName, runHostProcess, type PublisherHost } from '@dataverse-outbox/publisher-function';
 
@@ -28,7 +28,6 @@ async function main(): Promise<void> {
       logger,
       // A new owner per process, as a replacement instance would have.
       owner: processOwnerName(instance),
-      leaseDurationInMs: numberSetting('CHAOS_LEASE_DURATION_MS', 60_000),
       deadLetterMonitorIntervalInMs: numberSetting('CHAOS_DLQ_MONITOR_MS', 60_000),
     });
   } catch (e) {
