@@ -167,7 +167,7 @@ describe('checkInvariants', () => {
       stores.deadLetters['outbox-acks']!.push(dl('pa1', 'AckNotJson'), dl('pa2', 'InvalidOutboxId'), dl('pa3', 'UnknownOutboxRow'));
       stores.deadLetters['erp-sales']!.push(dl('chaos-poison-dl:non-guid-id:1', 'TTLExpiredException'));
       orders.push(order({ kind: 'deep-nesting', messageId: 'd1' }), order({ kind: 'whitespace-target', messageId: 'w1', target: 'erp-sales\n', sessionKey: 'ws' }), order({ kind: 'whitespace-follower', messageId: 'w2', sessionKey: 'ws', committedAt: 1000 }));
-      stores.rows.push(row('d1', 'Failed', 'Payload nests deeper than 64 levels'), row('w1', 'Acked', '', 'ws'), { ...row('w2', 'Acked', '', 'ws'), publishedOn: 3000 });
+      stores.rows.push(row('d1', 'Failed', 'Payload nests deeper than 64 levels'), row('w1', 'Acked', '', 'ws'), { ...row('w2', 'Acked', '', 'ws'), createdOn: 1000, publishedOn: 3000 });
       stores.salesOrders.push(sale('w1', 10, 'ws'), sale('w2', 11, 'ws'));
       return { orders, stores, injected: injected() };
     }
@@ -201,7 +201,7 @@ describe('checkInvariants', () => {
       x.injected = { ...x.injected, blockedWindows: [{ sessionKey: key, headMessageId: 'b0', rows: 2, startedAt: 100_000, refusalEndsAt: 110_000 }] };
       for (let i = 0; i <= 2; i++) {
         x.orders.push(order({ kind: i === 0 ? 'blocked-head' : 'blocked-follower', messageId: `b${i}`, sessionKey: key, committedAt: 100_000 }));
-        x.stores.rows.push({ ...row(`b${i}`, 'Acked', '', key), publishedOn: 120_000 });
+        x.stores.rows.push({ ...row(`b${i}`, 'Acked', '', key), createdOn: 100_000, publishedOn: 120_000 });
         x.stores.blockedEffects.push({ messageId: `b${i}`, sessionKey: key, sequence: 50 + i, appliedAt: at });
       }
       // Other keys' good orders: 12 before the block (1 s each), 12 during it.
@@ -210,7 +210,7 @@ describe('checkInvariants', () => {
         x.orders.push(order({ opportunityId: `g${i}`, messageId: `g${i}`, sessionKey: `gk${i}`, committedAt }));
         x.stores.opportunities.push({ id: `g${i}`, statecode: 1, version: 100 + i });
         x.stores.ctChanges.push({ messageId: `opportunity:g${i}:v${100 + i}`, opportunityId: `g${i}`, version: 100 + i, statecode: 1 });
-        x.stores.rows.push({ ...row(`g${i}`, 'Acked', '', `gk${i}`), publishedOn: committedAt + 1000 });
+        x.stores.rows.push({ ...row(`g${i}`, 'Acked', '', `gk${i}`), createdOn: committedAt, publishedOn: committedAt + 1000 });
         x.stores.salesOrders.push(sale(`g${i}`, 1, `gk${i}`));
       }
       return x;

@@ -37,7 +37,7 @@ export interface BlockedKeyFigures {
   headAttempts: number;
   /** From the head row's commit to its publish. */
   blockedMs?: number;
-  /** Commit-to-publish of the other keys' good orders committed while the key was blocked. */
+  /** Commit-to-publish (createdon -> obx_publishedon) of the other keys' good orders committed while the key was blocked. */
   otherKeys: LatencyFigures;
 }
 
@@ -96,7 +96,7 @@ export function checkInjectedFaults(args: {
     const unrecorded: string[] = [];
     const wrongReason: string[] = [];
     for (const d of list) {
-      const line = `${d.messageId}: ${d.deadLetterReason ?? 'no reason'} ${d.deadLetterErrorDescription ?? ''}`.trim();
+      const line = `${d.messageId ?? '(no messageId)'}: ${d.deadLetterReason ?? 'no reason'} ${d.deadLetterErrorDescription ?? ''}`.trim().slice(0, 300);
       if (entity === 'outbox-acks') {
         const mine = d.messageId ? injectedAcks.get(d.messageId) : undefined;
         if (mine && mine.kind !== 'good') {
@@ -157,8 +157,9 @@ export function checkInjectedFaults(args: {
   const slowFollowers: string[] = [];
   for (const o of of('whitespace-follower')) {
     const r = rowOf(o);
-    if (r?.publishedOn === undefined || o.committedAt === undefined) continue;
-    const wait = r.publishedOn - o.committedAt;
+    const from = r?.createdOn ?? o.committedAt;
+    if (r?.publishedOn === undefined || from === undefined) continue;
+    const wait = r.publishedOn - from;
     followerWaits.push(wait);
     if (wait > KEY_WAIT_LIMIT_MS) slowFollowers.push(`${o.messageId}: published ${(wait / 1000).toFixed(1)} s after its commit`);
   }
@@ -178,21 +179,24 @@ export function checkInjectedFaults(args: {
     outOfOrderKeys(stores.blockedEffects.map((e) => ({ outboxMessageId: e.messageId, at: 0, sessionKey: e.sessionKey, sequence: e.sequence }))),
   );
 
+  // Commit-to-publish from the store's own times (createdon -> obx_publishedon, both whole seconds), never the producer's
+  // clock: a producer may see its commit after the publisher has already sent the row.
   const goodLatency = of('good').flatMap((o) => {
-    const p = rowOf(o)?.publishedOn;
-    return p !== undefined && o.committedAt !== undefined ? [{ at: o.committedAt, ms: p - o.committedAt }] : [];
+    const r = rowOf(o);
+    return r?.publishedOn !== undefined && r.createdOn !== undefined ? [{ at: r.createdOn, ms: r.publishedOn - r.createdOn }] : [];
   });
   const windows = injected.blockedWindows.map((w) => {
     const head = stores.rows.find((r) => r.messageId.toLowerCase() === w.headMessageId.toLowerCase());
-    return { w, head, end: head?.publishedOn ?? Math.max(w.refusalEndsAt, w.startedAt) };
+    const start = head?.createdOn ?? w.startedAt;
+    return { w, head, start, end: head?.publishedOn ?? Math.max(w.refusalEndsAt, start) };
   });
-  const inAnyWindow = (at: number): boolean => windows.some(({ w, end }) => at >= w.startedAt && at <= end);
+  const inAnyWindow = (at: number): boolean => windows.some(({ start, end }) => at >= start && at <= end);
   const unblockedLatency = latency(goodLatency.filter((g) => !inAnyWindow(g.at)).map((g) => g.ms));
   const blockedKeys: BlockedKeyFigures[] = [];
   const slowed: string[] = [];
-  for (const { w, head, end } of windows) {
-    const otherKeys = latency(goodLatency.filter((g) => g.at >= w.startedAt && g.at <= end).map((g) => g.ms));
-    blockedKeys.push({ sessionKey: w.sessionKey, rows: w.rows, headStatus: head?.status ?? 'no row', headAttempts: head?.attempts ?? 0, blockedMs: head?.publishedOn !== undefined ? head.publishedOn - w.startedAt : undefined, otherKeys });
+  for (const { w, head, start, end } of windows) {
+    const otherKeys = latency(goodLatency.filter((g) => g.at >= start && g.at <= end).map((g) => g.ms));
+    blockedKeys.push({ sessionKey: w.sessionKey, rows: w.rows, headStatus: head?.status ?? 'no row', headAttempts: head?.attempts ?? 0, blockedMs: head?.publishedOn !== undefined ? head.publishedOn - start : undefined, otherKeys });
     // Judged on the median (robust to a kill or pause that strikes during the window): clearly slower than the rest
     // of the run is a blocked key holding back others.
     if (otherKeys.rows >= 10 && unblockedLatency.rows >= 10 && otherKeys.medianMs > 2 * unblockedLatency.medianMs + 5000) {

@@ -126,12 +126,26 @@ export class ServiceBusInjector {
       if (goods[i]) all.push(goods[i]!);
     }
     this.acks.push(...all.map((x) => x.record));
-    const sender = this.client.createSender(this.queues.ack);
-    try {
-      await sender.sendMessages(all.map((x) => x.message));
-      for (const x of all) x.record.confirmed = true;
-    } finally {
-      await sender.close().catch(() => undefined);
+    await this.send(this.queues.ack, all.map((x) => x.message));
+    for (const x of all) x.record.confirmed = true;
+  }
+
+  /**
+   * Sends in one batch, trying again for a while when Service Bus is down or refusing attaches (other faults of the run).
+   * A retry after a lost answer may send a second copy: the checker accounts for copies by messageId.
+   */
+  private async send(queue: string, messages: OutgoingMessage[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const sender = this.client.createSender(queue);
+      try {
+        await sender.sendMessages(messages);
+        return;
+      } catch (e) {
+        if (attempt >= 6) throw new Error(`could not send to ${queue}: ${(e as { code?: string }).code ?? (e as Error).name ?? 'error'} ${(e as Error).message ?? ''}`.trim());
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      } finally {
+        await sender.close().catch(() => undefined);
+      }
     }
   }
 
@@ -164,13 +178,8 @@ export class ServiceBusInjector {
     }
     for (let i = 0; i < counts.unknownRow; i++) add('unknown-row', randomUUID(), 'outbox-id of no row');
     this.deadLetters.push(...out.map((x) => x.record));
-    const sender = this.client.createSender(this.queues.target);
-    try {
-      await sender.sendMessages(out.map((x) => x.message));
-      for (const x of out) x.record.confirmed = true;
-    } finally {
-      await sender.close().catch(() => undefined);
-    }
+    await this.send(this.queues.target, out.map((x) => x.message));
+    for (const x of out) x.record.confirmed = true;
   }
 }
 

@@ -23,6 +23,8 @@ export interface OutboxRowState {
   publishedOn?: number;
   /** Epoch ms (modifiedon): when a Failed row failed, near enough. */
   modifiedOn?: number;
+  /** Epoch ms (createdon, whole seconds): the commit, on the same clock family as obx_publishedon. */
+  createdOn?: number;
 }
 
 export interface OpportunityState {
@@ -47,7 +49,7 @@ const epoch = (v: unknown): number | undefined => (typeof v === 'string' && !Num
 export async function readOutboxRows(client: DataverseClient): Promise<OutboxRowState[]> {
   const rows: OutboxRowState[] = [];
   for await (const r of client.listAll(OutboxMessage.entitySetName, {
-    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts, c.publishedOn, c.modifiedOn],
+    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts, c.publishedOn, c.modifiedOn, c.createdOn],
     maxPageSize: 5000,
   })) {
     rows.push({
@@ -60,6 +62,7 @@ export async function readOutboxRows(client: DataverseClient): Promise<OutboxRow
       attempts: Number(r[c.attempts] ?? 0),
       publishedOn: epoch(r[c.publishedOn]),
       modifiedOn: epoch(r[c.modifiedOn]),
+      createdOn: epoch(r[c.createdOn]),
     });
   }
   return rows;
