@@ -157,8 +157,9 @@ export function alternateKey(column: string, value: string): string {
 /** A key as it goes into `entityset(key)`: a row id (normalised GUID) or a segment built by alternateKey. */
 function keySegment(key: string): string {
   if (isGuid(key)) return normaliseGuid(key)!;
-  // alternateKey output: column='percent-encoded text' (nothing that could end the segment or start a query).
-  if (/^[a-z_][a-z0-9_]*='[A-Za-z0-9\-_.~%]*'$/i.test(key)) return key;
+  // column='text' as alternateKey builds it, or a plain literal without anything that could end the segment, start a
+  // query or fragment, or smuggle an escape: quotes only doubled, % only as a valid escape.
+  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\u0000-\u001f%]|''|%[0-9A-Fa-f]{2})*'$/i.test(key)) return key;
   throw new InvalidIdentifierError('row id', key);
 }
 
