@@ -1,12 +1,15 @@
 // The monitor's host page server: serves a page that loads the PRODUCTION bundle.js with React 16 and Fluent UI 8 as
 // the platform globals the bundle expects (Reactv16, FluentUIReactv8290), a PCF context backed by the Dataverse Web
 // API, and a same-origin proxy to Dataverse that adds the bearer token. Used by the browser test and the local stack.
+// Every request passes guard.ts first (own Host and Origin only; proxied calls need the page's token), so a page the
+// developer visits cannot use the proxy's token (see docs/monitor.md, "Local security").
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { checkHostAndOrigin, checkProxyCall, forwardedHeaders, newPageToken, type Refusal } from './guard';
 
 export interface MonitorHostOptions {
   /** Dataverse environment URL, e.g. the emulator's `http://127.0.0.1:PORT` (no trailing /api/...). */
@@ -36,7 +39,7 @@ const workspaceDir = existsSync(path.join(__dirname, 'browser')) ? path.resolve(
 export const defaultBundleDir = path.join(workspaceDir, 'out', 'controls', 'OutboxMonitor');
 const apiPath = '/api/data/v9.2/';
 
-function page(config: { apiBase: string; pageSize: number; width: number }): string {
+function page(config: { apiBase: string; pageSize: number; width: number; pageToken: string }): string {
   // JSON inside <script>: escape "<" so no value can close the script element.
   const json = JSON.stringify(config).replace(/</g, '\\u003c');
   return `<!doctype html>
@@ -86,16 +89,34 @@ async function buildHostScript(): Promise<string> {
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  // The page is never framed by another site (clickjacking its buttons) and never leaks its URL as a Referer.
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': "frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+  });
   res.end(body);
 }
 
+/** A refusal in Dataverse's error shape on the Web API path (the control shows its message), plain text elsewhere. */
+function refuse(res: ServerResponse, refusal: Refusal, onApiPath: boolean): void {
+  res.setHeader('Connection', 'close');
+  if (onApiPath) send(res, refusal.status, 'application/json; charset=utf-8', JSON.stringify({ error: { code: '0x80040220', message: refusal.reason } }));
+  else send(res, refusal.status, 'text/plain; charset=utf-8', refusal.reason);
+}
+
+/** Response headers never passed back: cookies and CORS grants are Dataverse's business with its own origin. */
+const droppedResponseHeaders = /^(set-cookie|access-control-.*)$/i;
+
 function proxy(req: IncomingMessage, res: ServerResponse, target: URL, token: string): void {
   const url = new URL(req.url ?? '/', target);
-  const headers = { ...req.headers, host: url.host, authorization: `Bearer ${token}` };
-  delete headers.cookie;
+  const headers = { ...forwardedHeaders(req), host: url.host, authorization: `Bearer ${token}` };
   const outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers }, (upstream) => {
-    res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+    const back = Object.fromEntries(Object.entries(upstream.headers).filter(([name]) => !droppedResponseHeaders.test(name)));
+    res.writeHead(upstream.statusCode ?? 502, back);
     upstream.pipe(res);
   });
   outgoing.on('error', (error) => {
@@ -119,13 +140,17 @@ export async function startMonitorHost(options: MonitorHostOptions): Promise<Mon
     '/platform/fluentui-react.js': path.join(path.dirname(require.resolve('@fluentui/react')), '..', 'dist', 'fluentui-react.umd.js'),
   };
   const hostScript = await buildHostScript();
-  const html = page({ apiBase: apiPath, pageSize: options.pageSize ?? 50, width: options.width ?? 0 });
+  const pageToken = newPageToken();
+  const html = page({ apiBase: apiPath, pageSize: options.pageSize ?? 50, width: options.width ?? 0, pageToken });
 
   const server = createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://host').pathname;
     try {
-      if (pathname.startsWith(apiPath)) return proxy(req, res, target, token);
-      if (req.method !== 'GET') return send(res, 405, 'text/plain', 'method not allowed');
+      const onApiPath = pathname.startsWith(apiPath);
+      const refusal = checkHostAndOrigin(req, req.socket.localPort ?? 0) ?? (onApiPath ? checkProxyCall(req, pageToken) : undefined);
+      if (refusal) return refuse(res, refusal, onApiPath);
+      if (onApiPath) return proxy(req, res, target, token);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, { status: 405, reason: `The method ${req.method ?? ''} is not allowed here: the monitor host serves its page with GET.` }, false);
       if (pathname === '/' || pathname === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html);
       if (pathname === '/host.js') return send(res, 200, 'text/javascript; charset=utf-8', hostScript);
       // The bundle is read on every request so a rebuild shows up on reload.

@@ -5,6 +5,7 @@ import { OutboxMessage } from '@dataverse-outbox/solution/names';
 import type * as ReactNS from 'react';
 import type * as ReactDomNS from 'react-dom';
 import { createHostDataset, type ViewColumn } from './dataset';
+import { withPageToken } from './pageToken';
 import { createWebApi } from './webApi';
 
 export interface HostConfig {
@@ -12,6 +13,8 @@ export interface HostConfig {
   pageSize: number;
   /** Fixed width for the control (px), or 0 to follow the window. */
   width: number;
+  /** The host's per-page token; its proxy refuses Web API calls without it. */
+  pageToken: string;
 }
 
 type ControlConstructor = new () => ComponentFramework.ReactControl<Record<string, unknown>, Record<string, unknown>>;
@@ -110,7 +113,16 @@ function mount(Control: ControlConstructor): void {
     }
   };
 
+  const hostFetch = withPageToken(config.pageToken);
+  // In a model-driven app the session cookie authenticates every same-origin Web API call, the control's own fetch
+  // included (its conditional writes with If-Match); here the page token plays that part, for this origin only.
+  const pageFetch = window.fetch.bind(window);
+  window.fetch = (input, init) =>
+    new URL(input instanceof Request ? input.url : String(input), window.location.href).origin === window.location.origin
+      ? hostFetch(input, init)
+      : pageFetch(input, init);
   const dataset = createHostDataset({
+    fetchImpl: hostFetch,
     apiBase: config.apiBase,
     entity: OutboxMessage.logicalName,
     columns: view,
@@ -139,7 +151,7 @@ function mount(Control: ControlConstructor): void {
       setControlState: () => true,
       setFullScreen: () => undefined,
     },
-    webAPI: createWebApi(config.apiBase),
+    webAPI: createWebApi(config.apiBase, hostFetch),
     userSettings: { languageId: 1033, userId: '', userName: 'host', isRTL: false },
     client: { getClient: () => 'Web', getFormFactor: () => 1, isOffline: () => false },
   } as unknown as ComponentFramework.Context<Record<string, unknown>> & { updatedProperties: string[]; mode: { allocatedWidth: number } };
