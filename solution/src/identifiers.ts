@@ -59,3 +59,34 @@ export function describeValue(value: unknown): string {
   const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   return value.length > 60 ? `${shown} (${value.length} characters)` : shown;
 }
+
+/** Longest Service Bus entity path the outbox accepts (obx_target is text 260). */
+export const MAX_ENTITY_NAME_LENGTH = 260;
+
+// Service Bus entity names: letters, digits, '.', '-', '_', and '/' for paths (`topic/Subscriptions/sub`), starting
+// and ending with a letter or digit.
+const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._\-/]*[A-Za-z0-9])?$/;
+
+/**
+ * Why a queue or topic name (obx_target, an obx_AllowedTargets entry) is unusable, or undefined when it is fine.
+ * Checked on the trimmed text, so surrounding white space (a trailing newline from a form or a flow) is no problem.
+ */
+export function entityNameProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `a queue or topic name must be text, got ${describeValue(value)}`;
+  const name = value.trim();
+  if (name === '') return 'the queue or topic name is empty';
+  if (name.length > MAX_ENTITY_NAME_LENGTH) return `the queue or topic name is ${name.length} characters long; at most ${MAX_ENTITY_NAME_LENGTH}`;
+  if (!ENTITY_NAME.test(name)) {
+    return `${describeValue(name)} is not a valid queue or topic name (letters, digits, '.', '-', '_', '/' for subscriptions; starting and ending with a letter or digit; no spaces or control characters)`;
+  }
+  return undefined;
+}
+
+/**
+ * The one form of a queue or topic name that is checked, compared and sent to: trimmed and lower-cased (Service Bus
+ * entity names are case-insensitive, so "Orders" and "orders" are the same queue). Undefined when the name is unusable
+ * (entityNameProblem says why).
+ */
+export function normaliseEntityName(value: unknown): string | undefined {
+  return entityNameProblem(value) === undefined ? (value as string).trim().toLowerCase() : undefined;
+}

@@ -20,24 +20,32 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return ct === '' || ct === 'application/json' || ct.endsWith('+json');
 }
 
+/**
+ * The logical message id: obx_messageid, or the row id when the row has none (a plug-in, a flow or a raw Web API call
+ * wrote it without one; the spec's default). Consumers deduplicate on it (`outbox-message-id`).
+ */
+export function logicalMessageId(row: Pick<OutboxRow, 'id' | 'messageId'>): string {
+  return row.messageId || row.id;
+}
+
 /** The Service Bus messageId: the logical id, plus `#r<n>` after n operator replays so duplicate detection lets it through. */
 export function wireMessageId(row: Pick<OutboxRow, 'messageId' | 'replayCount'>): string {
   return row.replayCount > 0 ? `${row.messageId}#r${row.replayCount}` : row.messageId;
 }
 
-/** Maps a validated row. Throws SyntaxError if a JSON payload does not parse (validateRow reports that first). */
+/** Maps a validated row (its target normalised). Throws SyntaxError if a JSON payload does not parse (validateRow reports that first). */
 export function toOutboundMessage(row: OutboxRow): OutboundMessage {
   const contentType = row.contentType?.trim() || DEFAULT_CONTENT_TYPE;
   const payload = row.payload ?? '';
   const applicationProperties: Record<string, string | number> = {
     [MessageProperties.outboxId]: row.id,
-    [MessageProperties.outboxMessageId]: row.messageId,
+    [MessageProperties.outboxMessageId]: logicalMessageId(row),
     [MessageProperties.outboxSequence]: row.sequence,
   };
   if (row.sourceEntity) applicationProperties[MessageProperties.sourceEntity] = row.sourceEntity;
   if (row.sourceId) applicationProperties[MessageProperties.sourceId] = row.sourceId;
   const message: OutboundMessage = {
-    messageId: wireMessageId(row),
+    messageId: wireMessageId({ messageId: logicalMessageId(row), replayCount: row.replayCount }),
     body: isJsonContentType(contentType) ? (payload === '' ? null : JSON.parse(payload)) : payload,
     contentType,
     applicationProperties,

@@ -1,8 +1,9 @@
 // Per-key ordering (invariant 4) without blocking other keys (invariant 5). A row waits only for earlier rows of its
-// own obx_sessionkey; rows without a key never wait. A key is blocked by every row of it that waits: one backing off
-// after a transient failure, and the later rows held behind it (their obx_nextattempton pushed to the blocker's, so
-// they neither overtake it nor fill every cycle's $top and starve other keys). Held rows block too: the write that
-// records a backoff may be lost while the holds land, and a row that commits later must still queue behind them.
+// own obx_sessionkey; rows without a key never wait. A key is blocked by the row of it that backs off after a
+// transient failure. Its later rows are not written: the publish query leaves blocked keys out (excludedKeys), so
+// they neither overtake the head row nor fill every cycle's $top, and a retry costs one write however long the key's
+// queue is. Beyond the query's bound (EXCLUSION_LIMITS) a key falls back to holds: its later rows get obx_nextattempton
+// pushed to the blocker's, and those held rows block too (the write of a backoff may be lost while the holds land).
 import { compareSequence, type OutboxRow } from './row';
 
 export interface KeyBlocker {
@@ -15,6 +16,9 @@ export interface KeyBlocker {
 /** Rows of each key that wait (backing off or held). Rebuilt from the store when a publisher takes the lease. */
 export class KeyBlockers {
   private readonly byKey = new Map<string, Map<string, KeyBlocker>>();
+
+  /** `limits` bound the keys the publish query leaves out (maxKeys 0: every blocked key falls back to written holds). */
+  constructor(private readonly limits: ExclusionLimits = EXCLUSION_LIMITS) {}
 
   /** From Pending rows with a key and a future obx_nextattempton, in any order: each of them blocks its key. */
   static fromBackingOffRows(rows: readonly OutboxRow[]): KeyBlockers {
@@ -59,6 +63,55 @@ export class KeyBlockers {
   clear(): void {
     this.byKey.clear();
   }
+
+  /**
+   * Keys the publish query may leave out at `now`: every waiting row of the key is still in its wait or in flight (a
+   * key with a due row must be read so that row is attempted). Oldest blocked key first, bounded by `limits` in count and in the
+   * length the keys add to the query URL (the constructor's limits); the keys beyond the bound are read, and their
+   * later rows held (written).
+   */
+  excludedKeys(now: Date, inFlight?: ReadonlySet<string>): string[] {
+    const limits = this.limits;
+    const keys: string[] = [];
+    let length = 0;
+    for (const [key, rows] of this.byKey) {
+      if (keys.length >= limits.maxKeys) break;
+      // A row whose outcome is still being written is not read anyway; it comes back once the write lands.
+      if (![...rows.values()].every((b) => b.until.getTime() > now.getTime() || inFlight?.has(b.rowId))) continue;
+      // A lone surrogate cannot be percent-encoded: such a key is read and held instead.
+      if (LONE_SURROGATE.test(key)) continue;
+      const cost = exclusionLengthOf(key);
+      if (length + cost > limits.maxUrlLength) continue;
+      length += cost;
+      keys.push(key);
+    }
+    return keys;
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export interface ExclusionLimits {
+  /** Keys left out by one publish query. */
+  maxKeys: number;
+  /** Characters (URL-encoded) the exclusion may add to the query URL. */
+  maxUrlLength: number;
+}
+
+/**
+ * 100 keys and 8,000 URL characters: well inside Dataverse's URL limit (about 32 KB for a GET) and its condition
+ * limits, and more blocked keys than a healthy outbox ever has at once (a target outage blocks every key of it: those
+ * beyond the bound fall back to holds, the earlier behaviour).
+ */
+export const EXCLUSION_LIMITS: ExclusionLimits = { maxKeys: 100, maxUrlLength: 8000 };
+
+/**
+ * Room one key may take in the query URL, at worst: every UTF-8 byte percent-encoded (3 characters), quotes doubled,
+ * and the condition around it. (Never encodeURIComponent here: it throws on a lone surrogate, which a key may hold.)
+ */
+function exclusionLengthOf(key: string): number {
+  const quotes = key.length - key.replace(/'/g, '').length;
+  return 3 * (Buffer.byteLength(key, 'utf8') + quotes) + 64;
 }
 
 export interface OrderingPlan {

@@ -1,17 +1,17 @@
 // One publish cycle: lease -> read due rows (one request) -> reject bad rows -> order per key -> send per target in
 // batches -> one conditional bulk write of every outcome. Knows nothing of HTTP or AMQP: everything goes through ports.
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { normaliseEntityName, OutboxStatus } from '@dataverse-outbox/solution';
 import { statusWhenSent } from './acks';
 import { backoffDelayInMs, type BackoffOptions } from './backoff';
 import { describeError } from './errors';
 import type { LeaseKeeper } from './lease';
-import { toOutboundMessage } from './mapping';
+import { toOutboundMessage, type OutboundMessage } from './mapping';
 import { groupByTarget, planOrdering, type KeyBlockers } from './ordering';
 import type { Clock, Logger, MessageSenderPort, OperationOptions, OutboxStorePort, PublisherMetrics, SendOutcome } from './ports';
 import { TargetUnavailableError } from './ports';
 import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
 import type { OutboxSettings } from './settings';
-import { validateRow } from './validation';
+import { sizeProblem, validateRow } from './validation';
 
 export interface PublishCycleDeps {
   store: OutboxStorePort;
@@ -111,7 +111,8 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   const now = clock.now();
   // Read a little more than a batch when earlier cycles are still writing, and skip their rows.
   const top = Math.min(5000, settings.batchSize + inFlight.size);
-  const fetched = await store.readDue({ now, top }, options);
+  // Keys blocked behind a row backing off are left out of the query: their waiting rows cost nothing per retry.
+  const fetched = await store.readDue({ now, top, excludeKeys: blockers.excludedKeys(now, inFlight) }, options);
   const rows = fetched.filter((r) => !inFlight.has(r.id)).slice(0, settings.batchSize);
   const result = emptyResult('ran');
   result.read = rows.length;
@@ -124,12 +125,13 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     if (row.sessionKey) blockers.releaseRow(row.sessionKey, row.id);
   };
 
-  // 1. Reject what can never be sent (target, expiry, JSON) before touching Service Bus.
+  // 1. Reject what can never be sent (target, expiry, properties, JSON) before touching Service Bus. From here on a
+  //    row carries its normalised target: the form checked against obx_AllowedTargets is the one sent to.
   const checked: OutboxRow[] = [];
   for (const row of rows) {
     const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now });
     if (problem) fail(row, problem.code, problem.reason);
-    else checked.push(row);
+    else checked.push({ ...row, target: normaliseEntityName(row.target)! });
   }
 
   // 2. Per target: can it be reached, and how large may a message be?
@@ -144,19 +146,17 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   }
   const sendable: OutboxRow[] = [];
   for (const row of checked) {
-    const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now, maxMessageSizeInBytes: (t) => maxSizes.get(t) });
+    const max = maxSizes.get(row.target);
+    const problem = max === undefined ? undefined : sizeProblem(row, row.target, max);
     if (problem) fail(row, problem.code, problem.reason);
     else sendable.push(row);
   }
 
-  // 3. Per-key order: rows behind a key that is backing off wait for it.
+  // 3. Per-key order: rows behind a key that is backing off wait for it. Which holds are written is decided once the
+  //    cycle knows every blocked key (step 4 may block more).
   const plan = planOrdering(sendable, blockers, { now, inFlight });
-  const hold = (row: OutboxRow, behindUntil: Date): void => {
-    const until = new Date(behindUntil.getTime() + 1);
-    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
-    // A held row blocks its key too, should the write of the row it waits for be lost.
-    if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
-  };
+  const holds: { row: OutboxRow; behindUntil: Date }[] = [];
+  const hold = (row: OutboxRow, behindUntil: Date): void => void holds.push({ row, behindUntil });
   for (const h of plan.held) hold(h.row, h.until);
 
   // 4. Send per target; a transient failure of a key holds back that key's later rows in this cycle.
@@ -204,9 +204,21 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       logger.warn('lease lost during the cycle; stopping before sending', { scope: lease.scope, target: group.target, unsent: attempt.length });
       break;
     }
+    // Mapped one by one: a row that cannot become a message fails alone (validation should have caught it first).
+    const mapped: { row: OutboxRow; message: OutboundMessage }[] = [];
+    for (const row of attempt) {
+      try {
+        mapped.push({ row, message: toOutboundMessage(row) });
+      } catch (e) {
+        // The error's name only: its message may quote the payload.
+        fail(row, 'EncodingFailed', `The row could not be turned into a message (${e instanceof Error ? e.name : 'error'}). Fix the producer, then retry or cancel the row.`);
+      }
+    }
+    attempt.splice(0, attempt.length, ...mapped.map((m) => m.row));
+    if (attempt.length === 0) continue;
     let sendOutcomes: SendOutcome[];
     try {
-      sendOutcomes = await sender.send(group.target, attempt.map(toOutboundMessage), options);
+      sendOutcomes = await sender.send(group.target, mapped.map((m) => m.message), options);
     } catch (e) {
       const reason = describeError(e);
       sendOutcomes = attempt.map(() => ({ ok: false, permanent: false, code: 'SendFailed', reason }));
@@ -238,6 +250,7 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     });
   }
   if (result.leaseLost) result.more = false;
+  recordHolds(holds, blockers, now, inFlight, outcomes);
 
   // 5. One conditional bulk write for every outcome; rows that changed meanwhile are re-read and never regressed.
   for (const o of outcomes) {
@@ -246,9 +259,11 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     else if (o.kind === 'retrying') result.retrying++;
     else result.held++;
   }
-  const ids = outcomes.map((o) => o.row.id);
+  // Unwritten holds (no changes) cost nothing: they are neither written nor in flight.
+  const toWrite = outcomes.filter((o) => Object.keys(o.changes).length > 0);
+  const ids = toWrite.map((o) => o.row.id);
   for (const id of ids) inFlight.add(id);
-  result.marked = applyOutcomes(deps, outcomes, options)
+  result.marked = applyOutcomes(deps, toWrite, options)
     .then((skipped): MarkSummary => {
       reportOutcomes(deps, outcomes, now, true);
       return { skipped };
@@ -272,6 +287,26 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     result.markError = summary.markError;
   }
   return result;
+}
+
+/**
+ * A held row of a key the next publish query leaves out is not written: it is simply not read again until its key is
+ * free (a retry costs one write, the failing row's, however many rows wait). A key beyond the query's bound falls back
+ * to a written hold (obx_nextattempton pushed just past its blocker's), and that held row blocks its key too, should the
+ * write of the row it waits for be lost.
+ */
+function recordHolds(holds: readonly { row: OutboxRow; behindUntil: Date }[], blockers: KeyBlockers, now: Date, inFlight: ReadonlySet<string>, outcomes: Outcome[]): void {
+  if (holds.length === 0) return;
+  const excluded = new Set(blockers.excludedKeys(now, inFlight));
+  for (const { row, behindUntil } of holds) {
+    if (row.sessionKey && excluded.has(row.sessionKey)) {
+      outcomes.push({ row, kind: 'held', target: row.target, changes: {} });
+      continue;
+    }
+    const until = new Date(behindUntil.getTime() + 1);
+    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
+    if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
+  }
 }
 
 async function applyOutcomes(deps: PublishCycleDeps, outcomes: readonly Outcome[], options: OperationOptions): Promise<number> {

@@ -1,6 +1,6 @@
 // Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
 // settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
-import { Settings, type SettingKey } from '@dataverse-outbox/solution';
+import { entityNameProblem, normaliseEntityName, Settings, type SettingKey } from '@dataverse-outbox/solution';
 import { OutboxError } from './errors';
 
 export interface HealthThresholds {
@@ -94,10 +94,14 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
   if (Array.isArray(targetsRaw) && targetsRaw.length > MAX_ALLOWED_TARGETS) {
     // Each target costs a sender and a dead-letter receiver: a pasted list this long is a mistake, not a configuration.
     problems.push(`${where(get('AllowedTargets'))} lists ${targetsRaw.length} targets; at most ${MAX_ALLOWED_TARGETS} are allowed`);
-  } else if (!Array.isArray(targetsRaw) || !targetsRaw.every((t) => typeof t === 'string' && t.trim() !== '' && t.length <= 260)) {
+  } else if (!Array.isArray(targetsRaw)) {
     problems.push(`${where(get('AllowedTargets'))} must be a JSON array of queue or topic names (1-260 characters), e.g. ["orders","invoices"]`);
   } else {
-    allowedTargets = [...new Set(targetsRaw.map((t: string) => t.trim()))];
+    // Each name normalised once (trimmed, lower-cased: Service Bus names are case-insensitive), as rows' targets are.
+    const bad = targetsRaw.map((t: unknown, i) => [i, entityNameProblem(t)] as const).filter(([, p]) => p !== undefined);
+    for (const [i, p] of bad.slice(0, 5)) problems.push(`${where(get('AllowedTargets'))} entry ${i + 1}: ${p}`);
+    if (bad.length > 5) problems.push(`${where(get('AllowedTargets'))}: ${bad.length - 5} more unusable entries`);
+    if (bad.length === 0) allowedTargets = [...new Set(targetsRaw.map((t: unknown) => normaliseEntityName(t)!))];
   }
 
   const thresholdsRaw = json('HealthThresholds');

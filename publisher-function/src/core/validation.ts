@@ -1,9 +1,20 @@
 // Row-level checks made before sending. A row that fails one can never succeed by retrying, so it ends Failed at
-// once with a reason an operator can act on (invariant 5), and the rest of the batch goes on.
-import { isJsonContentType } from './mapping';
+// once with a reason an operator can act on (invariant 5), and the rest of the batch goes on. Reasons say where a
+// problem is, never quote the payload (it is business data and may be hostile).
+import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/solution';
+import { checkJson, type JsonProblem } from './jsonCheck';
+import { isJsonContentType, logicalMessageId, wireMessageId } from './mapping';
 import type { OutboxRow } from './row';
 
-export type RowProblemCode = 'TargetNotAllowed' | 'Expired' | 'MalformedPayload' | 'PayloadTooLarge' | 'MissingMessageId';
+export type RowProblemCode =
+  | 'TargetNotAllowed'
+  | 'InvalidTarget'
+  | 'Expired'
+  | 'MalformedPayload'
+  | 'PayloadTooDeep'
+  | 'PayloadTooLarge'
+  | 'InvalidContentType'
+  | 'InvalidMessageProperty';
 
 export interface RowProblem {
   code: RowProblemCode;
@@ -12,6 +23,7 @@ export interface RowProblem {
 }
 
 export interface RowValidationContext {
+  /** Normalised (normaliseEntityName), as parseSettings returns them. */
   allowedTargets: readonly string[];
   now: Date;
   /** Largest message the target accepts (Service Bus entity max size), when known. */
@@ -20,43 +32,105 @@ export interface RowValidationContext {
 
 /** Bytes Service Bus adds around the body for our headers and properties; kept generous so the check never passes a message the broker refuses. */
 export const MESSAGE_OVERHEAD_IN_BYTES = 1024;
+/**
+ * Deepest JSON nesting sent (objects and arrays). Far beyond any event a producer means to send, and far below what
+ * overflows the AMQP encoder (a payload nested 10,000 deep does).
+ */
+export const MAX_JSON_DEPTH = 64;
+/** obx_payload holds at most 1,048,576 characters; a longer payload (a raw write the column did not stop) is refused. */
+export const MAX_PAYLOAD_CHARACTERS = 1_048_576;
+/** Service Bus refuses a messageId or sessionId longer than 128 characters. */
+export const MAX_BROKER_ID_LENGTH = 128;
+const MAX_CONTENT_TYPE_LENGTH = 100;
+// A MIME type (type/subtype, optional parameters) in printable ASCII: an AMQP content-type is a symbol (ASCII only).
+const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;[\x20-\x7e]*)?$/;
 
 export function payloadSizeInBytes(row: Pick<OutboxRow, 'payload'>): number {
   return Buffer.byteLength(row.payload ?? '', 'utf8');
 }
 
-export function validateRow(row: OutboxRow, ctx: RowValidationContext): RowProblem | undefined {
-  if (!row.messageId) return { code: 'MissingMessageId', reason: 'The row has no obx_messageid, so it cannot be deduplicated downstream.' };
-  const target = row.target?.trim() ?? '';
-  if (target === '' || !ctx.allowedTargets.includes(target)) {
-    const allowed = ctx.allowedTargets.length === 0 ? 'none are configured' : ctx.allowedTargets.map((t) => `"${t}"`).join(', ');
+/** Characters below U+0020 (and DEL), shown by position: they break headers and logs. */
+function controlCharacterAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return i;
+  }
+  return -1;
+}
+
+function targetProblem(row: OutboxRow, ctx: RowValidationContext): RowProblem | undefined {
+  const allowed = ctx.allowedTargets.length === 0 ? 'none are configured' : ctx.allowedTargets.map((t) => `"${t}"`).join(', ');
+  if ((row.target ?? '').trim() === '') return { code: 'TargetNotAllowed', reason: `The row has no target; allowed targets in obx_AllowedTargets: ${allowed}.` };
+  const invalid = entityNameProblem(row.target);
+  if (invalid) return { code: 'InvalidTarget', reason: `obx_target is unusable: ${invalid}. Fix the producer, then retry or cancel the row.` };
+  const target = normaliseEntityName(row.target)!;
+  if (!ctx.allowedTargets.includes(target)) return { code: 'TargetNotAllowed', reason: `Target "${target}" is not in obx_AllowedTargets (allowed: ${allowed}).` };
+  return undefined;
+}
+
+function propertyProblem(row: OutboxRow): RowProblem | undefined {
+  const id = wireMessageId({ messageId: logicalMessageId(row), replayCount: row.replayCount });
+  if (id.length > MAX_BROKER_ID_LENGTH) {
+    return { code: 'InvalidMessageProperty', reason: `The message id (obx_messageid with its replay suffix) is ${id.length} characters; Service Bus accepts at most ${MAX_BROKER_ID_LENGTH}.` };
+  }
+  if (row.sessionKey !== undefined && row.sessionKey.length > MAX_BROKER_ID_LENGTH) {
+    return { code: 'InvalidMessageProperty', reason: `obx_sessionkey is ${row.sessionKey.length} characters; Service Bus accepts a session id of at most ${MAX_BROKER_ID_LENGTH}.` };
+  }
+  const contentType = row.contentType?.trim();
+  if (contentType && (contentType.length > MAX_CONTENT_TYPE_LENGTH || !CONTENT_TYPE.test(contentType))) {
+    const at = controlCharacterAt(contentType);
     return {
-      code: 'TargetNotAllowed',
-      reason: target === '' ? `The row has no target; allowed targets in obx_AllowedTargets: ${allowed}.` : `Target "${target}" is not in obx_AllowedTargets (allowed: ${allowed}).`,
+      code: 'InvalidContentType',
+      reason: `obx_contenttype is not a MIME type such as application/json (${contentType.length} characters${at >= 0 ? `, a control character at position ${at + 1}` : ''}; printable ASCII type/subtype, at most ${MAX_CONTENT_TYPE_LENGTH}).`,
     };
   }
-  if (row.expiresOn && row.expiresOn.getTime() <= ctx.now.getTime()) {
-    return { code: 'Expired', reason: `Expired: obx_expireson ${row.expiresOn.toISOString()} passed before the row could be published.` };
+  return undefined;
+}
+
+function payloadProblem(row: OutboxRow, ctx: RowValidationContext, target: string): RowProblem | undefined {
+  const payload = row.payload ?? '';
+  if (payload.length > MAX_PAYLOAD_CHARACTERS) {
+    return { code: 'PayloadTooLarge', reason: `Payload too large: ${payload.length} characters; obx_payload holds at most ${MAX_PAYLOAD_CHARACTERS}. Send a smaller payload or a reference to the data.` };
   }
-  if (isJsonContentType(row.contentType)) {
-    try {
-      if ((row.payload ?? '') !== '') JSON.parse(row.payload!);
-    } catch (e) {
+  if (isJsonContentType(row.contentType) && payload !== '') {
+    const p = checkJson(payload, MAX_JSON_DEPTH);
+    if (p?.kind === 'depth') {
+      return {
+        code: 'PayloadTooDeep',
+        reason: `JSON payload nested deeper than ${MAX_JSON_DEPTH} levels (level ${MAX_JSON_DEPTH + 1} opens at line ${p.line}, column ${p.column}); flatten the event.`,
+      };
+    }
+    if (p) {
       return {
         code: 'MalformedPayload',
-        reason: `Malformed JSON payload (${(e as Error).message}); obx_contenttype is "${row.contentType || 'application/json'}". Fix the producer, then retry or cancel the row.`,
+        reason: `Malformed JSON payload (${p.detail} ${whereInPayload(p, payload.length)}); obx_contenttype is "${row.contentType?.trim() || 'application/json'}". Fix the producer, then retry or cancel the row.`,
       };
     }
   }
   const max = ctx.maxMessageSizeInBytes?.(target);
-  if (max !== undefined) {
-    const size = payloadSizeInBytes(row);
-    if (size + MESSAGE_OVERHEAD_IN_BYTES > max) {
-      return {
-        code: 'PayloadTooLarge',
-        reason: `Payload too large: ${size} bytes, but target "${target}" accepts messages up to ${max} bytes (including about ${MESSAGE_OVERHEAD_IN_BYTES} bytes of headers). Send a smaller payload or a reference to the data.`,
-      };
-    }
+  return max === undefined ? undefined : sizeProblem(row, target, max);
+}
+
+/** The payload does not fit a message of the target (its entity's max size); checked once the size is known. */
+export function sizeProblem(row: Pick<OutboxRow, 'payload'>, target: string, maxMessageSizeInBytes: number): RowProblem | undefined {
+  const size = payloadSizeInBytes(row);
+  if (size + MESSAGE_OVERHEAD_IN_BYTES <= maxMessageSizeInBytes) return undefined;
+  return {
+    code: 'PayloadTooLarge',
+    reason: `Payload too large: ${size} bytes, but target "${target}" accepts messages up to ${maxMessageSizeInBytes} bytes (including about ${MESSAGE_OVERHEAD_IN_BYTES} bytes of headers). Send a smaller payload or a reference to the data.`,
+  };
+}
+
+function whereInPayload(p: JsonProblem, length: number): string {
+  return p.position >= length ? `at the end of the payload (${length} characters)` : `at line ${p.line}, column ${p.column} (character ${p.position + 1} of ${length})`;
+}
+
+/** The first reason the row can never be sent, or undefined. The row is sent to normaliseEntityName(row.target). */
+export function validateRow(row: OutboxRow, ctx: RowValidationContext): RowProblem | undefined {
+  const target = targetProblem(row, ctx);
+  if (target) return target;
+  if (row.expiresOn && row.expiresOn.getTime() <= ctx.now.getTime()) {
+    return { code: 'Expired', reason: `Expired: obx_expireson ${row.expiresOn.toISOString()} passed before the row could be published.` };
   }
-  return undefined;
+  return propertyProblem(row) ?? payloadProblem(row, ctx, normaliseEntityName(row.target)!);
 }

@@ -1,5 +1,6 @@
 // Service Bus side of the core's sender port: one SDK sender per target, createMessageBatch to pack as many
 // messages per send as the entity allows, and error classification (permanent vs transient).
+import { describeValue } from '@dataverse-outbox/solution';
 import { isServiceBusError, type ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
 import type { OutboundMessage } from '../core/mapping';
 import type { MessageSenderPort, OperationOptions, SendOutcome } from '../core/ports';
@@ -17,6 +18,18 @@ export function classifySendError(e: unknown, target: string): { code: string; p
   }
   if (PERMANENT_MESSAGE.has(code)) return { code, permanent: true, reason: `Message too large for "${target}" (MessageSizeExceeded): ${message}` };
   return { code, permanent: false, reason: `${code}: ${message}` };
+}
+
+/**
+ * The SDK could not encode the message (a body nested too deeply overflows the AMQP encoder, a property of the wrong
+ * shape): permanent for this message only. The reason names the failure, never the body.
+ */
+function encodingFailure(e: unknown): SendOutcome {
+  const message = e instanceof Error ? e.message : String(e);
+  // The SDK wraps the RangeError of JSON.stringify / the AMQP encoder; neither message is quoted (it may hold body text).
+  const tooDeep = e instanceof RangeError || /call stack|JSON\.stringify/i.test(message);
+  const what = tooDeep ? 'the body is nested too deeply for the encoder' : `${e instanceof Error ? e.name : 'error'}: ${describeValue(message)}`;
+  return { ok: false, permanent: true, code: 'EncodingFailed', reason: `The message could not be encoded for Service Bus (${what}). Fix the producer, then retry or cancel the row.` };
 }
 
 function toSdkMessage(m: OutboundMessage): ServiceBusMessage {
@@ -114,7 +127,15 @@ export class ServiceBusMessageSender implements MessageSenderPort {
         const inBatch: number[] = [];
         const tooLarge: number[] = [];
         while (index < messages.length) {
-          if (batch.tryAddMessage(toSdkMessage(messages[index]!))) {
+          // Each message is encoded on its own: one the encoder refuses fails alone and the batch goes on.
+          let added: boolean;
+          try {
+            added = batch.tryAddMessage(toSdkMessage(messages[index]!));
+          } catch (e) {
+            outcomes[index++] = encodingFailure(e);
+            continue;
+          }
+          if (added) {
             inBatch.push(index++);
           } else if (batch.count === 0) {
             // Does not fit even alone: a permanent failure for this message only.

@@ -52,14 +52,14 @@ async function publishRestAndReceive(deps: PublishCycleDeps, inFlight: Set<strin
   return got;
 }
 
-function cycleDeps(store: OutboxStorePort, scope: string): { deps: PublishCycleDeps; sender: ServiceBusMessageSender; lease: LeaseKeeper } {
+function cycleDeps(store: OutboxStorePort, scope: string, blockers = new KeyBlockers()): { deps: PublishCycleDeps; sender: ServiceBusMessageSender; lease: LeaseKeeper } {
   const sender = new ServiceBusMessageSender(h.serviceBus, { operationTimeoutInMs: 5000 });
   const lease = new LeaseKeeper(new DataverseLeaseStore(h.client), { scope, owner: `test-${scope}`, durationInMs: 10_000 });
   const deps: PublishCycleDeps = {
     store,
     sender,
     lease,
-    blockers: new KeyBlockers(),
+    blockers,
     clock: systemClock,
     logger: silentLogger,
     metrics: noMetrics,
@@ -96,7 +96,8 @@ it('a later row waits for rows whose backoff is still being written when the lea
 
 it('a later row waits for a held row of its key when only part of the cycle outcome was written', async () => {
   // Dataverse may apply some requests of a $batch (continue-on-error) and fail others: here the backoff of the first
-  // row is lost while the hold of the second lands.
+  // row is lost while the hold of the second lands. Holds are written only for keys beyond the publish query's
+  // exclusion bound (EXCLUSION_LIMITS): a bound of 0 keys puts this key there.
   await enqueue('k-partial', 'partial-1');
   await enqueue('k-partial', 'partial-2');
   const firstRowId = (await rowByMessageId(h, 'partial-1')).id;
@@ -107,7 +108,7 @@ it('a later row waits for a held row of its key when only part of the cycle outc
     await h.store.applyUpdates(updates.filter((u) => u.id !== firstRowId), options);
     throw new Error('Dataverse answered 503 for 1 of the $batch requests');
   });
-  const { deps, sender, lease } = cycleDeps(store, 'order-partial');
+  const { deps, sender, lease } = cycleDeps(store, 'order-partial', new KeyBlockers({ maxKeys: 0, maxUrlLength: 0 }));
   const inFlight = new Set<string>();
   h.sb.refuseAttaches({ durationInMs: 1200, entity: SESSION_QUEUE });
   const first = await runPublishCycle(deps, { inFlight });
@@ -121,6 +122,36 @@ it('a later row waits for a held row of its key when only part of the cycle outc
   expect((await rowByMessageId(h, 'partial-1')).status).toBe(OutboxStatus.Published);
   expect((await rowByMessageId(h, 'partial-3')).status).toBe(OutboxStatus.Pending);
   expect(await publishRestAndReceive(deps, inFlight, 'k-partial', ['partial-1', 'partial-2', 'partial-3'])).toEqual(['partial-1', 'partial-2', 'partial-3']);
+  await lease.release();
+  await sender.close();
+}, 60_000);
+
+it('a later row waits for a row whose backoff write was lost while its key is left out of the publish query', async () => {
+  // Same window with the key inside the exclusion bound: the second row's hold is not written at all, the first row's
+  // backoff is lost, and a third row commits. The key stays out of the query until the first row's backoff (kept in
+  // memory) ends; then the three go in obx_sequence order.
+  await enqueue('k-excluded', 'excluded-1');
+  await enqueue('k-excluded', 'excluded-2');
+  const firstRowId = (await rowByMessageId(h, 'excluded-1')).id;
+  let partial = true;
+  const store = storeWithApplyUpdates(h, async (updates, options) => {
+    if (!partial || !updates.some((u) => u.id === firstRowId)) return h.store.applyUpdates(updates, options);
+    partial = false;
+    await h.store.applyUpdates(updates.filter((u) => u.id !== firstRowId), options);
+    throw new Error('Dataverse answered 503 for 1 of the $batch requests');
+  });
+  const { deps, sender, lease } = cycleDeps(store, 'order-excluded');
+  const inFlight = new Set<string>();
+  h.sb.refuseAttaches({ durationInMs: 1200, entity: SESSION_QUEUE });
+  const first = await runPublishCycle(deps, { inFlight });
+  expect({ retrying: first.retrying, held: first.held, markError: first.markError }).toEqual({ retrying: 1, held: 1, markError: expect.stringContaining('503') });
+  expect((await rowByMessageId(h, 'excluded-1')).nextAttemptOn).toBeUndefined();
+  expect((await rowByMessageId(h, 'excluded-2')).nextAttemptOn).toBeUndefined(); // the hold costs no write
+  await enqueue('k-excluded', 'excluded-3');
+  await new Promise((r) => setTimeout(r, 1300));
+  const second = await runPublishCycle(deps, { inFlight });
+  expect(second.read).toBe(0); // the key is left out while its first row backs off (4 s)
+  expect(await publishRestAndReceive(deps, inFlight, 'k-excluded', ['excluded-1', 'excluded-2', 'excluded-3'])).toEqual(['excluded-1', 'excluded-2', 'excluded-3']);
   await lease.release();
   await sender.close();
 }, 60_000);

@@ -1,6 +1,7 @@
 // commitWithOutbox: the business change(s) and the outbox row(s) go to Dataverse in ONE change set, so they commit
 // together or not at all (spec invariant 2). Everything that can be checked locally is checked before anything is sent.
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/solution/identifiers';
 import { newGuid, normaliseGuid } from '../shared/guid';
 import { OutboxCommitError } from './errors';
 import { findJsonProblem } from './json-safety';
@@ -75,8 +76,6 @@ interface PlannedRequest {
 }
 
 const LOGICAL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-// Service Bus entity names: letters, digits, '.', '-', '_', '/' (topic/subscription paths); start and end alphanumeric.
-const TARGET_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._\-/]*[A-Za-z0-9])?$/;
 function hasControlCharacters(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -207,12 +206,11 @@ function planMessage(
 
   const target = message.target;
   if (typeof target !== 'string' || target.trim().length === 0) throw fail('InvalidTarget', 'target (queue or topic name) is required');
-  const trimmedTarget = target.trim();
-  if (trimmedTarget.length > maxLength.obx_target) throw fail('InvalidTarget', `target is ${trimmedTarget.length} characters; at most ${maxLength.obx_target}`);
-  if (!TARGET_NAME.test(trimmedTarget)) {
-    throw fail('InvalidTarget', `target ${JSON.stringify(trimmedTarget)} is not a valid queue or topic name (letters, digits, '.', '-', '_', '/'; starting and ending with a letter or digit)`);
-  }
-  if (options.allowedTargets && options.allowedTargets.indexOf(trimmedTarget) < 0) {
+  // The one normalised form (trimmed, lower-cased), checked the way the publisher checks and sends it.
+  const targetProblem = entityNameProblem(target);
+  if (targetProblem) throw fail('InvalidTarget', `target: ${targetProblem}`);
+  const trimmedTarget = normaliseEntityName(target)!;
+  if (options.allowedTargets && !options.allowedTargets.some((t) => normaliseEntityName(t) === trimmedTarget)) {
     throw fail('InvalidTarget', `target ${JSON.stringify(trimmedTarget)} is not one of the allowed targets (${options.allowedTargets.join(', ') || 'none'})`);
   }
 
