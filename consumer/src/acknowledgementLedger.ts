@@ -3,6 +3,8 @@
 // would leave the outbox row Published for ever. Recording sent acknowledgements (in batches, off the hot path) and
 // sweeping the inbox for entries never recorded closes that window: such entries are acknowledged again. Sending an
 // acknowledgement twice is harmless (the publisher applies it once, and never moves a final row).
+import { isGuid, normaliseGuid } from '@dataverse-outbox/solution';
+
 import type { Acknowledgement } from './acknowledgement';
 import type { InboxEntry, InboxStore } from './inbox';
 
@@ -97,10 +99,15 @@ export class AcknowledgementLedger {
     await this.flush();
     const entries = await this.deps.inbox.listUnacknowledged({ processedBefore: new Date(Date.now() - this.graceInMs), limit: this.batchSize });
     const sent: InboxEntry[] = [];
+    // Entries without a GUID row id (a message without a usable outbox-id) have nothing the publisher could match:
+    // recorded as done, never sent (they would only be dead-lettered by the publisher).
+    const unmatchable = entries.filter((e) => !isGuid(e.outboxId)).map((e) => e.outboxMessageId);
     try {
+      if (unmatchable.length > 0) await this.deps.inbox.markAcknowledged(unmatchable);
       for (const entry of entries) {
+        if (!isGuid(entry.outboxId)) continue;
         await this.deps.send({
-          ...(entry.outboxId === undefined ? {} : { outboxId: entry.outboxId }),
+          outboxId: normaliseGuid(entry.outboxId)!,
           messageId: entry.outboxMessageId,
           outcome: 'processed',
           processedAt: entry.processedAt.toISOString(),

@@ -225,6 +225,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     readSchemaVersion: options.readSchemaVersion ?? payloadSchemaVersion,
     acknowledge: ackQueue ? acknowledge : undefined,
     ...(ledger ? { acknowledgementSent: (id: string) => ledger.recordSent(id) } : {}),
+    ...(ackQueue ? { onUnacknowledgeable: (outboxMessageId: string, why: string) => logger.warn(why, { outboxMessageId }) } : {}),
     transientErrorDelayInMs: options.transientErrorDelayInMs ?? 1000,
     stopSignal: stop.signal,
     closingSignal: giveUp.signal,

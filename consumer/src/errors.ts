@@ -49,6 +49,13 @@ export function isConsumerError(error: unknown): error is ConsumerError {
 export const DeadLetterReasons = {
   /** The message has no `outbox-message-id` application property: it cannot be deduplicated, so it is never processed. */
   MissingOutboxMessageId: 'MissingOutboxMessageId',
+  /**
+   * `outbox-message-id` cannot be an inbox key: a control character (NUL is refused by PostgreSQL), over 1,024
+   * characters, or not a string. Permanent: no redelivery can change it.
+   */
+  InvalidOutboxMessageId: 'InvalidOutboxMessageId',
+  /** The subject, session id or message id carries a control character the inbox cannot store (NUL on PostgreSQL). */
+  InvalidMessageProperty: 'InvalidMessageProperty',
   /** The body could not be decoded for its content type (for example invalid JSON). */
   InvalidBody: 'InvalidBody',
   /** No handler is registered for the message's event type (Service Bus `subject`). */

@@ -1,7 +1,7 @@
 // Reads a received Service Bus message into an OutboxEvent (spec "Row -> Service Bus message"), or says precisely why it
 // cannot be read. Nothing here touches the inbox: bad input is rejected before any write.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/solution';
 
 import { DeadLetterReasons, type DeadLetterReason } from './errors';
 
@@ -9,7 +9,7 @@ import { DeadLetterReasons, type DeadLetterReason } from './errors';
 export interface OutboxEvent<TPayload = unknown> {
   /** `outbox-message-id`: the logical id the inbox deduplicates on (no replay suffix). */
   readonly outboxMessageId: string;
-  /** `outbox-id`: the outbox row id, used in acknowledgements. */
+  /** `outbox-id`: the outbox row id (normalised GUID), used in acknowledgements; undefined when missing or not a GUID. */
   readonly outboxId: string | undefined;
   /** The Service Bus `subject` (obx_eventtype); empty when absent. */
   readonly eventType: string;
@@ -31,7 +31,8 @@ export interface OutboxEvent<TPayload = unknown> {
 }
 
 export type ReadOutboxEventResult =
-  | { ok: true; event: OutboxEvent }
+  /** `unacknowledgeable`: why no acknowledgement can be sent (no usable `outbox-id`); the message is still handled. */
+  | { ok: true; event: OutboxEvent; unacknowledgeable?: string }
   | { ok: false; reason: DeadLetterReason; description: string; outboxId: string | undefined; outboxMessageId: string | undefined };
 
 const jsonContentType = 'application/json';
@@ -89,10 +90,32 @@ export function decodeBody(body: unknown, contentType: string): DecodeResult {
   }
 }
 
+/** The longest `outbox-message-id` the inbox takes (obx_messageid is 100 characters; generous for other producers). */
+export const maxOutboxMessageIdLength = 1024;
+
+/** C0 and C1 control characters and DEL: never part of an id, and NUL cannot be stored in PostgreSQL text. */
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+
+function controlCharacterProblem(value: string): string | undefined {
+  const at = value.search(controlCharacter);
+  return at < 0 ? undefined : `contains a control character (U+${value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')} at position ${at})`;
+}
+
+/** Why `outbox-message-id` cannot be an inbox key, or undefined when it can. */
+function outboxMessageIdProblem(raw: unknown, value: string): string | undefined {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return `must be a string, got ${raw === null ? 'null' : Buffer.isBuffer(raw) ? 'bytes' : typeof raw}`;
+  if (value.length > maxOutboxMessageIdLength) return `is ${value.length} characters long (at most ${maxOutboxMessageIdLength})`;
+  return controlCharacterProblem(value);
+}
+
 export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxEventResult {
-  const outboxId = stringProperty(message, MessageProperties.outboxId);
+  const rawOutboxId = message.applicationProperties?.[MessageProperties.outboxId];
+  // Only a GUID is kept (and stored, and acknowledged): anything else would be dead-lettered by the publisher.
+  const outboxId = normaliseGuid(rawOutboxId);
+  const rawMessageId = message.applicationProperties?.[MessageProperties.outboxMessageId];
+  const present = rawMessageId !== undefined && rawMessageId !== null && rawMessageId !== '';
   const outboxMessageId = stringProperty(message, MessageProperties.outboxMessageId);
-  if (!outboxMessageId) {
+  if (!present) {
     return {
       ok: false,
       reason: DeadLetterReasons.MissingOutboxMessageId,
@@ -100,6 +123,25 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
       outboxId,
       outboxMessageId: undefined,
     };
+  }
+  const idProblem = outboxMessageIdProblem(rawMessageId, outboxMessageId ?? '');
+  if (idProblem || !outboxMessageId) {
+    return {
+      ok: false,
+      reason: DeadLetterReasons.InvalidOutboxMessageId,
+      description: `application property "${MessageProperties.outboxMessageId}" ${idProblem ?? 'is not usable'}; the message cannot be deduplicated`,
+      outboxId,
+      // Not a usable key: no rejected acknowledgement can name it either.
+      outboxMessageId: undefined,
+    };
+  }
+  for (const [name, value] of [
+    ['subject', message.subject],
+    ['sessionId', message.sessionId],
+    ['messageId', typeof message.messageId === 'string' ? message.messageId : undefined],
+  ] as const) {
+    const problem = typeof value === 'string' ? controlCharacterProblem(value) : undefined;
+    if (problem) return { ok: false, reason: DeadLetterReasons.InvalidMessageProperty, description: `${name} ${problem}`, outboxId, outboxMessageId };
   }
   const contentType = message.contentType ?? jsonContentType;
   const decoded = decodeBody(message.body, contentType);
@@ -123,7 +165,13 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
     deliveryCount: message.deliveryCount ?? 0,
     enqueuedTime: message.enqueuedTimeUtc,
   };
-  return { ok: true, event };
+  const unacknowledgeable =
+    outboxId !== undefined
+      ? undefined
+      : rawOutboxId === undefined || rawOutboxId === null || rawOutboxId === ''
+        ? `application property "${MessageProperties.outboxId}" is missing`
+        : `application property "${MessageProperties.outboxId}" is not a GUID (got ${describeValue(rawOutboxId)})`;
+  return unacknowledgeable ? { ok: true, event, unacknowledgeable } : { ok: true, event };
 }
 
 /** Default schema-version reader: the payload's `schemaVersion` field, when the payload is a JSON object. */

@@ -13,7 +13,7 @@ import {
 } from '../src/index';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from './support/inboxKinds';
 import { describePostgres } from './support/postgres';
-import { ackBody, ackQueue, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker } from './support/serviceBus';
+import { ackBody, ackQueue, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 jest.setTimeout(120_000);
 
@@ -84,7 +84,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     // A replayed row gets "#r<n>" on its messageId but keeps its outbox-message-id.
     await sender.sendMessages(
       [0, 1, 2, 3, 4].map((n) =>
-        outboxMessage({ outboxMessageId: 'order-1', outboxId: 'row-1', eventType: 'SalesOrderWon', payload: { n }, messageId: n ? `order-1#r${n}` : 'order-1' }),
+        outboxMessage({ outboxMessageId: 'order-1', outboxId: rowId('row-1'), eventType: 'SalesOrderWon', payload: { n }, messageId: n ? `order-1#r${n}` : 'order-1' }),
       ),
     );
     await sender.close();
@@ -103,7 +103,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     const acks = acksFor(await drain(broker.client, 'acks-dup', 5));
     expect(acks).toHaveLength(5);
     expect(new Set(acks.map((a) => `${a.outboxId}|${a.messageId}|${a.outcome}|${a.processedAt}`)).size).toBe(1);
-    expect(acks[0]).toEqual({ outboxId: 'row-1', messageId: 'order-1', outcome: 'processed', processedAt: expect.any(String) });
+    expect(acks[0]).toEqual({ outboxId: rowId('row-1'), messageId: 'order-1', outcome: 'processed', processedAt: expect.any(String) });
     expect(await peekAll(broker.client, 'dup')).toHaveLength(0);
   });
 
@@ -123,7 +123,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
         if (n <= 2) throw new Error(`ERP temporarily unavailable (attempt ${n})`);
       },
     });
-    await broker.client.createSender('transient').sendMessages(outboxMessage({ outboxMessageId: 't-1', outboxId: 'row-t1', eventType: 'SalesOrderWon' }));
+    await broker.client.createSender('transient').sendMessages(outboxMessage({ outboxMessageId: 't-1', outboxId: rowId('row-t1'), eventType: 'SalesOrderWon' }));
     await waitFor('processed', () => settlements.some((s) => s.outcome === 'processed'));
 
     expect(settlements.map((s) => s.outcome)).toEqual(['abandoned', 'abandoned', 'processed']);
@@ -166,7 +166,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     });
     await broker.client
       .createSender('permanent')
-      .sendMessages(outboxMessage({ outboxMessageId: 'p-1', outboxId: 'row-p1', eventType: 'SalesOrderWon', payload: { amount: -1 } }));
+      .sendMessages(outboxMessage({ outboxMessageId: 'p-1', outboxId: rowId('row-p1'), eventType: 'SalesOrderWon', payload: { amount: -1 } }));
     const [dead] = await drain(broker.client, 'permanent', 1, { deadLetter: true });
     expect(dead?.deadLetterReason).toBe(DeadLetterReasons.ValidationFailed);
     expect(dead?.deadLetterErrorDescription).toBe('amount must not be negative');
@@ -175,7 +175,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(settlements.map((s) => [s.outcome, s.deliveryCount])).toEqual([['dead-lettered', 0]]);
     const [ack] = acksFor(await drain(broker.client, ackQueue, 1));
     expect(ack).toEqual({
-      outboxId: 'row-p1',
+      outboxId: rowId('row-p1'),
       messageId: 'p-1',
       outcome: 'rejected',
       reason: 'ValidationFailed: amount must not be negative',
@@ -224,11 +224,11 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     });
     const sender = broker.client.createSender('bad');
     await sender.sendMessages([
-      outboxMessage({ outboxId: 'row-b1', eventType: 'SalesOrderWon', payload: { schemaVersion: 1 }, messageId: 'no-id' }),
-      outboxMessage({ outboxMessageId: 'b-2', outboxId: 'row-b2', eventType: 'SalesOrderWon', rawBody: Buffer.from('{"opportunityId": ') }),
-      outboxMessage({ outboxMessageId: 'b-3', outboxId: 'row-b3', eventType: 'InvoicePaid', payload: { schemaVersion: 1 } }),
-      outboxMessage({ outboxMessageId: 'b-4', outboxId: 'row-b4', eventType: 'SalesOrderWon', payload: { schemaVersion: 7 } }),
-      outboxMessage({ outboxMessageId: 'b-5', outboxId: 'row-b5', eventType: 'SalesOrderWon', payload: { schemaVersion: 1 } }),
+      outboxMessage({ outboxId: rowId('row-b1'), eventType: 'SalesOrderWon', payload: { schemaVersion: 1 }, messageId: 'no-id' }),
+      outboxMessage({ outboxMessageId: 'b-2', outboxId: rowId('row-b2'), eventType: 'SalesOrderWon', rawBody: Buffer.from('{"opportunityId": ') }),
+      outboxMessage({ outboxMessageId: 'b-3', outboxId: rowId('row-b3'), eventType: 'InvoicePaid', payload: { schemaVersion: 1 } }),
+      outboxMessage({ outboxMessageId: 'b-4', outboxId: rowId('row-b4'), eventType: 'SalesOrderWon', payload: { schemaVersion: 7 } }),
+      outboxMessage({ outboxMessageId: 'b-5', outboxId: rowId('row-b5'), eventType: 'SalesOrderWon', payload: { schemaVersion: 1 } }),
     ]);
     await sender.close();
     const dead = await drain(broker.client, 'bad', 4, { deadLetter: true });

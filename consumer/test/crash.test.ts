@@ -14,7 +14,7 @@ import {
 } from '../examples/erp-sales';
 import { describePostgres, dropSchema, testDatabaseUrl, uniqueSchema } from './support/postgres';
 import { killAllChildren, spawnTs } from './support/process';
-import { ackBody, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker } from './support/serviceBus';
+import { ackBody, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 jest.setTimeout(180_000);
 
@@ -59,7 +59,7 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
     await broker.client.createSender(queue).sendMessages(
       outboxMessage({
         outboxMessageId: id,
-        outboxId: `row-${id}`,
+        outboxId: rowId(`row-${id}`),
         eventType: 'SalesOrderWon',
         sessionKey: opportunityId,
         sequence: ++counter,
@@ -89,7 +89,7 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
 
     const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend));
     const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 60_000 });
-    expect(ack && ackBody(ack)).toMatchObject({ outboxId: 'row-ac-1', messageId: 'ac-1', outcome: 'processed' });
+    expect(ack && ackBody(ack)).toMatchObject({ outboxId: rowId('row-ac-1'), messageId: 'ac-1', outcome: 'processed' });
     await restarted.waitForLog((l) => l.msg === 'message duplicate' && l.outboxMessageId === 'ac-1');
     await waitFor('queue empty', async () => (await peekAll(broker.client, queue)).length === 0);
     await stopGracefully(restarted);
@@ -112,7 +112,7 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
 
     const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend, { [erpSalesEnv.ackSweep]: '500' }));
     const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 30_000 });
-    expect(ack && ackBody(ack)).toMatchObject({ outboxId: 'row-acp-1', messageId: 'acp-1', outcome: 'processed' });
+    expect(ack && ackBody(ack)).toMatchObject({ outboxId: rowId('row-acp-1'), messageId: 'acp-1', outcome: 'processed' });
     await restarted.waitForLog((l) => l.msg === 'acknowledged again after a lost acknowledgement' && l.count === 1);
     // Recorded: later sweeps do not send it again.
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { DeadLetterReasons } from '../src/index';
 import { checkErpSalesInvariants, createErpSalesService, readErpSalesConfig, type ErpSalesService } from '../examples/erp-sales';
-import { ackBody, drain, outboxMessage, startBroker, waitFor, type TestBroker } from './support/serviceBus';
+import { ackBody, drain, outboxMessage, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 describe('erp-sales sample service', () => {
   let broker: TestBroker;
@@ -32,7 +32,7 @@ describe('erp-sales sample service', () => {
     const order = (id: string, opportunityId: string, sequence: number, amount: number) =>
       outboxMessage({
         outboxMessageId: id,
-        outboxId: `row-${id}`,
+        outboxId: rowId(`row-${id}`),
         eventType: 'SalesOrderWon',
         sessionKey: opportunityId,
         sequence,
@@ -53,7 +53,7 @@ describe('erp-sales sample service', () => {
     await broker.client.createSender('erp-sales').sendMessages(
       outboxMessage({
         outboxMessageId: 'bad-1',
-        outboxId: 'row-bad-1',
+        outboxId: rowId('row-bad-1'),
         eventType: 'SalesOrderWon',
         sessionKey: 'opp-9',
         payload: { opportunityId: 'opp-9', customer: 'Fabrikam', amount: -5 },

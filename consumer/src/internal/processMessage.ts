@@ -96,6 +96,8 @@ export interface ProcessDependencies<TTransaction> {
   classifyError: (error: unknown, event: OutboxEvent) => ErrorClassification;
   readSchemaVersion: (event: OutboxEvent) => string | number | undefined;
   acknowledge: ((ack: Acknowledgement) => Promise<void>) | undefined;
+  /** No acknowledgement is sent for this message (no usable outbox-id): said once per delivery, with why. */
+  onUnacknowledgeable?: (outboxMessageId: string, why: string) => void;
   /** The acknowledgement of an inbox entry reached the queue (recorded, so the sweep does not send it again). */
   acknowledgementSent?: (outboxMessageId: string) => void;
   transientErrorDelayInMs: number;
@@ -194,12 +196,14 @@ export async function processMessage<TTransaction>(
     if (!(await settle('dead-lettered', () => settler.deadLetter(reason, text), details))) {
       return { outcome: 'settlement-failed', ...base, ...details };
     }
-    // Rejected acks need an id the publisher can match; without outbox-message-id the broker's dead-letter is the signal.
+    // Rejected acks need ids the publisher can match (a GUID outbox-id and the outbox-message-id); without them the
+    // broker's dead-letter is the signal (the publisher's dead-letter monitor records it on the row).
+    if (ids.outboxMessageId !== undefined && ids.outboxId === undefined) deps.onUnacknowledgeable?.(ids.outboxMessageId, `no acknowledgement: ${unacknowledgeable ?? 'application property "outbox-id" is missing or not a GUID'}`);
     const acknowledgement =
-      ids.outboxMessageId === undefined
+      ids.outboxMessageId === undefined || ids.outboxId === undefined
         ? undefined
         : await sendAck({
-            ...(ids.outboxId === undefined ? {} : { outboxId: ids.outboxId }),
+            outboxId: ids.outboxId,
             messageId: ids.outboxMessageId,
             outcome: 'rejected',
             reason: `${reason}: ${text}`,
@@ -209,6 +213,7 @@ export async function processMessage<TTransaction>(
   }
 
   const read = readOutboxEvent(message);
+  const unacknowledgeable = read.ok ? read.unacknowledgeable : undefined;
   if (!read.ok) {
     return reject(read.reason, read.description, { outboxId: read.outboxId, outboxMessageId: read.outboxMessageId });
   }
@@ -290,8 +295,13 @@ export async function processMessage<TTransaction>(
     return { outcome: 'settlement-failed', ...base, ...ids };
   }
   await faults?.afterComplete?.(event);
+  if (event.outboxId === undefined) {
+    // Handled (and deduplicated on outbox-message-id), but an ack without a row id would only be dead-lettered.
+    deps.onUnacknowledgeable?.(event.outboxMessageId, `no acknowledgement: ${unacknowledgeable ?? 'no outbox-id'}`);
+    return { outcome: status, ...base, ...ids };
+  }
   const acknowledgement = await sendAck({
-    ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
+    outboxId: event.outboxId,
     messageId: event.outboxMessageId,
     outcome: 'processed',
     processedAt: entry.processedAt.toISOString(),

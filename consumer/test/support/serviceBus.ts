@@ -4,6 +4,8 @@ import {
   type ServiceBusMessage,
   type ServiceBusReceivedMessage,
 } from '@azure/service-bus';
+import { createHash } from 'node:crypto';
+
 import { Settings, MessageProperties } from '@dataverse-outbox/solution';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 
@@ -135,4 +137,10 @@ export interface AckBody {
 export function ackBody(message: ServiceBusReceivedMessage): AckBody {
   const body: unknown = message.body;
   return (Buffer.isBuffer(body) ? JSON.parse(body.toString('utf8')) : body) as AckBody;
+}
+
+/** A deterministic GUID for a readable test name (outbox row ids are GUIDs; the consumer acknowledges only those). */
+export function rowId(name: string): string {
+  const h = createHash('sha1').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
