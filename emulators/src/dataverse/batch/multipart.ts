@@ -95,7 +95,10 @@ function parseHttpPart(text: string, inChangeSet: boolean): HttpPart {
   const body = lines.slice(http.next).join('\n').replace(/\s+$/, '');
   const contentId = mime.headers.get('content-id') ?? http.headers.get('content-id');
   if (inChangeSet && m[1] === 'GET') throw new MultipartError('A GET request is not allowed inside a change set.');
-  return { kind: 'request', contentId, method: m[1] as string, url: m[2] as string, headers: http.headers, body };
+  const url = m[2] as string;
+  // A request line whose URL no parser accepts (`http://[::1`) is a malformed part, not an error of the server.
+  if (!URL.canParse(url, 'http://batch.invalid/')) throw new MultipartError(`The request URL '${url.slice(0, 200)}' of a batch part is not a valid URL.`);
+  return { kind: 'request', contentId, method: m[1] as string, url, headers: http.headers, body };
 }
 
 export function parseBatch(body: string, boundary: string): BatchPart[] {

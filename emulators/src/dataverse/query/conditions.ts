@@ -116,6 +116,12 @@ export function conditionSql(ctx: ConditionContext, attr: AttributeDef, op: stri
   const isDate = attr.type === 'datetime';
   const range = (from: number | undefined, to: number | undefined): SqlFragment => {
     if (!isDate) throw DataverseErrors.invalidArgument(`Condition operator '${op}' is only valid for date and time columns; '${attr.logicalName}' is not one.`);
+    // A huge X (LastXDays 99999999999) leaves the calendar: a bad argument, not an invalid Date deeper down.
+    for (const bound of [from, to]) {
+      if (bound !== undefined && Number.isNaN(new Date(bound).getTime())) {
+        throw DataverseErrors.invalidArgument(`Condition operator '${op}' with value '${String(values[0])}' reaches a date outside the supported range.`);
+      }
+    }
     const parts: string[] = [];
     const params: SqlValue[] = [];
     if (from !== undefined) {
