@@ -73,7 +73,8 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     const r = get(key);
     const [min, max] = numberRanges[key] ?? [0, Number.MAX_SAFE_INTEGER];
     const n = Number(r.value.trim());
-    if (r.value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    // Digits only (a Dataverse Number value may read "100.0"): Number() would also take "0x10", "1e2" or "Infinity".
+    if (!/^\d{1,16}(?:\.0+)?$/.test(r.value.trim()) || !Number.isInteger(n) || n < min || n > max) {
       problems.push(`${where(r)} must be a whole number from ${min} to ${max}, got ${JSON.stringify(r.value)}`);
       return Number(Settings[key].defaultValue);
     }
