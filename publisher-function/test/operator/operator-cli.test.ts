@@ -173,4 +173,35 @@ describe('leases: documented settings, standby takes over within a few seconds o
     const got = await drainQueue(h, 'invoices', 2);
     expect(got.map((m) => m.messageId).sort()).toEqual(['handover-after', 'handover-before']);
   });
+
+  it('kill -9 of the holder (worker processes, OUTBOX_LEASE_DURATION_SECONDS=5): the standby publishes once the lease runs out', async () => {
+    // Scopes name leases, they do not partition rows: the publishers of the test before must be gone.
+    for (const x of hosts.splice(0)) await x.close();
+    const env = { ...cliEnv('publisher-app'), SERVICEBUS_CONNECTION_STRING: h.sb.connectionString, ...h.appSettings, OUTBOX_SCOPE: 'crash', OUTBOX_LEASE_DURATION_SECONDS: '5', OUTBOX_STANDBY_POLL_SECONDS: '1' };
+    const a = runSource('worker.ts', [], env);
+    await waitFor(() => a.output().stderr.includes('"message":"lease acquired"'), 'worker A holds the lease');
+    const b = runSource('worker.ts', [], env);
+    await waitFor(() => b.output().stderr.includes('"message":"publisher started"'), 'worker B started');
+    await h.writer.transaction((tx) => {
+      tx.enqueue({ target: 'invoices', eventType: 'Crash', payload: { n: 1 }, messageId: 'crash-before' });
+    });
+    await eventually(async () => (await rowByMessageId(h, 'crash-before')).status === OutboxStatus.Published, 'A publishes');
+    expect(b.output().stderr).not.toContain('"message":"lease acquired"');
+    const killedAt = Date.now();
+    a.child.kill('SIGKILL');
+    await a.exit;
+    await h.writer.transaction((tx) => {
+      tx.enqueue({ target: 'invoices', eventType: 'Crash', payload: { n: 2 }, messageId: 'crash-after' });
+    });
+    await eventually(async () => (await rowByMessageId(h, 'crash-after')).status === OutboxStatus.Published, 'B publishes after the lease ran out', 30_000, 50);
+    const takeoverMs = Date.now() - killedAt;
+    process.stdout.write(`kill -9 with a 5 s lease: the standby published ${takeoverMs} ms after the kill\n`);
+    expect(b.output().stderr).toContain('"message":"lease acquired"');
+    // At most the lease plus one standby poll and a cycle; with the old fixed 60 s lease this waited a minute.
+    expect(takeoverMs).toBeLessThan(15_000);
+    b.child.kill('SIGTERM');
+    expect(await b.exit).toBe(0);
+    const got = await drainQueue(h, 'invoices', 2);
+    expect(got.map((m) => m.messageId).sort()).toEqual(['crash-after', 'crash-before']);
+  });
 });
