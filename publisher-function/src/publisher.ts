@@ -195,12 +195,13 @@ export class OutboxPublisher {
         total.retrying += r.retrying;
         total.outcome = r.outcome;
         if (r.more) continue;
-        // Functions timer: keep polling adaptively until the budget ends, so latency does not wait for the next tick.
-        if (!options.untilDeadline || r.outcome !== 'ran') break;
-        interval = r.read > 0 ? min : Math.min(max, interval * 2);
+        // Functions timer: keep polling adaptively until the budget ends, so latency does not wait for the next tick;
+        // without the lease (an instance that died holding it), look for it every standby poll instead of a minute.
+        if (!options.untilDeadline || (r.outcome !== 'ran' && r.outcome !== 'no-lease')) break;
+        const wait = r.outcome === 'no-lease' ? this.standbyPollInMs : (interval = r.read > 0 ? min : Math.min(max, interval * 2));
         const left = deadline - Date.now();
-        if (left <= interval) break;
-        await new Promise((resolve) => setTimeout(resolve, interval));
+        if (left <= wait) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } catch (e) {
       total.outcome = 'error';

@@ -204,4 +204,19 @@ describe('leases: documented settings, standby takes over within a few seconds o
     const got = await drainQueue(h, 'invoices', 2);
     expect(got.map((m) => m.messageId).sort()).toEqual(['crash-after', 'crash-before']);
   });
+
+  it('the Functions timer run looks for a lease held by a dead instance every standby poll within its budget', async () => {
+    for (const x of hosts.splice(0)) await x.close();
+    // An instance that died holding the lease for 3 more seconds.
+    expect(await new DataverseLeaseStore(h.client).tryAcquire('functions', 'dead-instance', new Date(Date.now() + 3000))).toBe(true);
+    await h.writer.transaction((tx) => {
+      tx.enqueue({ target: 'invoices', eventType: 'Timer', payload: { n: 1 }, messageId: 'timer-after-dead' });
+    });
+    const fn = host({ OUTBOX_SCOPE: 'functions', OUTBOX_STANDBY_POLL_SECONDS: '1' });
+    const r = await fn.publisher.runFor(10_000, { untilDeadline: true });
+    // Before: the run ended at once with outcome no-lease, and the row waited for the next minute's timer.
+    expect(r.published).toBeGreaterThanOrEqual(1);
+    expect((await rowByMessageId(h, 'timer-after-dead')).status).toBe(OutboxStatus.Published);
+    expect((await drainQueue(h, 'invoices', 1)).map((m) => m.messageId)).toEqual(['timer-after-dead']);
+  });
 });
