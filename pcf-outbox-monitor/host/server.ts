@@ -111,8 +111,9 @@ function refuse(res: ServerResponse, refusal: Refusal, onApiPath: boolean): void
 /** Response headers never passed back: cookies and CORS grants are Dataverse's business with its own origin. */
 const droppedResponseHeaders = /^(set-cookie|access-control-.*)$/i;
 
-function proxy(req: IncomingMessage, res: ServerResponse, target: URL, token: string): void {
-  const url = new URL(req.url ?? '/', target);
+function proxy(req: IncomingMessage, res: ServerResponse, target: URL, token: string, pathAndQuery: string): void {
+  // Only the path and query are taken from the request: the bearer token never goes to a host the request names.
+  const url = new URL(pathAndQuery, target);
   const headers = { ...forwardedHeaders(req), host: url.host, authorization: `Bearer ${token}` };
   const outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: req.method, headers }, (upstream) => {
     const back = Object.fromEntries(Object.entries(upstream.headers).filter(([name]) => !droppedResponseHeaders.test(name)));
@@ -144,12 +145,15 @@ export async function startMonitorHost(options: MonitorHostOptions): Promise<Mon
   const html = page({ apiBase: apiPath, pageSize: options.pageSize ?? 50, width: options.width ?? 0, pageToken });
 
   const server = createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://host').pathname;
+    const requested = new URL(req.url ?? '/', 'http://host.invalid');
+    const pathname = requested.pathname;
     try {
+      // An absolute or protocol-relative request target (`//evil.example/api/...`) names another host: never proxied.
+      if (requested.origin !== 'http://host.invalid') return refuse(res, { status: 403, reason: 'The request target must be a path on this host.' }, true);
       const onApiPath = pathname.startsWith(apiPath);
       const refusal = checkHostAndOrigin(req, req.socket.localPort ?? 0) ?? (onApiPath ? checkProxyCall(req, pageToken) : undefined);
       if (refusal) return refuse(res, refusal, onApiPath);
-      if (onApiPath) return proxy(req, res, target, token);
+      if (onApiPath) return proxy(req, res, target, token, `${requested.pathname}${requested.search}`);
       if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, { status: 405, reason: `The method ${req.method ?? ''} is not allowed here: the monitor host serves its page with GET.` }, false);
       if (pathname === '/' || pathname === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html);
       if (pathname === '/host.js') return send(res, 200, 'text/javascript; charset=utf-8', hostScript);

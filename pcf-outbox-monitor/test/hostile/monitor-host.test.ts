@@ -78,6 +78,8 @@ const cases: Case[] = [
   { name: 'Origin: null on a proxied PATCH', request: () => ({ method: 'PATCH', path: `${API}${SET}(00000000-0000-0000-0000-000000000001)`, headers: { Origin: 'null', [TOKEN_HEADER]: pageToken }, body: '{}' }), status: 403, reason: /Cross-origin request refused: Origin .{0,2}null/ },
   { name: 'a method the proxy does not serve (TRACE-like PROPFIND)', request: () => ({ method: 'PROPFIND', path: `${API}${SET}`, headers: { [TOKEN_HEADER]: pageToken } }), status: 405, reason: /not proxied/ },
   { name: 'POST to the page', request: () => ({ method: 'POST', path: '/', headers: { 'Content-Type': 'text/plain' }, body: 'x' }), status: 405, reason: /serves its page with GET/ },
+  { name: 'protocol-relative request target naming another host (the bearer token must not follow)', request: () => ({ path: `//evil.example${API}${SET}`, headers: { [TOKEN_HEADER]: pageToken } }), status: 403, reason: /must be a path on this host/ },
+  { name: 'absolute-form request target naming another host', request: () => ({ path: `http://evil.example${API}${SET}`, headers: { [TOKEN_HEADER]: pageToken } }), status: 403, reason: /must be a path on this host/ },
   { name: 'path traversal out of the platform folder', request: () => ({ path: '/platform/..%2F..%2F..%2Fpackage.json' }), status: 404, reason: /not found/ },
 ];
 
