@@ -71,7 +71,8 @@ export function chaosCommand(): Command {
     .option('--duration <seconds>', 'length of the chaos phase', seconds(10, 86_400), 60)
     .option('--ct-share <share>', 'share of orders that go through the change-tracking source', share, 0.2)
     .option('--mean-gap <seconds>', 'mean time between two chaos actions (default: duration/25, between 1.5 and 4 s)', seconds(0.25, 3600))
-    .option('--lease <seconds>', 'publisher lease duration', seconds(1, 600), 6)
+    // Whole seconds within the bounds of the publisher's own setting (OUTBOX_LEASE_DURATION_SECONDS), which the run sets.
+    .option('--lease <seconds>', 'publisher lease duration (whole seconds)', wholeNumber(5, 3600), 6)
     .option('--kinds <list>', `fault kinds, comma-separated (default all): ${faultKinds.join(', ')}`, kindList)
     .option('--blocked-key-rows <n>', 'rows behind the head row of each blocked-key fault (default: orders/5, 100 to 2,000)', wholeNumber(1, 100_000))
     .option('--quiescence-timeout <seconds>', 'how long to wait for quiescence after the chaos phase', seconds(1, 86_400), 180)
