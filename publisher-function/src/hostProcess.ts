@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describeError } from './core/errors';
+import { redactSecrets } from './core/redact';
 import type { Logger } from './core/ports';
 
 export interface HostProcessOptions {
@@ -25,7 +26,7 @@ export async function runHostProcess(host: { publisher: { start(): Promise<void>
         process.exit(0);
       },
       (e: unknown) => {
-        logger.error('error while closing', { error: describeError(e) });
+        logger.error('error while closing', { error: redactSecrets(describeError(e)) });
         process.exit(1);
       },
     );
@@ -39,7 +40,7 @@ export async function runHostProcess(host: { publisher: { start(): Promise<void>
     } catch (e) {
       if (stopping) return;
       if (options.retryStartEveryInMs === undefined) throw e;
-      logger.error('could not start; retrying', { error: describeError(e) });
+      logger.error('could not start; retrying', { error: redactSecrets(describeError(e)) });
       await new Promise((r) => setTimeout(r, options.retryStartEveryInMs));
     }
   }
