@@ -81,7 +81,7 @@ beforeAll(async () => {
     const request = route.request();
     if (request.method() === 'PATCH') {
       ifMatchSent.push((await request.allHeaders())['if-match'] ?? '(none)');
-      if (request.url().includes(ids['racing-failed'] as string)) {
+      if (request.url().includes(ids['racing-failed'])) {
         await api('PATCH', `${OutboxMessage.entitySetName}(${ids['racing-failed']})`, { [c.status]: OutboxStatus.Cancelled });
       }
     }
