@@ -2,10 +2,14 @@
 // reason, or handled without an acknowledgement), never a transient retry loop, and the good message sent right after
 // it is still processed and acknowledged. The Service Bus emulator with the official SDK; the inbox on SQLite and on
 // real PostgreSQL (a NUL in an id is refused by PostgreSQL's text type: it must not become an endless InboxFailed).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import type { ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
 import { MessageProperties, normaliseGuid } from '@dataverse-outbox/solution';
 
-import { createOutboxConsumer, DeadLetterReasons, type MessageSettlement, type OutboxConsumer, type OutboxEvent } from '../../src/index';
+import { createOutboxConsumer, createSqliteInbox, DeadLetterReasons, type MessageSettlement, type OutboxConsumer, type OutboxEvent } from '../../src/index';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from '../support/inboxKinds';
 import { describePostgres } from '../support/postgres';
 import { ackBody, drain, outboxMessage, rowId, startBroker, waitFor, type TestBroker } from '../support/serviceBus';
@@ -43,6 +47,14 @@ const cases: Case[] = [
   ['a number as outbox-id', (n) => base(n, { applicationProperties: props(n, { [MessageProperties.outboxId]: 17 }) }), { outcome: 'processed', ack: 'none' }],
   ['an outbox-id in braces and capitals', (n) => base(n, { applicationProperties: props(n, { [MessageProperties.outboxId]: `{${rowId(`h-${n}`).toUpperCase()}}` }) }), { outcome: 'processed', ack: 'normalised' }],
   ['a 10,000-deep JSON body', (n) => base(n, { body: Buffer.from(nested) }), { outcome: 'processed', ack: 'normalised', check: (e) => expect(typeof e.payload).toBe('object') }],
+  ['a 200 KB JSON body', (n) => base(n, { body: Buffer.from(JSON.stringify({ blob: 'b'.repeat(200_000) })) }), { outcome: 'processed', ack: 'normalised', check: (e) => expect((e.payload as { blob: string }).blob).toHaveLength(200_000) }],
+  ['an empty JSON body', (n) => base(n, { body: Buffer.alloc(0) }), { outcome: 'dead-lettered', reason: DeadLetterReasons.InvalidBody, description: 'body is empty', rejectedAck: true }],
+  [
+    'a JSON body with a __proto__ key',
+    (n) => base(n, { body: Buffer.from('{"__proto__":{"polluted":true},"n":1}') }),
+    { outcome: 'processed', ack: 'normalised', check: (e) => expect([(e.payload as { n: number }).n, ({} as { polluted?: boolean }).polluted]).toEqual([1, undefined]) },
+  ],
+  ['a 10,000-character outbox-id', (n) => base(n, { applicationProperties: props(n, { [MessageProperties.outboxId]: 'f'.repeat(10_000) }) }), { outcome: 'processed', ack: 'none' }],
   ['an outbox-sequence that is not a number', (n) => base(n, { applicationProperties: props(n, { [MessageProperties.outboxSequence]: 'third' }) }), { outcome: 'processed', ack: 'normalised', check: (e) => expect(e.outboxSequence).toBeUndefined() }],
 ];
 
@@ -145,4 +157,35 @@ describe('hostile consumer messages with the SQLite inbox', () => {
 
 describePostgres('hostile consumer messages with the PostgreSQL inbox', () => {
   hostileSuite(postgresKind, 'hostile-pg');
+});
+
+describe('the acknowledgement sweep', () => {
+  it('hostile: an inbox entry whose outbox id is not a GUID (written by an older version) is never re-sent, and not swept again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sweep-hostile-'));
+    const broker = await startBroker([{ name: 'sweep-q' }, { name: 'sweep-acks' }]);
+    const inbox = createSqliteInbox({ filename: path.join(dir, 'inbox.sqlite') });
+    await inbox.migrate();
+    await inbox.processOnce({ outboxMessageId: 'legacy', outboxId: 'row-legacy' }, () => undefined);
+    await inbox.processOnce({ outboxMessageId: 'good', outboxId: rowId('good') }, () => undefined);
+    const consumer = createOutboxConsumer({
+      serviceBus: broker.client,
+      entity: 'sweep-q',
+      inbox,
+      acknowledge: { queue: 'sweep-acks' },
+      acknowledgementSweep: { intervalInMs: 200, graceInMs: 1 },
+      retention: false,
+      handler: () => undefined,
+    });
+    try {
+      await consumer.start();
+      await waitFor('sweep done', async () => (await inbox.listUnacknowledged({ processedBefore: new Date(Date.now() + 60_000), limit: 10 })).length === 0, 10_000, 50);
+      const acks = (await drain(broker.client, 'sweep-acks', 2, { timeoutInMs: 2000 })).map(ackBody);
+      expect(acks.map((a) => [a.messageId, a.outboxId])).toEqual([['good', rowId('good')]]);
+    } finally {
+      await consumer.close({ timeoutInMs: 5000 });
+      await inbox.close();
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
