@@ -124,6 +124,9 @@ const parsers: Case[] = [
   { name: 'alternate key longer than its column', request: () => ({ method: 'PATCH', path: `${API}${SET}(obx_messageid='${'x'.repeat(500)}')`, headers: json, body: '{"obx_name":"x","obx_target":"t"}' }), status: 400, code: '0x80044331' },
   { name: 'FetchXML naming an unknown entity', request: () => get(`${SET}?fetchXml=${encodeURIComponent('<fetch><entity name="nope"/></fetch>')}`), status: 400 },
   { name: 'bearer token whose payload is a JSON array', request: () => ({ ...get(SET), headers: { Accept: 'application/json', Authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('[1,2]').toString('base64url')}.x` } }), status: 200 },
+  { name: 'JSON sent to $batch (wrong content type)', request: () => ({ method: 'POST', path: `${API}$batch`, headers: json, body: '{"requests":[]}' }), status: 400, code: '0x80048d19' },
+  { name: 'entity set name wrapped in white space', request: () => get(`%20${SET}%20`), status: 404, code: '0x80060888', message: /Resource not found/ },
+  { name: 'unicode look-alike entity set name (Cyrillic o)', request: () => get(encodeURIComponent('\u043ebx_outboxmessages')), status: 404, code: '0x80060888' },
   { name: 'admin body null', request: () => ({ method: 'POST', path: '/_admin/faults', headers: { [ADMIN_WRITE_HEADER]: '1', 'Content-Type': 'application/json' }, body: 'null' }), status: 400, message: /must be a JSON object/ },
   { name: 'admin body not JSON', request: () => ({ method: 'PUT', path: '/_admin/clock', headers: { [ADMIN_WRITE_HEADER]: '1', 'Content-Type': 'application/json' }, body: '{offsetMs:' }), status: 400, message: /not valid JSON/ },
 ];
