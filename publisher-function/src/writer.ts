@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/solution';
 import { isJsonContentType } from './core/mapping';
 import type { BatchRequest, BatchResponse } from './dataverse/batch';
-import { odataLiteral, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from './dataverse/client';
+import { alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from './dataverse/client';
 
 const C = OutboxMessage.columns;
 
@@ -90,7 +90,7 @@ export function outboxRowRequest(m: EnqueueInput): { messageId: string; request:
   if (m.messageId) {
     // Upsert on the alternate key: a retried transaction updates the same row. obx_status is never sent, so an
     // upsert cannot move a row that was already published back to Pending.
-    return { messageId: m.messageId, request: { method: 'PATCH', url: `${OutboxMessage.entitySetName}(${C.messageId}=${odataLiteral(m.messageId)})`, body } };
+    return { messageId: m.messageId, request: { method: 'PATCH', url: `${OutboxMessage.entitySetName}(${alternateKey(C.messageId, m.messageId)})`, body } };
   }
   const id = randomUUID();
   return { messageId: id, request: { method: 'POST', url: OutboxMessage.entitySetName, body: { ...body, [C.id]: id, [C.messageId]: id } } };
