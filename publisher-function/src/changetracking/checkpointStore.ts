@@ -2,7 +2,7 @@
 // only with conditional writes so that an instance that lost its lease can never move a checkpoint backwards.
 import { ChangeCheckpoint as T } from '@dataverse-outbox/solution';
 import type { OperationOptions } from '../core/ports';
-import { odataLiteral, type DataverseClient, type EntityRecord } from '../dataverse/client';
+import { alternateKey, type DataverseClient, type EntityRecord } from '../dataverse/client';
 import { DataverseError } from '../dataverse/errors';
 import { ChangeTrackingError } from './errors';
 import type { ChangeCheckpoint, CheckpointChanges, CheckpointPort } from './ports';
@@ -37,7 +37,7 @@ export class DataverseCheckpointStore implements CheckpointPort {
   constructor(private readonly client: DataverseClient) {}
 
   private key(name: string): string {
-    return `${C.name}=${odataLiteral(name)}`;
+    return alternateKey(C.name, name);
   }
 
   async read(name: string, options: OperationOptions = {}): Promise<ChangeCheckpoint | undefined> {
