@@ -8,7 +8,8 @@ export function createChangeTrackingPublisherFromAppSettings(
   env: Readonly<Record<string, string | undefined>> = process.env,
   options: Partial<Omit<ChangeTrackingPublisherOptions, 'dataverse' | 'serviceBus'>> = {},
 ): ChangeTrackingHost {
-  return createHostFromAppSettings(env, { onResponse: (info) => options.metrics?.dataverseRequest?.(info.method) }, (_app, dataverse, serviceBus) =>
-    createChangeTrackingPublisher({ ...options, dataverse, serviceBus, appSettings: env }),
+  return createHostFromAppSettings(env, { onResponse: (info) => options.metrics?.dataverseRequest?.(info.method) }, (app, dataverse, serviceBus) =>
+    // OUTBOX_LEASE_DURATION_SECONDS applies to the source leases too (one documented setting for every lease).
+    createChangeTrackingPublisher({ ...options, dataverse, serviceBus, leaseDurationInMs: options.leaseDurationInMs ?? app.leaseDurationSeconds * 1000, appSettings: env }),
   );
 }
