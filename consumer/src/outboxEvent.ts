@@ -94,11 +94,16 @@ export function decodeBody(body: unknown, contentType: string): DecodeResult {
 export const maxOutboxMessageIdLength = 1024;
 
 /** C0 and C1 control characters and DEL: never part of an id, and NUL cannot be stored in PostgreSQL text. */
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+function isControlCharacter(code: number): boolean {
+  return code <= 0x1f || (code >= 0x7f && code <= 0x9f);
+}
 
 function controlCharacterProblem(value: string): string | undefined {
-  const at = value.search(controlCharacter);
-  return at < 0 ? undefined : `contains a control character (U+${value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')} at position ${at})`;
+  for (let at = 0; at < value.length; at++) {
+    const code = value.charCodeAt(at);
+    if (isControlCharacter(code)) return `contains a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')} at position ${at})`;
+  }
+  return undefined;
 }
 
 /** Why `outbox-message-id` cannot be an inbox key, or undefined when it can. */
