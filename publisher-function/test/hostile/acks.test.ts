@@ -2,6 +2,8 @@
 // same batch are still applied. One pair of emulators for the file; the real store, the official SDK.
 import type { ServiceBusMessage } from '@azure/service-bus';
 import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
+import { InvalidIdentifierError } from '@dataverse-outbox/solution';
+import { idFilter } from '../../src/dataverse/outboxStore';
 import { processAckMessages, runDeadLetterMonitor, type AckDisposition } from '../../src';
 import { drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 
@@ -166,5 +168,35 @@ describe('hostile dead letters: set aside alone with a specific reason, the good
     // Set aside, not in the way: the next pass receives nothing.
     const [again] = await runDeadLetterMonitor(h.serviceBus, h.store, ['invoices'], { maxWaitTimeInMs: 300 });
     expect(again!.received).toBe(0);
+  });
+});
+
+describe('hostile ids for the store: checked before any request, never pasted into $filter', () => {
+  const badIds: [string, string][] = [
+    ['a word', 'order-17'],
+    ['an OData filter injection', `${GUID_UNKNOWN} or obx_status eq 612000000`],
+    ['a closing parenthesis injection', `${GUID_UNKNOWN}) or (obx_status eq 612000000`],
+    ['a quote', "'"],
+    ['an empty string', ''],
+    ['a GUID with a NUL inside', `${GUID_UNKNOWN.slice(0, 8)}\u0000${GUID_UNKNOWN.slice(9)}`],
+    ['a URL-encoded GUID', encodeURIComponent(`{${GUID_UNKNOWN}}`)],
+  ];
+  it.each(badIds)('hostile: readByIds with %s throws InvalidIdentifierError and sends nothing', async (_name, bad) => {
+    const good = take();
+    const before = h.dv.getRequestCounters().total.requests;
+    const error = await h.store.readByIds([good.id, bad]).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidIdentifierError);
+    expect((error as InvalidIdentifierError).message).toMatch(/^outbox row id must be a GUID, got /);
+    expect(h.dv.getRequestCounters().total.requests).toBe(before);
+    expect(() => idFilter([bad])).toThrow(InvalidIdentifierError);
+    // The good id alone is still read.
+    expect((await h.store.readByIds([good.id])).map((r) => r.id)).toEqual([good.id]);
+  });
+
+  it('hostile: readByIds takes a GUID in braces and capitals, and the same id twice, as one row', async () => {
+    const good = take();
+    const rows = await h.store.readByIds([`{${good.id.toUpperCase()}}`, good.id]);
+    expect(rows.map((r) => r.id)).toEqual([good.id]);
+    expect(idFilter([`{${good.id.toUpperCase()}}`])).toBe(`(obx_outboxmessageid eq ${good.id})`);
   });
 });
