@@ -49,6 +49,21 @@ test('the run really broke things and really carried traffic', () => {
   expect(report.audit!.transitionsObserved).toBeGreaterThan(f.outbox.goodOrders / 2);
 });
 
+test('every fault kind was dealt, and the poison and blocking faults of issue 17 really struck', () => {
+  expect(new Set(report.actions.map((a) => a.kind))).toEqual(new Set(report.options.kinds));
+  const i = report.figures!.injected;
+  expect(i.poisonAcks.sent).toBeGreaterThan(0);
+  expect(i.poisonAcks.deadLetteredAsExpected).toBe(i.poisonAcks.sent);
+  expect(i.goodAcksSent).toBeGreaterThan(0);
+  expect(i.poisonDeadLetters.sent).toBeGreaterThan(0);
+  expect(i.deepNesting.failedWithDepthReason).toBeGreaterThan(0);
+  expect(i.whitespaceTargets.rows).toBeGreaterThan(0);
+  expect(i.blockedKeys.length).toBeGreaterThan(0);
+  // The head row really failed while its target refused attaches, and then went through.
+  for (const b of i.blockedKeys) expect(b).toMatchObject({ headStatus: 'Acked', headAttempts: expect.any(Number) });
+  expect(Math.max(...i.blockedKeys.map((b) => b.headAttempts))).toBeGreaterThan(1);
+});
+
 test('the report names the seed and how to reproduce it', () => {
   const md = readFileSync(path.join(dir, 'chaos-report.md'), 'utf8');
   expect(md).toContain(`seed ${SHORT_RUN.seed}`);

@@ -206,7 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say(`Chaos phase: ${schedule.length} actions over ${(options.durationMs / 1000).toFixed(0)} s (seed ${options.seed})`);
     const ticker = setInterval(() => {
       const k = Object.values(executor!.kills).reduce((a, b) => a + (b ?? 0), 0);
-      say(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  outbox change sets ${progress.committed + progress.failed}/${progress.total} (${progress.failed} failed), change-tracking ${producer.orders.length}, actions ${executor!.log.length}, kills ${k}`);
+      say(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  outbox change sets ${progress.committed + progress.failed}/${progress.total} (${progress.failed} failed), change-tracking ${producer.orders.filter((o) => o.flow === 'change-tracking').length}, actions ${executor!.log.length}, kills ${k}`);
     }, 10_000);
     try {
       for (const { at, action } of schedule) {
