@@ -87,7 +87,13 @@ export async function runDeadLetterMonitor(client: ServiceBusClient, store: Outb
       });
       options.metrics?.poisonNotice?.('dead-letter', reason);
       result.setAside[reason] = (result.setAside[reason] ?? 0) + 1;
-      await receiver.deferMessage(m);
+      try {
+        await receiver.deferMessage(m);
+      } catch (e) {
+        // Deferral refused (not only a lost lock): completing is the other way to stop it blocking; it was logged above.
+        logger.warn('dead letter could not be deferred; completed instead', { target, reason, sequenceNumber: m.sequenceNumber?.toString(), error: describeError(e) });
+        await receiver.completeMessage(m);
+      }
     };
     try {
       while (result.received < (options.maxMessagesPerTarget ?? 500)) {
