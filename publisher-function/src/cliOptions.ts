@@ -13,7 +13,7 @@ export const CliBounds = {
   intervalSeconds: { min: 0.5, max: 3600 },
 } as const;
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
 
 function text(what: string, max: number): (value: string) => string {
   return (value) => {

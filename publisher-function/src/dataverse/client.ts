@@ -159,7 +159,7 @@ function keySegment(key: string): string {
   if (isGuid(key)) return normaliseGuid(key)!;
   // column='text' as alternateKey builds it, or a plain literal without anything that could end the segment, start a
   // query or fragment, or smuggle an escape: quotes only doubled, % only as a valid escape.
-  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\u0000-\u001f%]|''|%[0-9A-Fa-f]{2})*'$/i.test(key)) return key;
+  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\p{Cc}%]|''|%[0-9A-Fa-f]{2})*'$/iu.test(key)) return key;
   throw new InvalidIdentifierError('row id', key);
 }
 
