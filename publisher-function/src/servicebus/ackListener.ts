@@ -72,6 +72,8 @@ export class AckListener {
   /** The longest Retry-After Dataverse gave for the last batch (0 when none). */
   private retryAfterInMs = 0;
   private readonly stop = new AbortController();
+  /** The tail of the settlement queue (see serially). */
+  private settlements: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly client: ServiceBusClient,
@@ -146,16 +148,26 @@ export class AckListener {
       const m = messages[i]!;
       const d = dispositions[i]!;
       try {
-        if (d.action === 'complete') await receiver.completeMessage(m);
+        if (d.action === 'complete') await this.serially(() => receiver.completeMessage(m));
         else if (d.action === 'deadLetter') {
           this.options.metrics?.poisonNotice?.('ack', d.reason);
-          await receiver.deadLetterMessage(m, { deadLetterReason: d.reason, deadLetterErrorDescription: d.description.slice(0, 1024) });
-        } else await receiver.abandonMessage(m);
+          await this.serially(() => receiver.deadLetterMessage(m, { deadLetterReason: d.reason, deadLetterErrorDescription: d.description.slice(0, 1024) }));
+        } else await this.serially(() => receiver.abandonMessage(m));
       } catch (e) {
         // Settling failed (lock lost, connection gone): the message comes back and is applied again, harmlessly.
         if (!this.stopping) this.logger.warn('ack listener could not settle an acknowledgement; it will be redelivered', { queue: this.queue, action: d.action, error: describeError(e) });
       }
     }
+  }
+
+  /**
+   * One settlement at a time across every batch in flight too: the last delivery of one batch and the first of the
+   * next are neighbours, and their dispositions would merge just the same.
+   */
+  private serially(settle: () => Promise<void>): Promise<void> {
+    const run = this.settlements.then(settle, settle);
+    this.settlements = run.catch(() => undefined);
+    return run;
   }
 
   /** Backs off after batches Dataverse could not take: exponential, never shorter than the Retry-After it gave. */
