@@ -35,6 +35,14 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
     expectedSeconds: { quick: 32, full: 200 },
   },
   {
+    name: 'blocked-key',
+    title: 'Blocked key: other keys\' latency and Dataverse writes with 10,000 rows behind a failing head row',
+    summary: 'Other keys\' commit-to-publish p99 and the publisher\'s Dataverse writes with 10,000 rows waiting on one key whose head row keeps failing, against the same load without it, in the same run.',
+    script: 'blockedKey.bench.ts',
+    args: { quick: ['--seconds', '4', '--blocked-rows', '1000'], full: ['--seconds', '60', '--blocked-rows', '10000'] },
+    expectedSeconds: { quick: 14, full: 150 },
+  },
+  {
     name: 'consumer',
     title: 'Consumer: messages/s with the PostgreSQL inbox',
     summary: 'The idempotent consumer (inbox row + handler write in one PostgreSQL transaction, complete, acknowledgement) at concurrency 1, 8 and 32 against a plain receiver.',

@@ -48,6 +48,9 @@ export interface ServiceBusMessageSenderOptions {
   operationTimeoutInMs?: number;
 }
 
+/** How long a cycle waits for a check of a target that was down before it reports the target still unavailable. */
+const DOWN_CHECK_WAIT_IN_MS = 250;
+
 class SendTimeoutError extends Error {
   readonly code = 'ServiceTimeout';
 }
@@ -77,6 +80,12 @@ async function withDeadline<T>(ms: number, outer: AbortSignal | undefined, what:
 export class ServiceBusMessageSender implements MessageSenderPort {
   private readonly senders = new Map<string, ServiceBusSender>();
   private readonly maxSizes = new Map<string, number>();
+  /**
+   * Targets whose last check failed transiently. While one is down, a check fails at once with that error and looks
+   * again in the background: the SDK's own retries (seconds) never stall a publish cycle, and the other targets' and
+   * keys' rows of that cycle, a second time.
+   */
+  private readonly down = new Map<string, { error: TargetUnavailableError; checking?: Promise<number | undefined> }>();
   private readonly timeoutInMs: number;
 
   constructor(
@@ -105,6 +114,34 @@ export class ServiceBusMessageSender implements MessageSenderPort {
   async maxMessageSizeInBytes(target: string, options: OperationOptions = {}): Promise<number> {
     const known = this.maxSizes.get(target);
     if (known !== undefined) return known;
+    const down = this.down.get(target);
+    if (down) {
+      down.checking ??= this.check(target).then(
+        (size) => {
+          this.down.delete(target);
+          return size;
+        },
+        (e: unknown) => {
+          down.checking = undefined;
+          if (e instanceof TargetUnavailableError) down.error = e;
+          return undefined;
+        },
+      );
+      // A target that is back answers at once; one still down costs this cycle at most a short wait.
+      const size = await Promise.race([down.checking, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), DOWN_CHECK_WAIT_IN_MS).unref())]);
+      if (size !== undefined) return size;
+      throw down.error;
+    }
+    try {
+      return await this.check(target, options);
+    } catch (e) {
+      if (e instanceof TargetUnavailableError && !e.permanent) this.down.set(target, { error: e });
+      throw e;
+    }
+  }
+
+  /** Attaches a sender to the target and learns its max message size; TargetUnavailableError when it cannot. */
+  private async check(target: string, options: OperationOptions = {}): Promise<number> {
     try {
       const sender = this.sender(target);
       const batch = await withDeadline(this.timeoutInMs, options.abortSignal, `createMessageBatch for "${target}"`, (abortSignal) => sender.createMessageBatch({ abortSignal }));
@@ -166,6 +203,8 @@ export class ServiceBusMessageSender implements MessageSenderPort {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.down.values()].map((d) => d.checking));
+    this.down.clear();
     const all = [...this.senders.values()];
     this.senders.clear();
     await Promise.all(all.map((s) => s.close().catch(() => undefined)));
