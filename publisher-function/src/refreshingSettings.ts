@@ -2,6 +2,7 @@
 // InvalidSettings error at start); a later failed read keeps the last good settings, so an admin's typo or a Dataverse
 // hiccup never stops a running publisher.
 import { describeError } from './core/errors';
+import { redactSecrets } from './core/redact';
 import type { Logger, OperationOptions } from './core/ports';
 
 export interface RefreshingSettingsOptions<T> {
@@ -33,7 +34,7 @@ export class RefreshingSettings<T> {
       this.value = next;
     } catch (e) {
       if (this.value === undefined) throw e;
-      this.options.logger.error(`${this.options.what} refresh failed; keeping the last good ${this.options.what}`, { error: describeError(e) });
+      this.options.logger.error(`${this.options.what} refresh failed; keeping the last good ${this.options.what}`, { error: redactSecrets(describeError(e)) });
     }
     this.readAt = Date.now();
     return this.value;
