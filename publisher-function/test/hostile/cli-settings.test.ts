@@ -5,7 +5,7 @@
 import { CommanderError } from 'commander';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxStatus } from '@dataverse-outbox/solution';
-import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, parseSettings, readAppSettings, runOperatorAction } from '../../src';
+import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, parseSettings, readAppSettings, redactSecrets, runOperatorAction } from '../../src';
 import { program } from '../../src/cli';
 
 let dv: DataverseEmulator;
@@ -206,5 +206,21 @@ describe('JSON overrides of the outbox settings (OUTBOX_ALLOWED_TARGETS): refuse
     // The other bad setting is still reported, and the message stays readable whatever the value's size.
     expect(details.some((d) => d.includes('app setting OUTBOX_BATCH_SIZE must be a whole number from 1 to 1000, got "0"'))).toBe(true);
     expect((caught as Error).message.length).toBeLessThan(2000);
+  });
+});
+
+describe('redactSecrets, the last line of defence on every error surface: the secret goes, the rest of the line stays', () => {
+  const cases: [string, string, string][] = [
+    ['a URL with user and password', `cannot reach https://admin:${SECRET}@contoso.crm.dynamics.com/api: refused`, 'cannot reach https://***@contoso.crm.dynamics.com/api: refused'],
+    ['a password holding "@" and "/"', `url=https://u:p/${SECRET}@x@host.example/path done`, 'url=https://***@host.example/path done'],
+    ['a SAS query string', `GET https://acct.blob.core.windows.net/c/b?sv=2024&sig=${SECRET} failed`, 'GET https://acct.blob.core.windows.net/c/b?*** failed'],
+    ['a Service Bus connection string', `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=${SECRET}=;EntityPath=q`, 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=***;EntityPath=q'],
+    ['a bearer token', `Authorization: Bearer eyJ${SECRET}.abc.def-_ rejected`, 'Authorization: Bearer *** rejected'],
+    ['a storage account key', `DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${SECRET}==;EndpointSuffix=core.windows.net`, 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;EndpointSuffix=core.windows.net'],
+  ];
+  it.each(cases)('hostile: redaction of %s', (_name, text, expected) => {
+    const out = redactSecrets(text);
+    expect(out).toBe(expected);
+    expect(out).not.toContain(SECRET);
   });
 });
