@@ -76,6 +76,9 @@ export function idFilter(ids: readonly string[]): string {
   return `(${ids.map((id) => `${C.id} eq ${requireGuid(id, 'outbox row id')}`).join(' or ')})`;
 }
 
+/** $batch part statuses that refuse one row's update for good (bad value, too large, unprocessable). */
+const PERMANENT_ROW_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
 /** Retry-After of one $batch response part, in ms (seconds form; Dataverse sends seconds). */
 function retryAfterOfPart(headers: Record<string, string>): number | undefined {
   const s = Number(headers['retry-after']);
@@ -219,7 +222,9 @@ export class DataverseOutboxStore implements OutboxStorePort {
           conflicts.push(u.id);
         } else if (r.status >= 400) {
           const e = errorFromResponse(r.status, r.body, `update of outbox row ${u.id}`, retryAfterOfPart(r.headers));
-          failures.push({ id: u.id, permanent: r.status !== 429 && r.status < 500, message: e.message, retryAfterInMs: e.retryAfterInMs });
+          // Only a refusal of this row's own content is final; 401/403 (credentials, privileges), 408, 429 and 5xx
+          // hit every row alike and pass, so they are retried rather than costing good acks their dead-letter.
+          failures.push({ id: u.id, permanent: PERMANENT_ROW_STATUSES.has(r.status), message: e.message, retryAfterInMs: e.retryAfterInMs });
         } else {
           written.push(u.id);
         }
