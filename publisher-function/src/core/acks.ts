@@ -35,7 +35,7 @@ export const PoisonReasons = {
   InvalidOutcome: 'InvalidOutcome',
   /** No outbox row has this id (never existed, or removed by the cleanup job). */
   UnknownOutboxRow: 'UnknownOutboxRow',
-  /** Dataverse refused the row's own update for good (a 4xx for that row alone). */
+  /** Dataverse refused the row's own update for good (400/413/422 for that row alone). */
   RowUpdateRejected: 'RowUpdateRejected',
 } as const;
 export type PoisonReason = (typeof PoisonReasons)[keyof typeof PoisonReasons];

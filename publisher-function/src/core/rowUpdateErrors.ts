@@ -3,7 +3,7 @@
 
 export interface RowUpdateFailure {
   id: string;
-  /** True when resending can never help (a 4xx for that row); false for 429/5xx answered for that row. */
+  /** True when resending can never help (400/413/422 for that row); false for anything that may pass (401/403/429/5xx...). */
   permanent: boolean;
   message: string;
   retryAfterInMs?: number;
