@@ -3,12 +3,15 @@
 import { OutboxMessage } from '@dataverse-outbox/solution/names';
 import * as React from 'react';
 import { OutboxMonitorApp, type OutboxMonitorProps } from './components/OutboxMonitorApp';
-import type { HostTheme, MonitorServices, PageTarget, PagingState, SortState } from './components/types';
+import type { HostTheme, MonitorServices, PageTarget } from './components/types';
 import { clampPageSize } from './core/pageSize';
 import { describeMissingColumns, toOutboxRow, type OutboxRow } from './core/rows';
+import { healthFromRows } from './core/rowsHealth';
 import { runAction } from './core/runAction';
-import { loadDetails, loadHealth, type WebApiPort } from './core/services';
+import { loadDetails, loadHealth } from './core/services';
 import type { OutboxStatusValue } from './core/status';
+import * as datasetAccess from './datasetAccess';
+import { webApiSupportOf } from './hostSupport';
 import type { IInputs, IOutputs } from './inputs';
 import { createWebApiRows, webApiBaseOf } from './webApiRows';
 
@@ -16,8 +19,7 @@ type DataSet = ComponentFramework.PropertyTypes.DataSet;
 
 const statusColumn = OutboxMessage.columns.status;
 
-/** SortDirection 0 = ascending, 1 = descending; ConditionOperator 0 = Equal; FilterOperator 1 = Or (PCF enums). */
-const sortDescending = 1;
+/** ConditionOperator 0 = Equal; FilterOperator 1 = Or (PCF enums). */
 const conditionEqual = 0;
 const filterOr = 1;
 
@@ -49,6 +51,11 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
   private context!: ComponentFramework.Context<IInputs>;
   private services!: MonitorServices;
   private rows: readonly OutboxRow[] = [];
+  private columns: ReadonlySet<string> = new Set();
+  private snapshot: datasetAccess.DatasetSnapshot | undefined = undefined;
+  /** Why the host has no Web API (health then comes from the loaded rows), or undefined. */
+  private webApiMissing: string | undefined = undefined;
+  private pageSize = clampPageSize(undefined);
   private viewMessages: readonly string[] = [];
   private readAt = new Date(0);
   private healthVersion = 0;
@@ -62,24 +69,46 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
 
   public init(context: ComponentFramework.Context<IInputs>): void {
     this.context = context;
-    context.mode.trackContainerResize(true);
-    const webApi: WebApiPort = context.webAPI;
-    // Writes need If-Match with the row's ETag, which context.webAPI cannot send: the Web API over fetch instead.
-    const rows = createWebApiRows({ apiBase: webApiBaseOf(context), fetch: (input, init) => fetch(input, init) });
-    this.services = {
-      loadHealth: () => loadHealth(webApi, new Date()),
-      runAction: (action, targets) => runAction(rows, action, targets),
-      loadDetails: (id) => loadDetails(webApi, id),
-    };
-    context.parameters.records.paging.setPageSize(clampPageSize(context.parameters.pageSize?.raw));
+    context.mode?.trackContainerResize?.(true);
+    const support = webApiSupportOf(context);
+    if (support.webApi) {
+      const webApi = support.webApi;
+      // Writes need If-Match with the row's ETag, which context.webAPI cannot send: the Web API over fetch instead.
+      const rows = createWebApiRows({ apiBase: webApiBaseOf(context), fetch: (input, init) => fetch(input, init) });
+      this.services = {
+        loadHealth: () => loadHealth(webApi, new Date()),
+        runAction: (action, targets) => runAction(rows, action, targets),
+        loadDetails: (id) => loadDetails(webApi, id),
+      };
+    } else {
+      // Never call a Web API the host does not have (the pcf-start harness alerts on every call): health comes from the
+      // loaded rows, and actions and details say why they are off.
+      const reason = support.missing;
+      this.webApiMissing = reason;
+      const refused = (): Promise<never> => Promise.reject(new Error(`this needs the Dataverse Web API: ${reason}`));
+      this.services = {
+        loadHealth: () => Promise.resolve(healthFromRows(this.rows, this.columns, new Date())),
+        runAction: refused,
+        loadDetails: refused,
+      };
+    }
+    this.pageSize = clampPageSize(context.parameters.pageSize?.raw);
+    datasetAccess.setPageSize(context.parameters.records, this.pageSize);
   }
 
   public updateView(context: ComponentFramework.Context<IInputs>): React.ReactElement {
     this.context = context;
     const dataset = context.parameters.records;
-    // Rebuild rows only when the dataset itself changed (a resize or theme change re-renders with the same rows).
-    const datasetChanged = !this.loadedOnce || context.updatedProperties.includes('dataset') || context.updatedProperties.includes('records');
-    if (datasetChanged && !dataset.loading) this.readRows(dataset);
+    // Rebuild rows only when the dataset changed (a resize or theme change re-renders with the same rows). Hosts that
+    // signal new data with an empty updatedProperties (pcf-start) are caught by the record list itself changing.
+    const updated: unknown = context.updatedProperties;
+    const named = Array.isArray(updated) && (updated.includes('dataset') || updated.includes('records'));
+    const snapshot = datasetAccess.snapshotOf(dataset);
+    const datasetChanged = !this.loadedOnce || named || !datasetAccess.sameSnapshot(this.snapshot, snapshot);
+    if (datasetChanged && !dataset.loading) {
+      this.snapshot = snapshot;
+      this.readRows(dataset);
+    }
     if (context.fluentDesignLanguage !== this.themeSource) {
       this.themeSource = context.fluentDesignLanguage;
       this.hostTheme = hostThemeOf(context);
@@ -91,10 +120,12 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
       viewMessages: this.viewMessages,
       datasetError: dataset.error ? dataset.errorMessage || 'the view query failed' : undefined,
       loading: dataset.loading,
-      paging: this.pagingOf(dataset),
-      sort: this.sortOf(dataset),
+      paging: datasetAccess.pagingOf(dataset, this.pageNumber, this.pageSize),
+      sort: datasetAccess.sortOf(dataset),
       statusFilter: this.statusFilter,
-      width: Number(context.mode.allocatedWidth) > 0 ? Number(context.mode.allocatedWidth) : 0,
+      features: datasetAccess.featuresOf(dataset),
+      webApiMissing: this.webApiMissing,
+      width: Number(context.mode?.allocatedWidth) > 0 ? Number(context.mode.allocatedWidth) : 0,
       healthVersion: this.healthVersion,
       hostTheme: this.hostTheme,
       services: this.services,
@@ -117,8 +148,9 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
   }
 
   private readRows(dataset: DataSet): void {
-    const available = new Set(dataset.columns.map((col) => col.name));
-    this.rows = dataset.sortedRecordIds.map((id) => {
+    const available = new Set((Array.isArray(dataset.columns) ? dataset.columns : []).map((col) => col.name));
+    this.columns = available;
+    this.rows = (Array.isArray(dataset.sortedRecordIds) ? dataset.sortedRecordIds : []).map((id) => {
       const record = dataset.records[id];
       return toOutboxRow(
         id,
@@ -128,72 +160,57 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     });
     this.viewMessages = describeMissingColumns(available);
     this.readAt = new Date();
-    if (this.navigating) this.navigating = false;
-    else this.healthVersion += 1;
+    // Health from loaded rows follows every load; from the Web API only loads that may mean the outbox changed.
+    if (this.navigating && this.webApiMissing === undefined) this.navigating = false;
+    else {
+      this.navigating = false;
+      this.healthVersion += 1;
+    }
     this.loadedOnce = true;
-    if (!dataset.paging.hasPreviousPage) this.pageNumber = 1;
-  }
-
-  private pagingOf(dataset: DataSet): PagingState {
-    const { paging } = dataset;
-    return {
-      pageNumber: this.pageNumber,
-      pageSize: paging.pageSize,
-      totalCount: paging.totalResultCount >= 0 ? paging.totalResultCount : undefined,
-      hasNextPage: paging.hasNextPage,
-      hasPreviousPage: paging.hasPreviousPage,
-    };
-  }
-
-  private sortOf(dataset: DataSet): SortState | undefined {
-    const first = dataset.sorting[0];
-    return first ? { column: first.name, descending: first.sortDirection === sortDescending } : undefined;
+    if (dataset.paging?.hasPreviousPage !== true) this.pageNumber = 1;
   }
 
   private readonly onSort = (column: string, descending: boolean): void => {
-    const dataset = this.context.parameters.records;
-    // The dataset API is driven by mutating its sorting list, then refreshing.
-    dataset.sorting.splice(0, dataset.sorting.length, { name: column, sortDirection: descending ? 1 : 0 });
-    this.pageNumber = 1;
     this.navigating = true;
-    dataset.refresh();
+    if (datasetAccess.sortBy(this.context.parameters.records, column, descending)) this.pageNumber = 1;
+    else this.navigating = false;
   };
 
   private readonly onPage = (target: PageTarget): void => {
-    const paging = this.context.parameters.records.paging;
     const page = target === 'first' ? 1 : target === 'previous' ? Math.max(1, this.pageNumber - 1) : this.pageNumber + 1;
-    this.pageNumber = page;
     this.navigating = true;
-    paging.loadExactPage(page);
+    if (datasetAccess.loadPage(this.context.parameters.records, page, this.pageNumber)) this.pageNumber = page;
+    else this.navigating = false;
   };
 
   private readonly onSelect = (ids: string[]): void => {
-    this.context.parameters.records.setSelectedRecordIds(ids);
+    const dataset = this.context.parameters.records;
+    if (typeof dataset.setSelectedRecordIds === 'function') dataset.setSelectedRecordIds(ids);
   };
 
   private readonly onOpen = (id: string): void => {
     const dataset = this.context.parameters.records;
-    const record = dataset.records[id];
-    if (record) dataset.openDatasetItem(record.getNamedReference());
+    const record = dataset.records?.[id];
+    if (record && typeof dataset.openDatasetItem === 'function') dataset.openDatasetItem(record.getNamedReference());
   };
 
   private readonly onStatusFilter = (statuses: OutboxStatusValue[]): void => {
-    const dataset = this.context.parameters.records;
-    this.statusFilter = statuses;
-    if (statuses.length === 0) dataset.filtering.clearFilter();
-    else {
-      dataset.filtering.setFilter({
-        filterOperator: filterOr,
-        conditions: statuses.map((value) => ({ attributeName: statusColumn, conditionOperator: conditionEqual, value: String(value) })),
-      });
-    }
-    this.pageNumber = 1;
+    const expression: ComponentFramework.PropertyHelper.DataSetApi.FilterExpression | null =
+      statuses.length === 0
+        ? null
+        : {
+            filterOperator: filterOr,
+            conditions: statuses.map((value) => ({ attributeName: statusColumn, conditionOperator: conditionEqual, value: String(value) })),
+          };
     this.navigating = true;
-    dataset.refresh();
+    if (datasetAccess.filterBy(this.context.parameters.records, expression)) {
+      this.statusFilter = statuses;
+      this.pageNumber = 1;
+    } else this.navigating = false;
   };
 
   private readonly onRefresh = (): void => {
     this.navigating = false;
-    this.context.parameters.records.refresh();
+    datasetAccess.refresh(this.context.parameters.records);
   };
 }

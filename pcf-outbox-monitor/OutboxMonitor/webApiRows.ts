@@ -4,6 +4,7 @@
 import { OutboxMessage } from '@dataverse-outbox/solution/names';
 import { requireGuid } from '@dataverse-outbox/solution/identifiers';
 import { truncate } from './core/format';
+import { clientUrlOf } from './hostSupport';
 import type { ConditionalOutcome, RowVersionPort, VersionedRow } from './core/runAction';
 
 const c = OutboxMessage.columns;
@@ -18,10 +19,10 @@ export interface WebApiRowsOptions {
 
 /** Web API root for the control: `context.page.getClientUrl()` in a model-driven app, else the page's own origin. */
 export function webApiBaseOf(context: unknown): string {
-  // `page` is not in the PCF typings but model-driven apps provide it (and it is what real controls use).
-  const page = (context as { page?: { getClientUrl?: unknown } } | undefined)?.page;
-  const clientUrl = page && typeof page.getClientUrl === 'function' ? (page.getClientUrl as () => unknown)() : undefined;
-  return typeof clientUrl === 'string' && /^https?:\/\//i.test(clientUrl) ? `${clientUrl.replace(/\/+$/, '')}/api/data/v9.2/` : '/api/data/v9.2/';
+  // `page` is not in the PCF typings but model-driven apps provide it (and it is what real controls use). Its
+  // getClientUrl may throw (the pcf-start harness): clientUrlOf never does.
+  const clientUrl = clientUrlOf(context);
+  return clientUrl ? `${clientUrl.replace(/\/+$/, '')}/api/data/v9.2/` : '/api/data/v9.2/';
 }
 
 async function failure(response: Response, what: string): Promise<Error> {

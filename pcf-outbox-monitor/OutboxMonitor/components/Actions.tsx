@@ -11,6 +11,8 @@ export interface ActionsProps {
   runAction: (action: OutboxAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
   /** Called after an action ran (whatever the per-row outcome) and by the Refresh button. */
   onRefresh: () => void;
+  /** Why actions cannot run in this host (no Dataverse Web API); undefined when they can. */
+  unavailable?: string | undefined;
 }
 
 interface Outcome {
@@ -38,7 +40,7 @@ function allowedText(action: OutboxAction): string {
 }
 
 /** Retry / Replay / Cancel on the selected rows, with a confirmation and a result per row. */
-export const Actions = React.memo(function Actions({ selectedRows, runAction, onRefresh }: ActionsProps): React.ReactElement {
+export const Actions = React.memo(function Actions({ selectedRows, runAction, onRefresh, unavailable }: ActionsProps): React.ReactElement {
   const [confirming, setConfirming] = React.useState<OutboxAction | undefined>(undefined);
   const [running, setRunning] = React.useState<OutboxAction | undefined>(undefined);
   const [outcome, setOutcome] = React.useState<Outcome | undefined>(undefined);
@@ -73,8 +75,9 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
     <div>
       <div role="toolbar" aria-label="Outbox actions" style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center' }}>
         {outboxActions.map((action) => {
-          const enabled = running === undefined && canRunOnSelection(action, statuses);
+          const enabled = unavailable === undefined && running === undefined && canRunOnSelection(action, statuses);
           const label = actionLabels[action].verb;
+          const why = unavailable !== undefined ? `${label} needs the Dataverse Web API: ${unavailable}` : `Select only ${allowedText(action)} rows to ${label.toLowerCase()}`;
           return (
             <DefaultButton
               key={action}
@@ -82,7 +85,7 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
               disabled={!enabled}
               data-action={action}
               ariaLabel={`${label} selected rows`}
-              title={enabled ? actionLabels[action].explain : `Select only ${allowedText(action)} rows to ${label.toLowerCase()}`}
+              title={enabled ? actionLabels[action].explain : why}
               onClick={() => setConfirming(action)}
             />
           );

@@ -96,6 +96,8 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
   const problems = [report.counts, report.oldestPending, report.lastPublish, report.series]
     .filter((o): o is { ok: false; error: string } => !o.ok)
     .map((o) => o.error);
+  // From loaded rows only (no Web API), facts the rows cannot give are expected: one caption, not one error bar each.
+  const scope = report.scope;
 
   return (
     <section aria-label="Outbox health" aria-busy={loaded.key !== reloadKey} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
@@ -144,11 +146,18 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
           obx_outboxstatus choice.
         </MessageBar>
       ) : null}
-      {problems.map((p) => (
-        <MessageBar key={p} messageBarType={MessageBarType.error}>
-          {p}
-        </MessageBar>
-      ))}
+      {scope ? (
+        <div data-health-scope="loaded-rows" style={{ fontSize: 12, color: theme.palette.neutralSecondary }}>
+          From the {formatCount(scope.loadedRows)} row{scope.loadedRows === 1 ? '' : 's'} loaded in this view, not the whole outbox; default
+          thresholds.{problems.length > 0 ? ` Not known from these rows: ${problems.join('; ')}.` : ''}
+        </div>
+      ) : (
+        problems.map((p) => (
+          <MessageBar key={p} messageBarType={MessageBarType.error}>
+            {p}
+          </MessageBar>
+        ))
+      )}
       {report.thresholdsProblem ? <MessageBar messageBarType={MessageBarType.warning}>{report.thresholdsProblem}</MessageBar> : null}
     </section>
   );

@@ -21,6 +21,8 @@ export interface OutboxGridProps {
   /** When the rows were read; ages are relative to it so rendering stays pure. */
   now: Date;
   sort: SortState | undefined;
+  /** False when the host's dataset cannot sort (no sorting list): headers are then not clickable. */
+  sortable: boolean;
   narrow: boolean;
   onSort: (column: string, descending: boolean) => void;
   onSelect: (ids: string[]) => void;
@@ -49,7 +51,7 @@ type GridItem = OutboxRow & { key: string };
 
 /** The bound view's rows: virtualised (DetailsList renders only what is on screen), sortable and selectable. */
 export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps): React.ReactElement {
-  const { rows, now, sort, narrow, onSort, onOpen, onShowDetails } = props;
+  const { rows, now, sort, sortable, narrow, onSort, onOpen, onShowDetails } = props;
   const theme = useTheme();
 
   // Selection is created once; the latest onSelect is read when the selection changes.
@@ -139,7 +141,7 @@ export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps)
             isResizable: true,
             isSorted: sorted,
             isSortedDescending: sorted && sort?.descending === true,
-            ...(s.sortColumn !== undefined
+            ...(s.sortColumn !== undefined && sortable
               ? {
                   sortAscendingAriaLabel: 'Sorted ascending',
                   sortDescendingAriaLabel: 'Sorted descending',
@@ -149,7 +151,7 @@ export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps)
             onRender: (item?: OutboxRow) => (item ? s.render(item) : null),
           };
         }),
-    [specs, narrow, sort, onSort],
+    [specs, narrow, sort, sortable, onSort],
   );
 
   const items = React.useMemo(() => rows.map((row) => ({ ...row, key: row.id })), [rows]);

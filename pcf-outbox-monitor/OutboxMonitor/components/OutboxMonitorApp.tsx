@@ -9,7 +9,7 @@ import { HealthHeader } from './HealthHeader';
 import { OutboxGrid } from './OutboxGrid';
 import { PayloadPanel } from './PayloadPanel';
 import { themeFromHost } from './theme';
-import type { HostTheme, MonitorServices, PageTarget, PagingState, SortState } from './types';
+import type { DatasetFeatures, HostTheme, MonitorServices, PageTarget, PagingState, SortState } from './types';
 
 export interface OutboxMonitorProps {
   rows: readonly OutboxRow[];
@@ -23,6 +23,10 @@ export interface OutboxMonitorProps {
   paging: PagingState;
   sort: SortState | undefined;
   statusFilter: readonly OutboxStatusValue[];
+  /** What the host's dataset supports: sorting by header, filtering by status chips. */
+  features: DatasetFeatures;
+  /** Why this host has no Dataverse Web API (one notice; actions off), or undefined when it has one. */
+  webApiMissing: string | undefined;
   /** Width the host gives the control, in pixels (0 when unknown). */
   width: number;
   /** Changes when the outbox may have changed (first load, refresh, after an action); the health header reloads with it. */
@@ -96,9 +100,15 @@ const Monitor = React.memo(function Monitor(props: OutboxMonitorProps): React.Re
       style={{ display: 'flex', flexDirection: 'column', gap: 10, padding: 8, color: theme.palette.neutralPrimary, background: theme.palette.white, fontFamily: theme.fonts.medium.fontFamily }}
       data-narrow={narrow ? 'true' : 'false'}
     >
+      {props.webApiMissing !== undefined ? (
+        <MessageBar messageBarType={MessageBarType.info} isMultiline data-host-notice="no-web-api">
+          This host has no Dataverse Web API ({props.webApiMissing}), as in Microsoft&apos;s PCF test harness. The grid shows the rows the host
+          loaded and the health summary is computed from them; Retry, Replay, Cancel and message details need the Web API and are off.
+        </MessageBar>
+      ) : null}
       <HealthHeader loadHealth={services.loadHealth} reloadKey={props.healthVersion} narrow={narrow} />
-      <Actions selectedRows={selectedRows} runAction={services.runAction} onRefresh={props.onRefresh} />
-      <StatusChips selected={props.statusFilter} onChange={props.onStatusFilter} />
+      <Actions selectedRows={selectedRows} runAction={services.runAction} onRefresh={props.onRefresh} unavailable={props.webApiMissing} />
+      {props.features.filter ? <StatusChips selected={props.statusFilter} onChange={props.onStatusFilter} /> : null}
       {props.viewMessages.map((message) => (
         <MessageBar key={message} messageBarType={MessageBarType.warning} isMultiline>
           {message}
@@ -113,7 +123,7 @@ const Monitor = React.memo(function Monitor(props: OutboxMonitorProps): React.Re
       {!props.loading && props.datasetError === undefined && rows.length === 0 ? (
         <MessageBar>No outbox rows match this view{props.statusFilter.length > 0 ? ' and status filter' : ''}.</MessageBar>
       ) : null}
-      <OutboxGrid rows={rows} now={props.now} sort={props.sort} narrow={narrow} onSort={props.onSort} onSelect={select} onOpen={props.onOpen} onShowDetails={setDetailsId} />
+      <OutboxGrid rows={rows} now={props.now} sort={props.sort} sortable={props.features.sort} narrow={narrow} onSort={props.onSort} onSelect={select} onOpen={props.onOpen} onShowDetails={setDetailsId} />
       <nav aria-label="Pages" style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center' }}>
         <DefaultButton text="First" ariaLabel="First page" disabled={!paging.hasPreviousPage} onClick={() => props.onPage('first')} />
         <DefaultButton text="Previous" ariaLabel="Previous page" disabled={!paging.hasPreviousPage} onClick={() => props.onPage('previous')} />

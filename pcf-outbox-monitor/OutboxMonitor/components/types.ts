@@ -26,6 +26,12 @@ export interface SortState {
 
 export type PageTarget = 'first' | 'previous' | 'next';
 
+/** Dataset features a host may lack (Microsoft's PCF test harness has no sorting list). */
+export interface DatasetFeatures {
+  sort: boolean;
+  filter: boolean;
+}
+
 /** The few host theme colours the control maps onto Fluent 8 (from context.fluentDesignLanguage when the host has one). */
 export interface HostTheme {
   isDark: boolean;

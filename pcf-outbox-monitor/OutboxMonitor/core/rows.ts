@@ -70,11 +70,13 @@ export function toOutboxRow(id: string, read: CellReader, availableColumns: Read
   }
 
   const str = (column: string): string | undefined => (has(column) ? text(read(column).value) : undefined);
+  // A "label" that is only the number itself (the pcf-start harness formats choices as numbers) is no label.
+  const label = statusCell.formatted && statusCell.formatted.replace(/[\s,.\u00a0\u202f']/g, '') !== String(statusCell.value) ? statusCell.formatted : undefined;
   return {
     id,
     name: str(c.name),
     status,
-    statusLabel: statusCell.formatted || undefined,
+    statusLabel: label,
     target: str(c.target),
     eventType: str(c.eventType),
     sessionKey: str(c.sessionKey),

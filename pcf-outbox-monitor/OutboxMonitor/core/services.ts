@@ -38,6 +38,8 @@ export interface HealthReport {
   series: Outcome<{ buckets: HourBucket[]; capped: boolean }>;
   thresholds: HealthThresholds;
   thresholdsProblem?: string;
+  /** Set when the report covers only the rows the host loaded (no Web API): facts it cannot know are not errors. */
+  scope?: { loadedRows: number };
 }
 
 export interface RowDetails {
