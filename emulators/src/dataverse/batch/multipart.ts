@@ -80,6 +80,27 @@ function readHeaders(lines: string[], start: number): { headers: Map<string, str
   return { headers, next: i };
 }
 
+/**
+ * `METHOD URL [HTTP/1.x]`, split on the first and the last space as OData's batch reader does, so a URL with unencoded
+ * spaces in its query (`$filter=name eq 'a b'`, as some clients send) is read whole.
+ */
+function parseRequestLine(line: string): [string, string, string] | undefined {
+  const text = line.trim();
+  const first = text.indexOf(' ');
+  if (first < 0) return undefined;
+  const method = text.slice(0, first);
+  if (!/^(GET|POST|PATCH|PUT|DELETE)$/.test(method)) return undefined;
+  let url = text.slice(first + 1).trim();
+  const last = url.lastIndexOf(' ');
+  if (last >= 0) {
+    if (!/^HTTP\/1\.[01]$/.test(url.slice(last + 1))) return undefined;
+    url = url.slice(0, last).trim();
+  }
+  if (url === '') return undefined;
+  // The URL parser takes spaces literally; encode them so the query keeps them as values.
+  return [text, method, url.replace(/ /g, '%20')];
+}
+
 function parseHttpPart(text: string, inChangeSet: boolean): HttpPart {
   const lines = splitLines(text);
   const mime = readHeaders(lines, 0);
@@ -88,7 +109,7 @@ function parseHttpPart(text: string, inChangeSet: boolean): HttpPart {
   let i = mime.next;
   while (i < lines.length && (lines[i] as string).trim() === '') i++;
   const requestLine = lines[i] ?? '';
-  const m = /^(GET|POST|PATCH|PUT|DELETE)\s+(\S+)(?:\s+HTTP\/1\.[01])?\s*$/.exec(requestLine);
+  const m = parseRequestLine(requestLine);
   if (!m) throw new MultipartError(`The request line '${requestLine}' is not a valid HTTP request line.`);
   const http = readHeaders(lines, i + 1);
   // The body runs to the end of the part; trailing blank lines belong to the delimiter.

@@ -7,6 +7,7 @@ import { emptyResponse, jsonResponse, type ApiRequest, type ApiResponse, type Re
 import { executeBatch } from '../handlers/batch';
 import { bulkDelete } from '../handlers/bulkDelete';
 import { createMultiple, updateMultiple, upsertMultiple } from '../handlers/bulk';
+import { entityDefinitions } from '../handlers/entityDefinitions';
 import { whoAmI, winOpportunity } from '../handlers/actions';
 import { queryEntitySet } from '../handlers/query';
 import { createRecord, deleteRecord, recordNavigation, recordProperty, retrieveRecord, upsertRecord } from '../handlers/records';
@@ -55,6 +56,8 @@ export function execute(engine: Engine, req: ApiRequest, ctx: RequestContext): A
     case 'WinOpportunity':
       only('POST', req);
       return winOpportunity(engine, req, ctx);
+    case 'EntityDefinitions':
+      return entityDefinitions(engine, req, ctx, resource);
     default:
       break;
   }

@@ -1,7 +1,8 @@
 // $batch (Microsoft Learn: "Execute batch operations using the Web API"): the whole body is parsed before anything runs
 // (a malformed body changes nothing); each change set runs in one SQLite transaction and is rolled back whole when any
 // of its requests fails, answered by that single failure; Content-ID references ($1) resolve to the entities created
-// earlier in the change set; without `Prefer: odata.continue-on-error` processing stops at the first failure.
+// earlier in the change set; without `Prefer: odata.continue-on-error` processing stops at the first failure and the
+// whole batch is answered 400 Bad Request (its body still holds the responses so far, ending with the failure).
 import { STATUS_CODES } from 'node:http';
 import { DataverseError, DataverseErrors, isDataverseError } from '../core/errors';
 import type { Engine } from '../core/engine';
@@ -73,6 +74,7 @@ export function executeBatch(engine: Engine, req: ApiRequest, ctx: RequestContex
   if (total > engine.settings.maxBatchRequests) throw DataverseErrors.batchTooLarge(engine.settings.maxBatchRequests);
   const continueOnError = preferences(req).has('odata.continue-on-error');
   const out: ResponsePart[] = [];
+  let stopped = false;
   const responseBoundary = `batchresponse_${globalThis.crypto.randomUUID()}`;
 
   for (const part of parts) {
@@ -85,7 +87,10 @@ export function executeBatch(engine: Engine, req: ApiRequest, ctx: RequestContex
         res = errorResponse(e);
       }
       out.push({ kind: 'single', part: toPart(res) });
-      if (res.status >= 400 && !continueOnError) break;
+      if (res.status >= 400 && !continueOnError) {
+        stopped = true;
+        break;
+      }
       continue;
     }
     const contentIds = new Map<string, string>();
@@ -111,10 +116,13 @@ export function executeBatch(engine: Engine, req: ApiRequest, ctx: RequestContex
       if (!(e instanceof ChangeSetFailed)) throw e;
       // A failed change set is answered by its failing request alone; nothing of it was committed.
       out.push({ kind: 'single', part: e.response });
-      if (!continueOnError) break;
+      if (!continueOnError) {
+        stopped = true;
+        break;
+      }
     }
   }
   const headers: Record<string, string> = { 'OData-Version': '4.0' };
   if (continueOnError) headers['Preference-Applied'] = 'odata.continue-on-error';
-  return { status: 200, headers, text: { contentType: `multipart/mixed; boundary=${responseBoundary}`, body: writeBatchResponse(responseBoundary, out) } };
+  return { status: stopped ? 400 : 200, headers, text: { contentType: `multipart/mixed; boundary=${responseBoundary}`, body: writeBatchResponse(responseBoundary, out) } };
 }

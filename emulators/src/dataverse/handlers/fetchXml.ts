@@ -123,7 +123,7 @@ export function fetchXmlQuery(engine: Engine, req: ApiRequest, ctx: RequestConte
   }
   const table = quoteIdent(entity.logicalName);
   const where = whereOf(entity, ctx, entityNode);
-  const annotations = annotationOptions(preferences(req));
+  const annotations = annotationOptions(preferences(req), engine);
   const context = `${ctx.apiBase}$metadata#${entity.entitySetName}`;
 
   if (isTrue(attrOf(fetch, 'aggregate'))) {
@@ -204,8 +204,9 @@ export function fetchXmlQuery(engine: Engine, req: ApiRequest, ctx: RequestConte
     if (more) {
       const last = pageRows[pageRows.length - 1];
       const id = String(last?.[entity.primaryIdAttribute] ?? '');
+      // The inner cookie is URL-encoded twice, as Dataverse sends it (clients decode it twice).
       body['@Microsoft.Dynamics.CRM.fetchxmlpagingcookie'] =
-        `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(`<cookie page="${page}"><${entity.primaryIdAttribute} last="{${id}}" /></cookie>`)}" istracking="False" />`;
+        `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(encodeURIComponent(`<cookie page="${page}"><${entity.primaryIdAttribute} last="{${id}}" /></cookie>`))}" istracking="False" />`;
     }
   }
   return jsonResponse(200, body);

@@ -46,7 +46,7 @@ function writtenResponse(req: ApiRequest, ctx: RequestContext, engine: Engine, e
   const prefer = preferences(req);
   if (prefer.get('return') === 'representation') {
     const options = parseQueryOptions(engine, entity, req.query);
-    const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer));
+    const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine));
     return jsonResponse(
       created ? 201 : 200,
       { '@odata.context': contextUrl(ctx, entity, options.selectText, '/$entity'), ...json },
@@ -72,12 +72,15 @@ export function retrieveRecord(engine: Engine, req: ApiRequest, ctx: RequestCont
   const id = requireRecordId(engine, entity, key);
   const row = engine.store.get(entity, id) as StoredRow;
   ctx.cost.recordsRead++;
+  const prefer = preferences(req);
+  // Dataverse never answers 304 when annotations or $expand are asked for: those parts may change without the row's
+  // version changing (a lookup's name, a related row), so the row is always sent.
   const ifNoneMatch = header(req, 'if-none-match');
-  if (ifNoneMatch && ifNoneMatch.split(',').some((t) => versionFromEtag(t) === Number(row['versionnumber']))) {
+  const cacheable = !prefer.has('odata.include-annotations') && !req.query.has('$expand');
+  if (cacheable && ifNoneMatch && ifNoneMatch.split(',').some((t) => versionFromEtag(t) === Number(row['versionnumber']))) {
     return emptyResponse(304, { ETag: etagOf(row) });
   }
-  const prefer = preferences(req);
-  const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer));
+  const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine));
   return jsonResponse(200, { '@odata.context': contextUrl(ctx, entity, options.selectText, '/$entity'), ...json }, { ETag: etagOf(row) });
 }
 
@@ -161,7 +164,7 @@ export function recordNavigation(engine: Engine, req: ApiRequest, ctx: RequestCo
     }
     const options = parseQueryOptions(engine, nav.target, req.query);
     const expandItem = { name: navSeg.name, nav, options };
-    const [json] = serializeRows(engine, ctx, entity, [engine.store.get(entity, id) as StoredRow], { orderBy: [], count: false, expand: [expandItem], select: [] }, annotationOptions(preferences(req)));
+    const [json] = serializeRows(engine, ctx, entity, [engine.store.get(entity, id) as StoredRow], { orderBy: [], count: false, expand: [expandItem], select: [] }, annotationOptions(preferences(req), engine));
     return listResponse(ctx, nav.target, options, (json as Record<string, unknown>)[navSeg.name] as unknown[], {});
   }
   if (!isRef) throw DataverseErrors.methodNotAllowed(req.method, req.path);
