@@ -197,10 +197,12 @@ export function checkInjectedFaults(args: {
   for (const { w, head, start, end } of windows) {
     const otherKeys = latency(goodLatency.filter((g) => g.at >= start && g.at <= end).map((g) => g.ms));
     blockedKeys.push({ sessionKey: w.sessionKey, rows: w.rows, headStatus: head?.status ?? 'no row', headAttempts: head?.attempts ?? 0, blockedMs: head?.publishedOn !== undefined ? head.publishedOn - start : undefined, otherKeys });
-    // Judged on the median (robust to a kill or pause that strikes during the window): clearly slower than the rest
-    // of the run is a blocked key holding back others.
-    if (otherKeys.rows >= 10 && unblockedLatency.rows >= 10 && otherKeys.medianMs > 2 * unblockedLatency.medianMs + 5000) {
-      slowed.push(`${w.sessionKey} (${w.rows} rows): other keys' median commit-to-publish ${otherKeys.medianMs} ms over ${otherKeys.rows} orders, ${unblockedLatency.medianMs} ms while no key was blocked`);
+    // The typical order of another key during the block must wait no longer than the slowest tenth of the orders
+    // committed while no key was blocked, plus 5 s. The other faults go on during the window (a publisher or Dataverse
+    // killed in it delays every key alike), so a tighter bound would judge the chaos, not the blocked key; the bug this
+    // catches made other keys wait for most of the block (over a minute behind 10,000 rows).
+    if (otherKeys.rows >= 10 && unblockedLatency.rows >= 10 && otherKeys.medianMs > unblockedLatency.p90Ms + 5000) {
+      slowed.push(`${w.sessionKey} (${w.rows} rows): other keys' median commit-to-publish ${otherKeys.medianMs} ms over ${otherKeys.rows} orders, p90 ${unblockedLatency.p90Ms} ms while no key was blocked`);
     }
   }
   add('no-head-of-line-blocking', 'outbox', 'other keys slowed down while one key was blocked', slowed);
