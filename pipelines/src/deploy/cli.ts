@@ -171,7 +171,7 @@ export async function runDeployCli(argv: readonly string[], io: CliIo): Promise<
   } catch (error) {
     if (isDeployError(error)) {
       io.stderr(`deploy failed (${error.code}): ${error.message}\n${error.details?.hint ? `hint: ${error.details.hint}\n` : ''}`);
-      return error.code === 'ToolMissing' || error.code === 'InvalidOption' || error.code === 'SettingsFileMissing' ? 2 : 1;
+      return error.code === 'ToolMissing' || error.code === 'InvalidOption' || error.code === 'SettingsFileMissing' || error.code === 'InvalidSettingsFile' ? 2 : 1;
     }
     throw error;
   }
