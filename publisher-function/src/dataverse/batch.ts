@@ -109,3 +109,17 @@ export function parseBatchResponse(contentType: string, body: string): BatchResp
   }
   return responses;
 }
+
+/**
+ * The failing request of a $batch answered as a whole with an error (Dataverse: 400 Bad Request when a batch without
+ * `Prefer: odata.continue-on-error` stops at its first failure; the multipart body ends with that request's response).
+ * Undefined when the body is not a batch response or holds no failure.
+ */
+export function failedBatchPart(contentType: string, body: string): BatchResponse | undefined {
+  if (!/^multipart\/mixed/i.test(contentType.trim())) return undefined;
+  try {
+    return parseBatchResponse(contentType, body).find((r) => r.status >= 400);
+  } catch {
+    return undefined;
+  }
+}

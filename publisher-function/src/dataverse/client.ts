@@ -3,7 +3,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/solution';
 import { httpUrlProblem } from '../core/redact';
-import { buildBatchBody, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
+import { buildBatchBody, failedBatchPart, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
 import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';
 
 export interface DataverseOperationOptions {
@@ -252,7 +252,11 @@ export class DataverseClient {
         }
         if (res.ok) return { status: res.status, headers: res.headers, body: parsed, text };
         const after = retryAfterInMs(res.headers.get('retry-after'));
-        failure = errorFromResponse(res.status, parsed, what, after);
+        // A $batch refused as a whole because one request failed: its error is that request's, classified the same way.
+        const inner = failedBatchPart(res.headers.get('content-type') ?? '', text);
+        failure = inner
+          ? errorFromResponse(inner.status, inner.body, `${what} request${inner.contentId ? ` ${inner.contentId}` : ''}`, after)
+          : errorFromResponse(res.status, parsed, what, after);
         if (res.status === 429) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
         else if ((res.status === 502 || res.status === 504) && idempotent) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
         else if (res.status === 503) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt; // not processed: safe to resend
@@ -407,7 +411,10 @@ export class DataverseClient {
     }
   }
 
-  /** Runs one change set atomically; throws the first failing request's error (nothing was written then). */
+  /**
+   * Runs one change set atomically; throws the first failing request's error (nothing was written then), whether the
+   * batch was answered 400 (Dataverse, no continue-on-error) or 200 with the failure inside.
+   */
   async executeChangeSet(requests: readonly import('./batch').BatchRequest[], options: DataverseOperationOptions & { idempotent?: boolean } = {}): Promise<BatchResponse[]> {
     const responses = await this.executeBatch([requests], options);
     const failed = responses.find((r) => r.status >= 400);
