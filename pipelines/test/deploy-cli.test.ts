@@ -64,6 +64,9 @@ describe('npm run deploy --dry-run', () => {
       'create-app-user',
       'find-role-assignment',
       'assign-publisher-role',
+      'find-publisher-profile',
+      'find-profile-membership',
+      'add-to-publisher-profile',
       'find-cleanup-job',
       'schedule-cleanup',
     ]);

@@ -83,6 +83,11 @@ async function rolesOf(userId: string): Promise<string[]> {
   return (json as { value: { name: string }[] }).value.map((r) => r.name);
 }
 
+async function profilesOf(userId: string): Promise<string[]> {
+  const { json } = await api('GET', `systemusers(${userId})/systemuserprofiles_association?$select=name`);
+  return (json as { value: { name: string }[] }).value.map((r) => r.name);
+}
+
 async function cleanupJobs(name: string): Promise<unknown[]> {
   const { json } = await api('GET', `asyncoperations?$select=asyncoperationid,name,operationtype,recurrencepattern&$filter=name eq '${name}' and statecode ne 3`);
   return (json as { value: unknown[] }).value;
@@ -101,6 +106,9 @@ describe('deploy plan replayed against the Dataverse emulator', () => {
       'POST create-app-user',
       'GET find-role-assignment',
       'POST assign-publisher-role',
+      'GET find-publisher-profile',
+      'GET find-profile-membership',
+      'POST add-to-publisher-profile',
       'GET find-cleanup-job',
       'POST schedule-cleanup',
     ]);
@@ -109,6 +117,8 @@ describe('deploy plan replayed against the Dataverse emulator', () => {
     expect(users[0]?.systemuserid).toBe(first.vars.systemUserId);
     expect(users[0]?._businessunitid_value).toBe(first.vars.businessUnitId);
     expect(await rolesOf(first.vars.systemUserId as string)).toEqual([SecurityRoles.Publisher]);
+    // Column security: the publisher can only read and mark the delivery state as a member of its profile.
+    expect(await profilesOf(first.vars.systemUserId as string)).toEqual([SecurityRoles.Publisher]);
     const jobName = (plan.steps.find((s) => s.id === 'schedule-cleanup') as { body: { JobName: string } }).body.JobName;
     const jobs = await cleanupJobs(jobName);
     expect(jobs).toHaveLength(1);
@@ -118,7 +128,7 @@ describe('deploy plan replayed against the Dataverse emulator', () => {
   it('is idempotent: replaying the same plan again finds everything and creates nothing', async () => {
     const plan = await printedPlan(appId);
     const second = await replay(plan);
-    expect(second.sent).toEqual(['GET who-am-i', 'GET find-publisher-role', 'GET find-app-user', 'GET find-role-assignment', 'GET find-cleanup-job']);
+    expect(second.sent).toEqual(['GET who-am-i', 'GET find-publisher-role', 'GET find-app-user', 'GET find-role-assignment', 'GET find-publisher-profile', 'GET find-profile-membership', 'GET find-cleanup-job']);
     const users = await appUsers(appId);
     expect(users).toHaveLength(1);
     expect(await rolesOf(users[0]?.systemuserid as string)).toEqual([SecurityRoles.Publisher]);
@@ -155,11 +165,12 @@ describe('deploy plan replayed against the Dataverse emulator', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/\[4\/8\] Create the application user: done \(systemUserId=[0-9a-f-]{36}\)/);
-    expect(result.stdout).toMatch(/\[8\/8\] .*: skipped, cleanupJobId is already known/);
+    expect(result.stdout).toMatch(/\[4\/11\] Create the application user: done \(systemUserId=[0-9a-f-]{36}\)/);
+    expect(result.stdout).toMatch(/\[11\/11\] .*: skipped, cleanupJobId is already known/);
     expect(result.stdout).not.toContain(token);
     const users = await appUsers(otherAppId);
     expect(users).toHaveLength(1);
     expect(await rolesOf(users[0]?.systemuserid as string)).toEqual([SecurityRoles.Publisher]);
+    expect(await profilesOf(users[0]?.systemuserid as string)).toEqual([SecurityRoles.Publisher]);
   });
 });

@@ -149,7 +149,7 @@ async function runWebApiStep(
     else if (c.required) {
       throw new DeployError('CaptureMissing', `${step.id}: the response has no ${c.from === 'json' ? c.path : 'OData-EntityId'} (needed as ${c.var})`, {
         stepId: step.id,
-        hint: step.id === 'find-publisher-role' ? 'import the solution first: the role ships with it' : undefined,
+        hint: step.id === 'find-publisher-role' || step.id === 'find-publisher-profile' ? 'import the solution first: the role and the column security profile ship with it' : undefined,
       });
     }
   }

@@ -249,6 +249,33 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       body: { '@odata.id': '{{apiBase}}roles({{publisherRoleId}})' },
       skipIfSet: ['assignedRoleId'],
     });
+    // The role's Write reaches the delivery-state columns only through the column security profile of the same
+    // name (docs/solution.md): without it the publisher would read obx_status as empty and could not mark rows.
+    webApi({
+      id: 'find-publisher-profile',
+      group: 'app-user',
+      title: `Find the "${SecurityRoles.Publisher}" column security profile`,
+      method: 'GET',
+      path: `fieldsecurityprofiles?$select=fieldsecurityprofileid,name&$filter=name eq '${SecurityRoles.Publisher}'`,
+      capture: [{ var: 'publisherProfileId', from: 'json', path: 'value.0.fieldsecurityprofileid', required: true, format: 'guid' }],
+    });
+    webApi({
+      id: 'find-profile-membership',
+      group: 'app-user',
+      title: 'Check whether the application user is already in the profile',
+      method: 'GET',
+      path: 'systemusers({{systemUserId}})/systemuserprofiles_association?$select=fieldsecurityprofileid&$filter=fieldsecurityprofileid eq {{publisherProfileId}}',
+      capture: [{ var: 'assignedProfileId', from: 'json', path: 'value.0.fieldsecurityprofileid', required: false, format: 'guid' }],
+    });
+    webApi({
+      id: 'add-to-publisher-profile',
+      group: 'app-user',
+      title: `Add the application user to the "${SecurityRoles.Publisher}" column security profile`,
+      method: 'POST',
+      path: 'systemusers({{systemUserId}})/systemuserprofiles_association/$ref',
+      body: { '@odata.id': '{{apiBase}}fieldsecurityprofiles({{publisherProfileId}})' },
+      skipIfSet: ['assignedProfileId'],
+    });
   }
 
   // 5. Retention: one recurring BulkDelete job (found by name, so re-running never schedules a second one).

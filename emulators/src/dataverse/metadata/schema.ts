@@ -2,12 +2,12 @@
 import { OutboxMessage, type ColumnModel, type SolutionModel, type TableModel } from '@dataverse-outbox/solution';
 import { businessTables } from './businessTables';
 import { col, defineEntity, type AttributeDef, type EntityDef, type ManyToManyDef } from './model';
-import { SYSTEM_USER_ROLES, systemTables } from './systemTables';
+import { SYSTEM_USER_PROFILES, SYSTEM_USER_ROLES, systemTables } from './systemTables';
 
 export class Schema {
   private readonly byLogical = new Map<string, EntityDef>();
   private readonly bySet = new Map<string, EntityDef>();
-  readonly manyToMany: readonly ManyToManyDef[] = [SYSTEM_USER_ROLES];
+  readonly manyToMany: readonly ManyToManyDef[] = [SYSTEM_USER_ROLES, SYSTEM_USER_PROFILES];
 
   constructor(readonly solution: SolutionModel) {
     for (const e of [...systemTables(), ...businessTables(), ...solution.tables.map((t) => fromTableModel(t, solution))]) {

@@ -61,6 +61,15 @@ export function systemTables(): EntityDef[] {
       attributes: [col('name', 'string', { maxLength: 100, required: true }), col('businessunitid', 'lookup', { target: 'businessunit' })],
       indexes: [['name']],
     }),
+    // Column security profiles: the solution ships them; a deploy script adds the publisher's user to one.
+    defineEntity({
+      logicalName: 'fieldsecurityprofile',
+      entitySetName: 'fieldsecurityprofiles',
+      primaryNameAttribute: 'name',
+      withState: false,
+      attributes: [col('name', 'string', { maxLength: 100, required: true }), col('description', 'memo', { maxLength: 2000 })],
+      indexes: [['name']],
+    }),
     defineEntity({
       logicalName: 'environmentvariabledefinition',
       entitySetName: 'environmentvariabledefinitions',
@@ -153,6 +162,16 @@ export function systemTables(): EntityDef[] {
     }),
   ];
 }
+
+/** systemuserprofiles_association: the N:N between users and column security profiles, filled through `$ref`. */
+export const SYSTEM_USER_PROFILES: ManyToManyDef = {
+  name: 'systemuserprofiles_association',
+  intersectTable: 'systemuserprofiles',
+  entity1: 'systemuser',
+  entity1Attribute: 'systemuserid',
+  entity2: 'fieldsecurityprofile',
+  entity2Attribute: 'fieldsecurityprofileid',
+};
 
 /** systemuserroles_association: the N:N between users and roles a deploy script fills through `$ref`. */
 export const SYSTEM_USER_ROLES: ManyToManyDef = {

@@ -22,6 +22,11 @@ export function seed(engine: Engine, solution: SolutionModel): void {
       const id = /^[0-9a-fA-F-]{36}$/.test(r.id) ? r.id.toLowerCase() : stableId('role', r.name);
       if (!store.get(role, id)) store.insert(role, { roleid: id, name: r.name, businessunitid: ROOT_BUSINESS_UNIT_ID }, null);
     }
+    // The solution's column security profiles (membership is not part of a solution: a deploy script adds users).
+    const profile = schema.entity('fieldsecurityprofile');
+    for (const p of solution.fieldSecurityProfiles) {
+      if (!store.get(profile, p.id)) store.insert(profile, { fieldsecurityprofileid: p.id, name: p.name }, null);
+    }
     const def = schema.entity('environmentvariabledefinition');
     for (const v of solution.environmentVariables) {
       if (store.findIdByKey(def, { schemaname: v.schemaName })) continue;
