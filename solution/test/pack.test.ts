@@ -248,7 +248,8 @@ describe('pack CLI on the real sources', () => {
       expect(run.stdout).toContain('wrote');
       const zips = fs.readdirSync(out).sort();
       expect(zips).toEqual(['DataverseOutbox_1_0_0_0.zip', 'DataverseOutbox_1_0_0_0_managed.zip']);
-      const expected = expectedEntries(defaultSolutionSrcDir);
+      // From the copy: the pack CLI staged the PCF build into it (the real src/ holds only the control's data.xml).
+      const expected = expectedEntries(source.dir);
       for (const zip of zips) {
         const entries = unzipSync(fs.readFileSync(path.join(out, zip)));
         expect(Object.keys(entries)).toEqual(expected);
