@@ -5,7 +5,15 @@ import { describeValue, normaliseGuid } from '@dataverse-outbox/solution';
 
 import { DeployError } from './errors';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** C0 control characters and DEL (line breaks, tabs, NUL...). */
+export function hasControlCharacter(value: string, allowLineWhitespace = false): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (allowLineWhitespace && (code === 9 || code === 10 || code === 13)) continue;
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 function invalid(message: string, hint?: string): DeployError {
   return new DeployError('InvalidOption', message, hint ? { hint } : undefined);
@@ -25,7 +33,7 @@ export function requireEnvironmentName(value: string): string {
  */
 export function normaliseEnvironmentUrl(value: string): string {
   const example = 'e.g. https://contoso.crm.dynamics.com';
-  if (CONTROL.test(value) || /\s/.test(value)) throw invalid(`--url must be an absolute URL without spaces or control characters (${example})`);
+  if (hasControlCharacter(value) || /\s/.test(value)) throw invalid(`--url must be an absolute URL without spaces or control characters (${example})`);
   let url: URL;
   try {
     url = new URL(value);
@@ -77,7 +85,7 @@ export function requireFunctionAppName(value: string, source = '--function-app')
  */
 export function requirePathOption(option: string, value: string, extension?: string): string {
   if (value.trim() === '') throw invalid(`${option} must not be empty`);
-  if (CONTROL.test(value)) throw invalid(`${option} must not contain control characters (line breaks, tabs, NUL), got ${describeValue(value)}`);
+  if (hasControlCharacter(value)) throw invalid(`${option} must not contain control characters (line breaks, tabs, NUL), got ${describeValue(value)}`);
   if (extension && !value.toLowerCase().endsWith(extension)) throw invalid(`${option} must be a ${extension} file, got ${describeValue(value)}`);
   return value;
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { Settings, describeValue } from '@dataverse-outbox/solution';
 
+import { hasControlCharacter } from './arguments';
 import { DeployError } from './errors';
 
 export interface DeploymentSettings {
@@ -62,7 +63,6 @@ const NUMBER_BOUNDS: Record<string, [number, number]> = {
 };
 /** A Service Bus queue or topic name: letters, digits, `.`, `-`, `_`, `/`; starts and ends with a letter or digit. */
 const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,258}[A-Za-z0-9])?$/;
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** What is wrong with each entry of a deployment settings file (empty when nothing is). An empty Value means "use the default". */
 export function settingsValueProblems(entries: readonly { SchemaName: string; Value: string }[]): string[] {
@@ -78,7 +78,7 @@ export function settingsValueProblems(entries: readonly { SchemaName: string; Va
     if (seen.has(name)) problems.push(`${name} is listed twice`);
     seen.add(name);
     if (value === '') continue;
-    if (CONTROL.test(value)) {
+    if (hasControlCharacter(value, true)) {
       problems.push(`${name} contains a control character, got ${describeValue(value)}`);
       continue;
     }
