@@ -99,7 +99,8 @@ export function parseEntityReference(ref: string, apiBase: string): { set: strin
   let rel = ref.trim();
   if (rel.startsWith(apiBase)) rel = rel.slice(apiBase.length);
   else {
-    const m = /^https?:\/\/[^/]+\/api\/data\/v\d+(?:\.\d+)?\/(.*)$/.exec(rel);
+    // `https:/host/...` (one slash) is the same URL to a WHATWG or .NET parser; dataverse-webapi sends it in $ref bodies.
+    const m = /^https?:\/{1,2}[^/]+\/api\/data\/v\d+(?:\.\d+)?\/(.*)$/.exec(rel);
     if (m) rel = m[1] as string;
   }
   rel = rel.replace(/^\/+/, '');
