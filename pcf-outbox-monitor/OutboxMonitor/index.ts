@@ -3,7 +3,7 @@
 import { OutboxMessage } from '@dataverse-outbox/solution/names';
 import * as React from 'react';
 import { OutboxMonitorApp, type OutboxMonitorProps } from './components/OutboxMonitorApp';
-import type { HostTheme, MonitorServices, PageTarget } from './components/types';
+import type { DatasetFeatures, HostTheme, MonitorServices, PageTarget } from './components/types';
 import { clampPageSize } from './core/pageSize';
 import { describeMissingColumns, toOutboxRow, type OutboxRow } from './core/rows';
 import { healthFromRows } from './core/rowsHealth';
@@ -56,6 +56,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
   /** Why the host has no Web API (health then comes from the loaded rows), or undefined. */
   private webApiMissing: string | undefined = undefined;
   private pageSize = clampPageSize(undefined);
+  private features: DatasetFeatures = { sort: false, filter: false };
   private viewMessages: readonly string[] = [];
   private readAt = new Date(0);
   private healthVersion = 0;
@@ -107,7 +108,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     const datasetChanged = !this.loadedOnce || named || !datasetAccess.sameSnapshot(this.snapshot, snapshot);
     if (datasetChanged && !dataset.loading) {
       this.snapshot = snapshot;
-      this.readRows(dataset);
+      this.readRows(dataset, named);
     }
     if (context.fluentDesignLanguage !== this.themeSource) {
       this.themeSource = context.fluentDesignLanguage;
@@ -123,7 +124,7 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
       paging: datasetAccess.pagingOf(dataset, this.pageNumber, this.pageSize),
       sort: datasetAccess.sortOf(dataset),
       statusFilter: this.statusFilter,
-      features: datasetAccess.featuresOf(dataset),
+      features: this.featuresOf(dataset),
       webApiMissing: this.webApiMissing,
       width: Number(context.mode?.allocatedWidth) > 0 ? Number(context.mode.allocatedWidth) : 0,
       healthVersion: this.healthVersion,
@@ -147,11 +148,13 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     // React unmounts virtual controls itself; nothing else holds resources.
   }
 
-  private readRows(dataset: DataSet): void {
+  /** `named`: the host said the dataset changed (a reload), so the outbox may have changed too. */
+  private readRows(dataset: DataSet, named: boolean): void {
     const available = new Set((Array.isArray(dataset.columns) ? dataset.columns : []).map((col) => col.name));
+    const records = dataset.records as DataSet['records'] | undefined;
     this.columns = available;
     this.rows = (Array.isArray(dataset.sortedRecordIds) ? dataset.sortedRecordIds : []).map((id) => {
-      const record = dataset.records[id];
+      const record = records?.[id];
       return toOutboxRow(
         id,
         (column) => ({ value: record?.getValue(column), formatted: record?.getFormattedValue(column) || undefined }),
@@ -160,27 +163,41 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
     });
     this.viewMessages = describeMissingColumns(available);
     this.readAt = new Date();
-    // Health from loaded rows follows every load; from the Web API only loads that may mean the outbox changed.
-    if (this.navigating && this.webApiMissing === undefined) this.navigating = false;
-    else {
-      this.navigating = false;
-      this.healthVersion += 1;
-    }
+    // Health from loaded rows follows every load. From the Web API (the whole outbox) it reloads on the first load and
+    // on reloads the host names that the control did not ask for (paging, sorting, filtering leave the outbox as it was).
+    const outboxMayHaveChanged = this.webApiMissing !== undefined || !this.loadedOnce || (named && !this.navigating);
+    if (named || this.webApiMissing !== undefined) this.navigating = false;
+    if (outboxMayHaveChanged) this.healthVersion += 1;
     this.loadedOnce = true;
     if (dataset.paging?.hasPreviousPage !== true) this.pageNumber = 1;
   }
 
-  private readonly onSort = (column: string, descending: boolean): void => {
+  /** The dataset's features, the same object while they stay the same (the memoised components compare props). */
+  private featuresOf(dataset: DataSet): DatasetFeatures {
+    const now = datasetAccess.featuresOf(dataset);
+    if (now.sort !== this.features.sort || now.filter !== this.features.filter) this.features = now;
+    return this.features;
+  }
+
+  /** Runs a dataset move with the state it leads to set first (a host may render inside the call); undone if refused. */
+  private navigate(pageNumber: number, move: () => boolean): boolean {
+    const before = this.pageNumber;
+    this.pageNumber = pageNumber;
     this.navigating = true;
-    if (datasetAccess.sortBy(this.context.parameters.records, column, descending)) this.pageNumber = 1;
-    else this.navigating = false;
+    if (move()) return true;
+    this.pageNumber = before;
+    this.navigating = false;
+    return false;
+  }
+
+  private readonly onSort = (column: string, descending: boolean): void => {
+    this.navigate(1, () => datasetAccess.sortBy(this.context.parameters.records, column, descending));
   };
 
   private readonly onPage = (target: PageTarget): void => {
-    const page = target === 'first' ? 1 : target === 'previous' ? Math.max(1, this.pageNumber - 1) : this.pageNumber + 1;
-    this.navigating = true;
-    if (datasetAccess.loadPage(this.context.parameters.records, page, this.pageNumber)) this.pageNumber = page;
-    else this.navigating = false;
+    const current = this.pageNumber;
+    const page = target === 'first' ? 1 : target === 'previous' ? Math.max(1, current - 1) : current + 1;
+    this.navigate(page, () => datasetAccess.loadPage(this.context.parameters.records, page, current));
   };
 
   private readonly onSelect = (ids: string[]): void => {
@@ -202,11 +219,9 @@ export class OutboxMonitor implements ComponentFramework.ReactControl<IInputs, I
             filterOperator: filterOr,
             conditions: statuses.map((value) => ({ attributeName: statusColumn, conditionOperator: conditionEqual, value: String(value) })),
           };
-    this.navigating = true;
-    if (datasetAccess.filterBy(this.context.parameters.records, expression)) {
-      this.statusFilter = statuses;
-      this.pageNumber = 1;
-    } else this.navigating = false;
+    const before = this.statusFilter;
+    this.statusFilter = statuses;
+    if (!this.navigate(1, () => datasetAccess.filterBy(this.context.parameters.records, expression))) this.statusFilter = before;
   };
 
   private readonly onRefresh = (): void => {
