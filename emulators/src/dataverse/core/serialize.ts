@@ -37,7 +37,15 @@ export function annotationOptions(prefer: ReadonlyMap<string, string>, engine?: 
     lookupLogicalNames: crmAll || raw.includes('Microsoft.Dynamics.CRM.lookuplogicalname'),
     associatedNavigationProperties: crmAll || raw.includes('Microsoft.Dynamics.CRM.associatednavigationproperty'),
   };
-  if (engine && options.formattedValues) options.lookupName = (target, id) => primaryName(engine, target, id);
+  if (engine && options.formattedValues) {
+    // One read per referenced row per request: a page of rows usually names the same few users and parents.
+    const names = new Map<string, string | undefined>();
+    options.lookupName = (target, id) => {
+      const key = `${target}:${id}`;
+      if (!names.has(key)) names.set(key, primaryName(engine, target, id));
+      return names.get(key);
+    };
+  }
   return options;
 }
 

@@ -85,10 +85,31 @@ function attributeDefinition(e: EntityDef, a: AttributeDef): Definition {
 }
 
 /** `$filter` of the metadata API: `Prop eq 'v'` (strings, numbers, true/false) joined by `or` or `and`, no parentheses. */
+/** Splits on a keyword (` or `, ` and `) outside quoted literals. */
+function splitOutsideQuotes(text: string, keyword: 'or' | 'and'): string[] {
+  const parts: string[] = [];
+  const pattern = new RegExp(`^\\s+${keyword}\\s+`, 'i');
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "'") quoted = !quoted;
+    else if (!quoted && /\s/.test(text[i] as string)) {
+      const m = pattern.exec(text.slice(i, i + keyword.length + 32));
+      if (m) {
+        parts.push(text.slice(start, i));
+        i += m[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
 function metadataFilter(text: string): (d: Definition) => boolean {
-  const orParts = text.split(/\s+or\s+/i);
-  const clauses = orParts.map((orPart) =>
-    orPart.split(/\s+and\s+/i).map((term) => {
+  if (text.length > 4000) throw DataverseErrors.queryOption('The metadata $filter is too long.');
+  const clauses = splitOutsideQuotes(text, 'or').map((orPart) =>
+    splitOutsideQuotes(orPart, 'and').map((term) => {
       const m = /^\s*(\w+)\s+(eq|ne)\s+('(?:[^']|'')*'|-?\d+|true|false)\s*$/i.exec(term);
       if (!m) throw DataverseErrors.notSupported(`The metadata filter '${term.trim()}' (only 'Property eq value' joined by 'and'/'or' is supported) in this emulator`);
       const raw = m[3] as string;

@@ -387,6 +387,8 @@ describe('metadata (Microsoft Learn: "Query table definitions using the Web API"
   test('retrieveEntities with a LogicalName filter', async () => {
     const res = await dwa.retrieveEntities<Record<string, unknown>>({ select: ['LogicalName', 'EntitySetName'], filter: "LogicalName eq 'account' or LogicalName eq 'contact'" });
     expect(res.value.map((d) => d['EntitySetName']).sort()).toEqual(['accounts', 'contacts']);
+    const quoted = await dwa.retrieveEntities<Record<string, unknown>>({ select: ['LogicalName'], filter: "LogicalName eq 'a or b' or LogicalName eq 'account'" });
+    expect(quoted.value.map((d) => d['LogicalName'])).toEqual(['account']);
   });
 
   test('retrieveAttributes lists the columns with their types; a cast keeps only choices', async () => {
