@@ -1,5 +1,6 @@
 // Public barrel of the Service Bus emulator (`@dataverse-outbox/emulators/servicebus`).
-export { startServiceBusEmulator, defaultMaxMessageSizeInBytes } from './ServiceBusEmulator';
+export { startServiceBusEmulator, defaultMaxMessageSizeInBytes, defaultSharedAccessKey, defaultSharedAccessKeyName } from './ServiceBusEmulator';
+export type { TlsCertificate } from './amqp/certificate';
 export type { ServiceBusEmulator, ServiceBusEmulatorOptions } from './ServiceBusEmulator';
 export {
   buildEmulatorConfig,

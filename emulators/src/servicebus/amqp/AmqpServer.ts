@@ -1,13 +1,15 @@
 // The AMQP 1.0 listener. The whole request pipeline is assembled here, in order:
 //   bytes: FrameGuard checks protocol headers and frame sizes before rhea buffers anything (512 bytes until open,
 //      then the max-frame-size advertised here); the open frame must come within the handshake timeout
-//   connection (SASL ANONYMOUS, plain TCP: what the SDK uses with UseDevelopmentEmulator=true)
+//   connection: plain TCP (what the JS SDK uses with UseDevelopmentEmulator=true) or TLS (optional listener, for SDKs
+//      that always dial amqps); SASL MSSBCBS, PLAIN (checked against the emulator's SAS key), ANONYMOUS, EXTERNAL
 //   -> link attach: route by address ($cbs, <entity>/$management, entity, entity/$DeadLetterQueue), fault check,
 //      entity lookup (unknown -> amqp:not-found), session lock for session receivers
-//   -> transfers: CBS put-token | management operation | send to entity
+//   -> transfers: CBS put-token | management operation (accepted first, answered on a later turn) | send to entity
 //   -> flow/drain and dispositions on receive links
 //   -> detach/disconnect: release what the link held.
 import type { AddressInfo, Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { create_container, type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import type { FaultInjector } from '../admin/FaultInjector';
 import type { Broker } from '../core/Broker';
@@ -16,7 +18,8 @@ import { dotnetTicks } from './codec';
 import { FrameGuard, openThenClose, type FrameViolation } from './frameGuard';
 import { ManagementHandler } from './ManagementHandler';
 import { ReceiveLink } from './ReceiveLink';
-import { registerReplyLink, reply, unregisterReplyLink } from './replies';
+import { registerReplyLink, reply, unregisterReplyLink, withReplyTo } from './replies';
+import { serviceBusSaslMechanisms, type SharedAccessKey } from './sasl';
 import { abortConnection, alwaysAnswerDrain, holdAttach, internals, resumeAttach } from './rheaInternals';
 import { SendLink } from './SendLink';
 
@@ -28,6 +31,10 @@ export interface AmqpServerOptions {
   maxMessageSizeInBytes: number;
   /** A connection that has not sent its open frame by then is closed (slow or silent peers). Default 30 s. */
   handshakeTimeoutInMs?: number;
+  /** The SAS rule SASL PLAIN clients must present. */
+  sas: SharedAccessKey;
+  /** A second listener speaking AMQP over TLS (amqps), with this certificate. */
+  tls?: { port: number; cert: string; key: string };
 }
 
 const containerId = 'servicebus-emulator';
@@ -51,7 +58,7 @@ function errorFor(error: unknown): { condition: string; description: string } {
 
 export class AmqpServer {
   private readonly container: Container;
-  private server?: Server;
+  private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
   private readonly roles = new WeakMap<Sender | Receiver, LinkRole>();
   private readonly linksOf = new WeakMap<Connection, Set<Sender | Receiver>>();
@@ -59,6 +66,7 @@ export class AmqpServer {
 
   constructor(private readonly options: AmqpServerOptions) {
     this.container = create_container({ id: containerId });
+    this.container.sasl_server_mechanisms = serviceBusSaslMechanisms(options.sas);
     this.management = new ManagementHandler(options.broker, (path) => this.sendDelay(path));
     this.wire();
   }
@@ -71,11 +79,20 @@ export class AmqpServer {
     return Math.max(16 * 1024 * 1024, 4 * this.options.maxMessageSizeInBytes);
   }
 
-  async listen(): Promise<number> {
+  /** Starts the plain TCP listener, and the TLS one when configured; resolves with their ports. */
+  async listen(): Promise<{ port: number; tlsPort?: number }> {
+    const port = await this.listenOn(this.options.port);
+    const tls = this.options.tls;
+    if (!tls) return { port };
+    return { port, tlsPort: await this.listenOn(tls.port, { transport: 'tls', cert: tls.cert, key: tls.key }) };
+  }
+
+  private async listenOn(port: number, transport: { transport: 'tls'; cert: string; key: string } | { transport: 'tcp' } = { transport: 'tcp' }): Promise<number> {
     const server = this.container.listen({
+      ...transport,
       max_frame_size: this.maxFrameSizeInBytes,
       host: this.options.host,
-      port: this.options.port,
+      port,
       // Incoming transfers are accepted only once stored; outgoing deliveries are settled by our own replies.
       // Small frames (dispositions, flows) must not wait for Nagle's algorithm.
       tcp_no_delay: true,
@@ -84,8 +101,9 @@ export class AmqpServer {
       receiver_options: { autoaccept: false },
       sender_options: { autosettle: false, treat_modified_as_released: false },
     } as unknown as Parameters<Container['listen']>[0]) as Server;
-    server.prependListener('connection', (socket: Socket) => this.guard(socket));
-    this.server = server;
+    // On TLS the guard reads the decrypted stream: rhea takes the socket at 'secureConnection'.
+    server.prependListener(transport.transport === 'tls' ? 'secureConnection' : 'connection', (socket: Socket | TLSSocket) => this.guard(socket));
+    this.servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -101,10 +119,9 @@ export class AmqpServer {
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
+    const servers = this.servers.splice(0);
     for (const connection of [...this.connections]) this.destroy(connection);
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
   /** Puts a FrameGuard in front of rhea's reading of this socket and bounds the time to the open frame. */
@@ -303,15 +320,21 @@ export class AmqpServer {
       case 'send':
         role.handler.onMessage(ctx as EventContext & { format?: number });
         return;
-      case 'cbs':
-        // put-token: the SDK never checks the token's content, and neither does the emulator.
+      case 'cbs': {
+        // put-token: the SDK never checks the token's content, and neither does the emulator. The request is settled
+        // first and answered on a later turn: rhea writes a turn's transfers before its dispositions, and uamqp fails
+        // an operation whose reply comes before the request's disposition.
         delivery?.accept();
-        reply(ctx.connection, ctx.message as Message, 202, null, { statusKey: 'status-code', descriptionKey: 'status-description' }, 'Accepted');
+        const request = withReplyTo(ctx.connection, ctx.message as Message, cbsAddress);
+        setImmediate(() => reply(ctx.connection, request, 202, null, { statusKey: 'status-code', descriptionKey: 'status-description' }, 'Accepted'));
         return;
-      case 'management':
+      }
+      case 'management': {
         delivery?.accept();
-        void this.management.handle(ctx.connection, role.entityPath, ctx.message as Message);
+        const request = withReplyTo(ctx.connection, ctx.message as Message, `${role.entityPath}${managementSuffix}`);
+        setImmediate(() => void this.management.handle(ctx.connection, role.entityPath, request));
         return;
+      }
       default:
         delivery?.reject({ condition: 'amqp:not-allowed', description: 'This link does not accept messages.' });
     }

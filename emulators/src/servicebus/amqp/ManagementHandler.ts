@@ -142,7 +142,7 @@ export class ManagementHandler {
       {
         messages: deliveries.map((d: Delivery) => ({
           'lock-token': d.lockToken ? lockTokenToUuid(d.lockToken) : null,
-          message: encodeForDelivery(d),
+          message: encodeForDelivery(d, true),
         })),
       },
       management,

@@ -14,6 +14,8 @@ export const annotations = {
   messageState: 'x-opt-message-state',
   scheduledEnqueueTime: 'x-opt-scheduled-enqueue-time',
   deadLetterSource: 'x-opt-deadletter-source',
+  /** Delivery annotation: the lock token of a message that did not come on a link (no delivery tag to carry it). */
+  lockToken: 'x-opt-lock-token',
 } as const;
 
 const messageStateCodes = { active: 0, deferred: 1, scheduled: 2 } as const;
@@ -116,8 +118,12 @@ export function toIncomingMessage(payload: Buffer, m: Message): IncomingMessage 
   };
 }
 
-/** The message as a receiver gets it: the sender's message plus the broker's header and annotations. */
-export function encodeForDelivery(d: Delivery): Buffer {
+/**
+ * The message as a receiver gets it: the sender's message plus the broker's header and annotations. A message handed
+ * over in a management reply (receive-by-sequence-number) has no delivery tag, so `withLockToken` puts its lock token
+ * in the delivery annotations, where the Python and .NET SDKs read it.
+ */
+export function encodeForDelivery(d: Delivery, withLockToken = false): Buffer {
   const m = decodeMessage(d.message.payload);
   m.delivery_count = d.deliveryCount;
   const ma: Record<string, unknown> = { ...((m.message_annotations as Record<string, unknown> | undefined) ?? {}) };
@@ -127,6 +133,7 @@ export function encodeForDelivery(d: Delivery): Buffer {
   if (d.state !== 'active') ma[annotations.messageState] = types.wrap_int(messageStateCodes[d.state]);
   if (d.message.deadLetter?.source) ma[annotations.deadLetterSource] = d.message.deadLetter.source;
   m.message_annotations = ma;
+  if (withLockToken && d.lockToken) m.delivery_annotations = { [annotations.lockToken]: lockTokenToUuid(d.lockToken) };
   const dl = d.message.deadLetter;
   if (dl) {
     const ap: Record<string, unknown> = { ...((m.application_properties as Record<string, unknown> | undefined) ?? {}) };
