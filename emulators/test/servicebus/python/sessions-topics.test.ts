@@ -1,0 +1,68 @@
+// Sessions and topics through Debian's azure-servicebus 7.8 (uamqp) over the emulator's TLS listener.
+import { describeWithPython, observed, startPythonHarness, type CaseResults, type PythonHarness } from './support';
+
+describeWithPython('Service Bus emulator through the Python SDK (azure-servicebus 7.8 on uamqp): sessions and topics', () => {
+  let harness: PythonHarness;
+  let results: CaseResults;
+
+  beforeAll(async () => {
+    harness = await startPythonHarness({
+      queues: [{ name: 'orders-by-customer', requiresSession: true }],
+      topics: [
+        {
+          name: 'order-events',
+          subscriptions: [
+            { name: 'all' },
+            { name: 'red', rules: [{ name: 'red', correlationFilter: { applicationProperties: { color: 'red' } } }] },
+            { name: 'placed', rules: [{ name: 'placed', correlationFilter: { subject: 'OrderPlaced' } }] },
+            { name: 'audit', rules: [{ name: 'audit', correlationFilter: { correlationId: 'audit-1' } }] },
+          ],
+        },
+      ],
+    });
+    results = await harness.run('sessions_topics_cases.py');
+  }, 120_000);
+  afterAll(async () => harness?.close());
+
+  it('a named session delivers its own messages in order; session state is set, read and the lock renewed', () => {
+    expect(observed(results, 'namedSessionInOrderWithState')).toEqual({
+      sessionId: 'customer-A',
+      bodies: ['A0', 'A1', 'A2', 'A3', 'A4'],
+      messageSessionIds: ['customer-A'],
+      initialState: null,
+      state: 'checkpoint:A4',
+      renewed: true,
+    });
+  });
+
+  it('the next available session is named in the attach and delivered in order', () => {
+    expect(observed(results, 'nextAvailableSession')).toEqual({ sessionId: 'customer-B', bodies: ['B0', 'B1', 'B2', 'B3', 'B4'], state: null });
+  });
+
+  it('binary session state outlives the receiver that set it', () => {
+    expect(observed(results, 'sessionStateSurvivesReceivers')).toEqual({ state: [0, 1, ...Buffer.from('binary')] });
+  });
+
+  it('a locked session is refused to a second receiver with SessionCannotBeLocked', () => {
+    expect(observed(results, 'sessionIsExclusive')).toEqual({ outcome: 'SessionCannotBeLockedError' });
+  });
+
+  it('a topic fans out to subscriptions by correlation filter (application property, subject, correlation id)', () => {
+    expect(observed(results, 'topicCorrelationFilters')).toEqual({
+      all: ['audit', 'blue order placed', 'red order placed', 'red order shipped'],
+      red: ['red order placed', 'red order shipped'],
+      placed: ['blue order placed', 'red order placed'],
+      audit: ['audit'],
+    });
+  });
+
+  it("a subscription's dead letter stays in its own DLQ with its reason; other subscriptions keep their copy", () => {
+    expect(observed(results, 'subscriptionDeadLetter')).toEqual({
+      dead: [['bad red', 'Rejected', 'red is out of stock', 'red']],
+      otherSubscription: ['bad red'],
+    });
+  });
+
+  // SQL filters and rule management (create/delete/list rules) are another engineer's part of issue 19; their Python
+  // cases are added here when that work lands.
+});
