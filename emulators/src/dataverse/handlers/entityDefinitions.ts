@@ -55,6 +55,8 @@ function entityDefinition(e: EntityDef): Definition {
     PrimaryIdAttribute: e.primaryIdAttribute,
     PrimaryNameAttribute: e.primaryNameAttribute,
     ChangeTrackingEnabled: e.changeTrackingEnabled,
+    // Every emulated table has row versions (ETags, If-Match), as custom tables in Dataverse do.
+    IsOptimisticConcurrencyEnabled: true,
     IsCustomEntity: e.logicalName.includes('_'),
     DisplayName: label(e.schemaName),
     Keys: e.alternateKeys.map((k) => ({ LogicalName: k.logicalName, KeyAttributes: [...k.columns] })),

@@ -380,8 +380,12 @@ describe('metadata (Microsoft Learn: "Query table definitions using the Web API"
   });
 
   test('retrieveEntity by LogicalName: entity set name, primary id and primary name of the solution\'s table', async () => {
-    const def = await dwa.retrieveEntity<Record<string, unknown>>({ key: `LogicalName='${OutboxMessage.logicalName}'`, select: ['LogicalName', 'EntitySetName', 'PrimaryIdAttribute', 'PrimaryNameAttribute'] });
-    expect(def).toMatchObject({ LogicalName: OutboxMessage.logicalName, EntitySetName: SET, PrimaryIdAttribute: 'obx_outboxmessageid', PrimaryNameAttribute: 'obx_name' });
+    const def = await dwa.retrieveEntity<Record<string, unknown>>({ key: `LogicalName='${OutboxMessage.logicalName}'`, select: ['LogicalName', 'EntitySetName', 'PrimaryIdAttribute', 'PrimaryNameAttribute', 'ChangeTrackingEnabled', 'IsOptimisticConcurrencyEnabled'] });
+    expect(def).toMatchObject({ LogicalName: OutboxMessage.logicalName, EntitySetName: SET, PrimaryIdAttribute: 'obx_outboxmessageid', PrimaryNameAttribute: 'obx_name', IsOptimisticConcurrencyEnabled: true });
+    expect(typeof def['ChangeTrackingEnabled']).toBe('boolean');
+    expect(def['Keys']).toBeUndefined(); // $select keeps only what was asked (and MetadataId)
+    const byId = await dwa.retrieveEntity<Record<string, unknown>>({ key: String(def['MetadataId']), select: ['LogicalName'] });
+    expect(byId['LogicalName']).toBe(OutboxMessage.logicalName);
   });
 
   test('retrieveEntities with a LogicalName filter', async () => {
