@@ -334,6 +334,17 @@ describe('$batch (Microsoft Learn: "Execute batch operations using the Web API")
     expect(Array.isArray((results[2] as { value?: unknown[] }).value)).toBe(true);
   });
 
+  test('a failing change set with continueOnError resolves (200): the change set answers with its failure alone, nothing of it written', async () => {
+    await api.create(SET, outboxRow('dwa-batch-taken-2'));
+    dwa.startBatch();
+    dwa.create({ collection: 'accounts', data: { name: 'DWA Batch Ghost 2' } });
+    dwa.create({ collection: SET, data: outboxRow('dwa-batch-taken-2') });
+    const results = await dwa.executeBatch({ continueOnError: true });
+    expect(results).toHaveLength(1);
+    expect((results[0] as { status?: number }).status).toBe(412);
+    expect(await api.rows('accounts', "$filter=name eq 'DWA Batch Ghost 2'")).toHaveLength(0);
+  });
+
   test('without continueOnError a failing GET stops the batch: the later request does not run', async () => {
     const res = await api.request('POST', '$batch', {
       headers: { 'Content-Type': 'multipart/mixed; boundary=batch_stop' },
