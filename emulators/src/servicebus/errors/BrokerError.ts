@@ -4,6 +4,8 @@
 
 export type BrokerErrorCode =
   | 'EntityNotFound'
+  | 'EntityAlreadyExists'
+  | 'QuotaExceeded'
   | 'MessageLockLost'
   | 'SessionLockLost'
   | 'SessionCannotBeLocked'
@@ -32,6 +34,8 @@ export function isBrokerError(e: unknown): e is BrokerError {
 
 const conditions: Record<BrokerErrorCode, { condition: string; status: number }> = {
   EntityNotFound: { condition: 'amqp:not-found', status: 404 },
+  EntityAlreadyExists: { condition: 'com.microsoft:entity-already-exists', status: 409 },
+  QuotaExceeded: { condition: 'amqp:resource-limit-exceeded', status: 403 },
   MessageLockLost: { condition: 'com.microsoft:message-lock-lost', status: 410 },
   SessionLockLost: { condition: 'com.microsoft:session-lock-lost', status: 410 },
   SessionCannotBeLocked: { condition: 'com.microsoft:session-cannot-be-locked', status: 410 },
@@ -58,6 +62,13 @@ export const brokerErrors = {
       'EntityNotFound',
       `The messaging entity 'sb://emulator/${path}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`,
     );
+  },
+  ruleAlreadyExists(rulePath: string): BrokerError {
+    // The SDK maps com.microsoft:entity-already-exists to MessagingEntityAlreadyExists.
+    return new BrokerError('EntityAlreadyExists', `The messaging entity 'sb://emulator/${rulePath}' already exists. To know more visit https://aka.ms/sbResourceMgrExceptions.`);
+  },
+  ruleQuotaExceeded(topic: string, kind: 'sql' | 'correlation', limit: number): BrokerError {
+    return new BrokerError('QuotaExceeded', `The topic '${topic}' already has ${limit} ${kind === 'sql' ? 'SQL' : 'correlation'} filters, the most Service Bus allows per topic.`);
   },
   messageLockLost(): BrokerError {
     return new BrokerError(

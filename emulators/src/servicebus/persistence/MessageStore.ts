@@ -48,6 +48,8 @@ export interface StoredState {
   sequences: Map<string, number>;
   duplicates: Array<{ entity: string; messageId: string; seenAt: number }>;
   sessionStates: Array<{ entity: string; sessionId: string; state: Buffer }>;
+  /** Subscriptions whose rules a client changed: the whole rule list as JSON. */
+  ruleSets: Array<{ entity: string; definitions: string }>;
 }
 
 type Write = () => void;
@@ -78,6 +80,7 @@ export class MessageStore {
         PRIMARY KEY (entity, message_id)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS session_states (entity TEXT NOT NULL, session_id TEXT NOT NULL, state BLOB NOT NULL,
         PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS rule_sets (entity TEXT PRIMARY KEY, definitions TEXT NOT NULL) WITHOUT ROWID;
     `);
     this.statements = {
       insert: this.db.prepare(
@@ -98,6 +101,7 @@ export class MessageStore {
       pruneDuplicates: this.db.prepare('DELETE FROM duplicates WHERE entity = ? AND seen_at < ?'),
       setSessionState: this.db.prepare('INSERT OR REPLACE INTO session_states (entity, session_id, state) VALUES (?, ?, ?)'),
       clearSessionState: this.db.prepare('DELETE FROM session_states WHERE entity = ? AND session_id = ?'),
+      saveRuleSet: this.db.prepare('INSERT OR REPLACE INTO rule_sets (entity, definitions) VALUES (?, ?)'),
     };
   }
 
@@ -114,7 +118,8 @@ export class MessageStore {
     const sessionStates = (
       this.db.prepare('SELECT entity, session_id, state FROM session_states').all() as Array<{ entity: string; session_id: string; state: Buffer }>
     ).map((r) => ({ entity: r.entity, sessionId: r.session_id, state: r.state }));
-    return { messages, sequences, duplicates, sessionStates };
+    const ruleSets = this.db.prepare('SELECT entity, definitions FROM rule_sets').all() as Array<{ entity: string; definitions: string }>;
+    return { messages, sequences, duplicates, sessionStates, ruleSets };
   }
 
   insertMessage(row: MessageRow): void {
@@ -170,6 +175,10 @@ export class MessageStore {
     this.queue(() =>
       state === null ? this.statements.clearSessionState.run(entity, sessionId) : this.statements.setSessionState.run(entity, sessionId, state),
     );
+  }
+
+  saveRuleSet(entity: string, definitions: string): void {
+    this.queue(() => this.statements.saveRuleSet.run(entity, definitions));
   }
 
   /** Resolves once every write queued so far is committed. */
