@@ -4,6 +4,7 @@ import { AdminServer } from './admin/AdminServer';
 import { FaultInjector } from './admin/FaultInjector';
 import { createAdmin, type ServiceBusEmulatorAdmin } from './admin/ServiceBusEmulatorAdmin';
 import { AmqpServer } from './amqp/AmqpServer';
+import { withApplicationProperties } from './amqp/codec';
 import { selfSignedCertificate, type TlsCertificate } from './amqp/certificate';
 import { loadEmulatorConfigFile, parseEmulatorConfig, toEntityDefinitions, type EmulatorConfig } from './configuration/EmulatorConfig';
 import { Broker } from './core/Broker';
@@ -94,7 +95,7 @@ export async function startServiceBusEmulator(options: ServiceBusEmulatorOptions
 
   let state: LifecycleState = 'Starting';
   const store = new MessageStore(options.dataFile);
-  const broker = new Broker({ store, entities: toEntityDefinitions(config) });
+  const broker = new Broker({ store, entities: toEntityDefinitions(config), modifyProperties: withApplicationProperties });
   const faults = new FaultInjector();
   const amqp = new AmqpServer({
     host,

@@ -151,23 +151,26 @@ export class ManagementHandler {
 
   private async updateDisposition(connection: Connection, request: Message, body: Body): Promise<void> {
     const status = body['disposition-status'];
+    const edits = body['properties-to-modify'];
+    const propertiesToModify = edits && typeof edits === 'object' && !Array.isArray(edits) && !Buffer.isBuffer(edits) ? (edits as Record<string, unknown>) : undefined;
     let disposition: Disposition;
     switch (status) {
       case 'completed':
         disposition = { kind: 'complete' };
         break;
       case 'abandoned':
-        disposition = { kind: 'abandon' };
+        disposition = { kind: 'abandon', propertiesToModify };
         break;
       case 'defered':
       case 'deferred':
-        disposition = { kind: 'defer' };
+        disposition = { kind: 'defer', propertiesToModify };
         break;
       case 'suspended':
         disposition = {
           kind: 'deadletter',
           reason: optionalString(body['deadletter-reason']),
           description: optionalString(body['deadletter-description']),
+          propertiesToModify,
         };
         break;
       default:

@@ -23,15 +23,19 @@ export class ReceiveLink {
     sender.on('accepted', (c: EventContext) => this.settle(c, { kind: 'complete' }));
     sender.on('released', (c: EventContext) => this.settle(c, { kind: 'abandon' }));
     sender.on('modified', (c: EventContext) => {
-      const state = c.delivery?.remote_state as { undeliverable_here?: boolean } | undefined;
-      this.settle(c, state?.undeliverable_here ? { kind: 'defer' } : { kind: 'abandon' });
+      // The SDKs send propertiesToModify as the modified outcome's message-annotations; they become application properties.
+      const state = c.delivery?.remote_state as { undeliverable_here?: boolean; message_annotations?: Record<string, unknown> } | undefined;
+      const propertiesToModify = state?.message_annotations ?? undefined;
+      this.settle(c, state?.undeliverable_here ? { kind: 'defer', propertiesToModify } : { kind: 'abandon', propertiesToModify });
     });
     sender.on('rejected', (c: EventContext) => {
       const error = (c.delivery?.remote_state as { error?: { condition?: string; description?: string; info?: Record<string, unknown> } } | undefined)?.error;
       const info = error?.info ?? {};
       const reason = typeof info.DeadLetterReason === 'string' ? info.DeadLetterReason : error?.condition === deadLetterCondition ? undefined : error?.condition;
       const description = typeof info.DeadLetterErrorDescription === 'string' ? info.DeadLetterErrorDescription : (error?.description ?? undefined);
-      this.settle(c, { kind: 'deadletter', reason, description });
+      // The rest of the error's info is the receiver's propertiesToModify.
+      const { DeadLetterReason: _reason, DeadLetterErrorDescription: _description, ...propertiesToModify } = info;
+      this.settle(c, { kind: 'deadletter', reason, description, propertiesToModify });
     });
   }
 

@@ -118,6 +118,13 @@ export function toIncomingMessage(payload: Buffer, m: Message): IncomingMessage 
   };
 }
 
+/** The encoded message with these application properties set (a receiver's `propertiesToModify`). */
+export function withApplicationProperties(payload: Buffer, properties: Record<string, unknown>): Buffer {
+  const m = decodeMessage(payload);
+  m.application_properties = { ...((m.application_properties as Record<string, unknown> | undefined) ?? {}), ...properties };
+  return amqpMessage.encode(m);
+}
+
 /**
  * The message as a receiver gets it: the sender's message plus the broker's header and annotations. A message handed
  * over in a management reply (receive-by-sequence-number) has no delivery tag, so `withLockToken` puts its lock token

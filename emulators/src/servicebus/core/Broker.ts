@@ -39,11 +39,14 @@ export interface Delivery {
   deadLetterSource?: string;
 }
 
+/** Application properties a receiver sets while abandoning, deferring or dead-lettering (`propertiesToModify`). */
+export type PropertiesToModify = Record<string, unknown>;
+
 export type Disposition =
   | { kind: 'complete' }
-  | { kind: 'abandon' }
-  | { kind: 'defer' }
-  | { kind: 'deadletter'; reason?: string; description?: string };
+  | { kind: 'abandon'; propertiesToModify?: PropertiesToModify }
+  | { kind: 'defer'; propertiesToModify?: PropertiesToModify }
+  | { kind: 'deadletter'; reason?: string; description?: string; propertiesToModify?: PropertiesToModify };
 
 export interface EntitySummary {
   name: string;
@@ -79,6 +82,8 @@ export interface BrokerOptions {
   entities: EntityDefinition[];
   /** How often locks, sessions and scheduled messages are checked. */
   tickIntervalInMs?: number;
+  /** Sets application properties on an encoded message (the adapter owns the wire format). */
+  modifyProperties: (payload: Buffer, properties: PropertiesToModify) => Buffer;
 }
 
 /** Service Bus's texts for the dead-letter reasons it sets itself. */
@@ -443,6 +448,11 @@ export class Broker {
       throw brokerErrors.messageLockLost();
     }
     this.unlock(lockToken);
+    if (disposition.kind !== 'complete' && disposition.propertiesToModify && Object.keys(disposition.propertiesToModify).length > 0) {
+      // Service Bus keeps the receiver's edits with the message for its next delivery (or in the dead-letter queue).
+      message.payload = this.options.modifyProperties(message.payload, disposition.propertiesToModify);
+      this.store.insertMessage(toRow(queue, message));
+    }
     switch (disposition.kind) {
       case 'complete':
         queue.remove(message);
