@@ -5,6 +5,7 @@ import { FaultInjector } from './admin/FaultInjector';
 import { createAdmin, type ServiceBusEmulatorAdmin } from './admin/ServiceBusEmulatorAdmin';
 import { AmqpServer } from './amqp/AmqpServer';
 import { withApplicationProperties } from './amqp/codec';
+import { editPayload } from './amqp/messageEdits';
 import { selfSignedCertificate, type TlsCertificate } from './amqp/certificate';
 import { loadEmulatorConfigFile, parseEmulatorConfig, toEntityDefinitions, type EmulatorConfig } from './configuration/EmulatorConfig';
 import { Broker } from './core/Broker';
@@ -95,7 +96,7 @@ export async function startServiceBusEmulator(options: ServiceBusEmulatorOptions
 
   let state: LifecycleState = 'Starting';
   const store = new MessageStore(options.dataFile);
-  const broker = new Broker({ store, entities: toEntityDefinitions(config), modifyProperties: withApplicationProperties });
+  const broker = new Broker({ store, entities: toEntityDefinitions(config), modifyProperties: withApplicationProperties, editPayload });
   const faults = new FaultInjector();
   const amqp = new AmqpServer({
     host,

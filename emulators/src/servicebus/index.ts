@@ -16,6 +16,7 @@ export type {
   ShortTopicConfig,
   ShortSubscriptionConfig,
   ShortCorrelationFilter,
+  ShortRuleConfig,
 } from './configuration/EmulatorConfig';
 export type { ServiceBusEmulatorAdmin, DeadLetteredMessage } from './admin/ServiceBusEmulatorAdmin';
 export type { RefuseAttachesOptions, DelaySendsOptions, FaultsSnapshot } from './admin/FaultInjector';

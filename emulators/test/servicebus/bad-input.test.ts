@@ -96,8 +96,11 @@ describe('Service Bus emulator: configuration errors', () => {
       'UserConfig.Namespaces[0].Queues[0].Properties.MaxDeliveryCount',
     );
     expect(
-      pathOfError({ UserConfig: { Namespaces: [{ Name: 'ns', Topics: [{ Name: 't', Subscriptions: [{ Name: 's', Rules: [{ Name: 'r', Properties: { FilterType: 'Sql' } }] }] }] }] } }),
+      pathOfError({ UserConfig: { Namespaces: [{ Name: 'ns', Topics: [{ Name: 't', Subscriptions: [{ Name: 's', Rules: [{ Name: 'r', Properties: { FilterType: 'Regex' } }] }] }] }] } }),
     ).toBe('UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.FilterType');
+    expect(
+      pathOfError({ UserConfig: { Namespaces: [{ Name: 'ns', Topics: [{ Name: 't', Subscriptions: [{ Name: 's', Rules: [{ Name: 'r', Properties: { FilterType: 'Sql' } }] }] }] }] } }),
+    ).toBe('UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.SqlFilter');
     expect(pathOfError({ UserConfig: { Namespaces: [{ Name: 'ns', Queues: [{ Name: 'q', Properties: { LockDurration: 'PT1M' } }] }] } })).toBe(
       'UserConfig.Namespaces[0].Queues[0].Properties.LockDurration',
     );

@@ -1,12 +1,13 @@
 // `<entity>/$management` operations the SDK uses: peek, lock renewal, scheduling, deferred receive, settlement of
-// deferred messages, session lock/state and session listing. Request and reply bodies are AMQP maps (see the SDK's
-// core/managementClient.js).
+// deferred messages, session lock/state, session listing and subscription rules (enumerate, add, remove). Request and
+// reply bodies are AMQP maps (see the SDK's core/managementClient.js).
 import { types, type Connection, type Message } from 'rhea';
 import type { Broker, Delivery, Disposition } from '../core/Broker';
 import type { ReceiveQueue } from '../core/ReceiveQueue';
 import { brokerErrors } from '../errors/BrokerError';
 import { decodeMessage, encodeForDelivery, lockTokenFromUuid, lockTokenToUuid, longToNumber, toIncomingMessage } from './codec';
 import { reply, replyError, type ReplyOptions } from './replies';
+import { ruleFromAddRequest, ruleToWire } from './ruleDescriptions';
 
 const management: ReplyOptions = { statusKey: 'statusCode', descriptionKey: 'statusDescription' };
 const operations = {
@@ -21,6 +22,8 @@ const operations = {
   getSessionState: 'com.microsoft:get-session-state',
   listSessions: 'com.microsoft:get-message-sessions',
   enumerateRules: 'com.microsoft:enumerate-rules',
+  addRule: 'com.microsoft:add-rule',
+  removeRule: 'com.microsoft:remove-rule',
 } as const;
 
 type Body = Record<string, unknown>;
@@ -87,7 +90,16 @@ export class ManagementHandler {
           return reply(connection, request, 200, { skip: skip + ids.length, 'sessions-ids': ids }, management);
         }
         case operations.enumerateRules:
-          return reply(connection, request, 204, { rules: [] }, management);
+          return this.enumerateRules(connection, request, entityPath, body);
+        case operations.addRule:
+          await this.broker.addRule(entityPath, ruleFromAddRequest(body, Date.now()));
+          return reply(connection, request, 200, {}, management);
+        case operations.removeRule: {
+          const name = body['rule-name'];
+          if (typeof name !== 'string') throw brokerErrors.argument("The request must name a 'rule-name'.");
+          await this.broker.removeRule(entityPath, name);
+          return reply(connection, request, 200, {}, management);
+        }
         default:
           return reply(connection, request, 501, null, management, `The operation '${String(operation)}' is not supported by the emulator.`, 'amqp:not-implemented');
       }
@@ -104,6 +116,15 @@ export class ManagementHandler {
     const id = optionalString(body['session-id']);
     if (id === undefined) throw brokerErrors.argument('The request must name a session-id.');
     return id;
+  }
+
+  /** A page of the subscription's rules (`skip`, `top`); 204 with no rules once the list is exhausted. */
+  private enumerateRules(connection: Connection, request: Message, entityPath: string, body: Body): void {
+    const skip = typeof body.skip === 'number' && body.skip > 0 ? body.skip : 0;
+    const top = typeof body.top === 'number' && body.top > 0 ? body.top : Number.MAX_SAFE_INTEGER;
+    const page = this.broker.listRules(entityPath).slice(skip, skip + top);
+    if (page.length === 0) return reply(connection, request, 204, { rules: [] }, management);
+    reply(connection, request, 200, { rules: page.map(ruleToWire) }, management);
   }
 
   private peek(connection: Connection, request: Message, entityPath: string, body: Body): void {

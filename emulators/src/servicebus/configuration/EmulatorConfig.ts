@@ -3,6 +3,8 @@
 // A malformed file is refused at start with the JSON path of the first bad field.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { compileRuleAction } from '../filters/ruleAction';
+import { compileRule, defaultRule, quotaKind, ruleQuotas, type CorrelationFilterDefinition, type RuleDefinition } from '../filters/rules';
 import { formatIsoDuration, parseIsoDurationInMs } from './duration';
 
 const isoDuration = z.string().refine((s) => parseIsoDurationInMs(s) !== undefined && parseIsoDurationInMs(s)! > 0, {
@@ -63,15 +65,20 @@ const correlationFilter = z
   })
   .strict();
 
+// Microsoft's format: `FilterType` "Correlation" with `CorrelationFilter`, or "Sql" with `SqlFilter.SqlExpression`;
+// either may carry `Action.SqlExpression` (a SQL rule action).
+const sqlExpression = z.object({ SqlExpression: z.string() }).strict();
 const rule = z
   .object({
     Name: z.string().min(1),
-    Properties: z
-      .object({
-        FilterType: z.literal('Correlation', { message: 'only "Correlation" filters are supported by this emulator' }),
-        CorrelationFilter: correlationFilter,
-      })
-      .strict(),
+    Properties: z.discriminatedUnion(
+      'FilterType',
+      [
+        z.object({ FilterType: z.literal('Correlation'), CorrelationFilter: correlationFilter, Action: sqlExpression.optional() }).strict(),
+        z.object({ FilterType: z.literal('Sql'), SqlFilter: sqlExpression, Action: sqlExpression.optional() }).strict(),
+      ],
+      { error: 'FilterType must be "Correlation" (with CorrelationFilter) or "Sql" (with SqlFilter)' },
+    ),
   })
   .strict();
 
@@ -106,6 +113,7 @@ export type QueueConfig = z.infer<typeof queue>;
 export type TopicConfig = z.infer<typeof topic>;
 export type SubscriptionConfig = z.infer<typeof subscription>;
 export type CorrelationFilterConfig = z.infer<typeof correlationFilter>;
+export type RuleConfig = z.infer<typeof rule>;
 
 /** A refused configuration: `path` is the JSON path of the bad field, e.g. `UserConfig.Namespaces[0].Queues[1].Properties.LockDuration`. */
 export class ServiceBusEmulatorConfigError extends Error {
@@ -147,7 +155,69 @@ export function parseEmulatorConfig(input: unknown, source?: string): EmulatorCo
     throw new ServiceBusEmulatorConfigError(jsonPath(path), issue.message, source);
   }
   checkUniqueNames(result.data, source);
+  checkRules(result.data, source);
   return result.data;
+}
+
+/** The rule a Config.json entry describes (its creation time is the emulator's start). */
+export function toRuleDefinition(r: RuleConfig, createdAt: number): RuleDefinition {
+  const p = r.Properties;
+  const action = p.Action?.SqlExpression;
+  const filter: RuleDefinition['filter'] =
+    p.FilterType === 'Sql' ? { kind: 'sql', expression: p.SqlFilter.SqlExpression } : { kind: 'correlation', correlation: toCorrelationDefinition(p.CorrelationFilter) };
+  return { name: r.Name, filter, ...(action === undefined ? {} : { action }), createdAt };
+}
+
+function toCorrelationDefinition(c: CorrelationFilterConfig): CorrelationFilterDefinition {
+  return {
+    correlationId: c.CorrelationId,
+    messageId: c.MessageId,
+    to: c.To,
+    replyTo: c.ReplyTo,
+    subject: c.Label,
+    sessionId: c.SessionId,
+    replyToSessionId: c.ReplyToSessionId,
+    contentType: c.ContentType,
+    properties: c.Properties,
+  };
+}
+
+/** Every rule must be one Service Bus would accept: parsable SQL, unique names, within the per-topic filter quotas. */
+function checkRules(config: EmulatorConfig, source?: string): void {
+  config.UserConfig.Namespaces.forEach((ns, n) => {
+    ns.Topics?.forEach((t, i) => {
+      const used = { sql: 0, correlation: 0 };
+      t.Subscriptions?.forEach((s, j) => {
+        const base = `UserConfig.Namespaces[${n}].Topics[${i}].Subscriptions[${j}]`;
+        const names = new Set<string>();
+        const rules = s.Rules && s.Rules.length > 0 ? s.Rules.map((r) => toRuleDefinition(r, 0)) : [defaultRule(0)];
+        rules.forEach((definition, k) => {
+          const path = s.Rules && s.Rules.length > 0 ? `${base}.Rules[${k}]` : base;
+          const key = definition.name.toLowerCase();
+          if (names.has(key)) throw new ServiceBusEmulatorConfigError(`${path}.Name`, `duplicate rule name "${definition.name}"`, source);
+          names.add(key);
+          const refuse = (field: string, e: unknown): never => {
+            throw new ServiceBusEmulatorConfigError(`${path}${field}`, (e as Error).message, source);
+          };
+          try {
+            compileRule({ ...definition, action: undefined });
+          } catch (e) {
+            refuse(definition.filter.kind === 'sql' ? '.Properties.SqlFilter.SqlExpression' : '.Properties.CorrelationFilter', e);
+          }
+          try {
+            if (definition.action !== undefined) compileRuleAction(definition.action);
+          } catch (e) {
+            refuse('.Properties.Action.SqlExpression', e);
+          }
+          const kind = quotaKind(definition.filter);
+          const limit = kind === 'sql' ? ruleQuotas.sqlFiltersPerTopic : ruleQuotas.correlationFiltersPerTopic;
+          if (++used[kind] > limit) {
+            throw new ServiceBusEmulatorConfigError(path, `the topic has more than ${limit} ${kind === 'sql' ? 'SQL' : 'correlation'} filters (the Service Bus quota)`, source);
+          }
+        });
+      });
+    });
+  });
 }
 
 function checkUniqueNames(config: EmulatorConfig, source?: string): void {
@@ -209,8 +279,11 @@ export interface ShortCorrelationFilter {
   applicationProperties?: Record<string, string | number | boolean>;
 }
 
+/** A rule in the short form: a correlation filter or a SQL filter, optionally with a SQL action. */
+export type ShortRuleConfig = { name: string; action?: string } & ({ correlationFilter: ShortCorrelationFilter } | { sqlFilter: string });
+
 export interface ShortSubscriptionConfig extends Omit<ShortQueueConfig, 'requiresDuplicateDetection' | 'duplicateDetectionHistoryTimeWindowInMs'> {
-  rules?: Array<{ name: string; correlationFilter: ShortCorrelationFilter }>;
+  rules?: ShortRuleConfig[];
 }
 
 export interface ShortTopicConfig {
@@ -271,10 +344,15 @@ export function buildEmulatorConfig(short: ShortEmulatorConfig): EmulatorConfig 
                 DefaultMessageTimeToLive: duration(s.defaultMessageTimeToLiveInMs),
                 DeadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration,
               }),
-              Rules: s.rules?.map((r) => ({
+              Rules: s.rules?.map((r): RuleConfig => ({
                 Name: r.name,
-                Properties: {
+                Properties: 'sqlFilter' in r ? {
+                  FilterType: 'Sql' as const,
+                  SqlFilter: { SqlExpression: r.sqlFilter },
+                  ...(r.action === undefined ? {} : { Action: { SqlExpression: r.action } }),
+                } : {
                   FilterType: 'Correlation' as const,
+                  ...(r.action === undefined ? {} : { Action: { SqlExpression: r.action } }),
                   CorrelationFilter: dropUndefined({
                     ContentType: r.correlationFilter.contentType,
                     CorrelationId: r.correlationFilter.correlationId,
@@ -313,11 +391,6 @@ export interface SendEntitySettings {
   defaultMessageTimeToLiveInMs: number;
 }
 
-export interface CorrelationRule {
-  name: string;
-  filter: CorrelationFilterConfig;
-}
-
 export interface QueueDefinition {
   kind: 'queue';
   name: string;
@@ -328,8 +401,8 @@ export interface QueueDefinition {
 export interface SubscriptionDefinition {
   name: string;
   receive: ReceiveEntitySettings;
-  /** Empty means the $Default rule (a TrueFilter): every message matches. */
-  rules: CorrelationRule[];
+  /** The subscription's rules at start: the configured ones, or `$Default` (a TrueFilter). None selects nothing. */
+  rules: RuleDefinition[];
 }
 
 export interface TopicDefinition {
@@ -370,7 +443,7 @@ function sendSettings(p: z.infer<typeof topicProperties> | undefined): SendEntit
 }
 
 /** Flattens a validated configuration into entity definitions (all namespaces share one address space). */
-export function toEntityDefinitions(config: EmulatorConfig): EntityDefinition[] {
+export function toEntityDefinitions(config: EmulatorConfig, createdAt = Date.now()): EntityDefinition[] {
   const out: EntityDefinition[] = [];
   for (const ns of config.UserConfig.Namespaces) {
     for (const q of ns.Queues ?? []) {
@@ -391,7 +464,7 @@ export function toEntityDefinitions(config: EmulatorConfig): EntityDefinition[] 
               sendSettings(t.Properties).defaultMessageTimeToLiveInMs,
             ),
           },
-          rules: (s.Rules ?? []).map((r) => ({ name: r.Name, filter: r.Properties.CorrelationFilter })),
+          rules: s.Rules && s.Rules.length > 0 ? s.Rules.map((r) => toRuleDefinition(r, createdAt)) : [defaultRule(createdAt)],
         })),
       });
     }

@@ -2,8 +2,11 @@
 // expiry and dead-lettering. It knows nothing of AMQP or HTTP: adapters hand it parsed messages and opaque payloads.
 // Every state change is written to the message store; operations a client waits for resolve only after the commit.
 import { randomUUID } from 'node:crypto';
-import type { CorrelationRule, EntityDefinition, ReceiveEntitySettings, SendEntitySettings } from '../configuration/EmulatorConfig';
+import type { EntityDefinition, ReceiveEntitySettings, SendEntitySettings } from '../configuration/EmulatorConfig';
 import { brokerErrors } from '../errors/BrokerError';
+import type { PropertyEdits } from '../filters/ruleAction';
+import { compileRule, quotaKind, route, RuleDefinitionError, ruleQuotas, type RuleDefinition, type SubscriptionRule } from '../filters/rules';
+import { SqlSyntaxError } from '../filters/sqlSyntax';
 import type { MessageRow, MessageStore } from '../persistence/MessageStore';
 import { Consumer, type ConsumerEvents, type ReceiveMode } from './Consumer';
 import { type BrokerMessage, type MessageState, ReceiveQueue, type SessionState } from './ReceiveQueue';
@@ -67,7 +70,13 @@ interface SendEntity {
   readonly settings: SendEntitySettings;
   lastSequenceNumber: number;
   readonly seenMessageIds: Map<string, number>;
-  readonly targets: Array<{ queue: ReceiveQueue; rules: CorrelationRule[] }>;
+  readonly targets: Target[];
+}
+
+/** Where a queue or topic delivers: the queue itself, or a subscription with its rules (`rules` absent for a queue). */
+interface Target {
+  readonly queue: ReceiveQueue;
+  rules?: SubscriptionRule[];
 }
 
 interface SessionWaiter {
@@ -84,6 +93,8 @@ export interface BrokerOptions {
   tickIntervalInMs?: number;
   /** Sets application properties on an encoded message (the adapter owns the wire format). */
   modifyProperties: (payload: Buffer, properties: PropertiesToModify) => Buffer;
+  /** Rewrites an encoded message with a rule action's edits (the adapter owns the wire format). */
+  editPayload: (payload: Buffer, edits: PropertyEdits) => Buffer;
 }
 
 /** Service Bus's texts for the dead-letter reasons it sets itself. */
@@ -105,6 +116,7 @@ const dlqSuffix = '/$deadletterqueue';
 export class Broker {
   private readonly sendEntities = new Map<string, SendEntity>();
   private readonly receiveQueues = new Map<string, ReceiveQueue>();
+  private readonly subscriptions = new Map<string, { entity: SendEntity; target: Target }>();
   private readonly locks = new Map<string, { queue: ReceiveQueue; message: BrokerMessage }>();
   private readonly sessionWaiters = new Map<ReceiveQueue, SessionWaiter[]>();
   private readonly toWake = new Set<ReceiveQueue>();
@@ -143,6 +155,11 @@ export class Broker {
       const queue = this.receiveQueues.get(s.entity);
       if (queue) queue.session(s.sessionId).state = s.state;
     }
+    // Rules a client created or deleted outlive a restart, as any entity state does; they replace the configured ones.
+    for (const r of state.ruleSets) {
+      const subscription = this.subscriptions.get(r.entity);
+      if (subscription) subscription.target.rules = (JSON.parse(r.definitions) as RuleDefinition[]).map((d) => compileRule(d));
+    }
     this.ticker = setInterval(() => this.tick(), this.options.tickIntervalInMs ?? 50);
     this.ticker.unref();
   }
@@ -173,12 +190,14 @@ export class Broker {
       targets: [],
     };
     if (definition.kind === 'queue') {
-      entity.targets.push({ queue: this.createReceiveQueue(definition.name, key, definition.receive), rules: [] });
+      entity.targets.push({ queue: this.createReceiveQueue(definition.name, key, definition.receive) });
     } else {
       for (const sub of definition.subscriptions) {
         const subKey = `${key}/subscriptions/${sub.name.toLowerCase()}`;
         const queue = this.createReceiveQueue(`${definition.name}/Subscriptions/${sub.name}`, subKey, sub.receive);
-        entity.targets.push({ queue, rules: sub.rules });
+        const target: Target = { queue, rules: sub.rules.map((r) => compileRule(r)) };
+        entity.targets.push(target);
+        this.subscriptions.set(subKey, { entity, target });
       }
     }
     this.sendEntities.set(key, entity);
@@ -256,22 +275,26 @@ export class Broker {
       const scheduledAt = incoming.scheduledEnqueueTimeUtc !== undefined && incoming.scheduledEnqueueTimeUtc > now ? incoming.scheduledEnqueueTimeUtc : undefined;
       const enqueuedAt = scheduledAt ?? now;
       for (const target of entity.targets) {
-        if (target.rules.length > 0 && !target.rules.some((r) => matchesCorrelationRule(r, incoming.properties))) continue;
-        const ttl = Math.min(incoming.timeToLiveInMs ?? Number.POSITIVE_INFINITY, target.queue.settings.defaultMessageTimeToLiveInMs, entity.settings.defaultMessageTimeToLiveInMs);
-        const message: BrokerMessage = {
-          sequenceNumber,
-          payload: incoming.payload,
-          messageId,
-          sessionId: incoming.properties.sessionId,
-          enqueuedAt,
-          scheduledAt,
-          expiresAt: Number.isFinite(ttl) ? enqueuedAt + ttl : undefined,
-          deliveryCount: 0,
-          deferred: false,
-          indexed: false,
-        };
-        this.store.insertMessage(toRow(target.queue, message));
-        created.push({ queue: target.queue, message });
+        const copies = target.rules ? route(target.rules, { ...incoming.properties, sequenceNumber }) : [{}];
+        for (const [copy, { edits }] of copies.entries()) {
+          const ttl = Math.min(incoming.timeToLiveInMs ?? Number.POSITIVE_INFINITY, target.queue.settings.defaultMessageTimeToLiveInMs, entity.settings.defaultMessageTimeToLiveInMs);
+          const system = edits?.system ?? {};
+          const message: BrokerMessage = {
+            // A second copy in the same subscription (a rule with an action) gets a sequence number of its own.
+            sequenceNumber: copy === 0 ? sequenceNumber : ++entity.lastSequenceNumber,
+            payload: edits ? this.options.editPayload(incoming.payload, edits) : incoming.payload,
+            messageId: 'messageId' in system ? system.messageId : messageId,
+            sessionId: 'sessionId' in system ? system.sessionId : incoming.properties.sessionId,
+            enqueuedAt,
+            scheduledAt,
+            expiresAt: Number.isFinite(ttl) ? enqueuedAt + ttl : undefined,
+            deliveryCount: 0,
+            deferred: false,
+            indexed: false,
+          };
+          this.store.insertMessage(toRow(target.queue, message));
+          created.push({ queue: target.queue, message });
+        }
       }
     }
     if (messages.length > 0) this.store.setLastSequenceNumber(entity.key, entity.lastSequenceNumber);
@@ -529,6 +552,55 @@ export class Broker {
     }));
   }
 
+  // ---- subscription rules ---------------------------------------------------------------------------------------
+
+  private subscription(address: string): { entity: SendEntity; target: Target & { rules: SubscriptionRule[] } } {
+    const key = normalizeEntityPath(address);
+    const found = this.subscriptions.get(key);
+    if (found) return found as { entity: SendEntity; target: Target & { rules: SubscriptionRule[] } };
+    if (this.entityExists(address)) throw brokerErrors.invalidOperation(`Rules exist only on topic subscriptions; '${address}' is not one.`);
+    throw brokerErrors.entityNotFound(address);
+  }
+
+  /** The subscription's rules in creation order. */
+  listRules(address: string): RuleDefinition[] {
+    return this.subscription(address).target.rules.map((r) => r.definition);
+  }
+
+  /** Adds a rule (add-rule / createRule); resolves once it is durable. */
+  async addRule(address: string, definition: RuleDefinition): Promise<void> {
+    const { entity, target } = this.subscription(address);
+    const rulePath = `${target.queue.displayPath}/Rules/${definition.name}`;
+    if (target.rules.some((r) => r.definition.name.toLowerCase() === definition.name.toLowerCase())) throw brokerErrors.ruleAlreadyExists(rulePath);
+    let rule: SubscriptionRule;
+    try {
+      rule = compileRule(definition);
+    } catch (error) {
+      if (error instanceof SqlSyntaxError || error instanceof RuleDefinitionError) throw brokerErrors.argument(error.message);
+      throw error;
+    }
+    const kind = quotaKind(definition.filter);
+    const limit = kind === 'sql' ? ruleQuotas.sqlFiltersPerTopic : ruleQuotas.correlationFiltersPerTopic;
+    const used = entity.targets.reduce((n, t) => n + (t.rules ?? []).filter((r) => quotaKind(r.definition.filter) === kind).length, 0);
+    if (used >= limit) throw brokerErrors.ruleQuotaExceeded(entity.name, kind, limit);
+    target.rules = [...target.rules, rule];
+    await this.saveRules(target);
+  }
+
+  /** Removes a rule by name (remove-rule / deleteRule); resolves once it is durable. */
+  async removeRule(address: string, name: string): Promise<void> {
+    const { target } = this.subscription(address);
+    const remaining = target.rules.filter((r) => r.definition.name.toLowerCase() !== name.toLowerCase());
+    if (remaining.length === target.rules.length) throw brokerErrors.entityNotFound(`${target.queue.displayPath}/Rules/${name}`);
+    target.rules = remaining;
+    await this.saveRules(target);
+  }
+
+  private async saveRules(target: Target): Promise<void> {
+    this.store.saveRuleSet(target.queue.storeKey, JSON.stringify((target.rules ?? []).map((r) => r.definition)));
+    await this.store.commit();
+  }
+
   // ---- administration -------------------------------------------------------------------------------------------
 
   describeEntities(): EntitySummary[] {
@@ -717,18 +789,6 @@ export class Broker {
       }
     }
   }
-}
-
-function matchesCorrelationRule(rule: CorrelationRule, p: MessageProperties): boolean {
-  const f = rule.filter;
-  const eq = (expected: string | undefined, actual: string | undefined): boolean => expected === undefined || expected === actual;
-  if (!eq(f.ContentType, p.contentType) || !eq(f.CorrelationId, p.correlationId) || !eq(f.Label, p.subject)) return false;
-  if (!eq(f.MessageId, p.messageId) || !eq(f.ReplyTo, p.replyTo) || !eq(f.ReplyToSessionId, p.replyToSessionId)) return false;
-  if (!eq(f.SessionId, p.sessionId) || !eq(f.To, p.to)) return false;
-  for (const [key, value] of Object.entries(f.Properties ?? {})) {
-    if (p.applicationProperties?.[key] !== value) return false;
-  }
-  return true;
 }
 
 function toRow(queue: ReceiveQueue, m: BrokerMessage): MessageRow {
