@@ -55,8 +55,16 @@ describe('multipart batch reader', () => {
     ['bad request line', '--batch_1\r\nContent-Type: application/http\r\n\r\nFETCH accounts HTTP/1.1\r\n--batch_1--'],
     ['GET inside a change set', '--batch_1\r\nContent-Type: multipart/mixed; boundary=cs\r\n\r\n--cs\r\nContent-Type: application/http\r\n\r\nGET accounts HTTP/1.1\r\n--cs--\r\n--batch_1--'],
     ['bad header line', '--batch_1\r\nContent-Type application/http\r\n\r\nGET accounts HTTP/1.1\r\n--batch_1--'],
+    ['spaces in the URL without an HTTP version (the last word must be HTTP/1.x)', "--batch_1\r\nContent-Type: application/http\r\n\r\nGET accounts?$filter=name eq 'a b'\r\n--batch_1--"],
   ])('refuses %s', (_name, text) => {
     expect(() => parseBatch(text, 'batch_1')).toThrow(MultipartError);
+  });
+
+  test('a request line is split on its first and last space, as OData reads it: spaces in the query stay in the URL', () => {
+    const [part] = parseBatch("--batch_1\r\nContent-Type: application/http\r\n\r\nGET /api/data/v9.2/accounts?$select=name&$filter=name eq 'a  b' HTTP/1.1\r\nAccept: application/json\r\n\r\n--batch_1--", 'batch_1');
+    expect(part).toMatchObject({ kind: 'request', method: 'GET' });
+    const url = new URL((part as { url: string }).url, 'http://x/');
+    expect(url.searchParams.get('$filter')).toBe("name eq 'a  b'");
   });
 
   test('writes responses with nested change set boundaries and Content-IDs', () => {

@@ -84,7 +84,7 @@ function readHeaders(lines: string[], start: number): { headers: Map<string, str
  * `METHOD URL [HTTP/1.x]`, split on the first and the last space as OData's batch reader does, so a URL with unencoded
  * spaces in its query (`$filter=name eq 'a b'`, as some clients send) is read whole.
  */
-function parseRequestLine(line: string): [string, string, string] | undefined {
+function parseRequestLine(line: string): { method: string; url: string } | undefined {
   const text = line.trim();
   const first = text.indexOf(' ');
   if (first < 0) return undefined;
@@ -98,7 +98,7 @@ function parseRequestLine(line: string): [string, string, string] | undefined {
   }
   if (url === '') return undefined;
   // The URL parser takes spaces literally; encode them so the query keeps them as values.
-  return [text, method, url.replace(/ /g, '%20')];
+  return { method, url: url.replace(/ /g, '%20') };
 }
 
 function parseHttpPart(text: string, inChangeSet: boolean): HttpPart {
@@ -109,17 +109,17 @@ function parseHttpPart(text: string, inChangeSet: boolean): HttpPart {
   let i = mime.next;
   while (i < lines.length && (lines[i] as string).trim() === '') i++;
   const requestLine = lines[i] ?? '';
-  const m = parseRequestLine(requestLine);
-  if (!m) throw new MultipartError(`The request line '${requestLine}' is not a valid HTTP request line.`);
+  const line = parseRequestLine(requestLine);
+  if (!line) throw new MultipartError(`The request line '${requestLine}' is not a valid HTTP request line.`);
   const http = readHeaders(lines, i + 1);
   // The body runs to the end of the part; trailing blank lines belong to the delimiter.
   const body = lines.slice(http.next).join('\n').replace(/\s+$/, '');
   const contentId = mime.headers.get('content-id') ?? http.headers.get('content-id');
-  if (inChangeSet && m[1] === 'GET') throw new MultipartError('A GET request is not allowed inside a change set.');
-  const url = m[2] as string;
+  if (inChangeSet && line.method === 'GET') throw new MultipartError('A GET request is not allowed inside a change set.');
+  const url = line.url;
   // A request line whose URL no parser accepts (`http://[::1`) is a malformed part, not an error of the server.
   if (!URL.canParse(url, 'http://batch.invalid/')) throw new MultipartError(`The request URL '${url.slice(0, 200)}' of a batch part is not a valid URL.`);
-  return { kind: 'request', contentId, method: m[1] as string, url, headers: http.headers, body };
+  return { kind: 'request', contentId, method: line.method, url, headers: http.headers, body };
 }
 
 export function parseBatch(body: string, boundary: string): BatchPart[] {
