@@ -18,6 +18,15 @@ describeWithPython('Service Bus emulator through the Python SDK (azure-servicebu
             { name: 'audit', rules: [{ name: 'audit', correlationFilter: { correlationId: 'audit-1' } }] },
           ],
         },
+        {
+          name: 'sql-events',
+          subscriptions: [
+            { name: 'big-red', rules: [{ name: 'big-red', sqlFilter: "color = 'red' AND quantity > 10" }] },
+            { name: 'eu-orders', rules: [{ name: 'eu', sqlFilter: "sys.Label LIKE 'Order%' AND region IN ('eu-west', 'eu-north')" }] },
+            { name: 'bulk', rules: [{ name: 'bulk', sqlFilter: 'quantity >= 100', action: "SET priority = 'high'" }] },
+            { name: 'no-color', rules: [{ name: 'no-color', sqlFilter: 'color IS NULL' }] },
+          ],
+        },
       ],
     });
     results = await harness.run('sessions_topics_cases.py');
@@ -63,6 +72,15 @@ describeWithPython('Service Bus emulator through the Python SDK (azure-servicebu
     });
   });
 
-  // SQL filters and rule management (create/delete/list rules) are another engineer's part of issue 19; their Python
-  // cases are added here when that work lands.
+  it('a topic routes by SQL filters (comparison, AND, LIKE, IN, IS NULL, sys.Label) and applies a SQL rule action', () => {
+    expect(observed(results, 'topicSqlFilters')).toEqual({
+      'big-red': [['m2', null, null]],
+      'eu-orders': [['m1', null, null], ['m3', null, null]],
+      bulk: [['m3', 'high', 'bulk']],
+      'no-color': [['m4', null, null]],
+    });
+  });
+
+  // Rule management (list/create/delete) is not in azure-servicebus 7.8's AMQP API (only its HTTPS administration
+  // client, which the emulator does not serve); rules.test.ts covers it through @azure/service-bus.
 });

@@ -1,5 +1,5 @@
 """Session and topic cases through azure-servicebus 7.8 (uamqp): ordered processing per key, session state, and the
-fan-out of one event to subscriptions by correlation filter."""
+fan-out of one event to subscriptions by correlation and SQL filters (with a SQL rule action)."""
 from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusMessage, ServiceBusReceiveMode, ServiceBusSubQueue
 from azure.servicebus.exceptions import ServiceBusError
 
@@ -104,6 +104,28 @@ def topic_correlation_filters():
         return seen
 
 
+def topic_sql_filters():
+    with client() as sb:
+        with sb.get_topic_sender("sql-events") as sender:
+            sender.send_messages(
+                [
+                    ServiceBusMessage("m1", subject="OrderPlaced", application_properties={"color": "red", "quantity": 5, "region": "eu-west"}),
+                    ServiceBusMessage("m2", subject="OrderPlaced", application_properties={"color": "red", "quantity": 50, "region": "us"}),
+                    ServiceBusMessage("m3", subject="OrderShipped", application_properties={"color": "blue", "quantity": 200, "region": "eu-north"}),
+                    ServiceBusMessage("m4", subject="Invoice"),
+                ]
+            )
+        seen = {}
+        for subscription, expected in (("big-red", 1), ("eu-orders", 2), ("bulk", 1), ("no-color", 1)):
+            with sb.get_subscription_receiver("sql-events", subscription, receive_mode=ServiceBusReceiveMode.RECEIVE_AND_DELETE) as receiver:
+                got = receive_all(receiver, expected)
+                got += receiver.receive_messages(max_wait_time=1)  # nothing more may come
+                seen[subscription] = sorted(
+                    (str(m), props(m).get("priority"), props(m).get("RuleName")) for m in got
+                )
+        return seen
+
+
 def subscription_dead_letter():
     with client() as sb:
         with sb.get_topic_sender("order-events") as sender:
@@ -131,5 +153,6 @@ run(
         "sessionIsExclusive": session_is_exclusive,
         "topicCorrelationFilters": topic_correlation_filters,
         "subscriptionDeadLetter": subscription_dead_letter,
+        "topicSqlFilters": topic_sql_filters,
     }
 )
