@@ -15,7 +15,10 @@ let report: ChaosReport;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-broken-'));
-  report = await runChaos({ ...SHORT_RUN, brokenConsumer: true, dataDir: path.join(dir, 'data') });
+  // Consumer kills (most of them while it drains its backlog) and publisher kills only: with all 22 fault kinds dealt in
+  // one minute, a run saw as few as one consumer kill between complete and commit, and one run saw none.
+  // Its rows stay Published for good, so quiescence is never reached: do not wait the short run's whole allowance.
+  report = await runChaos({ ...SHORT_RUN, kinds: ['kill-consumer', 'kill-publisher'], quiescenceTimeoutMs: 30_000, brokenConsumer: true, dataDir: path.join(dir, 'data') });
   writeFileSync(path.join(dir, 'chaos-report.json'), JSON.stringify(report, null, 2));
   writeFileSync(path.join(dir, 'chaos-report.md'), formatMarkdown(report));
   process.stderr.write(`${formatConsole(report)}\n`);
@@ -33,4 +36,5 @@ test('the broken consumer variant fails the run with "nothing-lost" (committed o
   // Completing before committing loses effects; it never doubles them.
   expect(report.duplicateEffects).toBe(0);
   expect(report.reproduce).toContain('--broken-consumer');
+  expect(report.reproduce).toContain('--kinds kill-consumer,kill-publisher');
 });

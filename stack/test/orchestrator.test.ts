@@ -77,7 +77,7 @@ test('a component that cannot start fails the start with its own words, and noth
   expect(error).toBeInstanceOf(ComponentStartError);
   expect((error as ComponentStartError).component).toBe('publisher');
   expect((error as Error).message).toMatch(/Publisher worker exited during start \(code 78\)/);
-  expect((error as Error).message).toMatch(/DATAVERSE_URL is not a valid http\(s\) URL/);
+  expect((error as Error).message).toMatch(/DATAVERSE_URL is not a valid Dataverse URL: it does not start with https:\/\//);
   const state = readState(dataLayout(dataDir))!;
   expect(state.status).toBe('stopped');
   await expect(fetch(`http://127.0.0.1:${state.ports.dataverse}/_admin/health`)).rejects.toThrow();

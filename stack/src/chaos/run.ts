@@ -102,7 +102,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const report: ChaosReport = {
     ok: false,
     seed: options.seed,
-    reproduce: options.reproduce ?? `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}${options.brokenConsumer ? ' --broken-consumer' : ''}`,
+    reproduce: options.reproduce ?? `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}${options.kinds ? ` --kinds ${kinds.join(',')}` : ''}${options.brokenConsumer ? ' --broken-consumer' : ''}`,
     startedAt: new Date(started).toISOString(),
     finishedAt: '',
     options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, brokenConsumer: Boolean(options.brokenConsumer), kinds, blockedKeyRows },

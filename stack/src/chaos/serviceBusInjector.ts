@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageProperties } from '@dataverse-outbox/solution';
 import { acknowledgementSubject, toAcknowledgementMessage } from '@dataverse-outbox/consumer';
-import type { createServiceBusClient } from '@dataverse-outbox/publisher-function';
+import { PoisonReasons, type createServiceBusClient } from '@dataverse-outbox/publisher-function';
 
 type ServiceBusClient = ReturnType<typeof createServiceBusClient>;
 type OutgoingMessage = ReturnType<typeof toAcknowledgementMessage>;
@@ -48,17 +48,14 @@ export interface AckedRow {
   messageId: string;
 }
 
-/**
- * The ack listener's dead-letter reasons (its closed set, `PoisonReasons` in publisher-function's core/acks.ts), as the
- * DeadLetterReason an operator sees: spelled out here because they are the contract this check holds the product to.
- */
+/** The ack listener's dead-letter reasons, as the DeadLetterReason an operator sees: the product's one closed set. */
 export const AckDeadLetterReasons = {
-  notJson: 'AckNotJson',
-  notAnObject: 'AckNotAnObject',
-  missingOutboxId: 'MissingOutboxId',
-  invalidOutboxId: 'InvalidOutboxId',
-  invalidOutcome: 'InvalidOutcome',
-  unknownOutboxRow: 'UnknownOutboxRow',
+  notJson: PoisonReasons.NotJson,
+  notAnObject: PoisonReasons.NotAnObject,
+  missingOutboxId: PoisonReasons.MissingOutboxId,
+  invalidOutboxId: PoisonReasons.InvalidOutboxId,
+  invalidOutcome: PoisonReasons.InvalidOutcome,
+  unknownOutboxRow: PoisonReasons.UnknownOutboxRow,
 } as const;
 
 /** Bodies no consumer should send; each must be dead-lettered by the ack listener, alone, with its reason. */
