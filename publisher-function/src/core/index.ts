@@ -15,4 +15,3 @@ export * from './redact';
 export * from './publishCycle';
 export * from './ackProcessor';
 export * from './rowUpdateErrors';
-export * from './rowUpdateErrors';
