@@ -1,5 +1,6 @@
 // The optional amqps listener: a certificate given by the caller is the one served, a client that trusts it connects
 // (rhea over TLS with SASL PLAIN), one that does not is refused by its own verification; option checks.
+import { connect } from 'node:net';
 import { generate } from 'selfsigned';
 import { create_container, type ConnectionOptions } from 'rhea';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
@@ -46,6 +47,21 @@ describe('Service Bus emulator: TLS listener', () => {
   it('a client that does not trust it refuses the handshake', async () => {
     const result = await connectTls({});
     expect(result.outcome).toMatch(/disconnected: .*self[- ]signed/i);
+  });
+
+  it('closes a connection that never starts the TLS handshake after the handshake timeout', async () => {
+    const quick = await startServiceBusEmulator({ tls: 'generate', handshakeTimeoutInMs: 300 });
+    try {
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect(quick.tlsPort!, '127.0.0.1'); // silent: no ClientHello
+        socket.on('close', () => resolve(true));
+        socket.on('error', () => undefined);
+        setTimeout(() => resolve(false), 10_000).unref();
+      });
+      expect(closed).toBe(true);
+    } finally {
+      await quick.close();
+    }
   });
 
   it('refuses tlsPort 5672, and tlsPort without tls', async () => {

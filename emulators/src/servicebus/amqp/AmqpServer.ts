@@ -84,10 +84,15 @@ export class AmqpServer {
     const port = await this.listenOn(this.options.port);
     const tls = this.options.tls;
     if (!tls) return { port };
-    return { port, tlsPort: await this.listenOn(tls.port, { transport: 'tls', cert: tls.cert, key: tls.key }) };
+    // A peer that never finishes the TLS handshake is dropped within the same bound as one that never sends open.
+    const handshakeTimeout = this.options.handshakeTimeoutInMs ?? 30_000;
+    return { port, tlsPort: await this.listenOn(tls.port, { transport: 'tls', cert: tls.cert, key: tls.key, handshakeTimeout }) };
   }
 
-  private async listenOn(port: number, transport: { transport: 'tls'; cert: string; key: string } | { transport: 'tcp' } = { transport: 'tcp' }): Promise<number> {
+  private async listenOn(
+    port: number,
+    transport: { transport: 'tls'; cert: string; key: string; handshakeTimeout: number } | { transport: 'tcp' } = { transport: 'tcp' },
+  ): Promise<number> {
     const server = this.container.listen({
       ...transport,
       max_frame_size: this.maxFrameSizeInBytes,
@@ -103,6 +108,8 @@ export class AmqpServer {
     } as unknown as Parameters<Container['listen']>[0]) as Server;
     // On TLS the guard reads the decrypted stream: rhea takes the socket at 'secureConnection'.
     server.prependListener(transport.transport === 'tls' ? 'secureConnection' : 'connection', (socket: Socket | TLSSocket) => this.guard(socket));
+    // A failed or timed-out TLS handshake leaves the socket open in Node unless someone closes it.
+    if (transport.transport === 'tls') server.on('tlsClientError', (_error: Error, socket: TLSSocket) => socket.destroy());
     this.servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
