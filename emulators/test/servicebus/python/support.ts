@@ -47,7 +47,6 @@ export async function startPythonHarness(entities: ShortEmulatorConfig): Promise
   const keys = /SharedAccessKeyName=([^;]+);SharedAccessKey=([^;]+)/.exec(emulator.connectionString)!;
   const baseEnv = {
     SB_TLS_PORT: String(emulator.tlsPort),
-    SB_PLAIN_PORT: String(emulator.port),
     SB_CA_FILE: caFile,
     SB_KEY_NAME: keys[1]!,
     SB_KEY: keys[2]!,
