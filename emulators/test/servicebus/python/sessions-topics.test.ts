@@ -1,9 +1,11 @@
-// Sessions and topics through Debian's azure-servicebus 7.8 (uamqp) over the emulator's TLS listener.
+// Sessions, topics and rule management through Debian's azure-servicebus 7.8 (uamqp) over the emulator's TLS listener:
+// one emulator, two Python processes (sessions_topics_cases.py, rules_cases.py) side by side.
 import { describeWithPython, observed, startPythonHarness, type CaseResults, type PythonHarness } from './support';
 
 describeWithPython('Service Bus emulator through the Python SDK (azure-servicebus 7.8 on uamqp): sessions and topics', () => {
   let harness: PythonHarness;
   let results: CaseResults;
+  let rules: CaseResults;
 
   beforeAll(async () => {
     harness = await startPythonHarness({
@@ -27,9 +29,10 @@ describeWithPython('Service Bus emulator through the Python SDK (azure-servicebu
             { name: 'no-color', rules: [{ name: 'no-color', sqlFilter: 'color IS NULL' }] },
           ],
         },
+        { name: 'rule-events', subscriptions: [{ name: 'managed' }] },
       ],
     });
-    results = await harness.run('sessions_topics_cases.py');
+    [results, rules] = await Promise.all([harness.run('sessions_topics_cases.py'), harness.run('rules_cases.py')]);
   }, 120_000);
   afterAll(async () => harness?.close());
 
@@ -81,6 +84,17 @@ describeWithPython('Service Bus emulator through the Python SDK (azure-servicebu
     });
   });
 
-  // Rule management (list/create/delete) is not in azure-servicebus 7.8's AMQP API (only its HTTPS administration
-  // client, which the emulator does not serve); rules.test.ts covers it through @azure/service-bus.
+  // azure-servicebus 7.8 declares the AMQP rule operations but exposes them in no public method (its public rule API
+  // is the HTTPS administration client, not served): rules_cases.py sends them through the SDK's own management path.
+  it('rule management over $management: lists $Default, adds SQL (with action) and correlation rules, removes rules, refuses a duplicate and bad SQL', () => {
+    expect(observed(rules, 'manageRules')).toEqual({
+      initial: { status: 200, names: ['$Default'] },
+      afterChanges: { status: 200, names: ['large', 'eu'] },
+      duplicate: expect.stringMatching(/^ServiceBusError: .*already exists/),
+      unparsable: expect.stringMatching(/^ServiceBusError: .*There was an error parsing the SQL expression/),
+      routed: [['large us', 'gold'], ['small eu', null]],
+      emptied: { status: 204, names: [] },
+      withoutRules: [],
+    });
+  });
 });
