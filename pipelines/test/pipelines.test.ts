@@ -38,6 +38,15 @@ function missingPaths(texts: readonly string[]): string[] {
   return [...new Set(missing)];
 }
 
+/** The app settings the Bicep owns (functionapp.bicep's `name: 'UPPER_CASE'` entries). */
+const bicepAppSettings = [...readText('pipelines/infra/modules/functionapp.bicep').matchAll(/name:\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string);
+
+/** Bicep-owned app settings a pipeline text sets again (`-NAME value` in a task's appSettings, `NAME=` in az CLI):
+ *  a second writer would override the Bicep's parameter (a hard-coded `OUTBOX_SCOPE default` did). */
+function settingsOverridden(text: string): string[] {
+  return bicepAppSettings.filter((name) => new RegExp(`(^|[\\s"'])-?${name}(\\s+\\S|=)`, 'm').test(text));
+}
+
 describe('Azure Pipelines definition', () => {
   const pipeline = loadAzurePipeline();
   const variables = (pipeline.root.variables ?? []) as { name: string; value: string }[];
@@ -121,13 +130,13 @@ describe('Azure Pipelines definition', () => {
     }
   });
 
-  it('zip-deploys the function app with the app settings named in the spec', () => {
+  it('zip-deploys the function app code only: every app setting comes from the Bicep (outboxScope among them)', () => {
     for (const env of environments) {
       const fn = steps.find((s) => s.stage === `Deploy_${env}` && s.step.task === 'AzureFunctionApp@2')?.step.inputs as Record<string, unknown>;
       expect(fn).toMatchObject({ appType: 'functionAppLinux', isFlexConsumption: true });
-      const settings = String(fn.appSettings);
-      for (const name of ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE']) expect(settings).toMatch(new RegExp(`(^|\\s)-${name}\\s`));
+      expect(settingsOverridden(String(fn.appSettings ?? ''))).toEqual([]);
     }
+    for (const file of pipeline.files) expect({ file, overridden: settingsOverridden(readText(file)) }).toEqual({ file, overridden: [] });
   });
 
   it('downloads only artifacts the Build stage publishes', () => {
@@ -235,6 +244,10 @@ describe('GitHub Actions workflows', () => {
     const uploaded = allSteps.filter((s) => s.uses === 'actions/upload-artifact@v4').map((s) => (s.with as Record<string, string>).name);
     const downloaded = allSteps.filter((s) => s.uses === 'actions/download-artifact@v4').map((s) => (s.with as Record<string, string>).name);
     expect(downloaded.sort()).toEqual(uploaded.sort());
+  });
+
+  it('never sets an app setting the Bicep owns (the lease scope comes from outboxScope alone)', () => {
+    for (const f of files) expect({ f, overridden: settingsOverridden(readText(`${dir}/${f}`)) }).toEqual({ f, overridden: [] });
   });
 
   it('refers only to npm scripts, files and folders that exist', () => {
