@@ -111,7 +111,8 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     problems.push(`${where(get('HealthThresholds'))} must be a JSON object like ${Settings.HealthThresholds.defaultValue}`);
   } else {
     for (const [k, v] of Object.entries(thresholdsRaw)) {
-      if (!(k in healthThresholds)) {
+      // Own properties only: `in` would also take inherited names (constructor, __proto__, toString) as known fields.
+      if (!Object.hasOwn(healthThresholds, k)) {
         problems.push(`${where(get('HealthThresholds'))} has an unknown field "${k}" (known: ${Object.keys(healthThresholds).join(', ')})`);
       } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
         problems.push(`${where(get('HealthThresholds'))}.${k} must be a number >= 0, got ${JSON.stringify(v)}`);

@@ -209,6 +209,43 @@ describe('JSON overrides of the outbox settings (OUTBOX_ALLOWED_TARGETS): refuse
   });
 });
 
+describe('health thresholds (OUTBOX_HEALTH_THRESHOLDS, obx_HealthThresholds): an unknown field is refused by its name', () => {
+  // Names every object inherits: an `in` check would take them as known fields and store them on the thresholds.
+  const known = 'known: maxPendingAgeSeconds, maxFailed, maxDeadLettered';
+  const cases: [string, string, string][] = [
+    ['constructor', '{"maxFailed":1,"constructor":5}', 'constructor'],
+    ['__proto__ (a number)', '{"__proto__":5}', '__proto__'],
+    ['__proto__ (an object)', '{"__proto__":{"maxFailed":-1}}', '__proto__'],
+    ['toString', '{"toString":0}', 'toString'],
+    ['hasOwnProperty', '{"hasOwnProperty":1}', 'hasOwnProperty'],
+    ['valueOf', '{"valueOf":2}', 'valueOf'],
+  ];
+  it.each(cases)('hostile: OUTBOX_HEALTH_THRESHOLDS with %s', (_name, value, field) => {
+    let caught: unknown;
+    try {
+      parseSettings({}, { OUTBOX_HEALTH_THRESHOLDS: value, OUTBOX_BATCH_SIZE: '0' });
+    } catch (e) {
+      caught = e;
+    }
+    expect(isOutboxError(caught) && caught.code).toBe('InvalidSettings');
+    const details = isOutboxError(caught) ? caught.details : [];
+    expect(details).toContain(`app setting OUTBOX_HEALTH_THRESHOLDS has an unknown field "${field}" (${known})`);
+    expect(details.some((d) => d.includes('app setting OUTBOX_BATCH_SIZE must be a whole number'))).toBe(true);
+  });
+
+  it('hostile: obx_HealthThresholds (from Dataverse) with constructor is refused, naming the environment variable', () => {
+    expect(() => parseSettings({ HealthThresholds: '{"constructor":1}' })).toThrow(
+      `obx_HealthThresholds (dataverse) has an unknown field "constructor" (${known})`,
+    );
+  });
+
+  it('hostile: known fields still apply, and the thresholds carry no inherited or extra field', () => {
+    const s = parseSettings({}, { OUTBOX_HEALTH_THRESHOLDS: '{"maxFailed":3}' });
+    expect(Object.keys(s.healthThresholds).sort()).toEqual(['maxDeadLettered', 'maxFailed', 'maxPendingAgeSeconds']);
+    expect(s.healthThresholds.maxFailed).toBe(3);
+  });
+});
+
 describe('redactSecrets, the last line of defence on every error surface: the secret goes, the rest of the line stays', () => {
   const cases: [string, string, string][] = [
     ['a URL with user and password', `cannot reach https://admin:${SECRET}@contoso.crm.dynamics.com/api: refused`, 'cannot reach https://***@contoso.crm.dynamics.com/api: refused'],
