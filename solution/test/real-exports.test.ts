@@ -6,7 +6,8 @@ import path from 'node:path';
 
 import { defaultSolutionSrcDir, repositoryRootDir } from '../src/paths';
 import { loadSolutionSource, type SolutionSource } from '../src/tooling/source';
-import { attr, child, children, parseXml, type XmlNode } from '../src/tooling/xml';
+import { descendants } from '../src/tooling/validate';
+import { attr, child, childText, children, parseXml, type XmlNode } from '../src/tooling/xml';
 import { copySolutionSource, editFile } from './helpers';
 
 interface Source { repository: string; path: string; commit: string }
@@ -14,6 +15,10 @@ interface BindingPattern { name: string; readOnlyGridFormFactor: string | null; 
 interface Shapes {
   mainFormDisplayConditions: { shape: { Order: string; FallbackForm: string; children: string[] }; seenIn: Source[] };
   datasetControlBinding: { readOnlyGridClassId: string; patterns: BindingPattern[] };
+  memoColumns: { shape: { Format: string; hasMaxLength: boolean; hasLength: boolean }; seenIn: Source[] };
+  autonumberColumns: { shape: { ValidForUpdateApi: string; ValidForCreateApi: string }; seenIn: Source[] };
+  webResourceLanguageCode: { shape: { forWebResourceType: string; LanguageCode: string; after: string }; seenIn: Source[] };
+  relationshipCascadeArchive: { shape: { CascadeArchive: string }; order: string[]; seenIn: Source[] };
 }
 
 const shapes = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'real-exports', 'shapes.json'), 'utf8')) as Shapes;
@@ -41,6 +46,45 @@ function displayConditionDivergences(source: SolutionSource): string[] {
   );
 }
 
+/** Columns, relationships and web resources whose shape differs from the exports' (empty when they all match). */
+function columnAndComponentDivergences(source: SolutionSource): string[] {
+  const problems: string[] = [];
+  const memo = shapes.memoColumns.shape;
+  const autonumber = shapes.autonumberColumns.shape;
+  for (const entity of source.entities) {
+    for (const column of descendants(entity.entity.doc, 'attribute')) {
+      const where = `${entity.entity.rel}: ${childText(column, 'LogicalName') ?? '?'}`;
+      if (childText(column, 'Type') === 'ntext') {
+        if (childText(column, 'Format') !== memo.Format) problems.push(`${where}: ntext Format ${childText(column, 'Format')}`);
+        if ((child(column, 'MaxLength') !== undefined) !== memo.hasMaxLength) problems.push(`${where}: ntext MaxLength presence`);
+        if ((child(column, 'Length') !== undefined) !== memo.hasLength) problems.push(`${where}: ntext Length presence`);
+      }
+      if (childText(column, 'AutoNumberFormat')) {
+        if (childText(column, 'ValidForUpdateApi') !== autonumber.ValidForUpdateApi) problems.push(`${where}: autonumber ValidForUpdateApi ${childText(column, 'ValidForUpdateApi')}`);
+        if (childText(column, 'ValidForCreateApi') !== autonumber.ValidForCreateApi) problems.push(`${where}: autonumber ValidForCreateApi ${childText(column, 'ValidForCreateApi')}`);
+      }
+    }
+  }
+  const cascade = shapes.relationshipCascadeArchive;
+  for (const file of source.relationships) {
+    for (const block of file.text.match(/<EntityRelationship Name="[^"]+">[\s\S]*?<\/EntityRelationship>/g) ?? []) {
+      const name = /Name="([^"]+)"/.exec(block)?.[1] ?? '?';
+      const order = [...block.matchAll(/<(Cascade\w+)>/g)].map((m) => m[1]);
+      if (order.join(',') !== cascade.order.join(',')) problems.push(`${file.rel}: ${name}: cascade order ${order.join(',')}`);
+      const archive = /<CascadeArchive>([^<]*)<\/CascadeArchive>/.exec(block)?.[1];
+      if (archive !== undefined && archive !== cascade.shape.CascadeArchive) problems.push(`${file.rel}: ${name}: CascadeArchive ${archive}`);
+    }
+  }
+  const language = shapes.webResourceLanguageCode.shape;
+  for (const resource of source.webResources) {
+    const node = child(resource.dataXml.doc, 'WebResource');
+    if (childText(node, 'WebResourceType') !== language.forWebResourceType) continue;
+    if (childText(node, 'LanguageCode') !== language.LanguageCode) problems.push(`${resource.dataXml.rel}: LanguageCode ${childText(node, 'LanguageCode')}`);
+    else if (!new RegExp(`</${language.after}>\\s*<LanguageCode>`).test(resource.dataXml.text)) problems.push(`${resource.dataXml.rel}: LanguageCode not right after ${language.after}`);
+  }
+  return problems;
+}
+
 /** The monitor's table binding as (formFactor or null, control) pairs, in document order of the export shape. */
 function monitorBinding(source: SolutionSource): { readOnlyGrid: XmlNode[]; named: XmlNode[] } {
   const entity = source.entities.find((e) => e.schemaName === 'obx_OutboxMessage');
@@ -64,8 +108,15 @@ describe('solution shapes against real exports', () => {
   const source = loadSolutionSource(defaultSolutionSrcDir);
 
   it('the fixtures name where every fact was seen', () => {
-    const sources = [...shapes.mainFormDisplayConditions.seenIn, ...shapes.datasetControlBinding.patterns.flatMap((p) => p.seenIn)];
-    expect(sources.length).toBeGreaterThanOrEqual(3);
+    const sources = [
+      ...shapes.mainFormDisplayConditions.seenIn,
+      ...shapes.datasetControlBinding.patterns.flatMap((p) => p.seenIn),
+      ...shapes.memoColumns.seenIn,
+      ...shapes.autonumberColumns.seenIn,
+      ...shapes.webResourceLanguageCode.seenIn,
+      ...shapes.relationshipCascadeArchive.seenIn,
+    ];
+    expect(sources.length).toBeGreaterThanOrEqual(13);
     for (const s of sources) {
       expect(s.repository).toMatch(/^[\w.-]+\/[\w.-]+$/);
       expect(s.path).toMatch(/\.xml$/);
@@ -90,6 +141,38 @@ describe('solution shapes against real exports', () => {
       expect(problems).toHaveLength(2);
       expect(problems.join('\n')).toMatch(/obx_OutboxLease\/FormXml\/main\/.*: no DisplayConditions/);
       expect(problems.join('\n')).toMatch(/obx_OutboxMessage\/FormXml\/main\/.*: Order=1/);
+    } finally {
+      copy.cleanup();
+    }
+  });
+
+  it('memo and autonumber columns, relationships and JScript web resources have the exports\' shapes', () => {
+    // Not vacuous: the solution has four memo columns, one autonumber column, 15 relationships and 3 JScript web resources.
+    const columns = source.entities.flatMap((e) => descendants(e.entity.doc, 'attribute'));
+    expect(columns.filter((c) => childText(c, 'Type') === 'ntext')).toHaveLength(4);
+    expect(columns.filter((c) => childText(c, 'AutoNumberFormat'))).toHaveLength(1);
+    expect(source.relationships.flatMap((f) => f.text.match(/<EntityRelationship Name=/g) ?? [])).toHaveLength(15);
+    expect(source.webResources).toHaveLength(3);
+    expect(columnAndComponentDivergences(source)).toEqual([]);
+  });
+
+  it('a memo column with textarea/Length, an autonumber not valid for update, a relationship or web resource missing the exports\' element is reported', () => {
+    const copy = copySolutionSource();
+    try {
+      editFile(path.join(copy.dir, 'Entities', 'obx_OutboxMessage', 'Entity.xml'), (xml) =>
+        xml
+          .replace(/(<Name>obx_payload<\/Name>[\s\S]*?<Format>)text(<\/Format>)/, '$1textarea$2\n          <Length>2097152</Length>')
+          .replace(/(<Name>obx_sequence<\/Name>[\s\S]*?<ValidForUpdateApi>)1/, '$10'),
+      );
+      editFile(path.join(copy.dir, 'Other', 'Relationships', 'Organization.xml'), (xml) => xml.replace(/\s*<CascadeArchive>NoCascade<\/CascadeArchive>/, ''));
+      editFile(path.join(copy.dir, 'WebResources', 'obx_', 'outbox', 'client.js.data.xml'), (xml) => xml.replace(/\s*<LanguageCode>0<\/LanguageCode>/, ''));
+      const problems = columnAndComponentDivergences(loadSolutionSource(copy.dir)).join('\n');
+      expect(problems).toMatch(/obx_payload: ntext Format textarea/);
+      expect(problems).toMatch(/obx_payload: ntext Length presence/);
+      expect(problems).toMatch(/obx_sequence: autonumber ValidForUpdateApi 0/);
+      expect(problems).toMatch(/Organization\.xml: organization_\w+: cascade order CascadeAssign,CascadeDelete,CascadeReparent/);
+      expect(problems).toMatch(/client\.js\.data\.xml: LanguageCode undefined/);
+      expect(problems.split('\n')).toHaveLength(5);
     } finally {
       copy.cleanup();
     }

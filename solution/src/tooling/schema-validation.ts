@@ -34,6 +34,12 @@ export const SCHEMA_EXCEPTIONS: readonly SchemaException[] = [
     reason: 'model-driven app properties exported since Unified Interface; the schema only knows the 9.0 app module shape',
   })),
   { kind: 'element', name: 'appsettings', scope: 'AppModule', reason: 'app settings (setting definitions) are a 2021+ component the schema does not know' },
+  {
+    kind: 'element',
+    name: 'CascadeArchive',
+    scope: 'EntityRelationship',
+    reason: 'cascade for long-term data retention (archive, 2023+); current exports write it after CascadeDelete on every relationship',
+  },
   ...['EnableCollapsibleGroups', 'ShowHome', 'ShowPinned', 'ShowRecents'].map((name) => ({
     kind: 'element' as const,
     name,
