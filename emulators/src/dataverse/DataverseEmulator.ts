@@ -35,6 +35,9 @@ export interface DataverseEmulatorOptions {
   https?: { cert: string; key: string } | 'generate';
   /** Accept only these bearer tokens (default: any non-empty token). */
   tokens?: { accept: 'any' | readonly string[] };
+  /** Column security: callers (a token's appid/oid claim, or the token itself) in no column security profile. Dataverse
+   *  returns the secured columns (`<IsSecured>1` in the solution) to them as null; the emulator does the same. */
+  columnSecurity?: { withoutProfile: readonly string[] };
   /** Reject writes leaving a required column empty (default true; Dataverse itself only enforces SystemRequired). */
   enforceRequiredColumns?: boolean;
   /** Change tracking token lifetime (default 7 days). */
@@ -112,6 +115,7 @@ class DataverseEmulatorServer implements DataverseEmulator {
       now: () => this.now(),
       maxRequestBytes: this.options.maxRequestBytes ?? 128 * 1024 * 1024,
       acceptedTokens: accept && accept !== 'any' ? new Set(accept) : undefined,
+      withoutColumnProfile: this.options.columnSecurity ? new Set(this.options.columnSecurity.withoutProfile) : undefined,
       scheme: tls ? 'https' : 'http',
       admin: createAdminHandler(this),
       log: this.options.log,

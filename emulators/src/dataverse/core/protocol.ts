@@ -41,6 +41,8 @@ export interface RequestContext {
   readonly cost: RequestCost;
   /** Content-ID -> entity URL, inside a $batch change set. */
   readonly contentIds?: ReadonlyMap<string, string>;
+  /** The caller is in no column security profile: secured columns read as null (option `columnSecurity`). */
+  readonly securedColumnsHidden?: boolean;
 }
 
 export function header(req: ApiRequest, name: string): string | undefined {

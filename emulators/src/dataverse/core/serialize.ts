@@ -3,6 +3,7 @@
 // values" and "Lookup property data": choices, booleans, numbers, money, dates and lookups get a FormattedValue; lookups
 // also get associatednavigationproperty and lookuplogicalname).
 import type { Engine } from './engine';
+import type { RequestContext } from './protocol';
 import { fromStorage, type StoredRow } from './values';
 import { isLookup, lookupValueProperty, type AttributeDef, type EntityDef } from '../metadata/model';
 
@@ -22,12 +23,20 @@ export interface AnnotationOptions {
   associatedNavigationProperties: boolean;
   /** The primary name of a referenced row (a lookup's formatted value). */
   lookupName?: (target: string, id: string) => string | undefined;
+  /** Secured columns read as null (the caller is in no column security profile). */
+  hideSecured?: boolean;
 }
 
 export const NO_ANNOTATIONS: AnnotationOptions = { formattedValues: false, lookupLogicalNames: false, associatedNavigationProperties: false };
 
-/** Which annotations `Prefer: odata.include-annotations` asks for; with an engine, lookups can be named. */
-export function annotationOptions(prefer: ReadonlyMap<string, string>, engine?: Engine): AnnotationOptions {
+/** How rows are rendered for this caller: the annotations `Prefer: odata.include-annotations` asks for (with an engine,
+ *  lookups can be named), and whether column security hides the secured columns. */
+export function annotationOptions(prefer: ReadonlyMap<string, string>, engine?: Engine, ctx?: Pick<RequestContext, 'securedColumnsHidden'>): AnnotationOptions {
+  const options = includedAnnotations(prefer, engine);
+  return ctx?.securedColumnsHidden ? { ...options, hideSecured: true } : options;
+}
+
+function includedAnnotations(prefer: ReadonlyMap<string, string>, engine?: Engine): AnnotationOptions {
   const raw = prefer.get('odata.include-annotations');
   if (raw === undefined) return NO_ANNOTATIONS;
   const all = raw === '*';
@@ -98,7 +107,7 @@ export function rowToJson(entity: EntityDef, row: StoredRow, select: readonly At
   const list = attrs.includes(pk) ? attrs : [...attrs, pk];
   for (const a of list) {
     const name = propertyName(a);
-    const value = fromStorage(a, row[a.logicalName] ?? null);
+    const value = annotations.hideSecured && a.secured ? null : fromStorage(a, row[a.logicalName] ?? null);
     if (annotations.formattedValues && value !== null) {
       const formatted = formattedValue(a, value, annotations);
       if (formatted !== undefined) out[`${name}@OData.Community.Display.V1.FormattedValue`] = formatted;

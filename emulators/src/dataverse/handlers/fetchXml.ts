@@ -123,7 +123,7 @@ export function fetchXmlQuery(engine: Engine, req: ApiRequest, ctx: RequestConte
   }
   const table = quoteIdent(entity.logicalName);
   const where = whereOf(entity, ctx, entityNode);
-  const annotations = annotationOptions(preferences(req), engine);
+  const annotations = annotationOptions(preferences(req), engine, ctx);
   const context = `${ctx.apiBase}$metadata#${entity.entitySetName}`;
 
   if (isTrue(attrOf(fetch, 'aggregate'))) {

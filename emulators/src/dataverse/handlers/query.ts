@@ -59,7 +59,7 @@ export function queryEntitySet(engine: Engine, req: ApiRequest, ctx: RequestCont
   const options = parseQueryOptions(engine, entity, req.query);
   const page = pageSizeFor(engine, prefer);
   const result = executeQuery(engine, ctx, entity, options, { pageSize: page.size, skipToken: req.query.get('$skiptoken') ?? undefined });
-  const value = serializeRows(engine, ctx, entity, result.rows, options, annotationOptions(prefer, engine));
+  const value = serializeRows(engine, ctx, entity, result.rows, options, annotationOptions(prefer, engine, ctx));
   return listResponse(
     ctx,
     entity,
@@ -101,7 +101,7 @@ function trackChanges(engine: Engine, req: ApiRequest, ctx: RequestContext, enti
   }
   const prefer = preferences(req);
   const options = parseQueryOptions(engine, entity, req.query);
-  const annotations = annotationOptions(prefer, engine);
+  const annotations = annotationOptions(prefer, engine, ctx);
   const selectParam: Record<string, string> = options.selectText ? { $select: options.selectText } : {};
 
   if (deltaToken === null) {

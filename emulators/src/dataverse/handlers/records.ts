@@ -46,7 +46,7 @@ function writtenResponse(req: ApiRequest, ctx: RequestContext, engine: Engine, e
   const prefer = preferences(req);
   if (prefer.get('return') === 'representation') {
     const options = parseQueryOptions(engine, entity, req.query);
-    const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine));
+    const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine, ctx));
     return jsonResponse(
       created ? 201 : 200,
       { '@odata.context': contextUrl(ctx, entity, options.selectText, '/$entity'), ...json },
@@ -80,7 +80,7 @@ export function retrieveRecord(engine: Engine, req: ApiRequest, ctx: RequestCont
   if (cacheable && ifNoneMatch && ifNoneMatch.split(',').some((t) => versionFromEtag(t) === Number(row['versionnumber']))) {
     return emptyResponse(304, { ETag: etagOf(row) });
   }
-  const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine));
+  const [json] = serializeRows(engine, ctx, entity, [row], options, annotationOptions(prefer, engine, ctx));
   return jsonResponse(200, { '@odata.context': contextUrl(ctx, entity, options.selectText, '/$entity'), ...json }, { ETag: etagOf(row) });
 }
 
@@ -164,7 +164,7 @@ export function recordNavigation(engine: Engine, req: ApiRequest, ctx: RequestCo
     }
     const options = parseQueryOptions(engine, nav.target, req.query);
     const expandItem = { name: navSeg.name, nav, options };
-    const [json] = serializeRows(engine, ctx, entity, [engine.store.get(entity, id) as StoredRow], { orderBy: [], count: false, expand: [expandItem], select: [] }, annotationOptions(preferences(req), engine));
+    const [json] = serializeRows(engine, ctx, entity, [engine.store.get(entity, id) as StoredRow], { orderBy: [], count: false, expand: [expandItem], select: [] }, annotationOptions(preferences(req), engine, ctx));
     return listResponse(ctx, nav.target, options, (json as Record<string, unknown>)[navSeg.name] as unknown[], {});
   }
   if (!isRef) throw DataverseErrors.methodNotAllowed(req.method, req.path);

@@ -31,6 +31,8 @@ export interface PipelineDeps {
   readonly maxRequestBytes: number;
   /** Accepted bearer tokens; undefined = any non-empty token. */
   readonly acceptedTokens?: ReadonlySet<string>;
+  /** Callers (identity names) in no column security profile. */
+  readonly withoutColumnProfile?: ReadonlySet<string>;
   readonly scheme: 'http' | 'https';
   admin(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void>;
   log?(line: string): void;
@@ -186,7 +188,8 @@ export function createRequestListener(deps: PipelineDeps): (req: IncomingMessage
     // Stage 6: the core.
     let response: ApiResponse;
     try {
-      const ctx: RequestContext = { identity, userId: deps.users.resolve(identity), now: deps.now(), apiBase, cost };
+      const securedColumnsHidden = deps.withoutColumnProfile?.has(identity.name) ?? false;
+      const ctx: RequestContext = { identity, userId: deps.users.resolve(identity), now: deps.now(), apiBase, cost, securedColumnsHidden };
       const headers = new Map<string, string>();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k.toLowerCase(), v);
       const apiReq: ApiRequest = { method, path, query: url.searchParams, headers, body };

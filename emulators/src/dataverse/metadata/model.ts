@@ -17,6 +17,8 @@ export interface AttributeDef {
   readonly navigationProperty?: string;
   /** Maintained by the platform: ignored when a caller sends it (Dataverse silently drops read-only values). */
   readonly readOnly: boolean;
+  /** Column security (`<IsSecured>1`): a caller in no column security profile reads it as null. */
+  readonly secured?: true;
 }
 
 /** 1:N relationship seen from the referenced ("one") side: a collection-valued navigation property. */
@@ -111,6 +113,7 @@ export function col(
     target: extra.target ?? extra.targets?.[0],
     navigationProperty: extra.navigationProperty ?? (type === 'lookup' || type === 'owner' ? logicalName : undefined),
     readOnly: extra.readOnly ?? false,
+    ...(extra.isSecured ? { secured: true as const } : {}),
   };
 }
 

@@ -63,6 +63,7 @@ function fromColumn(c: ColumnModel, solution: SolutionModel): AttributeDef {
     // Custom lookups navigate by their schema name (Dataverse convention for single-valued navigation properties).
     navigationProperty: c.type === 'lookup' || c.type === 'owner' ? c.schemaName : undefined,
     readOnly: isSystemReadOnly,
+    isSecured: c.isSecured,
   });
 }
 
