@@ -6,7 +6,8 @@ export type OutboxErrorCode =
   | 'PublisherClosed' // the object was closed; create a new one
   | 'InvalidTransition' // an operator action asked for a status change the status machine forbids
   | 'RowNotFound'
-  | 'Conflict'; // the row changed under us (ETag mismatch) and the action was not applied
+  | 'Conflict' // the row changed under us (ETag mismatch) and the action was not applied
+  | 'ColumnSecurity'; // the application user cannot read the outbox's secured columns: fix the profile, touch no row
 
 export class OutboxError extends Error {
   override readonly name = 'OutboxError';

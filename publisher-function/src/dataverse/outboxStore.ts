@@ -6,6 +6,7 @@ import { isStatusValue } from '../core/statusMachine';
 import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
 import { DataverseError, errorFromResponse } from './errors';
 import { RowUpdatesFailedError, type RowUpdateFailure } from '../core/rowUpdateErrors';
+import { OutboxError } from '../core/errors';
 
 const C = OutboxMessage.columns;
 
@@ -52,6 +53,25 @@ export function rowFromRecord(r: EntityRecord): OutboxRow {
     modifiedOn: date(r[C.modifiedOn]),
     etag: str(r['@odata.etag']),
   };
+}
+
+/** What the operator must do when the publisher's user is in no column security profile (docs/operations.md). */
+export const COLUMN_SECURITY_FIX = 'add the application user to the Outbox Publisher column security profile';
+
+/**
+ * Rows read with an `obx_status eq Pending` filter must come back with their status. Dataverse returns secured columns
+ * as null to a caller in no column security profile: such rows would look malformed (no target, no payload) and be
+ * failed one by one. Refuse the whole read instead, with what to do; no row is touched.
+ */
+function requireSecuredColumnsReadable(records: readonly EntityRecord[]): void {
+  const hidden = records.filter((r) => r[C.status] === null || r[C.status] === undefined).length;
+  if (hidden === 0) return;
+  throw new OutboxError(
+    'ColumnSecurity',
+    `Dataverse returned ${hidden} Pending outbox row(s) with ${C.status}, ${C.target} and ${C.payload} empty: the publisher's ` +
+      `application user cannot read the secured columns: ${COLUMN_SECURITY_FIX} (Power Platform admin center > ` +
+      `Environments > Settings > Users + permissions > Column security profiles). No row was changed.`,
+  );
 }
 
 export function recordFromChanges(changes: OutboxRowChanges): EntityRecord {
@@ -158,6 +178,7 @@ export class DataverseOutboxStore implements OutboxStorePort {
       top: query.top,
       abortSignal: options.abortSignal,
     });
+    requireSecuredColumnsReadable(page.value);
     return page.value.map(rowFromRecord);
   }
 
@@ -170,6 +191,7 @@ export class DataverseOutboxStore implements OutboxStorePort {
       maxPageSize: 5000,
       abortSignal: options.abortSignal,
     })) {
+      requireSecuredColumnsReadable([r]);
       rows.push(rowFromRecord(r));
     }
     return rows;
@@ -304,6 +326,7 @@ export class DataverseOutboxStore implements OutboxStorePort {
       top: 1,
       abortSignal: options.abortSignal,
     });
+    requireSecuredColumnsReadable(page.value);
     return page.value[0] ? rowFromRecord(page.value[0]) : undefined;
   }
 
