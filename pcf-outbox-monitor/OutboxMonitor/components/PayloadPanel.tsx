@@ -1,7 +1,7 @@
 import { MessageBar, MessageBarType, Panel, PanelType, Spinner, useTheme } from '@fluentui/react';
 import * as React from 'react';
 import { describeError } from '../core/format';
-import { formatPayload, type RowDetails } from '../core/services';
+import { formatPayload, HIDDEN_BY_COLUMN_SECURITY, type RowDetails } from '../core/services';
 
 export interface PayloadPanelProps {
   /** The row whose details are shown; undefined: panel closed. */
@@ -37,7 +37,12 @@ export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetail
   }, [rowId, loadDetails]);
 
   const state = loaded && loaded.id === rowId ? loaded : undefined;
-  const payload = React.useMemo(() => (state?.details ? formatPayload(state.details.payload, state.details.contentType) : undefined), [state]);
+  const hidden = state?.details?.hiddenByColumnSecurity === true;
+  const payload = React.useMemo(() => {
+    if (!state?.details) return undefined;
+    if (state.details.hiddenByColumnSecurity) return { text: HIDDEN_BY_COLUMN_SECURITY };
+    return formatPayload(state.details.payload, state.details.contentType);
+  }, [state]);
   const preStyle: React.CSSProperties = {
     whiteSpace: 'pre-wrap',
     wordBreak: 'break-word',
@@ -69,12 +74,18 @@ export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetail
           </div>
           <h3 style={{ margin: 0, fontSize: 14 }}>Payload</h3>
           {payload.note ? <MessageBar messageBarType={MessageBarType.info}>{payload.note}</MessageBar> : null}
+          {hidden ? (
+            <MessageBar messageBarType={MessageBarType.warning}>
+              {HIDDEN_BY_COLUMN_SECURITY}: your user is in no column security profile that may read the payload, status and error
+              (Outbox Operator or Outbox Reader). Ask an administrator to add you to one.
+            </MessageBar>
+          ) : null}
           <pre aria-label="Payload" tabIndex={0} data-payload="" style={preStyle}>
             {payload.text}
           </pre>
           <h3 style={{ margin: 0, fontSize: 14 }}>Last error</h3>
           <pre aria-label="Last error" tabIndex={0} data-full-error="" style={preStyle}>
-            {state.details.lastError ?? 'none'}
+            {hidden ? HIDDEN_BY_COLUMN_SECURITY : (state.details.lastError ?? 'none')}
           </pre>
         </div>
       ) : null}

@@ -49,7 +49,15 @@ export interface RowDetails {
   contentType: string | undefined;
   payload: string | undefined;
   lastError: string | undefined;
+  /** The reader is in no column security profile that reads the outbox's secured columns: payload and error are null. */
+  hiddenByColumnSecurity: boolean;
 }
+
+/** Shown instead of a blank where column security hides a value (the product's wording, docs/monitor.md). */
+export const HIDDEN_BY_COLUMN_SECURITY = 'Hidden by column security';
+const HIDDEN_BY_COLUMN_SECURITY_OR_EMPTY = `(no payload: ${HIDDEN_BY_COLUMN_SECURITY.toLowerCase()}, or none stored)`;
+const PAYLOAD_NOT_SHOWN =
+  'No payload to show: your column security profile may not read payloads (Outbox Reader does not; Outbox Operator does), or the row has none.';
 
 const m = OutboxMessage;
 const c = OutboxMessage.columns;
@@ -166,19 +174,22 @@ export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthR
 }
 
 export async function loadDetails(webApi: WebApiPort, id: string): Promise<RowDetails> {
-  const row = await webApi.retrieveRecord(m.logicalName, id, `?$select=${[c.name, c.messageId, c.contentType, c.payload, c.lastError].join(',')}`);
+  const row = await webApi.retrieveRecord(m.logicalName, id, `?$select=${[c.name, c.messageId, c.status, c.contentType, c.payload, c.lastError].join(',')}`);
   const str = (column: string): string | undefined => {
     const value = row[column];
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
-  return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError) };
+  // Every row has a status (the publisher and the producers always set it): none means Dataverse hid the secured columns.
+  const hiddenByColumnSecurity = row[c.status] === null || row[c.status] === undefined;
+  return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError), hiddenByColumnSecurity };
 }
 
 export type PayloadView = { text: string; note?: string };
 
 /** Pretty-prints JSON payloads; anything else is shown exactly as stored. Always plain text: never parsed as HTML. */
 export function formatPayload(payload: string | undefined, contentType: string | undefined): PayloadView {
-  if (payload === undefined) return { text: '', note: 'This row has no payload.' };
+  // Dataverse returns a secured column the reader may not read as null: the Outbox Reader profile does not read payloads.
+  if (payload === undefined) return { text: HIDDEN_BY_COLUMN_SECURITY_OR_EMPTY, note: PAYLOAD_NOT_SHOWN };
   const isJson = contentType === undefined || /json/i.test(contentType);
   if (!isJson) return { text: payload, note: `Content type ${contentType}: shown as stored.` };
   try {
