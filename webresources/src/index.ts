@@ -22,5 +22,5 @@ export {
   type RowOutcome,
   type RowResult,
 } from './commands/commands';
-export { onLoad as outboxMessageFormOnLoad, apply as applyOutboxMessageForm, statusNotification, FormNotificationIds, LockedStatuses, SystemManagedColumns } from './form/outboxmessage-form';
+export { onLoad as outboxMessageFormOnLoad, apply as applyOutboxMessageForm, statusNotification, FormNotificationIds, PayloadHiddenNotice, LockedStatuses, SystemManagedColumns } from './form/outboxmessage-form';
 export { WebResourceFiles } from './web-resource-files';

@@ -1,5 +1,5 @@
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
-import { FormNotificationIds, outboxMessageFormOnLoad as onLoad } from '../src';
+import { FormNotificationIds, PayloadHiddenNotice, outboxMessageFormOnLoad as onLoad } from '../src';
 import { createOutboxMessageForm, isDisabled, notifications } from './support/xrm-form';
 
 const col = OutboxMessage.columns;
@@ -63,6 +63,19 @@ describe('Outbox Message form script (Obx.Outbox.Form.onLoad)', () => {
     // Same JSON, and the big integer is shown exactly as stored (no float rounding).
     expect(JSON.stringify(JSON.parse(payload.getValue()!))).toBe(JSON.stringify(JSON.parse(stored)));
     expect(payload.getSubmitMode()).toBe('never');
+    expect(isDisabled(formContext, col.payload)).toBe(true);
+  });
+
+  it('says the payload is hidden by column security when the user may not read it, and writes nothing', () => {
+    const { eventContext, formContext } = createOutboxMessageForm({ status: OutboxStatus.Published, payload: null });
+    const payload = formContext.getAttribute<Xrm.Attributes.StringAttribute>(col.payload)!;
+    jest.spyOn(payload, 'getUserPrivilege').mockReturnValue({ canRead: false, canUpdate: false, canCreate: false });
+    onLoad(eventContext);
+    expect(notifications(formContext).filter((n) => n.uniqueId === FormNotificationIds.payload)).toEqual([
+      expect.objectContaining({ message: PayloadHiddenNotice, level: 'INFO' }),
+    ]);
+    expect(payload.getValue()).toBeNull();
+    expect(payload.getSubmitMode()).not.toBe('always');
     expect(isDisabled(formContext, col.payload)).toBe(true);
   });
 

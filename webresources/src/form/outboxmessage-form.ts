@@ -12,6 +12,10 @@ export const FormNotificationIds = {
   payload: 'obx_outbox_payload',
 } as const;
 
+/** Shown when column security hides the payload from this user (Outbox Reader, or no outbox profile). */
+export const PayloadHiddenNotice =
+  'The payload is hidden by column security: your column security profile may not read it (Outbox Reader does not; Outbox Operator does).';
+
 /** Longest last-error text put into a notification bar; the full text stays in the Last Error column. */
 export const MaxNotificationErrorLength = 600;
 
@@ -83,11 +87,25 @@ function showStatus(formContext: Xrm.FormContext): void {
   if (notification) formContext.ui.setFormNotification(notification.message, notification.level, FormNotificationIds.status);
 }
 
+/** False only when the host says the user may not read the column (column security); unknown counts as readable. */
+function canRead(attribute: Xrm.Attributes.Attribute): boolean {
+  try {
+    return attribute.getUserPrivilege().canRead !== false;
+  } catch {
+    return true;
+  }
+}
+
 function showPayload(formContext: Xrm.FormContext): void {
   formContext.ui.clearFormNotification(FormNotificationIds.payload);
   const attribute = formContext.getAttribute(col.payload) as Xrm.Attributes.StringAttribute | null;
   if (!attribute) return;
   attribute.controls.forEach((control) => (control as Xrm.Controls.StandardControl).setDisabled(true));
+  if (!canRead(attribute)) {
+    // Dataverse sends no value: say why the field is empty rather than leave a blank that looks like a bad row.
+    formContext.ui.setFormNotification(PayloadHiddenNotice, 'INFO', FormNotificationIds.payload);
+    return;
+  }
   const raw = attribute.getValue();
   if (typeof raw !== 'string' || raw.length === 0 || !isJsonContentType(value<string>(formContext, col.contentType))) return;
   try {
