@@ -44,7 +44,7 @@ it('reports unreadable cells (dates, numbers, empty status) on the row itself', 
   mountMonitor({
     rows: [outboxRow({ [c.name]: 'broken row', [c.status]: null, [c.createdOn]: 'not a date', [c.attempts]: 'three' })],
   });
-  expect(screen.getByText(/No status; Attempts is not a number \("three"\); Created on is not a date/)).toBeTruthy();
+  expect(screen.getByText(/No status \(hidden by column security, or never set\); Attempts is not a number \("three"\); Created on is not a date/)).toBeTruthy();
 });
 
 it('shows every failing health query with its reason and still renders the grid', async () => {

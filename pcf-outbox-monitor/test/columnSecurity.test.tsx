@@ -23,6 +23,8 @@ it('a user in no outbox profile (status, payload and error hidden) sees "Hidden 
   const name = '<img src=x onerror="window.__pwned = 9">order 2';
   mountMonitor({ rows: [outboxRow({ [c.name]: name, [c.status]: null, [c.payload]: null, [c.lastError]: null, [c.target]: null })] });
   fireEvent.click(screen.getByRole('button', { name: `Show payload and full error of ${name}` }));
+  // The grid row says why its status is empty.
+  expect(screen.getByText(/No status \(hidden by column security, or never set\)/)).toBeTruthy();
   const payload = await screen.findByLabelText('Payload');
   expect(payload.textContent).toBe('Hidden by column security');
   expect(screen.getByLabelText('Last error', { selector: 'pre' }).textContent).toBe('Hidden by column security');

@@ -52,7 +52,8 @@ export function toOutboxRow(id: string, read: CellReader, availableColumns: Read
   const statusCell = has(c.status) ? read(c.status) : { value: undefined, formatted: undefined };
   const status = has(c.status) ? readStatus(statusCell.value) : ({ kind: 'missing' } as const);
   if (has(c.status) && status.kind === 'unknown') problems.push(`Unknown status value ${status.raw}`);
-  if (has(c.status) && status.kind === 'missing') problems.push('No status');
+  // Every stored row has a status (a choice with a default): an empty one is almost always column security hiding it.
+  if (has(c.status) && status.kind === 'missing') problems.push('No status (hidden by column security, or never set)');
 
   let attempts: number | undefined;
   if (has(c.attempts)) {
