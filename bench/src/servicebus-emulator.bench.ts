@@ -82,6 +82,8 @@ async function measure(store: RunResult['store'], dir: string): Promise<RunResul
       while (received < target) {
         const got = await receiver.receiveMessages(batchSize, { maxWaitTimeInMs: 5000 });
         if (got.length === 0) throw new Error(`${queue}: only ${received} of ${target} messages arrived`);
+        // Concurrent settlement is safe only because every outcome here is the same (complete): rhea may merge
+        // neighbouring dispositions into one. Product code settles one at a time.
         if (mode === 'peekLock') await Promise.all(got.map((m) => receiver.completeMessage(m)));
         received += got.length;
         if (received % 5000 < batchSize) log(`  [${store}] ${queue}: received ${received}/${target}`);
