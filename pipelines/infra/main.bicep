@@ -49,6 +49,11 @@ param lockDuration string = 'PT1M'
 @description('Deliveries before a message is dead-lettered.')
 param maxDeliveryCount int = 10
 
+@description('Deliveries of an acknowledgement before it is dead-lettered: the ack listener abandons acks while Dataverse refuses them (pausing up to 30 s between receives), so 100 rides out about 50 minutes of refusals where 10 covered 2.5.')
+@minValue(10)
+@maxValue(2000)
+param ackMaxDeliveryCount int = 100
+
 @description('Duplicate detection window (ISO 8601): a re-sent outbox row inside it is dropped by the broker.')
 param duplicateDetectionWindow string = 'PT1H'
 
@@ -106,6 +111,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     ackQueueName: ackQueueName
     lockDuration: lockDuration
     maxDeliveryCount: maxDeliveryCount
+    ackMaxDeliveryCount: ackMaxDeliveryCount
     duplicateDetectionWindow: duplicateDetectionWindow
     messageTimeToLive: messageTimeToLive
     tags: tags

@@ -94,13 +94,15 @@ describe('Bicep (pipelines/infra)', () => {
       expect(literal(prop(r.value, 'properties.requiresDuplicateDetection'))).toBe(true);
       expect(literal(prop(r.value, 'properties.duplicateDetectionHistoryTimeWindow'))).toBe('duplicateDetectionWindow');
       expect(literal(prop(r.value, 'properties.lockDuration'))).toBe('lockDuration');
-      expect(literal(prop(r.value, 'properties.maxDeliveryCount'))).toBe('maxDeliveryCount');
+      expect(literal(prop(r.value, 'properties.maxDeliveryCount'))).toBe(r.name === 'ackQueue' ? 'ackMaxDeliveryCount' : 'maxDeliveryCount');
       expect(literal(prop(r.value, 'properties.deadLetteringOnMessageExpiration'))).toBe(true);
     }
     // Defaults that match the product contract.
     expect(literal(main.params.get('ackQueueName')?.value)).toBe(Settings.AckQueue.defaultValue);
     expect(literal(main.params.get('lockDuration')?.value)).toMatch(/^PT\d+[MS]$/);
     expect(Number(literal(main.params.get('maxDeliveryCount')?.value))).toBeGreaterThan(1);
+    // Acks are abandoned while Dataverse refuses them: 10 deliveries dead-lettered good acks after ~2.5 minutes.
+    expect(Number(literal(main.params.get('ackMaxDeliveryCount')?.value))).toBeGreaterThanOrEqual(100);
   });
 
   it('runs the publisher on Flex Consumption with a system-assigned identity and the app settings named in the spec', () => {

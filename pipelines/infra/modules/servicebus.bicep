@@ -26,6 +26,11 @@ param lockDuration string
 @maxValue(2000)
 param maxDeliveryCount int
 
+@description('Deliveries of an acknowledgement before the broker dead-letters it (larger: acks wait out Dataverse refusals).')
+@minValue(1)
+@maxValue(2000)
+param ackMaxDeliveryCount int
+
 @description('How long the broker remembers message ids to drop duplicates (ISO 8601, PT20S to P7D).')
 param duplicateDetectionWindow string
 
@@ -71,7 +76,7 @@ resource ackQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = 
     duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
     requiresSession: false
     lockDuration: lockDuration
-    maxDeliveryCount: maxDeliveryCount
+    maxDeliveryCount: ackMaxDeliveryCount
     deadLetteringOnMessageExpiration: true
     defaultMessageTimeToLive: messageTimeToLive
     enableBatchedOperations: true
