@@ -48,19 +48,8 @@ export interface ServiceBusMessageSenderOptions {
   operationTimeoutInMs?: number;
 }
 
-/**
- * A target whose check failed transiently is looked at again in the background, first after this long, then twice as
- * long each time up to DOWN_RECHECK_MAX_IN_MS: publish cycles never wait on it (a wait per head-row retry showed in the
- * other keys' p99), and one that is back is seen within the longest interval.
- */
-const DOWN_RECHECK_FIRST_IN_MS = 500;
-const DOWN_RECHECK_MAX_IN_MS = 5_000;
-
-interface DownTarget {
-  error: TargetUnavailableError;
-  timer?: NodeJS.Timeout;
-  checking?: Promise<void>;
-}
+/** How long a cycle waits for a check of a target that was down before it reports the target still unavailable. */
+const DOWN_CHECK_WAIT_IN_MS = 250;
 
 class SendTimeoutError extends Error {
   readonly code = 'ServiceTimeout';
@@ -92,12 +81,11 @@ export class ServiceBusMessageSender implements MessageSenderPort {
   private readonly senders = new Map<string, ServiceBusSender>();
   private readonly maxSizes = new Map<string, number>();
   /**
-   * Targets whose last check failed transiently. While one is down, a check fails at once with that error, and the
-   * target is checked again in the background on its own schedule: the SDK's own retries (seconds) never stall a
-   * publish cycle, nor the other targets' and keys' rows of that cycle.
+   * Targets whose last check failed transiently. While one is down, a check fails at once with that error and looks
+   * again in the background: the SDK's own retries (seconds) never stall a publish cycle, and the other targets' and
+   * keys' rows of that cycle, a second time.
    */
-  private readonly down = new Map<string, DownTarget>();
-  private closed = false;
+  private readonly down = new Map<string, { error: TargetUnavailableError; checking?: Promise<number | undefined> }>();
   private readonly timeoutInMs: number;
 
   constructor(
@@ -127,46 +115,29 @@ export class ServiceBusMessageSender implements MessageSenderPort {
     const known = this.maxSizes.get(target);
     if (known !== undefined) return known;
     const down = this.down.get(target);
-    if (down) throw down.error;
+    if (down) {
+      down.checking ??= this.check(target).then(
+        (size) => {
+          this.down.delete(target);
+          return size;
+        },
+        (e: unknown) => {
+          down.checking = undefined;
+          if (e instanceof TargetUnavailableError) down.error = e;
+          return undefined;
+        },
+      );
+      // A target that is back answers at once; one still down costs this cycle at most a short wait.
+      const size = await Promise.race([down.checking, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), DOWN_CHECK_WAIT_IN_MS).unref())]);
+      if (size !== undefined) return size;
+      throw down.error;
+    }
     try {
       return await this.check(target, options);
     } catch (e) {
-      if (e instanceof TargetUnavailableError && !e.permanent) this.markDown(target, e);
+      if (e instanceof TargetUnavailableError && !e.permanent) this.down.set(target, { error: e });
       throw e;
     }
-  }
-
-  private markDown(target: string, error: TargetUnavailableError): void {
-    const entry: DownTarget = { error };
-    this.down.set(target, entry);
-    this.scheduleRecheck(target, entry, DOWN_RECHECK_FIRST_IN_MS);
-  }
-
-  /** Checks a down target again after `delayInMs`: back, it is usable at once; a permanent answer is left to the next cycle's own check. */
-  private scheduleRecheck(target: string, entry: DownTarget, delayInMs: number): void {
-    if (this.closed) return;
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      entry.checking = this.check(target)
-        .then(
-          () => {
-            if (this.down.get(target) === entry) this.down.delete(target);
-          },
-          (e: unknown) => {
-            if (this.down.get(target) !== entry) return;
-            if (e instanceof TargetUnavailableError && e.permanent) {
-              this.down.delete(target);
-              return;
-            }
-            if (e instanceof TargetUnavailableError) entry.error = e;
-            this.scheduleRecheck(target, entry, Math.min(DOWN_RECHECK_MAX_IN_MS, delayInMs * 2));
-          },
-        )
-        .finally(() => {
-          entry.checking = undefined;
-        });
-    }, delayInMs);
-    entry.timer.unref();
   }
 
   /** Attaches a sender to the target and learns its max message size; TargetUnavailableError when it cannot. */
@@ -232,8 +203,6 @@ export class ServiceBusMessageSender implements MessageSenderPort {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const d of this.down.values()) clearTimeout(d.timer);
     await Promise.all([...this.down.values()].map((d) => d.checking));
     this.down.clear();
     const all = [...this.senders.values()];
