@@ -22,7 +22,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { createPublisher, createServiceBusClient, DataverseClient, OutboxWriter, type EntityRecord } from '@dataverse-outbox/publisher-function';
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 
 const C = OutboxMessage.columns;
 const TARGET = 'orders';

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ServiceBusClient, type ServiceBusMessage } from '@azure/service-bus';
 import { createPostgresInbox, createOutboxConsumer, type PostgresInboxStore } from '@dataverse-outbox/consumer';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
-import { MessageProperties, Settings } from '@dataverse-outbox/solution';
+import { MessageProperties, Settings } from '@dataverse-outbox/contract';
 
 const concurrencies = [1, 8, 32] as const;
 

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OutboxWriter, type DataverseRequestInfo } from '@dataverse-outbox/publisher-function';
-import { OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { userCounters } from './support/emulators';
 import { NaivePublisher } from './support/naivePublisher';
 import { seedOutbox } from './support/seed';

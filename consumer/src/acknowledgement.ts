@@ -1,6 +1,6 @@
 // The acknowledgement a consumer sends to the ack queue (spec "Acknowledgement message").
 import type { ServiceBusMessage } from '@azure/service-bus';
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { MessageProperties } from '@dataverse-outbox/contract';
 
 export type AcknowledgementOutcome = 'processed' | 'rejected';
 

@@ -3,7 +3,7 @@
 // would leave the outbox row Published for ever. Recording sent acknowledgements (in batches, off the hot path) and
 // sweeping the inbox for entries never recorded closes that window: such entries are acknowledged again. Sending an
 // acknowledgement twice is harmless (the publisher applies it once, and never moves a final row).
-import { isGuid, normaliseGuid } from '@dataverse-outbox/solution';
+import { isGuid, normaliseGuid } from '@dataverse-outbox/contract';
 
 import type { Acknowledgement } from './acknowledgement';
 import type { InboxEntry, InboxStore } from './inbox';

@@ -11,7 +11,7 @@ import {
   type ServiceBusSender,
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 
 import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgement';
 import { AcknowledgementLedger, type AcknowledgementSweepOptions } from './acknowledgementLedger';

@@ -1,7 +1,7 @@
 // Reads a received Service Bus message into an OutboxEvent (spec "Row -> Service Bus message"), or says precisely why it
 // cannot be read. Nothing here touches the inbox: bad input is rejected before any write.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/solution';
+import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/contract';
 
 import { DeadLetterReasons, type DeadLetterReason } from './errors';
 

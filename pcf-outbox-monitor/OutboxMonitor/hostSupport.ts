@@ -1,7 +1,7 @@
 // What the host around the control can do, read once in init without calling anything that could fail loudly.
 // Microsoft's PCF test harness (pcf-start) gives a context.webAPI whose every call shows a blocking "not yet supported"
 // alert, so the Web API must be judged unusable from the context itself, never by trying it.
-import { normaliseGuid } from '@dataverse-outbox/solution/identifiers';
+import { normaliseGuid } from '@dataverse-outbox/contract';
 import type { WebApiPort } from './core/services';
 
 export type WebApiSupport = { webApi: WebApiPort; missing?: undefined } | { webApi?: undefined; missing: string };

@@ -1,6 +1,6 @@
 // The PCF adapter: turns the context into plain typed props and routes callbacks back to the dataset API.
 // Dataset operations (sort, paging, filter, selection, open record) live here; components never see the context.
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import * as React from 'react';
 import { OutboxMonitorApp, type OutboxMonitorProps } from './components/OutboxMonitorApp';
 import type { DatasetFeatures, HostTheme, MonitorServices, PageTarget } from './components/types';

@@ -1,8 +1,8 @@
 // The monitor's conditional row access over the Dataverse Web API. context.webAPI.updateRecord takes no headers, so it
 // cannot send If-Match with the row's ETag; like other model-driven controls and web resources, this calls the Web API
 // with fetch under the page's own session (same origin, the user's cookie: no token in the control).
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
-import { requireGuid } from '@dataverse-outbox/solution/identifiers';
+import { OutboxMessage } from '@dataverse-outbox/contract';
+import { requireGuid } from '@dataverse-outbox/contract';
 import { truncate } from './core/format';
 import { clientUrlOf } from './hostSupport';
 import type { ConditionalOutcome, RowVersionPort, VersionedRow } from './core/runAction';

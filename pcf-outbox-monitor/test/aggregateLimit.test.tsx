@@ -1,6 +1,6 @@
 // Over Dataverse's AggregateQueryRecordLimit (50,000 rows, 0x8004E023) the grouped status-count aggregate is refused:
 // the header falls back to one aggregate per status and shows a status still over the limit as "50,000+".
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { screen } from '@testing-library/react';
 import { mountMonitor, settleAndCleanup, type Mounted } from './harness';
 import { outboxRow, type Row } from './fakeContext';

@@ -1,5 +1,5 @@
 // Bad data never blanks the control: each problem gets a visible, specific message, and the rest keeps working.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { fireEvent, screen } from '@testing-library/react';
 import { gridColumns } from '../OutboxMonitor/core/rows';
 import { mountMonitor, settleAndCleanup } from './harness';

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMonitorHost, type MonitorHost } from '../host';
 

@@ -7,7 +7,7 @@
 // the browser while the publisher writes): the control sends the row's ETag, shows the conflict on that row's line,
 // changes the other selected row, and Dataverse keeps what the publisher wrote.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMonitorHost, type MonitorHost } from '../host';
 

@@ -1,7 +1,7 @@
 // Column security: Dataverse returns the secured columns a user may not read as null. The details panel says so in
 // words instead of showing a blank, as text (never HTML), whether only the payload is hidden (Outbox Reader) or every
 // secured column is (a user in no outbox column security profile).
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { fireEvent, screen } from '@testing-library/react';
 import { mountMonitor, settleAndCleanup } from './harness';
 import { outboxRow } from './fakeContext';

@@ -5,7 +5,7 @@
 // emulator over HTTP. "The publisher" and "the ack listener" change rows between the operator's read and write: the
 // write carries the row's ETag, gets 412, and the row keeps what they wrote.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { runAction, type ActionTarget } from '../OutboxMonitor/core/runAction';
 import { createWebApiRows, webApiBaseOf } from '../OutboxMonitor/webApiRows';
 

@@ -1,7 +1,7 @@
 // The conflict as the operator sees it: the monitor mounted like the host does, the page's fetch answering as the Web
 // API does (ETags, 412). A row the publisher changes between the read and the write is shown per row, never forced;
 // the other selected rows still get the action, and the view refreshes.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { mountMonitor, settleAndCleanup, type Mounted } from './harness';
 import { outboxRow, type Row } from './fakeContext';

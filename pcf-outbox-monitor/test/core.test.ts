@@ -1,4 +1,4 @@
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { actionUpdate, canRunOnSelection, isActionAllowed, outboxActions } from '../OutboxMonitor/core/actions';
 import { describeError, formatDuration, readDate, truncate } from '../OutboxMonitor/core/format';
 import {

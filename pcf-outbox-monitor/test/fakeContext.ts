@@ -1,6 +1,6 @@
 // A fake ComponentFramework.Context of our own: a dataset over an in-memory outbox table (sorting, filtering, paging,
 // selection, open record) and a webAPI over the same table that answers the monitor's queries. Every call is recorded.
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import type { IInputs } from '../OutboxMonitor/inputs';
 import { gridColumns } from '../OutboxMonitor/core/rows';
 import { statusLabels, statusNameOf } from '../OutboxMonitor/core/status';

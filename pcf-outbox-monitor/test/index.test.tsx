@@ -1,6 +1,6 @@
 // The PCF adapter (index.ts) and the components together, against a fake context: dataset paging, sorting, filtering,
 // selection and open record; webAPI calls for the aggregate and for actions; errors shown to the user.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { mountMonitor, settleAndCleanup, type Mounted } from './harness';
 import { outboxRow, type Row } from './fakeContext';

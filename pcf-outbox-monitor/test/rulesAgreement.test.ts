@@ -4,7 +4,7 @@
 // The monitor's buttons and the command bar (webresources) must enable on exactly the same statuses and write exactly
 // the same columns. The rules live in two pure modules (the control bundle stays free of the web resources' code);
 // this test fails as soon as they drift apart.
-import { OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { OutboxCommandNames, canRunOn, canRunOnAll, transitionPatch } from '@dataverse-outbox/webresources/status-rules';
 import { actionUpdate, canRunOnSelection, isActionAllowed, outboxActions } from '../OutboxMonitor/core/actions';
 

@@ -1,5 +1,5 @@
 // Payloads and errors are data from other systems: they must render as text, never as HTML, and nothing in them may run.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { fireEvent, screen } from '@testing-library/react';
 import { mountMonitor, settleAndCleanup } from './harness';
 import { outboxRow } from './fakeContext';

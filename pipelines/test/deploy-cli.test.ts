@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { SecurityRoles, Settings, SolutionNames } from '@dataverse-outbox/solution';
+import { SecurityRoles, Settings, SolutionNames } from '@dataverse-outbox/contract';
 
 import { placeholdersIn, runDeployCli, type DeployPlan, type ToolCheck } from '../src/index';
 

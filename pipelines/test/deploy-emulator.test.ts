@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus, SecurityRoles, Settings } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, SecurityRoles, Settings } from '@dataverse-outbox/contract';
 
 import type { DeployPlan } from '../src/index';
 

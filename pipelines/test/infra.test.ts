@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { AppSettingNames, readAppSettings } from '@dataverse-outbox/publisher-function';
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 
 import { literal, parseBicep, prop, stripComments, type BicepFile, type BicepValue } from './support/bicep';
 import { environments, exists, readText, repoRoot, secretLiterals } from './support/repo';

@@ -3,7 +3,7 @@
 import { Command, Option, type OutputConfiguration } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
-import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/solution';
+import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/contract';
 import { DefaultAzureCredential } from '@azure/identity';
 import { DataverseClient } from './dataverse/client';
 import { DataverseOutboxStore, type RowQuery } from './dataverse/outboxStore';
@@ -11,7 +11,7 @@ import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
 import { computeHealth, formatCount } from './core/health';
-import { statusName } from './core/statusMachine';
+import { statusName } from '@dataverse-outbox/contract';
 import { httpUrlProblem, redactSecrets } from './core/redact';
 import { scopeNameProblem } from './core/lease';
 import { partitionIds, releaseLease, runOperatorAction, selectRows, type OperatorAction } from './operator';

@@ -2,10 +2,10 @@
 // what was expected, so a typo stops the command before any request (`tail --interval abc` once made 3,672 requests in
 // 10 s). Values that may hold a secret (--url, --token) are never repeated in the error.
 import { CommanderError, InvalidArgumentError } from 'commander';
-import { OutboxStatus, describeValue, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxStatus, describeValue, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { scopeNameProblem } from './core/lease';
 import { httpUrlProblem } from './core/redact';
-import { parseStatusName } from './core/statusMachine';
+import { parseStatusName } from '@dataverse-outbox/contract';
 
 /** Bounds of the numeric options (also in docs/publisher.md). */
 export const CliBounds = {

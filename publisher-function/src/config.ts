@@ -1,6 +1,6 @@
 // The publisher's own app settings (spec "app setting" table). Read once at start; problems stop the start with
 // every problem listed.
-import { describeValue } from '@dataverse-outbox/solution';
+import { describeValue } from '@dataverse-outbox/contract';
 import { OutboxError } from './core/errors';
 import { scopeNameProblem } from './core/lease';
 import { httpUrlProblem } from './core/redact';

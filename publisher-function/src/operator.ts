@@ -1,10 +1,10 @@
 // Operator actions (CLI, web resource commands, monitor): retry Failed, replay DeadLettered/Published/Acked, cancel,
 // release a stuck lease. Each is a conditional bulk write; rows whose status does not allow the action are skipped
 // with the reason, never forced.
-import { InvalidIdentifierError, OutboxStatus, normaliseGuid, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { InvalidIdentifierError, OutboxStatus, normaliseGuid, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { LeasePort, OperationOptions } from './core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from './core/row';
-import { canTransition, statusName } from './core/statusMachine';
+import { canTransition, statusName } from '@dataverse-outbox/contract';
 import type { DataverseOutboxStore, RowQuery } from './dataverse/outboxStore';
 
 export type OperatorAction = 'retry' | 'replay' | 'cancel';

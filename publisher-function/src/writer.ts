@@ -2,7 +2,7 @@
 // With a caller-given messageId the outbox row is an upsert on the obx_messageid alternate key, so retrying the
 // whole transaction never creates a second row.
 import { randomUUID } from 'node:crypto';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { isJsonContentType } from './core/mapping';
 import type { BatchRequest, BatchResponse } from './dataverse/batch';
 import { alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from './dataverse/client';

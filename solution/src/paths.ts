@@ -9,8 +9,8 @@ export const defaultSolutionSrcDir = path.join(solutionWorkspaceDir, 'src');
 /** Where `npm run build -w solution` writes the zips. */
 export const defaultSolutionOutDir = path.join(solutionWorkspaceDir, 'out');
 
-/** The generated names module that every workspace imports. */
-export const namesModulePath = path.join(solutionWorkspaceDir, 'src', 'generated', 'names.ts');
+/** The generated names module, kept in the contract workspace that every workspace imports. */
+export const namesModulePath = path.join(solutionWorkspaceDir, '..', 'contract', 'src', 'generated', 'names.ts');
 
 /** Repository root (the npm workspaces root). */
 export const repositoryRootDir = path.resolve(solutionWorkspaceDir, '..');

@@ -1,7 +1,7 @@
 // The cleanup job end to end against the Dataverse emulator (real HTTP, SQLite-backed): schedule twice, run the job
 // past the retention period, and check which outbox rows are gone.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 
 // Through the package's public subpath, as operators' scripts import it.
 import { CLEANUP_JOB_NAME, createWebApiClient, scheduleCleanupJob, type DataverseHttp } from '@dataverse-outbox/solution/cleanup';

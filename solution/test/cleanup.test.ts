@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import {
   CLEANUP_JOB_NAME,
   cleanupBulkDeleteRequest,

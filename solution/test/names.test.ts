@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, OutboxStatus, Settings, defaultSolutionSrcDir } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { defaultSolutionSrcDir } from '@dataverse-outbox/solution';
 import { checkNamesModule } from '../src/tooling/names-check';
 import { appSettingFor } from '../src/tooling/read-model';
 import { memberName, propertyName } from '../src/tooling/names-generator';

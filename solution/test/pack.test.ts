@@ -5,7 +5,8 @@ import path from 'node:path';
 
 import { unzipSync } from 'fflate';
 
-import { OutboxMessage, defaultSolutionSrcDir, isSolutionError, readSolutionModel } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
+import { defaultSolutionSrcDir, isSolutionError, readSolutionModel } from '@dataverse-outbox/solution';
 import { packSolution, packSolutionToFolder, controlResourcePaths } from '../src/tooling/pack';
 import { webResourceEntryName } from '../src/tooling/customizations';
 import { loadSolutionSource } from '../src/tooling/source';

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, OutboxStatus, SecurityRoles, defaultSolutionSrcDir } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, SecurityRoles } from '@dataverse-outbox/contract';
+import { defaultSolutionSrcDir } from '@dataverse-outbox/solution';
 import type { FieldSecurityProfileModel } from '../src/model';
 import { buildSolutionModel } from '../src/tooling/read-model';
 import { loadSolutionSource } from '../src/tooling/source';

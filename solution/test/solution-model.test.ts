@@ -2,21 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import {
-  ChangeCheckpoint,
-  OutboxLease,
-  OutboxMessage,
-  OutboxStatus,
-  OutboxStatusChoice,
-  SecurityRoles,
-  Settings,
-  SolutionNames,
-  defaultSolutionSrcDir,
-  isSolutionError,
-  readSolutionModel,
-  type SolutionModel,
-  type TableModel,
-} from '@dataverse-outbox/solution';
+import { ChangeCheckpoint, OutboxLease, OutboxMessage, OutboxStatus, OutboxStatusChoice, SecurityRoles, Settings, SolutionNames } from '@dataverse-outbox/contract';
+import { defaultSolutionSrcDir, isSolutionError, readSolutionModel, type SolutionModel, type TableModel } from '@dataverse-outbox/solution';
 
 // The spec's columns (outbox-spec.md "Tables"): name -> [model type, max length].
 const SPEC_MESSAGE_COLUMNS: Record<string, [string, number | undefined]> = {

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, SecurityRoles, defaultSolutionSrcDir, readSolutionModel } from '@dataverse-outbox/solution';
+import { OutboxMessage, SecurityRoles } from '@dataverse-outbox/contract';
+import { defaultSolutionSrcDir, readSolutionModel } from '@dataverse-outbox/solution';
 import { buildSolutionModel } from '../src/tooling/read-model';
 import { loadSolutionSource } from '../src/tooling/source';
 import { controlBindings, descendants, formNode, rootComponents, validateSolution } from '../src/tooling/validate';

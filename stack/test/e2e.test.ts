@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { checkErpSalesInvariants, readErpSalesState } from '@dataverse-outbox/consumer/examples/erp-sales';
 import { DataverseClient } from '@dataverse-outbox/publisher-function';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { checkRunning, dataLayout, ensureMonitorBundle, NOT_ALLOWED_TARGET, type StackState } from '@dataverse-outbox/stack';
 import { countAllByStatus } from '../src/demo/observe';
 import { runDemo } from '../src/demo/run';

@@ -61,7 +61,6 @@ async function bundle() {
       charset: 'utf8',
       sourcemap: false,
       conditions: ['development'],
-      // tsconfig.json maps @dataverse-outbox/solution to its names module (the barrel also carries Node-only tooling).
       tsconfig: path.join(workspace, 'tsconfig.json'),
       banner: { js: `/* Dataverse Outbox ${file}: generated from webresources/${entry}; do not edit. */` },
       logLevel: 'warning',

@@ -1,7 +1,7 @@
 // Which operator command may run on an outbox row in which status (spec "Status machine").
 // Pure and dependency-free apart from the shared names, so the command bar (commands.js), the form and the
 // PCF monitor enable exactly the same buttons. The monitor imports this module (or mirrors it 1:1: see docs/webresources.md).
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 
 const col = OutboxMessage.columns;
 

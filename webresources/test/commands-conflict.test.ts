@@ -1,7 +1,7 @@
 // The command bar never forces a write: a row that changed since the operator saw it (in the grid's view or on the
 // form), or between the command's read and write (412), is reported with its new status; a row without a usable ETag
 // is not written; ids that are not GUIDs are reported, not dropped. The other rows still get the command.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { DataMock, EntityMock, GridControlMock, GridEntityMock, GridMock, GridRowDataMock, GridRowMock, ItemCollectionMock, OptionSetAttributeMock, XrmMockGenerator } from 'xrm-mock';
 import { configureCommands, runCommand, runFromForm, runFromGrid, type CommandEnvironment } from '../src';
 import { MemoryRowStore } from './support/memory-row-store';

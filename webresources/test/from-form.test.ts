@@ -1,4 +1,4 @@
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { XrmMockGenerator } from 'xrm-mock';
 import { isOutboxCommitError, outboxMessageFromForm, planCommit } from '../src';
 

@@ -1,4 +1,4 @@
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { FormNotificationIds, PayloadHiddenNotice, outboxMessageFormOnLoad as onLoad } from '../src';
 import { createOutboxMessageForm, isDisabled, notifications } from './support/xrm-form';
 

@@ -1,4 +1,4 @@
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { canRunOn, canRunOnAll, OutboxCommandNames, transitionPatch, type OutboxCommandName } from '../src/status-rules';
 
 const col = OutboxMessage.columns;

@@ -4,7 +4,7 @@
 // window) so that several windows fit the time budget. Also the settings an admin changes for more volume.
 import { AckListener, DataverseOutboxStore } from '@dataverse-outbox/publisher-function';
 import { DATAVERSE_LIMITS, REALISTIC_LATENCY, scaledDataverseLimits } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { barChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';
 import { AckResponder } from '../support/ackResponder';

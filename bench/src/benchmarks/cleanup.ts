@@ -3,7 +3,7 @@
 // no Failed, Dead Lettered or unacknowledged Published row) is deleted, and compares the publisher's throughput while
 // the job runs with its throughput just before, in the same run.
 import path from 'node:path';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { barChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';
 import { OUTBOX_FIXTURE, FINISHED_AGE_MS, RETENTION_DAYS, seedOldFinished, type OutboxFixture } from '../support/fixture';

@@ -3,7 +3,7 @@
 // message are measured with the realistic latency profile, and the engine's own query time with latency off (so a
 // table-size effect could not hide behind the fixed 50 ms per request). Health queries are run at each size too.
 import { DataverseOutboxStore, isDataverseError, type DataverseRequestInfo } from '@dataverse-outbox/publisher-function';
-import { OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { lineChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';
 import { userCounters } from '../support/emulators';

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { createOutboxConsumer, createSqliteInbox, type OutboxConsumer } from '@dataverse-outbox/consumer';
 import { AckListener, DataverseOutboxStore, OutboxWriter, type OutboxStorePort } from '@dataverse-outbox/publisher-function';
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { lineChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';
 import { round, samplePayload } from '../support/seed';

@@ -2,7 +2,7 @@
 // publisher sent and acknowledges each message with the consumer toolkit's own acknowledgement format.
 import type { ServiceBusClient, ServiceBusReceiver, ServiceBusSender } from '@azure/service-bus';
 import { toAcknowledgementMessage } from '@dataverse-outbox/consumer';
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { MessageProperties } from '@dataverse-outbox/contract';
 import { ACK_QUEUE, TARGET } from './world';
 
 export class AckResponder {

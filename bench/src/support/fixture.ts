@@ -1,7 +1,7 @@
 // The big outbox table the growth and cleanup benchmarks share: finished rows (mostly Acked) whose last change is older
 // than the retention period, seeded through CreateMultiple with the emulator's clock moved back.
 import type { DataverseClient } from '@dataverse-outbox/publisher-function';
-import { OutboxStatus, Settings, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxStatus, Settings, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { HostedDataverse } from './emulators';
 import { seedOutbox, type SeedResult } from './seed';
 

@@ -4,7 +4,7 @@
 // (rows handled in parallel), used to show the ceiling that service protection limits put on any per-row design.
 import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
 import { DataverseOutboxStore, odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
-import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { TARGET } from './world';
 
 const C = OutboxMessage.columns;

@@ -2,7 +2,7 @@
 // status at any size (the Web API caps $count at 5,000 and aggregates at 50,000 rows, as Dataverse does) and SQLite's
 // query plan for the publish query. Used for assertions and explanations, never by the product under test.
 import Database from 'better-sqlite3';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 
 const C = OutboxMessage.columns;
 const T = OutboxMessage.logicalName;

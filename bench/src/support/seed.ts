@@ -1,7 +1,7 @@
 // Seeds outbox rows directly with CreateMultiple (1,000 rows per request, two requests in flight so that building the
 // next body overlaps the emulator's insert). Used for tables of 10 thousand to 1 million rows.
 import type { DataverseClient, EntityRecord } from '@dataverse-outbox/publisher-function';
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { TARGET } from './world';
 
 const C = OutboxMessage.columns;

@@ -4,7 +4,7 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 import { createPublisher, DataverseClient, type DataverseRequestInfo, type OutboxPublisher, type PublisherOptions } from '@dataverse-outbox/publisher-function';
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 import { HostedDataverse, HostedServiceBus, type HostedDataverseOptions } from './emulators';
 
 export const TARGET = 'orders';

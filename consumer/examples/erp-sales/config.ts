@@ -1,7 +1,7 @@
 // Environment of the erp-sales service: one name per setting (spec app settings for Service Bus and the database).
 import path from 'node:path';
 
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 
 import type { ErpSalesDatabaseConfig } from './store';
 

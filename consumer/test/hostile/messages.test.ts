@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
-import { MessageProperties, normaliseGuid } from '@dataverse-outbox/solution';
+import { MessageProperties, normaliseGuid } from '@dataverse-outbox/contract';
 
 import { createOutboxConsumer, createSqliteInbox, DeadLetterReasons, type MessageSettlement, type OutboxConsumer, type OutboxEvent } from '../../src/index';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from '../support/inboxKinds';

@@ -6,7 +6,7 @@ import {
 } from '@azure/service-bus';
 import { createHash } from 'node:crypto';
 
-import { Settings, MessageProperties } from '@dataverse-outbox/solution';
+import { Settings, MessageProperties } from '@dataverse-outbox/contract';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 
 export const ackQueue = Settings.AckQueue.defaultValue;

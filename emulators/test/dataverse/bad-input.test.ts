@@ -1,6 +1,6 @@
 // Bad input gets the error Dataverse would give and changes nothing: malformed JSON, unknown column, wrong type,
 // unknown entity set, malformed $filter, malformed multipart, oversize payload.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

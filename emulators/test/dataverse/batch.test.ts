@@ -1,6 +1,6 @@
 // Conformance: $batch (Microsoft Learn: "Execute batch operations using the Web API"): change sets are atomic,
 // Content-ID references, continue-on-error, responses in the multipart format.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

@@ -1,7 +1,7 @@
 // Conformance: bulk operation messages (Microsoft Learn: "Use bulk operation messages"), BulkDelete ("Delete data in
 // bulk"), FetchXML ("Query data using FetchXml", aggregates), change tracking ("Use change tracking to synchronize data
 // with external systems").
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { ADMIN_WRITE_HEADER, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

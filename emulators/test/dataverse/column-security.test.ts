@@ -1,7 +1,7 @@
 // Column security (Microsoft Learn, "Column-level security"): a caller in no column security profile reads the secured
 // columns (`<IsSecured>1` in the solution) as null; everyone else, and every non-secured column, reads as stored. The
 // emulator's `columnSecurity.withoutProfile` names such callers, so the product can be tested against a missing profile.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

@@ -2,7 +2,7 @@
 // Microsoft Learn: "Create a table row using the Web API", "Retrieve a table row using the Web API",
 // "Update and delete table rows using the Web API", "Perform conditional operations using the Web API",
 // "Use an alternate key to reference a record".
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

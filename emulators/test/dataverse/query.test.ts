@@ -2,7 +2,7 @@
 // Microsoft Learn: "Query data using the Web API" ($select, $filter, $orderby, $top, $expand), "Filter rows"
 // (comparison, and/or/not, null, contains/startswith/endswith, Microsoft.Dynamics.CRM.In), "Page results"
 // (Prefer: odata.maxpagesize, @odata.nextLink, no $skip), "Count rows" ($count capped at 5,000).
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

@@ -1,7 +1,7 @@
 // Conformance: service protection limits (Microsoft Learn: "Service protection API limits": 429 + Retry-After with
 // codes 0x80072322 / 0x80072321 / 0x80072326), the latency model, fault injection, the admin endpoint, and HTTPS.
 import { request as httpsRequest } from 'node:https';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { ADMIN_WRITE_HEADER, REALISTIC_LATENCY, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 

@@ -1,7 +1,7 @@
 // Hostile input against the Dataverse emulator's HTTP surface (Web API, $batch, FetchXML, /_admin/): each case gets a
 // specific status and error, never a 500, and a good request sent at the same moment still completes while nothing
 // that existed changes. Forged Host (DNS rebinding) and foreign Origin (cross-site pages) are refused before any work.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { ADMIN_WRITE_HEADER, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from '../dataverse/support';
 import { raw, type RawRequest, type RawResponse } from './rawHttp';

@@ -9,7 +9,7 @@ import {
   useTheme,
   type IColumn,
 } from '@fluentui/react';
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import * as React from 'react';
 import { formatDuration, secondsBetween, truncate } from '../core/format';
 import type { OutboxRow } from '../core/rows';

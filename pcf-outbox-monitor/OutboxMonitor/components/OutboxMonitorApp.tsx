@@ -3,7 +3,7 @@ import * as React from 'react';
 import { formatCount } from '../core/format';
 import type { OutboxRow } from '../core/rows';
 import { statusLabels, statusOrder, type OutboxStatusValue } from '../core/status';
-import { OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { Actions } from './Actions';
 import { HealthHeader } from './HealthHeader';
 import { OutboxGrid } from './OutboxGrid';

@@ -1,6 +1,6 @@
 // Operator actions and their enable rules. Pure: the grid's buttons, the per-row re-check before each update and the
 // tests all read these rules, and they must stay identical to the command bar's enable rules (webresources).
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 
 export type OutboxAction = 'retry' | 'replay' | 'cancel';
 

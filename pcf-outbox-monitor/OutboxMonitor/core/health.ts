@@ -1,6 +1,6 @@
 // Outbox health: thresholds (obx_HealthThresholds), the status-count aggregate, the 24-hour series and the
 // green/amber/red evaluation. Pure functions; the Web API calls live in services.ts.
-import { OutboxMessage, Settings, type OutboxStatusName } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, Settings, type OutboxStatusName } from '@dataverse-outbox/contract';
 import { secondsBetween } from './format';
 import { statusOrder, statusNameOf } from './status';
 

@@ -1,6 +1,6 @@
 // The grid's row model: one outbox row read from the bound view, with every oddity (missing column, unknown status,
 // unreadable date) kept visible instead of silently dropped.
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { readDate } from './format';
 import { readStatus, type StatusReading } from './status';
 

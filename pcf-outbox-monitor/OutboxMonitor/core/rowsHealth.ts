@@ -1,7 +1,7 @@
 // Health from the rows the host loaded, for hosts without the Dataverse Web API (Microsoft's PCF test harness): the same
 // report the header shows, computed from those rows only and saying so. With the Web API, services.ts counts the whole
 // outbox on the server instead.
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { defaultThresholds, type StatusCounts } from './health';
 import type { OutboxRow } from './rows';
 import type { HealthReport, Outcome } from './services';

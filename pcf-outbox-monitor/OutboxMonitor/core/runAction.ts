@@ -1,7 +1,7 @@
 // Retry / Replay / Cancel over the selected rows, each row on its own: re-read with its ETag, checked against what the
 // operator saw, then a conditional update (If-Match). A row the publisher or the ack listener changed meanwhile is
 // reported as a conflict and never overwritten; one bad row never stops the others.
-import { describeValue, normaliseGuid, usableEtag } from '@dataverse-outbox/solution/identifiers';
+import { describeValue, normaliseGuid, usableEtag } from '@dataverse-outbox/contract';
 import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
 import { describeError, truncate } from './format';
 import { readStatus, statusLabels, type StatusReading } from './status';

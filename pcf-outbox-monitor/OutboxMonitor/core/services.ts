@@ -1,7 +1,7 @@
 // The monitor's Web API reads, written against a narrow port that context.webAPI satisfies (the conditional writes
 // are in runAction.ts). index.ts binds them to the real context; tests bind them to a fake; the components only ever
 // see the resulting plain async functions.
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { describeError, readDate } from './format';
 import {
   aggregateRecordLimit,

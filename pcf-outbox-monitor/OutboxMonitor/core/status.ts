@@ -1,5 +1,5 @@
 // Outbox statuses as the monitor shows them. Values come from the solution's generated names (one source of truth).
-import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution/names';
+import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 
 export type { OutboxStatusName, OutboxStatusValue };
 

@@ -1,6 +1,6 @@
 // The bound view as a PCF DataSet, read from the Dataverse Web API with FetchXML (page/count paging, total count,
 // sorting and the status filter the control sets). Each reload ends with onChange, like the platform's updateView.
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { entitySetOf } from './webApi';
 
 type DataSet = ComponentFramework.PropertyTypes.DataSet;

@@ -1,7 +1,7 @@
 // The host page's script: plays the part of the model-driven app around the control. It provides the platform
 // libraries' globals (set by the page), a context (dataset + webAPI over the Dataverse Web API), and the
 // init/updateView cycle, then mounts the production bundle's control exactly as registered.
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type * as ReactNS from 'react';
 import type * as ReactDomNS from 'react-dom';
 import { createHostDataset, type ViewColumn } from './dataset';

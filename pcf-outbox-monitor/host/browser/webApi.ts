@@ -1,6 +1,6 @@
 // context.webAPI for the host page: the PCF WebApi surface over the Dataverse Web API (same origin: the host server
 // proxies /api/data/v9.2/ to Dataverse and adds the token, so the page never holds a credential).
-import { OutboxLease, OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxLease, OutboxMessage } from '@dataverse-outbox/contract';
 
 type Entity = ComponentFramework.WebApi.Entity;
 

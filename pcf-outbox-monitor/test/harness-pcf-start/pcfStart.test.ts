@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHarnessServer, type HarnessServer } from './harnessServer';
 

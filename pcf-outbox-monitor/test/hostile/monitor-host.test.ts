@@ -8,7 +8,7 @@
 // sent at the same moment, still create their rows.
 import { request } from 'node:http';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage } from '@dataverse-outbox/solution/names';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { startMonitorHost, type MonitorHost } from '../../host';
 
 const SET = OutboxMessage.entitySetName;

@@ -1,7 +1,7 @@
 // Hostile input to the monitor's operator actions and what they show: ids the grid should never give, ETags no server
 // should send, huge and markup-laden values, a selection of thousands. Each case asserts its specific outcome AND that
 // the good rows of the same selection still got the action.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { fireEvent, screen, within } from '@testing-library/react';
 import { runAction, type ActionResult, type ActionTarget, type RowVersionPort, type VersionedRow } from '../../OutboxMonitor/core/runAction';
 import { createWebApiRows } from '../../OutboxMonitor/webApiRows';

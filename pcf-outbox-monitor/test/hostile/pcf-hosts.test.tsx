@@ -2,7 +2,7 @@
 // no dataset `sorting`, no `loadExactPage`, a webAPI that alerts on every call, a page whose getClientUrl throws, the
 // empty GUID as user, and new data with an empty updatedProperties) and worse. Each case asserts its specific outcome
 // AND that nothing was lost: every row of the view still renders and the health summary still counts them.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution/names';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { toOutboxRow } from '../../OutboxMonitor/core/rows';
 import { OutboxMonitor } from '../../OutboxMonitor/index';

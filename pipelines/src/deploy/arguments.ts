@@ -1,7 +1,7 @@
 // Validation of every value the deploy tool passes on (to pac, az, npm, file paths and Web API URLs): each is checked
 // once, here, with an error that names the option and says what is allowed. Values are shown with describeValue
 // (bounded, quoted), never raw; a URL with credentials is never shown at all.
-import { describeValue, normaliseGuid } from '@dataverse-outbox/solution';
+import { describeValue, normaliseGuid } from '@dataverse-outbox/contract';
 
 import { DeployError } from './errors';
 

@@ -1,6 +1,6 @@
 // The retention job: a recurring BulkDelete of finished outbox rows. Bulk-delete jobs are not solution components,
 // so they are scheduled after import with the BulkDelete action (see shared reference dataverse.md).
-import { OutboxMessage, OutboxStatus, SolutionNames } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, SolutionNames } from '@dataverse-outbox/contract';
 
 /** Same name and query as the solution's own scheduler (`npm run schedule-cleanup -w solution`), so either tool finds
  *  the job the other made and an environment never gets two. */

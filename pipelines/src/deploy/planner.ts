@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, SecurityRoles, SolutionNames } from '@dataverse-outbox/solution';
+import { OutboxMessage, SecurityRoles, SolutionNames } from '@dataverse-outbox/contract';
 
 import {
   normaliseEnvironmentUrl,

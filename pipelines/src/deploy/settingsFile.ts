@@ -3,7 +3,7 @@
 // reads the two values it needs itself (retention days, ack queue) so the cleanup job matches what was imported.
 import { readFileSync } from 'node:fs';
 
-import { Settings, describeValue } from '@dataverse-outbox/solution';
+import { Settings, describeValue } from '@dataverse-outbox/contract';
 
 import { hasControlCharacter } from './arguments';
 import { DeployError } from './errors';

@@ -3,7 +3,7 @@
 // nothing ran after the bad value, and that the same run without the bad value goes through.
 import { rmSync, writeFileSync } from 'node:fs';
 
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 
 import { buildDeployPlan, executePlan, isDeployError, runDeployCli, settingsValueProblems, type CommandRunner, type DeployOptions } from '../../src/index';
 import { tempSettingsFile } from '../support/cli';

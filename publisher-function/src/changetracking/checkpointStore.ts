@@ -1,6 +1,6 @@
 // The checkpoint of each change-tracking source in Dataverse (obx_changecheckpoint, alternate key obx_name), written
 // only with conditional writes so that an instance that lost its lease can never move a checkpoint backwards.
-import { ChangeCheckpoint as T } from '@dataverse-outbox/solution';
+import { ChangeCheckpoint as T } from '@dataverse-outbox/contract';
 import type { OperationOptions } from '../core/ports';
 import { alternateKey, type DataverseClient, type EntityRecord } from '../dataverse/client';
 import { DataverseError } from '../dataverse/errors';

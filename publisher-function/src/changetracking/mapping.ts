@@ -2,7 +2,7 @@
 // table, the row id and the row version, so reading the same delta again (crash before checkpoint, resync) yields the
 // same ids and Service Bus duplicate detection drops the copies.
 import { createHash } from 'node:crypto';
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { MessageProperties } from '@dataverse-outbox/contract';
 import { DEFAULT_CONTENT_TYPE, type OutboundMessage } from '../core/mapping';
 import type { ChangeTrackingSourceConfig } from './config';
 

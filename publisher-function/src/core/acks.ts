@@ -1,7 +1,7 @@
 // Acknowledgements from consumers and what they do to a row. An ack can overtake the Published mark (the consumer
 // may finish before our UpdateMultiple lands): it is then recorded on the Pending row (obx_ackedon, and a
 // "Rejected by consumer" reason for rejections) and applied when the row is marked, never dropped.
-import { describeValue, normaliseGuid, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { describeValue, normaliseGuid, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { OutboxRow, OutboxRowChanges } from './row';
 import { truncateError } from './row';
 

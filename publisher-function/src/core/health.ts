@@ -1,5 +1,5 @@
 // Health (invariant 7): stalls must be visible, not only counts.
-import { OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution';
+import { OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import type { HealthThresholds } from './settings';
 
 export type HealthLevel = 'green' | 'amber' | 'red';

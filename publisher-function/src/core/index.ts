@@ -1,7 +1,6 @@
 // The core: no HTTP, AMQP or SQL here.
 export * from './errors';
 export * from './row';
-export * from './statusMachine';
 export * from './settings';
 export * from './backoff';
 export * from './mapping';

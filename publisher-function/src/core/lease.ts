@@ -1,6 +1,6 @@
 // Keeps the scope's lease: one active publisher per scope. Renewed at half its duration; considered lost a safety
 // margin before it ends (clock skew between instances), and then nothing more is sent.
-import { describeValue } from '@dataverse-outbox/solution';
+import { describeValue } from '@dataverse-outbox/contract';
 import type { Clock, LeasePort, Logger, OperationOptions } from './ports';
 import { silentLogger, systemClock } from './ports';
 

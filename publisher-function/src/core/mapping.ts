@@ -1,5 +1,5 @@
 // Row -> Service Bus message, exactly as the spec's "Row -> Service Bus message" section says.
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { MessageProperties } from '@dataverse-outbox/contract';
 import type { OutboxRow } from './row';
 
 /** The message as the core describes it; the Service Bus adapter hands it to the SDK unchanged. */

@@ -1,6 +1,6 @@
 // One publish cycle: lease -> read due rows (one request) -> reject bad rows -> order per key -> send per target in
 // batches -> one conditional bulk write of every outcome. Knows nothing of HTTP or AMQP: everything goes through ports.
-import { normaliseEntityName, OutboxStatus } from '@dataverse-outbox/solution';
+import { normaliseEntityName, OutboxStatus } from '@dataverse-outbox/contract';
 import { statusWhenSent } from './acks';
 import { backoffDelayInMs, type BackoffOptions } from './backoff';
 import { describeError } from './errors';

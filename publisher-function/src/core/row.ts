@@ -1,5 +1,5 @@
 // The outbox row as the engine sees it (camelCase, typed), independent of how a store keeps it.
-import type { OutboxStatusValue } from '@dataverse-outbox/solution';
+import type { OutboxStatusValue } from '@dataverse-outbox/contract';
 
 export interface OutboxRow {
   id: string;

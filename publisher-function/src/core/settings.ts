@@ -1,6 +1,6 @@
 // Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
 // settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
-import { entityNameProblem, normaliseEntityName, Settings, type SettingKey } from '@dataverse-outbox/solution';
+import { entityNameProblem, normaliseEntityName, Settings, type SettingKey } from '@dataverse-outbox/contract';
 import { OutboxError } from './errors';
 
 export interface HealthThresholds {

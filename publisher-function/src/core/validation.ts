@@ -1,7 +1,7 @@
 // Row-level checks made before sending. A row that fails one can never succeed by retrying, so it ends Failed at
 // once with a reason an operator can act on (invariant 5), and the rest of the batch goes on. Reasons say where a
 // problem is, never quote the payload (it is business data and may be hostile).
-import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/solution';
+import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/contract';
 import { checkJson, type JsonProblem } from './jsonCheck';
 import { isJsonContentType, logicalMessageId, wireMessageId } from './mapping';
 import type { OutboxRow } from './row';

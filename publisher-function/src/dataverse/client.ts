@@ -1,7 +1,7 @@
 // Dataverse Web API client: tokens, retries that honour service protection limits, OData queries with paging,
 // ETags, $batch change sets and the bulk messages. Exported for producers as well as used by the publisher.
 import type { TokenCredential } from '@azure/core-auth';
-import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/solution';
+import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/contract';
 import { httpUrlProblem } from '../core/redact';
 import { buildBatchBody, failedBatchPart, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
 import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';

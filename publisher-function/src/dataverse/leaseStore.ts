@@ -1,6 +1,6 @@
 // The publisher lease in Dataverse (obx_outboxlease, alternate key obx_name): taken and renewed only with
 // conditional writes, so two instances can never both believe they hold it. The loser gets 412.
-import { OutboxLease } from '@dataverse-outbox/solution';
+import { OutboxLease } from '@dataverse-outbox/contract';
 import type { LeasePort, LeaseState, OperationOptions } from '../core/ports';
 import { alternateKey, type DataverseClient, type EntityRecord } from './client';
 import { DataverseError } from './errors';

@@ -1,8 +1,8 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
-import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
-import { isStatusValue } from '../core/statusMachine';
+import { isStatusValue } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
 import { DataverseError, errorFromResponse } from './errors';
 import { RowUpdatesFailedError, type RowUpdateFailure } from '../core/rowUpdateErrors';

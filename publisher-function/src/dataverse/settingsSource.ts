@@ -1,5 +1,5 @@
 // Reads the solution's environment variables (definition default + current value) in one request.
-import { Settings, type SettingKey } from '@dataverse-outbox/solution';
+import { Settings, type SettingKey } from '@dataverse-outbox/contract';
 import type { OperationOptions } from '../core/ports';
 import type { RawSettings } from '../core/settings';
 import { odataLiteral, type DataverseClient } from './client';

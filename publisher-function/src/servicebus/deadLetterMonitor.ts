@@ -2,7 +2,7 @@
 // description, and only then completes (removes) the dead-lettered message. Each dead letter is decided alone: one
 // with a missing, non-GUID or unknown `outbox-id` is logged with its reason and set aside (deferred: it stays in the
 // DLQ, visible to peek, but no longer comes back first), so it never stops the others of its target from being recorded.
-import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/solution';
+import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/contract';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { applyDeadLetters, type DeadLetterNotice, type NoticeOutcome } from '../core/ackProcessor';
 import { PoisonReasons, type PoisonReason } from '../core/acks';

@@ -1,6 +1,6 @@
 // Service Bus side of the core's sender port: one SDK sender per target, createMessageBatch to pack as many
 // messages per send as the entity allows, and error classification (permanent vs transient).
-import { describeValue } from '@dataverse-outbox/solution';
+import { describeValue } from '@dataverse-outbox/contract';
 import { isServiceBusError, type ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
 import type { OutboundMessage } from '../core/mapping';
 import type { MessageSenderPort, OperationOptions, SendOutcome } from '../core/ports';

@@ -1,7 +1,7 @@
 // The worker's ack listener: acknowledgements are applied in batches while the next ones are received (several batches
 // in flight), every ack message is completed only once Dataverse has it, and a Dataverse outage pauses receiving
 // instead of burning the messages' delivery count.
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { AckListener, type OutboxStorePort } from '../../src';
 import { ACK_QUEUE, countByStatus, drainQueue, enqueueMany, eventually, storeWithApplyUpdates, type Harness, useHarness } from '../support/harness';
 

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { OutboxLease, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { OutboxLease, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { isOutboxError, runOperatorAction, releaseLease, DataverseLeaseStore } from '../../src';
 import { acknowledgements, closeHost, deadLetterMonitor, functionsConfig, health, outboxFunctions, publishTimer } from '../../src/functions/handlers';
 import { ACK_QUEUE, MISSING_QUEUE, countByStatus, drainQueue, eventually, rowByMessageId, startHarness, type Harness } from '../support/harness';

@@ -1,6 +1,6 @@
 // Invariants 1 (nothing lost), 2 (nothing from rolled-back work) and 3 (effect once: same messageId after a crash
 // between send and mark, dropped by duplicate detection), against both emulators over real sockets.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { isDataverseError } from '../../src';
 import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, type Harness, useHarness } from '../support/harness';
 

@@ -1,5 +1,5 @@
 // Invariants 4 (order per key), 5 (poison isolation), 6 (no status regression), 7 (stalls visible).
-import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import {
   KeyBlockers,
   LeaseKeeper,

@@ -1,7 +1,7 @@
 // Invariant 4 (order per key) in the windows the chaos run found: a row of a key waits (backing off, or held behind
 // it) while its outcome is still being written, and in that window the publisher re-takes its lease, or the write
 // lands only in part. A later row of the same key must never be sent before the rows waiting ahead of it.
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import {
   DataverseLeaseStore,
   KeyBlockers,

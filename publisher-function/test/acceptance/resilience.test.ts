@@ -1,5 +1,5 @@
 // Two publishers on one scope, 429 storms with Retry-After, Service Bus unavailable for a while.
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { countByStatus, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 import type { PublisherMetrics } from '../../src';
 

@@ -1,4 +1,4 @@
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
 import { drainQueue, rowByMessageId, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;

@@ -1,6 +1,6 @@
 // Invariant 7 (stalls are visible) for alerting: every running publisher measures the age of the oldest Pending row and
 // reports it to its metrics (the OpenTelemetry gauge outbox.pending.oldest_age the Bicep alert reads), lease or not.
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { noMetrics, type PublisherMetrics } from '../../src';
 import { countByStatus, drainQueue, eventually, type Harness, useHarness } from '../support/harness';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOutboxConsumer, createSqliteInbox, type MessageSettlement } from '@dataverse-outbox/consumer';
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
 import { AckListener } from '../../src';
 import { ACK_QUEUE, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 

@@ -2,7 +2,7 @@
 // emulators over real sockets, the official SDK reading the ack queue's dead-letter queue.
 import { getEventListeners } from 'node:events';
 import type { ServiceBusClient, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
 import { AckListener, applyAcknowledgements, runDeadLetterMonitor, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
 import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOutboxConsumer, createSqliteInbox } from '@dataverse-outbox/consumer';
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { AckListener, DataverseClient, DataverseOutboxStore } from '../../src';
 import { ACK_QUEUE, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 

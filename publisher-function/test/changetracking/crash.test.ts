@@ -2,7 +2,7 @@
 // next run reads the same changes again and re-sends them with the same messageIds; duplicate detection drops them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 import { DataverseLeaseStore } from '../../src';
 import { CT_QUEUE, drainSessions, eventually, startCtEnv, type CtEnv } from './support';
 

@@ -2,7 +2,7 @@
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
-import { ChangeCheckpoint } from '@dataverse-outbox/solution';
+import { ChangeCheckpoint } from '@dataverse-outbox/contract';
 import { DataverseClient, type LogFields, type Logger } from '../../src';
 import { createChangeTrackingPublisher, DataverseCheckpointStore, type ChangeCheckpoint as CheckpointState, type ChangeTrackingMetrics, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from '../../src/changetracking';
 

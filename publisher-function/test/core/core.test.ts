@@ -1,8 +1,7 @@
-import { MessageProperties, OutboxStatus, Settings } from '@dataverse-outbox/solution';
+import { canTransition, MessageProperties, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import {
   KeyBlockers,
   backoffDelayInMs,
-  canTransition,
   compareSequence,
   computeHealth,
   decideAck,

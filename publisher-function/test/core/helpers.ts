@@ -1,4 +1,4 @@
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import type { OutboxRow } from '../../src/core';
 
 export function row(overrides: Partial<OutboxRow> = {}): OutboxRow {

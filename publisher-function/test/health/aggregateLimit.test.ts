@@ -1,7 +1,7 @@
 // Health counts over a table with more rows than one aggregate FetchXML query may cover (0x8004E023,
 // AggregateQueryRecordLimit): the grouped aggregate fails, per-status aggregates answer, a big status is a lower bound.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { DataverseClient, DataverseLeaseStore, DataverseOutboxStore, OutboxWriter, getOutboxHealth, isDataverseError } from '../../src';
 
 jest.setTimeout(60_000);

@@ -1,8 +1,8 @@
 // Hostile acknowledgements and dead letters (issue 17): each bad item gets its specific reason, and the good items of the
 // same batch are still applied. One pair of emulators for the file; the real store, the official SDK.
 import type { ServiceBusMessage } from '@azure/service-bus';
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/solution';
-import { InvalidIdentifierError } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
+import { InvalidIdentifierError } from '@dataverse-outbox/contract';
 import { idFilter } from '../../src/dataverse/outboxStore';
 import { processAckMessages, runDeadLetterMonitor, type AckDisposition } from '../../src';
 import { drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';

@@ -4,7 +4,7 @@
 // refused option, every other problem of the same settings is still reported, and no secret is repeated.
 import { CommanderError } from 'commander';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxStatus } from '@dataverse-outbox/contract';
 import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, parseSettings, readAppSettings, redactSecrets, runOperatorAction } from '../../src';
 import { program } from '../../src/cli';
 

@@ -4,7 +4,7 @@
 // same key is published in the same run, a permanent problem fails the row at first sight (no attempt counted, no
 // backoff), and every good row of the run reaches its queue. Also: session keys that must survive the publish query's
 // exclusion of blocked keys, and the numeric and allow-list settings.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { isOutboxError, parseSettings, type EntityRecord } from '../../src';
 import { drainQueue, enqueueMany, eventually, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 

@@ -1,7 +1,7 @@
 // Operator actions and the CLI against both emulators: ids validated one by one (a bad id never stops the good ones,
 // and never reaches a URL or $filter), option values checked before any request, lease scopes validated at start and
 // encoded in the alternate-key segment, and the standby taking over within a few seconds of a graceful release.
-import { OutboxLease, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxLease, OutboxStatus } from '@dataverse-outbox/contract';
 import { DataverseLeaseStore, createPublisherFromAppSettings, isOutboxError, odataLiteral, readAppSettings, runOperatorAction, type PublisherHost } from '../../src';
 import { drainQueue, eventually, rowByMessageId, useHarness, type Harness } from '../support/harness';
 import { killSpawned, runSource, waitFor } from './support';

@@ -1,7 +1,7 @@
 // Item 4 of issue 17: a key blocked behind a failing head row costs nothing per retry. 10,000 rows wait on one key
 // whose head row cannot be sent (its queue refuses attaches); rows of other keys must publish at once, the waiting
 // rows must not be written again on every retry, and the key must drain in obx_sequence order once the head goes.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import type { EntityRecord } from '../../src';
 import { enqueueMany, eventually, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 

@@ -3,7 +3,7 @@
 // cycle fails with one error saying what to do, in the worker's log and on the health check, and no row is touched.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { DataverseClient, isOutboxError } from '../../src';
 import type { LogFields } from '../../src/core/ports';
 import { drainQueue, startHarness, type Harness } from '../support/harness';

@@ -2,7 +2,7 @@
 // permanently and with a specific reason, while the rest of its send batch goes out; JSON nesting is bounded before
 // sending; a malformed-JSON reason says where, not what; one normalised target name is checked and sent to; a row
 // without obx_messageid is published under its row id.
-import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { MAX_JSON_DEPTH, parseSettings, ServiceBusMessageSender, type EntityRecord } from '../../src';
 import { drainQueue, eventually, rowByMessageId, type Harness, useHarness } from '../support/harness';
 

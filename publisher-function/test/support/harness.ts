@@ -2,7 +2,7 @@
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { createPublisher, DataverseClient, DataverseOutboxStore, OutboxWriter, type OutboxPublisher, type OutboxRow, type OutboxStorePort, type PublisherOptions, type EnqueueInput } from '../../src';
 
 export const QUEUES = ['orders', 'invoices'] as const;

@@ -1,6 +1,6 @@
 // The cleanup job: which outbox rows may be deleted, as FetchXML (for people and views) and as the QueryExpression JSON
 // the BulkDelete action takes. Pure functions of the settings.
-import { OutboxMessage, OutboxStatus, SolutionNames } from '../generated/names';
+import { OutboxMessage, OutboxStatus, SolutionNames } from '@dataverse-outbox/contract';
 
 export interface CleanupSettings {
   /** obx_RetentionDays: finished rows older than this are deleted. */

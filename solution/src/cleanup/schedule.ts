@@ -1,6 +1,6 @@
 // Schedules the cleanup as a recurring daily BulkDelete job. Safe to run again: the new job is created first, then
 // every other active job with the same name (an earlier run's) is cancelled, so there is never a gap and never two.
-import { Settings } from '../generated/names';
+import { Settings } from '@dataverse-outbox/contract';
 import {
   CLEANUP_JOB_NAME,
   cleanupBulkDeleteRequest,

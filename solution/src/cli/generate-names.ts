@@ -1,4 +1,4 @@
-// `npm run generate -w solution`: rewrites src/generated/names.ts from the solution XML.
+// `npm run generate -w solution`: rewrites contract/src/generated/names.ts from the solution XML.
 // `--check` only reports (exit 1) when the file is stale, for CI.
 import fs from 'node:fs';
 
@@ -10,7 +10,7 @@ import { checkNamesModule } from '../tooling/names-check';
 
 const program = new Command()
   .name('generate-names')
-  .description('Generate src/generated/names.ts from the unpacked solution XML')
+  .description('Generate contract/src/generated/names.ts from the unpacked solution XML')
   .option('--src <dir>', 'unpacked solution folder', defaultSolutionSrcDir)
   .option('--out <file>', 'names module to write', namesModulePath)
   .option('--check', 'do not write; exit 1 when the file is stale', false)

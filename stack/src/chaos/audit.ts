@@ -4,8 +4,8 @@
 // engine's status machine (canTransition): a move the engine may not make, directly or through legal steps, is a
 // regression. Limits: moves between two reads coalesce (A -> B -> A within one interval is invisible), and reads fail
 // while Dataverse is down or faulted (the next read covers the gap, coalesced).
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/solution';
-import { canTransition, statusName, type DataverseClient } from '@dataverse-outbox/publisher-function';
+import { canTransition, OutboxMessage, OutboxStatus, statusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
+import type { DataverseClient } from '@dataverse-outbox/publisher-function';
 
 const c = OutboxMessage.columns;
 const values = Object.values(OutboxStatus) as OutboxStatusValue[];

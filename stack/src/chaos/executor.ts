@@ -2,7 +2,7 @@
 // shows. Actions on one component never overlap (a per-component lock); a component that is down is restarted (with
 // retries, since its dependencies may be down too) before the lock is released.
 import type { ComponentProcess, LocalStack } from '@dataverse-outbox/stack';
-import { OutboxLease, OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxLease, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
 import type { DataverseAdmin, ServiceBusAdmin } from './admin';
 import type { ChaosComponent } from './processes';

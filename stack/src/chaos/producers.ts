@@ -3,7 +3,7 @@
 // change-tracking source publishes them), and poison outbox rows. Every change set's outcome as the producer saw it is
 // recorded; ambiguous outcomes are settled later by reading the store (resolve.ts), never assumed.
 import { randomUUID } from 'node:crypto';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { OutboxWriter, type BatchRequest, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
 import { BLOCKED_EVENT_TYPE, BLOCKED_QUEUE } from './blockedKey';

@@ -3,7 +3,7 @@
 // the target queue. Every message it sends is recorded, so the checker can account for each one it finds in a
 // dead-letter queue and require every poison one to be dead-lettered with the expected reason.
 import { randomUUID } from 'node:crypto';
-import { MessageProperties } from '@dataverse-outbox/solution';
+import { MessageProperties } from '@dataverse-outbox/contract';
 import { acknowledgementSubject, toAcknowledgementMessage } from '@dataverse-outbox/consumer';
 import { PoisonReasons, type createServiceBusClient } from '@dataverse-outbox/publisher-function';
 

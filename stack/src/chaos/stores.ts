@@ -1,6 +1,6 @@
 // Reads the final state from the stores themselves: every outbox row and every opportunity in the Dataverse emulator,
 // the ERP's sales orders, the change-tracking consumer's changes, and Service Bus counts and dead letters.
-import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import type { DataverseClient } from '@dataverse-outbox/publisher-function';
 import { readSalesOrders, type SalesOrderRow } from '../demo/observe';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';

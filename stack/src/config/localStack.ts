@@ -1,6 +1,6 @@
 // What the local stack runs with: the Service Bus entities and the outbox settings (environment variable values) the
 // demo needs. One place, read by the orchestrator, the demo producer, the docs and the tests.
-import { Settings } from '@dataverse-outbox/solution';
+import { Settings } from '@dataverse-outbox/contract';
 import type { ShortEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 
 /** Queue the sample ERP consumer reads SalesOrderWon from. */

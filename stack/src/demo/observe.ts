@@ -1,6 +1,6 @@
 // What happened to a demo run, read from the stores themselves: the outbox rows in Dataverse (status, reason, ack time)
 // and the sales orders in the ERP's database (effect, with millisecond timestamps).
-import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
 import { openSqliteDatabase } from '@dataverse-outbox/consumer';
 import type { ErpDatabase } from '../config/erpDatabase';

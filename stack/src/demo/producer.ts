@@ -4,7 +4,7 @@
 // hand-built row that bypassed the writer's checks) and an oversize payload. Each must end Failed with a clear reason
 // and never hold back the good ones (invariant 5).
 import { randomUUID } from 'node:crypto';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { OutboxWriter, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { DEMO_CUSTOMERS, ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
 

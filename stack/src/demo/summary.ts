@@ -1,6 +1,6 @@
 // The demo's final summary, computed from the stores: how many change sets committed, what became of each outbox row,
 // whether every good order has exactly one sales order, and end-to-end latency percentiles.
-import type { OutboxStatusName } from '@dataverse-outbox/solution';
+import type { OutboxStatusName } from '@dataverse-outbox/contract';
 import type { DemoOrder, DemoProducerResult, OrderKind } from './producer';
 import { outOfOrderKeys, terminalStatuses, type ObservedRow, type SalesOrderRow } from './observe';
 

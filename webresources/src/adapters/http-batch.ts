@@ -2,7 +2,7 @@
 // nested arrays become change sets). Used to run the client library outside a model-driven page: against the
 // Dataverse emulator in tests, or from a Node tool. Response parts are read with `meros` (multipart parser).
 import { meros } from 'meros/browser';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { newGuid } from '../shared/guid';
 import { describeRequest, type CrudRequestLike } from '../client/requests';
 

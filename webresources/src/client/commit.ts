@@ -1,7 +1,7 @@
 // commitWithOutbox: the business change(s) and the outbox row(s) go to Dataverse in ONE change set, so they commit
 // together or not at all (spec invariant 2). Everything that can be checked locally is checked before anything is sent.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
-import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/solution/identifiers';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/contract';
 import { newGuid, normaliseGuid } from '../shared/guid';
 import { OutboxCommitError } from './errors';
 import { findJsonProblem } from './json-safety';

@@ -2,8 +2,8 @@
 // from the commands.js entry). Each command: enable rule by status, confirmation, then row by row with a conditional
 // update (If-Match: the ETag read with the row); a row that changed since the operator saw it is reported, never
 // forced; one bad row never stops the others, and the operator gets a per-row summary.
-import { OutboxMessage } from '@dataverse-outbox/solution';
-import { describeValue } from '@dataverse-outbox/solution/identifiers';
+import { OutboxMessage } from '@dataverse-outbox/contract';
+import { describeValue } from '@dataverse-outbox/contract';
 import { normaliseGuid } from '../shared/guid';
 import { canRunOn, canRunOnAll, isOutboxCommandName, OutboxCommandRules, statusName, transitionPatch, type OutboxCommandName } from '../status-rules';
 import { WebApiRowStore, type OutboxRowStore } from './row-store';

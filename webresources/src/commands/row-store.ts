@@ -3,8 +3,8 @@
 // cancels it), Dataverse answers 412 and we report it instead of overwriting a newer status (spec: no regression).
 // Xrm.WebApi.updateRecord cannot send If-Match, hence plain fetch against the same Web API. There is no unconditional
 // write: without a usable ETag the caller does not write at all (If-Match: * would overwrite whatever is there).
-import { OutboxMessage } from '@dataverse-outbox/solution';
-import { requireGuid, usableEtag } from '@dataverse-outbox/solution/identifiers';
+import { OutboxMessage } from '@dataverse-outbox/contract';
+import { requireGuid, usableEtag } from '@dataverse-outbox/contract';
 
 const col = OutboxMessage.columns;
 

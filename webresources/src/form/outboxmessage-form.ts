@@ -1,6 +1,6 @@
 // Form script of the Outbox Message main form (registered as Obx.Outbox.Form.onLoad, execution context passed).
 // Operators read rows here; status changes go through the Retry / Replay / Cancel commands only.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { formatJsonText, isJsonContentType } from '../shared/json-format';
 import { statusName } from '../status-rules';
 

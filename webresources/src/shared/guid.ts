@@ -1,6 +1,6 @@
 // GUID helpers. Dataverse ids come from forms as "{AAAA-...}" and from the Web API as "aaaa-..."; we compare and send
 // the bare lower-case form. The check itself is the product's one definition (@dataverse-outbox/solution/identifiers).
-export { normaliseGuid } from '@dataverse-outbox/solution/identifiers';
+export { normaliseGuid } from '@dataverse-outbox/contract';
 
 /** A random (version 4) GUID from the platform's CSPRNG. */
 export function newGuid(): string {

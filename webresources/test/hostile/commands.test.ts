@@ -1,9 +1,9 @@
 // Hostile input to the command bar's Retry / Replay / Cancel: ids a ribbon or a script should never pass, answers no
 // Dataverse should give (unusable ETags, errors with markup), thousands of selected rows. One Dataverse emulator over
 // HTTP for the file. Each case asserts its specific outcome AND that the good rows of the same run were changed.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { describeValue, InvalidIdentifierError } from '@dataverse-outbox/solution/identifiers';
+import { describeValue, InvalidIdentifierError } from '@dataverse-outbox/contract';
 import { runCommand, summarise, WebApiRowStore, type CommandEnvironment, type CommandRun, type OutboxRowStore, type RowResult } from '../../src';
 import { MemoryRowStore } from '../support/memory-row-store';
 

@@ -1,7 +1,7 @@
 // The command bar's Web API row store against the Dataverse emulator over a real socket, with "the publisher" writing
 // the row between the command's read and its write: the write carries the row's ETag, Dataverse answers 412, the
 // operator is told the row's new status, and nothing the publisher wrote is overwritten.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { runCommand, WebApiRowStore, type CommandEnvironment } from '../../src';
 

@@ -1,7 +1,7 @@
 // commitWithOutbox through the $batch adapter against the Dataverse emulator over a real socket: the business row and
 // the outbox row commit together, and a failing outbox request leaves neither (spec invariant 2). The commands' Web API
 // row store is exercised against the same server (ETag conditional updates).
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/solution';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import {
   commitWithOutbox,

@@ -1,7 +1,7 @@
 // The $batch adapter against the Dataverse emulator over a real socket: a batch answered 400 Bad Request as a whole
 // (Dataverse, no continue-on-error, stopped at the failing change set) is read for its failing request, and rejects with
 // that request's status, Dataverse error code and message, like the client API's error callback for a single request.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { createHttpBatchExecutor, type BatchError } from '../../src/adapters/http-batch';
 import type { CrudRequestLike } from '../../src/client/requests';

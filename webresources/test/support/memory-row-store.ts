@@ -1,6 +1,6 @@
 // An in-memory stand-in for the outbox table with ETags, for the command unit tests (the Web API version is tested
 // against the Dataverse emulator). `beforeUpdate` lets a test play the publisher changing a row mid-command.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type { OutboxRowState, OutboxRowStore, UpdateOutcome } from '../../src/commands/row-store';
 
 export interface MemoryRow {

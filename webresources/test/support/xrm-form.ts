@@ -1,5 +1,5 @@
 // Builds an Outbox Message form with xrm-mock: every column as an attribute with one control, like the real main form.
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import { XrmMockGenerator } from 'xrm-mock';
 
 const col = OutboxMessage.columns;

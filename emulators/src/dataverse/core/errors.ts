@@ -8,7 +8,7 @@
 //   0x80048d19 payload errors, 0x80060888 query/URL errors, 0x80044352 ExpiredVersionStamp, 0x8004E023 aggregate limit)
 // - "Service protection API limits" (0x80072322 requests, 0x80072321 execution time, 0x80072326 concurrency).
 
-import { describeValue } from '@dataverse-outbox/solution';
+import { describeValue } from '@dataverse-outbox/contract';
 
 export type DataverseErrorCode =
   | '0x80040217'

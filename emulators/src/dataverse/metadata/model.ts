@@ -1,6 +1,7 @@
 // The emulator's own view of a table: the solution's TableModel plus what the Web API needs to serve it (navigation
 // properties, relationships, indexes). Built once at start; read-only afterwards.
-import type { ColumnModel, ColumnType } from '@dataverse-outbox/solution';
+import type { ColumnType } from '@dataverse-outbox/solution';
+import type { ColumnModel } from '@dataverse-outbox/solution';
 
 export interface AttributeDef {
   readonly logicalName: string;

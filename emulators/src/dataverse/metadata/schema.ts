@@ -1,5 +1,6 @@
 // All tables the emulator serves, indexed by logical name and entity set name.
-import { OutboxMessage, type ColumnModel, type SolutionModel, type TableModel } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
+import { type ColumnModel, type SolutionModel, type TableModel } from '@dataverse-outbox/solution';
 import { businessTables } from './businessTables';
 import { col, defineEntity, type AttributeDef, type EntityDef, type ManyToManyDef } from './model';
 import { SYSTEM_USER_PROFILES, SYSTEM_USER_ROLES, systemTables } from './systemTables';

@@ -1,7 +1,7 @@
 // Conformance through npm `dataverse-webapi` 3.3 (Derek Finlinson's Web API module, used by many PCF and Node tools),
 // against the emulator's HTTPS mode with its generated certificate (the library only speaks HTTPS on port 443; see
 // ./dataverseWebApi.ts for how it is pointed at the emulator without changing it).
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { startEmulator, outboxRow as outboxRecord } from '../support';
 import { loadDataverseWebApi, routeHttpsToEmulator } from './dataverseWebApi';

@@ -2,7 +2,7 @@
 // emulator over a real socket: what a Dataverse integration does with it, each case checked against what Dataverse
 // answers (Microsoft Learn pages named per block).
 import { DynamicsWebApi } from 'dynamics-web-api';
-import { OutboxMessage } from '@dataverse-outbox/solution';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { startEmulator, outboxRow, type WebApi } from '../support';
 

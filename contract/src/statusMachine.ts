@@ -1,6 +1,6 @@
 // The spec's status machine. Every write of obx_status in the engine goes through canTransition, so a status never
 // moves backwards (invariant 6).
-import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/solution';
+import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from './generated/names';
 
 const { Pending, Published, Acked, Failed, DeadLettered, Cancelled } = OutboxStatus;
 
