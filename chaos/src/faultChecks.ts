@@ -2,7 +2,7 @@
 // letter accounted for, every poison acknowledgement dead-lettered alone with the expected reason, deep payloads Failed
 // with a depth reason, whitespace targets published to the trimmed entity or Failed with a clear reason without holding
 // their key, and a blocked key that neither loses its order nor slows the other keys. Pure: stores in, violations out.
-import { outOfOrderKeys } from '../demo/observe';
+import { outOfOrderKeys } from '@dataverse-outbox/stack';
 import { CT_QUEUE } from './ctStore';
 import type { DeadLetter } from './admin';
 import type { BlockedKeyWindow, ChaosOrder } from './producers';

@@ -1,12 +1,12 @@
 // Pure parts of the chaos run: the seeded PRNG, the schedule, and the invariant checker fed with hand-made stores
 // (each invariant must catch the breakage it names).
-import { checkInvariants, resolveOrders } from '../src/chaos/invariants';
-import { parseSeed, Random } from '../src/chaos/random';
-import { faultKinds, planSchedule } from '../src/chaos/schedule';
-import type { AuditSummary } from '../src/chaos/audit';
-import type { ChaosOrder } from '../src/chaos/producers';
-import type { FinalStores } from '../src/chaos/stores';
-import type { InjectedFaults } from '../src/chaos/faultChecks';
+import { checkInvariants, resolveOrders } from '../src/invariants';
+import { parseSeed, Random } from '../src/random';
+import { faultKinds, planSchedule } from '../src/schedule';
+import type { AuditSummary } from '../src/audit';
+import type { ChaosOrder } from '../src/producers';
+import type { FinalStores } from '../src/stores';
+import type { InjectedFaults } from '../src/faultChecks';
 
 describe('Random', () => {
   test('same seed, same sequence; different seeds differ', () => {

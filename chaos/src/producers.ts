@@ -5,9 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/contract';
 import { OutboxWriter, type BatchRequest, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
-import { ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
+import { ERP_SALES_QUEUE, NOT_ALLOWED_TARGET, SALES_ORDER_WON } from '@dataverse-outbox/stack';
 import { BLOCKED_EVENT_TYPE, BLOCKED_QUEUE } from './blockedKey';
-import { SALES_ORDER_WON } from '../demo/producer';
 import type { Random } from './random';
 
 export type ChaosOrderKind =

@@ -1,5 +1,5 @@
 // The short chaos run shared by chaos.test.ts and chaos-broken.test.ts (same seed, same schedule, same traffic).
-import type { ChaosOptions } from '../../src/chaos/run';
+import type { ChaosOptions } from '../../src/run';
 
 export const SHORT_RUN = {
   orders: 600,

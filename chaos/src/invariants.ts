@@ -1,8 +1,7 @@
 // The invariant checks of a chaos run, from the stores alone: what the producers saw is only used to know which change
 // sets to look for; every outcome is settled by reading Dataverse (resolveOrders), and every effect by reading the
 // consumers' databases. Pure: stores in, violations and figures out.
-import { outOfOrderKeys } from '../demo/observe';
-import { reasonKey } from '../demo/summary';
+import { outOfOrderKeys, reasonKey } from '@dataverse-outbox/stack';
 import type { AuditSummary } from './audit';
 import { CT_QUEUE } from './ctStore';
 import type { ChaosOrder } from './producers';

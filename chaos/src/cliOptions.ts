@@ -2,7 +2,7 @@
 // refused with a message naming the option before any process, port or data folder exists.
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { repoRoot } from '../paths';
+import { repoRoot } from '@dataverse-outbox/stack';
 import { parseSeed } from './random';
 import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
 

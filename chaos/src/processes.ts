@@ -9,10 +9,10 @@ import { CT_EVENT_TYPE, CT_QUEUE } from './ctStore';
 export type ChaosComponent = 'publisher-a' | 'publisher-b' | 'ct-worker' | 'ct-consumer';
 
 export const chaosEntryPoints = {
-  publisher: path.join(repoRoot, 'stack', 'src', 'chaos', 'publisherMain.ts'),
-  ctConsumer: path.join(repoRoot, 'stack', 'src', 'chaos', 'ctConsumerMain.ts'),
+  publisher: path.join(repoRoot, 'chaos', 'src', 'publisherMain.ts'),
+  ctConsumer: path.join(repoRoot, 'chaos', 'src', 'ctConsumerMain.ts'),
   // publisher-function's change-tracking publisher with a configurable lease (ctWorkerMain.ts).
-  ctWorker: path.join(repoRoot, 'stack', 'src', 'chaos', 'ctWorkerMain.ts'),
+  ctWorker: path.join(repoRoot, 'chaos', 'src', 'ctWorkerMain.ts'),
 } as const;
 
 /** The change-tracking source of the chaos run: every opportunity change, to its own queue and consumer. */

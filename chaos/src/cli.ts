@@ -4,9 +4,9 @@
 import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chaosCommand, parseChaosArgs } from '../chaos/cliOptions';
-import { formatConsole, formatMarkdown } from '../chaos/report';
-import { runChaos } from '../chaos/run';
+import { chaosCommand, parseChaosArgs } from './cliOptions';
+import { formatConsole, formatMarkdown } from './report';
+import { runChaos } from './run';
 
 async function main(): Promise<void> {
   const o = parseChaosArgs(chaosCommand(), process.argv.slice(2));

@@ -4,8 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChaos } from '../src/chaos/run';
-import { formatConsole, formatMarkdown, type ChaosReport } from '../src/chaos/report';
+import { runChaos } from '../src/run';
+import { formatConsole, formatMarkdown, type ChaosReport } from '../src/report';
 import { SHORT_RUN } from './helpers/chaos';
 
 jest.setTimeout(400_000);

@@ -7,9 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 import { createServiceBusClient, DataverseClient } from '@dataverse-outbox/publisher-function';
-import { ACK_QUEUE, ERP_SALES_QUEUE, prepareStack, serviceBusEntities, type ComponentProcess, type LocalStack } from '@dataverse-outbox/stack';
-import { countAllByStatus } from '../demo/observe';
-import { runDemoProducer, type DemoProducerResult } from '../demo/producer';
+import {
+  ACK_QUEUE,
+  countAllByStatus,
+  ERP_SALES_QUEUE,
+  prepareStack,
+  runDemoProducer,
+  serviceBusEntities,
+  type ComponentProcess,
+  type DemoProducerResult,
+  type LocalStack,
+} from '@dataverse-outbox/stack';
 import { DataverseAdmin, ServiceBusAdmin } from './admin';
 import { StatusAudit } from './audit';
 import { BLOCKED_QUEUE, startBlockedKeyConsumer, type BlockedKeyConsumer } from './blockedKey';

@@ -2,7 +2,7 @@
 // the ERP's sales orders, the change-tracking consumer's changes, and Service Bus counts and dead letters.
 import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
 import type { DataverseClient } from '@dataverse-outbox/publisher-function';
-import { readSalesOrders, type SalesOrderRow } from '../demo/observe';
+import { readSalesOrders, type SalesOrderRow } from '@dataverse-outbox/stack';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
 import { readCtChanges, type CtChange } from './ctStore';
 import type { DeadLetter, EntityCounts, ServiceBusAdmin } from './admin';

@@ -5,12 +5,12 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
-import { chaosCommand, parseChaosArgs } from '../../src/chaos/cliOptions';
-import { checkInvariants } from '../../src/chaos/invariants';
-import type { AuditSummary } from '../../src/chaos/audit';
-import type { DeadLetter } from '../../src/chaos/admin';
-import type { ChaosOrder } from '../../src/chaos/producers';
-import type { FinalStores } from '../../src/chaos/stores';
+import { chaosCommand, parseChaosArgs } from '../../src/cliOptions';
+import { checkInvariants } from '../../src/invariants';
+import type { AuditSummary } from '../../src/audit';
+import type { DeadLetter } from '../../src/admin';
+import type { ChaosOrder } from '../../src/producers';
+import type { FinalStores } from '../../src/stores';
 
 const reportDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'chaos-hostile-')), 'never-created');
 const good = ['--orders', '700', '--seed', '5', '--report-dir', reportDir];
