@@ -3,4 +3,3 @@
 export * from './generated/names';
 export * from './identifiers';
 export * from './statusMachine';
-export * from './operatorActions';

@@ -3,7 +3,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { readAppSettings, type AppSettings } from './config';
 import type { Logger, PublisherMetrics } from './core/ports';
-import { DataverseClient, type DataverseClientOptions } from './dataverse/client';
+import { DataverseClient, type DataverseClientOptions } from '@dataverse-outbox/web-api';
 import { createPublisher, type OutboxPublisher, type PublisherOptions } from './publisher';
 import { createServiceBusClient } from './servicebus/connection';
 

@@ -5,7 +5,7 @@ import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
 import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/contract';
 import { DefaultAzureCredential } from '@azure/identity';
-import { DataverseClient } from './dataverse/client';
+import { DataverseClient } from '@dataverse-outbox/web-api';
 import { DataverseOutboxStore, type RowQuery } from './dataverse/outboxStore';
 import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';

@@ -1,7 +1,7 @@
 // Public barrel of @dataverse-outbox/publisher-function. No default exports.
 
 // Dataverse Web API client (also for producers)
-export { DataverseClient, alternateKey, odataLiteral } from './dataverse/client';
+export { DataverseClient, alternateKey, odataLiteral } from '@dataverse-outbox/web-api';
 export type {
   DataverseClientOptions,
   DataverseCredential,
@@ -15,10 +15,10 @@ export type {
   QueryOptions,
   RequestOptions,
   WriteOptions,
-} from './dataverse/client';
-export { DataverseError, isDataverseError } from './dataverse/errors';
-export type { DataverseErrorCode } from './dataverse/errors';
-export type { BatchPart, BatchRequest, BatchResponse } from './dataverse/batch';
+} from '@dataverse-outbox/web-api';
+export { DataverseError, isDataverseError } from '@dataverse-outbox/web-api';
+export type { DataverseErrorCode } from '@dataverse-outbox/web-api';
+export type { BatchPart, BatchRequest, BatchResponse } from '@dataverse-outbox/web-api';
 
 // Producers' writer
 export { OutboxWriter, outboxRowRequest } from './writer';

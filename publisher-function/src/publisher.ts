@@ -12,7 +12,7 @@ import { RefreshingSettings } from './refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
 import { runPublishCycle, type MarkSummary, type PublishCycleDeps, type PublishCycleResult } from './core/publishCycle';
 import { parseSettings, type OutboxSettings } from './core/settings';
-import type { DataverseClient } from './dataverse/client';
+import type { DataverseClient } from '@dataverse-outbox/web-api';
 import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { DataverseOutboxStore } from './dataverse/outboxStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';

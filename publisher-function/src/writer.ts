@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/contract';
 import { isJsonContentType } from './core/mapping';
-import type { BatchRequest, BatchResponse } from './dataverse/batch';
-import { alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from './dataverse/client';
+import { type BatchRequest, type BatchResponse, alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from '@dataverse-outbox/web-api';
 
 const C = OutboxMessage.columns;
 

@@ -2,8 +2,8 @@
 // only with conditional writes so that an instance that lost its lease can never move a checkpoint backwards.
 import { ChangeCheckpoint as T } from '@dataverse-outbox/contract';
 import type { OperationOptions } from '../core/ports';
-import { alternateKey, type DataverseClient, type EntityRecord } from '../dataverse/client';
-import { DataverseError } from '../dataverse/errors';
+import { alternateKey, type DataverseClient, type EntityRecord } from '@dataverse-outbox/web-api';
+import { DataverseError } from '@dataverse-outbox/web-api';
 import { ChangeTrackingError } from './errors';
 import type { ChangeCheckpoint, CheckpointChanges, CheckpointPort } from './ports';
 

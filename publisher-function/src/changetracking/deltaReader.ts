@@ -2,8 +2,8 @@
 // synchronisation with `Prefer: odata.track-changes`, paged by odata.maxpagesize; then `$deltatoken` reads whose
 // deleted rows come back as `$deletedEntity` entries. An expired token is ExpiredVersionStamp (0x80044352).
 import type { OperationOptions } from '../core/ports';
-import type { DataverseClient } from '../dataverse/client';
-import { DataverseError } from '../dataverse/errors';
+import type { DataverseClient } from '@dataverse-outbox/web-api';
+import { DataverseError } from '@dataverse-outbox/web-api';
 import type { ChangeTrackingSourceConfig } from './config';
 import { ChangeTrackingError } from './errors';
 import { contentVersion, versionFromEtag, type TrackedChange } from './mapping';

@@ -9,7 +9,7 @@ import { describeError, OutboxError } from '../core/errors';
 import { LeaseKeeper } from '../core/lease';
 import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from '../core/ports';
 import { parseSettings, type OutboxSettings } from '../core/settings';
-import type { DataverseClient } from '../dataverse/client';
+import type { DataverseClient } from '@dataverse-outbox/web-api';
 import { DataverseLeaseStore } from '../dataverse/leaseStore';
 import { readSettingsFromDataverse } from '../dataverse/settingsSource';
 import { RefreshingSettings } from '../refreshingSettings';

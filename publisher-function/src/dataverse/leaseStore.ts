@@ -2,8 +2,7 @@
 // conditional writes, so two instances can never both believe they hold it. The loser gets 412.
 import { OutboxLease } from '@dataverse-outbox/contract';
 import type { LeasePort, LeaseState, OperationOptions } from '../core/ports';
-import { alternateKey, type DataverseClient, type EntityRecord } from './client';
-import { DataverseError } from './errors';
+import { alternateKey, type DataverseClient, type EntityRecord, DataverseError } from '@dataverse-outbox/web-api';
 
 const C = OutboxLease.columns;
 

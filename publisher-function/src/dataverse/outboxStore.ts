@@ -3,8 +3,7 @@ import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type Outb
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '@dataverse-outbox/contract';
-import { odataLiteral, type DataverseClient, type EntityRecord } from './client';
-import { DataverseError, errorFromResponse } from './errors';
+import { odataLiteral, type DataverseClient, type EntityRecord, DataverseError, errorFromResponse } from '@dataverse-outbox/web-api';
 import { RowUpdatesFailedError, type RowUpdateFailure } from '../core/rowUpdateErrors';
 import { OutboxError } from '../core/errors';
 

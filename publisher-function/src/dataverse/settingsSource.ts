@@ -2,7 +2,7 @@
 import { Settings, type SettingKey } from '@dataverse-outbox/contract';
 import type { OperationOptions } from '../core/ports';
 import type { RawSettings } from '../core/settings';
-import { odataLiteral, type DataverseClient } from './client';
+import { odataLiteral, type DataverseClient } from '@dataverse-outbox/web-api';
 
 interface DefinitionRecord {
   schemaname?: string;

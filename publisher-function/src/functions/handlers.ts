@@ -4,7 +4,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, ServiceBusQueueFunctionOptions, Timer, TimerFunctionOptions, HttpFunctionOptions } from '@azure/functions';
 import { createPublisherFromAppSettings, type PublisherHost } from '../bootstrap';
 import type { PublisherOptions } from '../publisher';
-import type { DataverseClientOptions } from '../dataverse/client';
+import type { DataverseClientOptions } from '@dataverse-outbox/web-api';
 import { describeError, isOutboxError } from '../core/errors';
 import { redactSecrets } from '../core/redact';
 import { processAckMessages } from '../servicebus/ackListener';

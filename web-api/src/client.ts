@@ -1,9 +1,10 @@
 // Dataverse Web API client: tokens, retries that honour service protection limits, OData queries with paging,
-// ETags, $batch change sets and the bulk messages. Exported for producers as well as used by the publisher.
-import type { TokenCredential } from '@azure/core-auth';
+// ETags, $batch change sets and the bulk messages. The one client of the product: the publisher, producers, the
+// cleanup scheduler, the deploy executor, the web resources' Node adapter and the PCF dev host all use it. Only
+// fetch, Headers, URL and AbortSignal: it runs in Node 20 and in browsers.
 import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/contract';
-import { httpUrlProblem } from '../core/redact';
-import { buildBatchBody, failedBatchPart, parseBatchResponse, type BatchPart, type BatchResponse } from './batch';
+import { httpUrlProblem } from './url';
+import { buildBatchBody, failedBatchPart, parseBatchResponse, type BatchPart, type BatchRequest, type BatchResponse } from './batch';
 import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';
 
 export interface DataverseOperationOptions {
@@ -56,8 +57,16 @@ export interface DataverseClientOptions {
   userAgent?: string;
 }
 
+/**
+ * What the client needs of an @azure/core-auth TokenCredential (DefaultAzureCredential, managed identity, MSAL in a
+ * browser): structural, so this package needs no Azure SDK and any credential object fits.
+ */
+export interface DataverseTokenCredential {
+  getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal }): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+}
+
 /** A static bearer token (emulator, tests) or an @azure/identity credential (DefaultAzureCredential, managed identity). */
-export type DataverseCredential = TokenCredential | { token: string };
+export type DataverseCredential = DataverseTokenCredential | { token: string };
 
 export interface QueryOptions extends DataverseOperationOptions {
   select?: readonly string[];
@@ -159,7 +168,7 @@ function keySegment(key: string): string {
   if (isGuid(key)) return normaliseGuid(key)!;
   // column='text' as alternateKey builds it, or a plain literal without anything that could end the segment, start a
   // query or fragment, or smuggle an escape: quotes only doubled, % only as a valid escape.
-  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\p{Cc}%]|''|%[0-9A-Fa-f]{2})*'$/iu.test(key)) return key;
+  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\u0000-\u001f\u007f-\u009f%]|''|%[0-9A-Fa-f]{2})*'$/i.test(key)) return key;
   throw new InvalidIdentifierError('row id', key);
 }
 
@@ -415,7 +424,7 @@ export class DataverseClient {
    * Runs one change set atomically; throws the first failing request's error (nothing was written then), whether the
    * batch was answered 400 (Dataverse, no continue-on-error) or 200 with the failure inside.
    */
-  async executeChangeSet(requests: readonly import('./batch').BatchRequest[], options: DataverseOperationOptions & { idempotent?: boolean } = {}): Promise<BatchResponse[]> {
+  async executeChangeSet(requests: readonly BatchRequest[], options: DataverseOperationOptions & { idempotent?: boolean } = {}): Promise<BatchResponse[]> {
     const responses = await this.executeBatch([requests], options);
     const failed = responses.find((r) => r.status >= 400);
     if (failed) throw errorFromResponse(failed.status, failed.body, `change set request${failed.contentId ? ` ${failed.contentId}` : ''}`);

@@ -1,6 +1,6 @@
 // The Dataverse client against the Dataverse emulator over a real socket.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { DataverseClient, isDataverseError, type DataverseRequestInfo } from '../../src';
+import { DataverseClient, isDataverseError, type DataverseRequestInfo } from '../src';
 
 let dv: DataverseEmulator;
 let client: DataverseClient;

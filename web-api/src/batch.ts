@@ -1,6 +1,12 @@
 // OData $batch bodies (multipart/mixed with application/http parts): writing requests and reading responses.
 // Small and specific to OData's framing, so kept here rather than pulling a general MIME library.
-import { randomUUID } from 'node:crypto';
+
+/** A boundary suffix: random, so no JSON body can contain the delimiter (Web Crypto: Node 20 and every browser). */
+function randomToken(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 export interface BatchRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -34,13 +40,13 @@ function writeRequest(req: BatchRequest, contentId?: number): string {
 }
 
 export function buildBatchBody(parts: readonly BatchPart[]): { contentType: string; body: string } {
-  const boundary = `batch_${randomUUID()}`;
+  const boundary = `batch_${randomToken()}`;
   const out: string[] = [];
   let contentId = 1;
   for (const part of parts) {
     out.push(`--${boundary}`);
     if (Array.isArray(part)) {
-      const cs = `changeset_${randomUUID()}`;
+      const cs = `changeset_${randomToken()}`;
       out.push(`Content-Type: multipart/mixed; boundary=${cs}`, '');
       for (const req of part as readonly BatchRequest[]) {
         out.push(`--${cs}`, writeRequest(req, contentId++));
