@@ -3,3 +3,4 @@
 export * from './generated/names';
 export * from './identifiers';
 export * from './statusMachine';
+export * from './health';
