@@ -2,7 +2,8 @@
 // bulk"), FetchXML ("Query data using FetchXml", aggregates), change tracking ("Use change tracking to synchronize data
 // with external systems").
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { ADMIN_WRITE_HEADER, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
+import { DataverseAdminClient } from '@dataverse-outbox/emulators/admin';
+import type { DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { outboxRow, startEmulator, type WebApi } from './support';
 
 const SET = OutboxMessage.entitySetName;
@@ -126,10 +127,9 @@ describe('BulkDelete', () => {
       RecurrencePattern: '',
       StartDateTime: new Date(Date.now() - 1000).toISOString(),
     });
-    const res = await fetch(`${emulator.url}/_admin/bulkdelete/run`, { method: 'POST', headers: { [ADMIN_WRITE_HEADER]: '1' }, body: JSON.stringify({ now: new Date(Date.now() + 5000).toISOString() }) });
-    const body = (await res.json()) as { value: { deleted: number }[] };
-    expect(body.value).toHaveLength(1);
-    expect(body.value[0]?.deleted).toBe(1);
+    const results = await new DataverseAdminClient(emulator.url).runDueBulkDeleteJobs({ now: new Date(Date.now() + 5000) });
+    expect(results).toHaveLength(1);
+    expect(results[0]?.deleted).toBe(1);
     const job = await api.get(`asyncoperations(${String(submitted.json['JobId'])})?$select=statecode,statuscode`);
     expect(job.json).toMatchObject({ statecode: 3, statuscode: 30 });
   });

@@ -79,7 +79,11 @@ export function createAdminHandler(api: AdminApi): (req: IncomingMessage, res: S
         case 'POST /_admin/bulkdelete/run': {
           const now = typeof input['now'] === 'string' ? new Date(input['now']) : undefined;
           if (now && Number.isNaN(now.getTime())) return reply(res, 400, { error: { code: 'BadRequest', message: "'now' must be an ISO date-time." } });
-          return reply(res, 200, { value: await api.runDueBulkDeleteJobs({ now }) });
+          const batchSize = input['batchSize'];
+          if (batchSize !== undefined && !(typeof batchSize === 'number' && Number.isInteger(batchSize) && batchSize > 0)) {
+            return reply(res, 400, { error: { code: 'BadRequest', message: "'batchSize' must be a positive integer." } });
+          }
+          return reply(res, 200, { value: await api.runDueBulkDeleteJobs({ now, batchSize }) });
         }
         case 'GET /_admin/counters':
           return reply(res, 200, api.getRequestCounters());
