@@ -4,7 +4,7 @@
 import type { ComponentProcess, LocalStack } from '@dataverse-outbox/stack';
 import { OutboxLease, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
-import type { DataverseAdmin, ServiceBusAdmin } from './admin';
+import type { DataverseAdminClient, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
 import type { ChaosComponent } from './processes';
 import { BLOCKED_QUEUE } from './blockedKey';
 import type { BlockedKeyWindow, ChaosProducer } from './producers';
@@ -42,8 +42,8 @@ export class ChaosExecutor {
     private readonly deps: {
       stack: LocalStack;
       procs: Map<ChaosComponent, ComponentProcess>;
-      dataverseAdmin: DataverseAdmin;
-      serviceBusAdmin: ServiceBusAdmin;
+      dataverseAdmin: DataverseAdminClient;
+      serviceBusAdmin: ServiceBusAdminClient;
       dataverse: DataverseClient;
       producer: ChaosProducer;
       injector: ServiceBusInjector;
@@ -69,6 +69,11 @@ export class ChaosExecutor {
 
   private proc(name: AnyComponent): ComponentProcess {
     return name === 'consumer' || name === 'dataverse' || name === 'servicebus' ? this.deps.stack.component(name) : this.deps.procs.get(name)!;
+  }
+
+  /** Ends a fault rule; one gone already (count used up, or the emulator restarted and forgot it) is fine. */
+  private async removeFault(id: string): Promise<void> {
+    await this.deps.dataverseAdmin.removeFault(id).catch(() => undefined);
   }
 
   private track(p: Promise<void>): void {
@@ -247,9 +252,9 @@ export class ChaosExecutor {
           );
         }
         case 'dataverse-429': {
-          const id = await this.deps.dataverseAdmin.injectFault({ kind: '429', rate: action.rate, retryAfterSeconds: action.retryAfterSeconds, entitySet: action.entitySet });
+          const { id } = await this.deps.dataverseAdmin.injectFault({ kind: '429', rate: action.rate, retryAfterSeconds: action.retryAfterSeconds, entitySet: action.entitySet });
           count();
-          this.track(sleep(action.windowMs).then(() => this.deps.dataverseAdmin.removeFault(id)));
+          this.track(sleep(action.windowMs).then(() => this.removeFault(id)));
           return;
         }
         case 'dataverse-503':
@@ -290,13 +295,13 @@ export class ChaosExecutor {
         case 'dataverse-refuse-reads': {
           // Good acks (and one malformed) reach the listener while it cannot read the rows they are for.
           const good = await this.ackedRows(5);
-          const id = await this.deps.dataverseAdmin.injectFault({ kind: '429', rate: 1, method: 'GET', entitySet: OutboxMessage.entitySetName, retryAfterSeconds: action.retryAfterSeconds });
+          const { id } = await this.deps.dataverseAdmin.injectFault({ kind: '429', rate: 1, method: 'GET', entitySet: OutboxMessage.entitySetName, retryAfterSeconds: action.retryAfterSeconds });
           count();
           this.track(
             (async () => {
               await this.deps.injector.sendAcks({ malformed: 1, nonGuid: 0, unknownRow: 0 }, good).catch((e: unknown) => void (entry.note = `acks not sent: ${(e as Error).message.split('\n')[0]}`));
               await sleep(action.windowMs);
-              await this.deps.dataverseAdmin.removeFault(id);
+              await this.removeFault(id);
             })(),
           );
           return;

@@ -4,7 +4,7 @@
 // their key, and a blocked key that neither loses its order nor slows the other keys. Pure: stores in, violations out.
 import { outOfOrderKeys } from '@dataverse-outbox/stack';
 import { CT_QUEUE } from './ctStore';
-import type { DeadLetter } from './admin';
+import type { DeadLetteredMessage } from '@dataverse-outbox/emulators/admin';
 import type { BlockedKeyWindow, ChaosOrder } from './producers';
 import type { FinalStores, OutboxRowState } from './stores';
 import { isInjectedDeadLetter, type InjectedAck, type InjectedDeadLetter } from './serviceBusInjector';
@@ -65,7 +65,7 @@ function latency(values: number[]): LatencyFigures {
 }
 
 /** outboxId of an acknowledgement's body, when it has one. */
-function ackOutboxId(d: DeadLetter): string | undefined {
+function ackOutboxId(d: DeadLetteredMessage): string | undefined {
   const b = d.body as { outboxId?: unknown } | null;
   return b && typeof b === 'object' && typeof b.outboxId === 'string' ? b.outboxId.toLowerCase() : undefined;
 }

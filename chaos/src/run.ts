@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DataverseAdminClient, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
 import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 import { createServiceBusClient, DataverseClient } from '@dataverse-outbox/publisher-function';
 import {
@@ -18,7 +19,6 @@ import {
   type DemoProducerResult,
   type LocalStack,
 } from '@dataverse-outbox/stack';
-import { DataverseAdmin, ServiceBusAdmin } from './admin';
 import { StatusAudit } from './audit';
 import { BLOCKED_QUEUE, startBlockedKeyConsumer, type BlockedKeyConsumer } from './blockedKey';
 import { CT_QUEUE, readCtChanges } from './ctStore';
@@ -183,8 +183,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const producerClient = client(6, 15_000);
     const readClient = client(10, 30_000);
-    const dataverseAdmin = new DataverseAdmin(stack.urls.dataverse);
-    const serviceBusAdmin = new ServiceBusAdmin(stack.urls.serviceBusAdmin);
+    const dataverseAdmin = new DataverseAdminClient(stack.urls.dataverse);
+    const serviceBusAdmin = new ServiceBusAdminClient(stack.urls.serviceBusAdmin);
     const producer = new ChaosProducer({ client: producerClient, random: random.fork('producer'), ctOrders, rollbacks, durationMs: options.durationMs * 0.8 });
     await producer.setup();
 

@@ -5,7 +5,7 @@ import type { DataverseClient } from '@dataverse-outbox/publisher-function';
 import { readSalesOrders, type SalesOrderRow } from '@dataverse-outbox/stack';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
 import { readCtChanges, type CtChange } from './ctStore';
-import type { DeadLetter, EntityCounts, ServiceBusAdmin } from './admin';
+import type { DeadLetteredMessage, EntitySummary, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
 import { readBlockedEffects, type BlockedEffect } from './blockedKey';
 
 const c = OutboxMessage.columns;
@@ -38,8 +38,8 @@ export interface FinalStores {
   opportunities: OpportunityState[];
   salesOrders: SalesOrderRow[];
   ctChanges: CtChange[];
-  entities: EntityCounts[];
-  deadLetters: Record<string, DeadLetter[]>;
+  entities: EntitySummary[];
+  deadLetters: Record<string, DeadLetteredMessage[]>;
   /** First deliveries the blocked-key consumer applied, in the order applied. */
   blockedEffects: BlockedEffect[];
 }
@@ -82,11 +82,11 @@ export async function readFinalStores(args: {
   erpDatabase: ErpSalesDatabaseConfig;
   ctFile: string;
   blockedFile: string;
-  serviceBus: ServiceBusAdmin;
+  serviceBus: ServiceBusAdminClient;
   queues: readonly string[];
 }): Promise<FinalStores> {
   const entities = await args.serviceBus.listEntities();
-  const deadLetters: Record<string, DeadLetter[]> = {};
+  const deadLetters: Record<string, DeadLetteredMessage[]> = {};
   for (const q of args.queues) deadLetters[q] = await args.serviceBus.peekDeadLetters(q, 100_000);
   return {
     rows: await readOutboxRows(args.client),

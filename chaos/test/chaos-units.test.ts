@@ -100,7 +100,7 @@ describe('checkInvariants', () => {
           { messageId: 'opportunity:o5:v5', opportunityId: 'o5', version: 5, statecode: 0 },
           { messageId: 'opportunity:o5:v12', opportunityId: 'o5', version: 12, statecode: 1 },
         ],
-        entities: [{ name: 'erp-sales', kind: 'queue', activeMessageCount: 0, scheduledMessageCount: 0, deferredMessageCount: 0, lockedMessageCount: 0, deadLetterMessageCount: 0 }],
+        entities: [{ name: 'erp-sales', kind: 'queue', requiresSession: true, activeMessageCount: 0, scheduledMessageCount: 0, deferredMessageCount: 0, lockedMessageCount: 0, deadLetterMessageCount: 0 }],
         // The consumer's dead letter of p1 was recorded on the row and taken out of the queue by the dead-letter monitor.
         deadLetters: { 'erp-sales': [], 'outbox-acks': [] },
       },
@@ -136,9 +136,9 @@ describe('checkInvariants', () => {
     ['row left Pending', (s: FinalStores) => void s.rows.push(row('x9', 'Pending')), ['every-row-final/outbox']],
     ['row left Published with its effect (acknowledgement never applied)', (s: FinalStores) => void (s.rows[1]!.status = 'Published' as 'Acked'), ['every-row-final/outbox']],
     ['message left in a queue', (s: FinalStores) => void (s.entities[0]!.activeMessageCount = 2), ['service-bus-drained/outbox']],
-    ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'stranger', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, body: {} }), ['dead-letters-explained/outbox']],
-    ["a row's dead letter the monitor never recorded", (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'p1', deadLetterReason: 'ValidationFailed', deliveryCount: 1, body: {} }), ['dead-letters-explained/outbox']],
-    ['a consumer acknowledgement dead-lettered', (s: FinalStores) => void s.deadLetters['outbox-acks']!.push({ sequenceNumber: 3, messageId: 'm1:ack:processed', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 10, body: { outboxId: 'row-m1' } }), ['dead-letters-explained/outbox']],
+    ['unexplained dead letter', (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'stranger', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 5, enqueuedTimeUtc: '2026-12-07T12:00:00.000Z', body: {} }), ['dead-letters-explained/outbox']],
+    ["a row's dead letter the monitor never recorded", (s: FinalStores) => void s.deadLetters['erp-sales']!.push({ sequenceNumber: 2, messageId: 'p1', deadLetterReason: 'ValidationFailed', deliveryCount: 1, enqueuedTimeUtc: '2026-12-07T12:00:00.000Z', body: {} }), ['dead-letters-explained/outbox']],
+    ['a consumer acknowledgement dead-lettered', (s: FinalStores) => void s.deadLetters['outbox-acks']!.push({ sequenceNumber: 3, messageId: 'm1:ack:processed', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 10, enqueuedTimeUtc: '2026-12-07T12:00:00.000Z', body: { outboxId: 'row-m1' } }), ['dead-letters-explained/outbox']],
     ['change-tracking final version missing', (s: FinalStores) => void s.ctChanges.pop(), ['nothing-lost/change-tracking']],
     ['change-tracking duplicate', (s: FinalStores) => void s.ctChanges.push({ ...s.ctChanges[5]! }), ['effect-exactly-once/change-tracking', 'order-per-key/change-tracking']],
     ['change-tracking out of order', (s: FinalStores) => void s.ctChanges.splice(4, 2, s.ctChanges[5]!, s.ctChanges[4]!), ['order-per-key/change-tracking']],
@@ -151,7 +151,7 @@ describe('checkInvariants', () => {
 
   describe('poison and blocking faults (issue 17)', () => {
     const at = '2026-12-07T12:00:00.000Z';
-    const dl = (messageId: string, deadLetterReason: string, body: unknown = {}) => ({ sequenceNumber: 9, messageId, deadLetterReason, deliveryCount: 1, body });
+    const dl = (messageId: string, deadLetterReason: string, body: unknown = {}) => ({ sequenceNumber: 9, messageId, deadLetterReason, deliveryCount: 1, enqueuedTimeUtc: at, body });
     const injected = (): InjectedFaults => ({
       acks: [
         { messageId: 'pa1', kind: 'malformed', what: 'text that is not JSON', expectedReason: 'AckNotJson', at, confirmed: true },

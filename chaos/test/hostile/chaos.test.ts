@@ -8,7 +8,7 @@ import { CommanderError } from 'commander';
 import { chaosCommand, parseChaosArgs } from '../../src/cliOptions';
 import { checkInvariants } from '../../src/invariants';
 import type { AuditSummary } from '../../src/audit';
-import type { DeadLetter } from '../../src/admin';
+import type { DeadLetteredMessage } from '@dataverse-outbox/emulators/admin';
 import type { ChaosOrder } from '../../src/producers';
 import type { FinalStores } from '../../src/stores';
 
@@ -97,9 +97,9 @@ describe('checker', () => {
       },
     };
   }
-  const dl = (d: Partial<DeadLetter>): DeadLetter => ({ sequenceNumber: 1, deliveryCount: 1, body: {}, ...d });
+  const dl = (d: Partial<DeadLetteredMessage>): DeadLetteredMessage => ({ sequenceNumber: 1, deliveryCount: 1, enqueuedTimeUtc: '2026-01-01T00:00:00.000Z', body: {}, ...d });
 
-  const cases: [string, string, DeadLetter, RegExp][] = [
+  const cases: [string, string, DeadLetteredMessage, RegExp][] = [
     ['a dead letter without messageId', 'outbox-acks', dl({ messageId: undefined, deadLetterReason: 'AckNotJson' }), /^\(no messageId\): AckNotJson/],
     ['a dead letter without reason', 'erp-sales', dl({ messageId: 'stranger' }), /^stranger: no reason$/],
     ['a dead letter whose body is null', 'outbox-acks', dl({ messageId: 'x:ack:processed', deadLetterReason: 'UnknownOutboxRow', body: null }), /^x:ack:processed: UnknownOutboxRow/],
