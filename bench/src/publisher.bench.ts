@@ -59,7 +59,7 @@ interface LatencyResult {
 }
 
 async function counters(world: World, token: string) {
-  return userCounters(await world.dv.counters(), token);
+  return userCounters(await world.dv.getRequestCounters(), token);
 }
 
 /**

@@ -89,7 +89,7 @@ async function runCase(ctx: BenchContext, world: World, spec: CaseSpec, sizes: S
   await ensurePending(world, Math.ceil(Math.min(expectedRate, 1200) * (total / 1000) * 1.5) + 2 * spec.batchSize + 200, state);
   await world.dv.setLatency('realistic');
   await world.dv.setLimits(limits);
-  await world.dv.resetCounters();
+  await world.dv.resetRequestCounters();
   const timeline = new PublishTimeline();
   let stop: () => Promise<void>;
   const extras: { stop(): Promise<void> }[] = [];
@@ -124,7 +124,7 @@ async function runCase(ctx: BenchContext, world: World, spec: CaseSpec, sizes: S
   const from = started + windowMs;
   const to = started + total;
   const published = timeline.between(from, to);
-  const counters = await world.dv.counters();
+  const counters = await world.dv.getRequestCounters();
   // The case is measured (its window and counters are read): the teardown, bulk writes still in flight and their
   // throttled retries, runs without the limits and the latency profile. Nothing is counted after this point, and a
   // graceful close at batch 1,000 would otherwise wait about 8 s for 429s to clear.

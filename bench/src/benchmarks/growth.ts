@@ -97,7 +97,7 @@ async function measureSize(ctx: BenchContext, world: World, observer: StoreObser
 
   // Realistic profile: cycle time, its read and mark requests, requests per message.
   await dv.setLatency('realistic');
-  await dv.resetCounters();
+  await dv.resetRequestCounters();
   const reads: number[] = [];
   const marks: number[] = [];
   const listener = (info: DataverseRequestInfo): void => {
@@ -120,7 +120,7 @@ async function measureSize(ctx: BenchContext, world: World, observer: StoreObser
   } finally {
     world.onPublisherRequest.delete(listener);
   }
-  const counters = userCounters(await dv.counters(), PUBLISHER_TOKEN);
+  const counters = userCounters(await dv.getRequestCounters(), PUBLISHER_TOKEN);
 
   ctx.progress.phase(`growth ${size.toLocaleString('en-US')} rows: health queries`, 4);
   const health = {

@@ -1,10 +1,10 @@
 // Starts the emulators in child processes (support/emulator-host.ts) and talks to the Dataverse emulator's admin
-// endpoint over HTTP, exactly as a test harness on another machine would.
+// endpoint over HTTP (the emulators' own DataverseAdminClient), exactly as a test harness on another machine would.
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { BulkDeleteRunResult, DataverseEmulatorOptions, LatencyOption, LimitsOption, RequestCounters, UserCounters } from '@dataverse-outbox/emulators/dataverse';
+import { DataverseAdminClient, type RequestCounters, type UserCounters } from '@dataverse-outbox/emulators/admin';
+import type { DataverseEmulatorOptions } from '@dataverse-outbox/emulators/dataverse';
 import type { ServiceBusEmulatorOptions } from '@dataverse-outbox/emulators/servicebus';
-import { ADMIN_WRITE_HEADER } from '@dataverse-outbox/emulators/dataverse';
 import { spawnTs, stopChild, tail } from './processes';
 
 const HOST_SCRIPT = path.join(__dirname, 'emulator-host.ts');
@@ -51,46 +51,19 @@ async function host<Ready>(kind: 'dataverse' | 'servicebus', options: object, ti
 
 export type HostedDataverseOptions = Pick<DataverseEmulatorOptions, 'dataFile' | 'latency' | 'limits' | 'aggregateQueryRecordLimit' | 'enforceRequiredColumns'>;
 
-export class HostedDataverse {
+/** A Dataverse emulator in its own process; its admin calls (latency, limits, clock, counters...) are the admin client's. */
+export class HostedDataverse extends DataverseAdminClient {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
     readonly apiUrl: string,
-  ) {}
+  ) {
+    super(url);
+  }
 
   static async start(options: HostedDataverseOptions = {}): Promise<HostedDataverse> {
     const { child, ready } = await host<{ url: string; apiUrl: string }>('dataverse', options);
     return new HostedDataverse(child, ready.url, ready.apiUrl);
-  }
-
-  private async admin<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}/_admin/${route}`, {
-      method,
-      headers: { [ADMIN_WRITE_HEADER]: '1', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`Dataverse emulator admin ${method} ${route}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  setLatency(latency: LatencyOption): Promise<unknown> {
-    return this.admin('PUT', 'latency', { latency });
-  }
-  setLimits(limits: LimitsOption): Promise<unknown> {
-    return this.admin('PUT', 'limits', { limits });
-  }
-  setClockOffset(offsetMs: number): Promise<unknown> {
-    return this.admin('PUT', 'clock', { offsetMs });
-  }
-  counters(): Promise<RequestCounters> {
-    return this.admin('GET', 'counters');
-  }
-  resetCounters(): Promise<unknown> {
-    return this.admin('DELETE', 'counters');
-  }
-  async runDueBulkDeleteJobs(now?: Date): Promise<BulkDeleteRunResult[]> {
-    return (await this.admin<{ value: BulkDeleteRunResult[] }>('POST', 'bulkdelete/run', now ? { now: now.toISOString() } : {})).value;
   }
 
   close(): Promise<void> {
