@@ -4,3 +4,7 @@ export * from './generated/names';
 export * from './identifiers';
 export * from './statusMachine';
 export * from './health';
+export * from './jsonCheck';
+export * from './jsonValues';
+export * from './contentType';
+export * from './outboxRow';

@@ -1,33 +1,13 @@
 // The producers' writer: the business change and its outbox row(s) commit in ONE $batch change set (invariant 2).
-// With a caller-given messageId the outbox row is an upsert on the obx_messageid alternate key, so retrying the
-// whole transaction never creates a second row.
+// Rows are built and checked by the contract's one row builder (OutboxRowError for a bad message, the same rules and
+// codes as the web resource writer). With a caller-given messageId the outbox row is an upsert on the obx_messageid
+// alternate key, so retrying the whole transaction never creates a second row (why: contract/src/outboxRow.ts).
 import { randomUUID } from 'node:crypto';
-import { OutboxMessage } from '@dataverse-outbox/contract';
-import { isJsonContentType } from './core/mapping';
+import { buildOutboxRow, OutboxMessage, OutboxRowBuilder, outboxRowUpsert, type OutboxRow, type OutboxRowInput } from '@dataverse-outbox/contract';
 import { type BatchRequest, type BatchResponse, alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from '@dataverse-outbox/web-api';
 
-const C = OutboxMessage.columns;
-
-export interface EnqueueInput {
-  /** Queue or topic; must be in obx_AllowedTargets or the row ends Failed. */
-  target: string;
-  /** Service Bus subject. */
-  eventType?: string;
-  /** Object (serialised as JSON) or text. */
-  payload: unknown;
-  contentType?: string;
-  /** Ordering key (Service Bus sessionId): rows with the same key are published in order. */
-  sessionKey?: string;
-  correlationId?: string;
-  /** Idempotency key; a retried transaction with the same id updates the same row. Default: the row id. */
-  messageId?: string;
-  sourceEntity?: string;
-  sourceId?: string;
-  /** Readable label. Default "<eventType> <sourceEntity>:<sourceId>". */
-  name?: string;
-  /** Not sent after this. */
-  expiresOn?: Date;
-}
+/** One outbox message: the contract's OutboxRowInput (commitWithOutbox in the web resources takes the same). */
+export type EnqueueInput = OutboxRowInput;
 
 /** A reference to a row created earlier in the same change set (`$<Content-ID>`), usable in @odata.bind values. */
 export interface CreatedRef {
@@ -50,49 +30,21 @@ export interface TransactionResult {
   responses: BatchResponse[];
 }
 
-const limit = (name: string, value: string | undefined, max: number): void => {
-  if (value !== undefined && value.length > max) throw new RangeError(`${name} is ${value.length} characters; the most is ${max}.`);
-};
-
-/** Builds the outbox row's request for a change set. Exported for tools that write outbox rows their own way. */
-export function outboxRowRequest(m: EnqueueInput): { messageId: string; request: BatchRequest } {
-  if (typeof m.target !== 'string' || m.target.trim() === '') throw new TypeError('enqueue: target is required.');
-  if (m.payload === undefined) throw new TypeError('enqueue: payload is required.');
-  const contentType = m.contentType ?? 'application/json';
-  let payload: string;
-  if (typeof m.payload === 'string' && !isJsonContentType(contentType)) payload = m.payload;
-  else if (typeof m.payload === 'string') {
-    JSON.parse(m.payload); // a JSON content type must carry JSON: fail the producer now rather than the row later
-    payload = m.payload;
-  } else payload = JSON.stringify(m.payload);
-  limit('payload', payload, OutboxMessage.maxLength.obx_payload);
-  limit('target', m.target, OutboxMessage.maxLength.obx_target);
-  limit('eventType', m.eventType, OutboxMessage.maxLength.obx_eventtype);
-  limit('sessionKey', m.sessionKey, OutboxMessage.maxLength.obx_sessionkey);
-  limit('messageId', m.messageId, OutboxMessage.maxLength.obx_messageid);
-  limit('correlationId', m.correlationId, OutboxMessage.maxLength.obx_correlationid);
-  limit('sourceEntity', m.sourceEntity, OutboxMessage.maxLength.obx_sourceentity);
-  limit('sourceId', m.sourceId, OutboxMessage.maxLength.obx_sourceid);
-  const name = (m.name ?? [m.eventType ?? 'Outbox message', m.sourceEntity && m.sourceId ? `${m.sourceEntity}:${m.sourceId}` : ''].filter(Boolean).join(' ')).slice(0, OutboxMessage.maxLength.obx_name);
-  const body: EntityRecord = {
-    [C.name]: name,
-    [C.target]: m.target.trim(),
-    [C.payload]: payload,
-    [C.contentType]: contentType,
-  };
-  if (m.eventType) body[C.eventType] = m.eventType;
-  if (m.sessionKey) body[C.sessionKey] = m.sessionKey;
-  if (m.correlationId) body[C.correlationId] = m.correlationId;
-  if (m.sourceEntity) body[C.sourceEntity] = m.sourceEntity;
-  if (m.sourceId) body[C.sourceId] = m.sourceId;
-  if (m.expiresOn) body[C.expiresOn] = m.expiresOn.toISOString();
-  if (m.messageId) {
-    // Upsert on the alternate key: a retried transaction updates the same row. obx_status is never sent, so an
-    // upsert cannot move a row that was already published back to Pending.
-    return { messageId: m.messageId, request: { method: 'PATCH', url: `${OutboxMessage.entitySetName}(${alternateKey(C.messageId, m.messageId)})`, body } };
+/** The change-set request that writes a built row: an upsert on obx_messageid when the producer gave one, else a create. */
+function rowRequest(row: OutboxRow): { messageId: string; request: BatchRequest } {
+  if (row.messageIdGiven) {
+    const upsert = outboxRowUpsert(row);
+    return { messageId: row.messageId, request: { method: 'PATCH', url: `${OutboxMessage.entitySetName}(${alternateKey(upsert.keyColumn, upsert.key)})`, body: upsert.record } };
   }
-  const id = randomUUID();
-  return { messageId: id, request: { method: 'POST', url: OutboxMessage.entitySetName, body: { ...body, [C.id]: id, [C.messageId]: id } } };
+  return { messageId: row.messageId, request: { method: 'POST', url: OutboxMessage.entitySetName, body: row.record } };
+}
+
+/**
+ * Builds the outbox row's request for a change set. Exported for tools that write outbox rows their own way.
+ * Throws OutboxRowError for a bad message.
+ */
+export function outboxRowRequest(m: EnqueueInput): { messageId: string; request: BatchRequest } {
+  return rowRequest(buildOutboxRow(m, { newId: randomUUID }));
 }
 
 export class OutboxWriter {
@@ -110,7 +62,8 @@ export class OutboxWriter {
     const guard = (): void => {
       if (!open) throw new Error('The transaction has already been committed; start a new one.');
     };
-    const keyed = new Set<string>();
+    // One builder per transaction: it also refuses a messageId enqueued twice (DuplicateMessageId).
+    const rows = new OutboxRowBuilder({ newId: randomUUID });
     const tx: OutboxTransaction = {
       create(entitySet, record) {
         guard();
@@ -128,9 +81,7 @@ export class OutboxWriter {
       },
       enqueue(message) {
         guard();
-        const { messageId, request } = outboxRowRequest(message);
-        if (keyed.has(messageId)) throw new RangeError(`messageId "${messageId}" is enqueued twice in one transaction.`);
-        keyed.add(messageId);
+        const { messageId, request } = rowRequest(rows.add(message));
         requests.push(request);
         messageIds.push(messageId);
         return messageId;

@@ -1,14 +1,18 @@
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { OutboxMessage } from '@dataverse-outbox/contract';
 import {
   commitWithOutbox,
   CreateRequest,
   DeleteRequest,
   isOutboxCommitError,
+  isOutboxRowError,
   OutboxCommitError,
+  OutboxRowError,
   UpdateRequest,
   type BusinessChange,
   type OutboxCommitErrorCode,
   type OutboxMessageInput,
+  type OutboxRowErrorCode,
+  type OutboxRowField,
 } from '../src';
 import { RecordingWebApi } from './support/recording-web-api';
 
@@ -17,14 +21,19 @@ const accountId = '5b8a3c1e-2f4d-4e6a-9b0c-1d2e3f4a5b6c';
 const update: BusinessChange = { operation: 'update', entityLogicalName: 'account', id: accountId, data: { name: 'Contoso' } };
 const message: OutboxMessageInput = { target: 'sales-orders', eventType: 'AccountRenamed', payload: { id: accountId, name: 'Contoso' } };
 
-async function rejection(promise: Promise<unknown>): Promise<OutboxCommitError> {
+async function anyRejection(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
   } catch (error) {
-    expect(isOutboxCommitError(error)).toBe(true);
-    return error as OutboxCommitError;
+    return error;
   }
   throw new Error('expected commitWithOutbox to reject');
+}
+
+async function rejection(promise: Promise<unknown>): Promise<OutboxCommitError> {
+  const error = await anyRejection(promise);
+  expect(isOutboxCommitError(error)).toBe(true);
+  return error as OutboxCommitError;
 }
 
 async function expectRejectedBeforeSending(
@@ -32,15 +41,33 @@ async function expectRejectedBeforeSending(
   messages: OutboxMessageInput | OutboxMessageInput[],
   code: OutboxCommitErrorCode,
   text: RegExp,
-  options: { allowedTargets?: string[] } = {},
 ): Promise<OutboxCommitError> {
   const webApi = new RecordingWebApi();
-  const error = await rejection(commitWithOutbox(changes, messages, { webApi, ...options }));
-  expect(error.code).toBe(code);
-  expect(error.message).toMatch(text);
-  expect(error.sent).toBe(false);
+  const e = await rejection(commitWithOutbox(changes, messages, { webApi }));
+  expect(e.code).toBe(code);
+  expect(e.message).toMatch(text);
+  expect(e.sent).toBe(false);
   expect(webApi.calls).toHaveLength(0);
-  return error;
+  return e;
+}
+
+/** A bad outbox message: the contract's OutboxRowError (the Node writer throws the same), nothing sent. */
+async function expectMessageRejected(
+  messages: OutboxMessageInput | OutboxMessageInput[],
+  code: OutboxRowErrorCode,
+  field: OutboxRowField,
+  text: RegExp,
+  options: { allowedTargets?: string[] } = {},
+): Promise<OutboxRowError> {
+  const webApi = new RecordingWebApi();
+  const error = await anyRejection(commitWithOutbox(update, messages, { webApi, ...options }));
+  expect(isOutboxRowError(error)).toBe(true);
+  expect(isOutboxCommitError(error)).toBe(false);
+  const e = error as OutboxRowError;
+  expect([e.code, e.field]).toEqual([code, field]);
+  expect(e.message).toMatch(text);
+  expect(webApi.calls).toHaveLength(0);
+  return e;
 }
 
 describe('commitWithOutbox: bad input is rejected with a specific error before anything is sent', () => {
@@ -52,12 +79,10 @@ describe('commitWithOutbox: bad input is rejected with a specific error before a
     await expectRejectedBeforeSending(update, [], 'NoMessages', /at least one outbox message/);
   });
 
-  it('missing target, named as the outbox request that would fail', async () => {
-    const error = await expectRejectedBeforeSending(update, { ...message, target: '' }, 'InvalidTarget', /target \(queue or topic name\) is required/);
-    expect(error.requestIndex).toBe(1);
-    expect(error.entity).toBe(OutboxMessage.logicalName);
-    expect(error.operation).toBe('Create');
-    expect(error.message).toMatch(/Outbox message 1 \(request 2, Create obx_outboxmessage\)/);
+  it('missing target, named as the message that would fail', async () => {
+    const error = await expectMessageRejected([message, { ...message, target: '' }], 'InvalidTarget', 'target', /target \(queue or topic name\) is required/);
+    expect(error.position).toBe(1);
+    expect(error.message).toMatch(/^Outbox message 2: /);
   });
 
   it.each([
@@ -66,11 +91,11 @@ describe('commitWithOutbox: bad input is rejected with a specific error before a
     ['illegal character', 'orders?x=1'],
     ['too long', 'q'.repeat(261)],
   ])('invalid target (%s)', async (_label, target) => {
-    await expectRejectedBeforeSending(update, { ...message, target }, 'InvalidTarget', /target/);
+    await expectMessageRejected({ ...message, target }, 'InvalidTarget', 'target', /target/);
   });
 
   it('target outside the allowed list when the caller passes one', async () => {
-    await expectRejectedBeforeSending(update, { ...message, target: 'payments' }, 'InvalidTarget', /not one of the allowed targets \(sales-orders\)/, {
+    await expectMessageRejected({ ...message, target: 'payments' }, 'TargetNotAllowed', 'target', /not one of the allowed targets \(sales-orders\)/, {
       allowedTargets: ['sales-orders'],
     });
   });
@@ -78,11 +103,11 @@ describe('commitWithOutbox: bad input is rejected with a specific error before a
   it('circular payload', async () => {
     const payload: Record<string, unknown> = { order: { lines: [] as unknown[] } };
     ((payload.order as { lines: unknown[] }).lines as unknown[]).push(payload);
-    await expectRejectedBeforeSending(update, { ...message, payload }, 'PayloadNotSerialisable', /payload\.order\.lines\[0\] refers back to one of its parents/);
+    await expectMessageRejected({ ...message, payload }, 'PayloadNotSerialisable', 'payload', /payload\.order\.lines\[0\] refers back to one of its parents/);
   });
 
   it('BigInt in the payload', async () => {
-    await expectRejectedBeforeSending(update, { ...message, payload: { amount: BigInt(10) } }, 'PayloadNotSerialisable', /payload\.amount is a BigInt/);
+    await expectMessageRejected({ ...message, payload: { amount: BigInt(10) } }, 'PayloadNotSerialisable', 'payload', /payload\.amount is a BigInt/);
   });
 
   it.each([
@@ -93,30 +118,30 @@ describe('commitWithOutbox: bad input is rejected with a specific error before a
     ['undefined in an array', { items: [1, undefined] }, /payload\.items\[1\] is undefined/],
     ['an invalid Date', { at: new Date('nope') }, /payload\.at is an invalid Date/],
   ])('payload with %s', async (_label, payload, text) => {
-    await expectRejectedBeforeSending(update, { ...message, payload }, 'PayloadNotSerialisable', text);
+    await expectMessageRejected({ ...message, payload }, 'PayloadNotSerialisable', 'payload', text);
   });
 
   it('a JSON string payload that is not JSON', async () => {
-    await expectRejectedBeforeSending(update, { ...message, payload: '{"a":' }, 'InvalidPayload', /not valid JSON/);
+    await expectMessageRejected({ ...message, payload: '{"a":' }, 'InvalidPayload', 'payload', /not valid JSON/);
   });
 
   it('missing payload', async () => {
     const { payload: _omitted, ...withoutPayload } = message;
-    await expectRejectedBeforeSending(update, withoutPayload as OutboxMessageInput, 'InvalidPayload', /payload is required/);
+    await expectMessageRejected(withoutPayload as OutboxMessageInput, 'InvalidPayload', 'payload', /payload is required/);
   });
 
   it('payload longer than obx_payload holds', async () => {
     const payload = { text: 'x'.repeat(OutboxMessage.maxLength.obx_payload) };
-    await expectRejectedBeforeSending(update, { ...message, payload }, 'PayloadTooLarge', /at most 1048576/);
+    await expectMessageRejected({ ...message, payload }, 'PayloadTooLarge', 'payload', /at most 1048576/);
   });
 
   it('a column value longer than its column', async () => {
-    await expectRejectedBeforeSending(update, { ...message, sessionKey: 'k'.repeat(129) }, 'FieldTooLong', /sessionKey is 129 characters; obx_sessionkey holds at most 128/);
-    await expectRejectedBeforeSending(update, { ...message, messageId: 'm'.repeat(101) }, 'FieldTooLong', /obx_messageid holds at most 100/);
+    await expectMessageRejected({ ...message, sessionKey: 'k'.repeat(129) }, 'FieldTooLong', 'sessionKey', /sessionKey is 129 characters; obx_sessionkey holds at most 128/);
+    await expectMessageRejected({ ...message, messageId: 'm'.repeat(101) }, 'FieldTooLong', 'messageId', /obx_messageid holds at most 100/);
   });
 
   it('two messages with the same messageId in one commit', async () => {
-    await expectRejectedBeforeSending(update, [{ ...message, messageId: 'order-1' }, { ...message, messageId: 'order-1' }], 'DuplicateMessageId', /order-1/);
+    await expectMessageRejected([{ ...message, messageId: 'order-1' }, { ...message, messageId: 'order-1' }], 'DuplicateMessageId', 'messageId', /order-1/);
   });
 
   it.each([
@@ -184,7 +209,6 @@ describe('commitWithOutbox: the change set', () => {
       [col.eventType]: 'AccountRenamed',
       [col.payload]: JSON.stringify(message.payload),
       [col.contentType]: 'application/json',
-      [col.status]: OutboxStatus.Pending,
       [col.sourceEntity]: 'salesorder',
       [col.sourceId]: newOrderId,
     });
@@ -193,6 +217,8 @@ describe('commitWithOutbox: the change set', () => {
     );
     expect(result.businessIds).toEqual([newOrderId, accountId, 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee']);
     expect(result.messageIds).toEqual(result.outboxRowIds);
+    // obx_status is left to its default (Pending): the Outbox Producer profile may not set it on create.
+    expect(row1.payload).not.toHaveProperty(col.status);
   });
 
   it('generates the id of a created row so the outbox row can name it', async () => {

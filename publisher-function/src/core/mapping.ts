@@ -1,5 +1,5 @@
 // Row -> Service Bus message, exactly as the spec's "Row -> Service Bus message" section says.
-import { MessageProperties } from '@dataverse-outbox/contract';
+import { DEFAULT_CONTENT_TYPE, isJsonContentType, MessageProperties } from '@dataverse-outbox/contract';
 import type { OutboxRow } from './row';
 
 /** The message as the core describes it; the Service Bus adapter hands it to the SDK unchanged. */
@@ -13,12 +13,8 @@ export interface OutboundMessage {
   applicationProperties: Record<string, string | number>;
 }
 
-export const DEFAULT_CONTENT_TYPE = 'application/json';
-
-export function isJsonContentType(contentType: string | undefined): boolean {
-  const ct = (contentType ?? '').trim().toLowerCase().split(';')[0]!.trim();
-  return ct === '' || ct === 'application/json' || ct.endsWith('+json');
-}
+// The default content type and which content types carry JSON: the contract's one definition, which the writers use too.
+export { DEFAULT_CONTENT_TYPE, isJsonContentType };
 
 /**
  * The logical message id: obx_messageid, or the row id when the row has none (a plug-in, a flow or a raw Web API call

@@ -1,8 +1,7 @@
 // Row-level checks made before sending. A row that fails one can never succeed by retrying, so it ends Failed at
 // once with a reason an operator can act on (invariant 5), and the rest of the batch goes on. Reasons say where a
 // problem is, never quote the payload (it is business data and may be hostile).
-import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/contract';
-import { checkJson, type JsonProblem } from './jsonCheck';
+import { checkJson, entityNameProblem, isMimeContentType, MAX_CONTENT_TYPE_LENGTH, MAX_JSON_DEPTH, normaliseEntityName, type JsonProblem } from '@dataverse-outbox/contract';
 import { isJsonContentType, logicalMessageId, wireMessageId } from './mapping';
 import type { OutboxRow } from './row';
 
@@ -32,18 +31,12 @@ export interface RowValidationContext {
 
 /** Bytes Service Bus adds around the body for our headers and properties; kept generous so the check never passes a message the broker refuses. */
 export const MESSAGE_OVERHEAD_IN_BYTES = 1024;
-/**
- * Deepest JSON nesting sent (objects and arrays). Far beyond any event a producer means to send, and far below what
- * overflows the AMQP encoder (a payload nested 10,000 deep does).
- */
-export const MAX_JSON_DEPTH = 64;
+/** Deepest JSON nesting sent: the contract's, which the writers check too. */
+export { MAX_JSON_DEPTH };
 /** obx_payload holds at most 1,048,576 characters; a longer payload (a raw write the column did not stop) is refused. */
 export const MAX_PAYLOAD_CHARACTERS = 1_048_576;
 /** Service Bus refuses a messageId or sessionId longer than 128 characters. */
 export const MAX_BROKER_ID_LENGTH = 128;
-const MAX_CONTENT_TYPE_LENGTH = 100;
-// A MIME type (type/subtype, optional parameters) in printable ASCII: an AMQP content-type is a symbol (ASCII only).
-const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;[\x20-\x7e]*)?$/;
 
 export function payloadSizeInBytes(row: Pick<OutboxRow, 'payload'>): number {
   return Buffer.byteLength(row.payload ?? '', 'utf8');
@@ -77,7 +70,7 @@ function propertyProblem(row: OutboxRow): RowProblem | undefined {
     return { code: 'InvalidMessageProperty', reason: `obx_sessionkey is ${row.sessionKey.length} characters; Service Bus accepts a session id of at most ${MAX_BROKER_ID_LENGTH}.` };
   }
   const contentType = row.contentType?.trim();
-  if (contentType && (contentType.length > MAX_CONTENT_TYPE_LENGTH || !CONTENT_TYPE.test(contentType))) {
+  if (contentType && !isMimeContentType(contentType)) {
     const at = controlCharacterAt(contentType);
     return {
       code: 'InvalidContentType',

@@ -1,18 +1,15 @@
 // commitWithOutbox: the business change(s) and the outbox row(s) go to Dataverse in ONE change set, so they commit
 // together or not at all (spec invariant 2). Everything that can be checked locally is checked before anything is sent.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { entityNameProblem, normaliseEntityName } from '@dataverse-outbox/contract';
+// The outbox rows are built and checked by the contract's one row builder (OutboxRowError for a bad message, the same
+// rules and codes as the Node writer); this module checks the business changes (OutboxCommitError) and sends.
+import { DEFAULT_CONTENT_TYPE, findJsonProblem, isTableLogicalName, OutboxMessage, OutboxRowBuilder, type OutboxRowInput } from '@dataverse-outbox/contract';
 import { newGuid, normaliseGuid } from '../shared/guid';
 import { OutboxCommitError } from './errors';
-import { findJsonProblem } from './json-safety';
 import { CreateRequest, DeleteRequest, UpdateRequest, type CrudRequest, type ExecuteMultipleApi, type JsonRecord } from './requests';
-
-const col = OutboxMessage.columns;
-const maxLength = OutboxMessage.maxLength;
 
 /** Dataverse accepts at most 1,000 requests in one $batch / executeMultiple call. */
 export const MaxRequestsPerChangeSet = 1000;
-export const DefaultContentType = 'application/json';
+export const DefaultContentType = DEFAULT_CONTENT_TYPE;
 
 export type BusinessChange =
   | {
@@ -28,28 +25,8 @@ export type BusinessChange =
   | { operation: 'update'; entityLogicalName: string; id: string; data: JsonRecord }
   | { operation: 'delete'; entityLogicalName: string; id: string };
 
-export interface OutboxMessageInput {
-  /** Queue or topic name; must be in the obx_AllowedTargets setting for the publisher to send it. */
-  target: string;
-  /** Service Bus subject, e.g. "SalesOrderWon". */
-  eventType?: string;
-  /** Message body: any JSON value (serialised here), or a string sent as-is. */
-  payload: unknown;
-  /** Default application/json. A string payload with a JSON content type must be valid JSON. */
-  contentType?: string;
-  /** Idempotency key (alternate key). Defaults to the new outbox row's id. */
-  messageId?: string;
-  correlationId?: string;
-  /** Ordering key sent as sessionId; omit or null for no ordering. */
-  sessionKey?: string | null;
-  /** Business row that caused the message. Defaults to the first business change. */
-  sourceEntity?: string;
-  sourceId?: string;
-  /** Readable label; defaults to "<eventType> <sourceEntity>:<sourceId>". */
-  name?: string;
-  /** Not sent after this moment. */
-  expiresOn?: Date | string;
-}
+/** One outbox message: the contract's OutboxRowInput (the Node writer takes the same). */
+export type OutboxMessageInput = OutboxRowInput;
 
 export interface CommitOptions {
   /** The executeMultiple implementation; defaults to Xrm.WebApi.online. */
@@ -75,15 +52,6 @@ interface PlannedRequest {
   label: string;
 }
 
-const LOGICAL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-function hasControlCharacters(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
 function invalidChange(index: number, entity: string | undefined, operation: string | undefined, why: string): OutboxCommitError {
   return new OutboxCommitError('InvalidChange', `Change ${index + 1} (${operation ?? '?'} ${entity ?? '?'}): ${why}`, {
     requestIndex: index,
@@ -107,7 +75,7 @@ function planChange(change: BusinessChange, index: number): { planned: PlannedRe
   const op = operationName(String((change as { operation?: unknown }).operation));
   const entity = (change as { entityLogicalName?: unknown }).entityLogicalName;
   if (!op) throw invalidChange(index, typeof entity === 'string' ? entity : undefined, undefined, `operation must be 'create', 'update' or 'delete', not ${JSON.stringify((change as { operation?: unknown }).operation)}`);
-  if (typeof entity !== 'string' || !LOGICAL_NAME.test(entity)) {
+  if (typeof entity !== 'string' || !isTableLogicalName(entity)) {
     throw invalidChange(index, undefined, op, `entityLogicalName must be a table logical name such as "account", not ${JSON.stringify(entity)}`);
   }
   if (entity === OutboxMessage.logicalName) {
@@ -132,153 +100,12 @@ function planChange(change: BusinessChange, index: number): { planned: PlannedRe
     return { planned: { request: new UpdateRequest(entity, id, { ...change.data }), operation: op, entity, label: `${op} ${entity}(${id})` }, id };
   }
   const primaryId = change.primaryIdAttribute ?? `${entity}id`;
-  if (!LOGICAL_NAME.test(primaryId)) throw invalidChange(index, entity, op, `primaryIdAttribute ${JSON.stringify(primaryId)} is not a column logical name`);
+  if (!isTableLogicalName(primaryId)) throw invalidChange(index, entity, op, `primaryIdAttribute ${JSON.stringify(primaryId)} is not a column logical name`);
   const given = change.data[primaryId];
   if (given !== undefined && normaliseGuid(given) !== id) {
     throw invalidChange(index, entity, op, `data.${primaryId} (${JSON.stringify(given)}) differs from the change's id ${id}`);
   }
   return { planned: { request: new CreateRequest(entity, { ...change.data, [primaryId]: id }), operation: op, entity, label: `${op} ${entity}(${id})` }, id };
-}
-
-function messageError(
-  code: 'InvalidMessage' | 'InvalidTarget' | 'InvalidPayload' | 'PayloadNotSerialisable' | 'PayloadTooLarge' | 'FieldTooLong' | 'DuplicateMessageId',
-  requestIndex: number,
-  messageIndex: number,
-  why: string,
-): OutboxCommitError {
-  return new OutboxCommitError(code, `Outbox message ${messageIndex + 1} (request ${requestIndex + 1}, Create ${OutboxMessage.logicalName}): ${why}`, {
-    requestIndex,
-    entity: OutboxMessage.logicalName,
-    operation: 'Create',
-  });
-}
-
-function optionalText(
-  value: unknown,
-  column: keyof typeof maxLength,
-  label: string,
-  fail: (code: 'InvalidMessage' | 'FieldTooLong', why: string) => OutboxCommitError,
-): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw fail('InvalidMessage', `${label} must be a string, not ${typeof value}`);
-  const text = value.trim();
-  if (text.length === 0) return undefined;
-  if (text.length > maxLength[column]) throw fail('FieldTooLong', `${label} is ${text.length} characters; ${column} holds at most ${maxLength[column]}`);
-  return text;
-}
-
-function serialisePayload(
-  payload: unknown,
-  contentType: string,
-  fail: (code: 'InvalidPayload' | 'PayloadNotSerialisable', why: string) => OutboxCommitError,
-): string {
-  const isJson = /(^|\/|\+)json(\s*;|$)/i.test(contentType);
-  if (typeof payload === 'string') {
-    if (isJson) {
-      try {
-        JSON.parse(payload);
-      } catch (error) {
-        throw fail('InvalidPayload', `payload is a string but not valid JSON for content type ${contentType} (${(error as Error).message})`);
-      }
-    }
-    return payload;
-  }
-  if (!isJson) throw fail('InvalidPayload', `content type ${contentType} needs the payload as a string`);
-  const problem = findJsonProblem(payload, 'payload');
-  if (problem) throw fail('PayloadNotSerialisable', problem);
-  try {
-    return JSON.stringify(payload);
-  } catch (error) {
-    // A toJSON() that throws, or a cycle through toJSON results.
-    throw fail('PayloadNotSerialisable', `payload could not be serialised: ${(error as Error).message}`);
-  }
-}
-
-function planMessage(
-  message: OutboxMessageInput,
-  messageIndex: number,
-  requestIndex: number,
-  defaultSource: { entity: string; id: string } | undefined,
-  options: CommitOptions,
-): { planned: PlannedRequest; rowId: string; messageId: string } {
-  const fail = <C extends Parameters<typeof messageError>[0]>(code: C, why: string) => messageError(code, requestIndex, messageIndex, why);
-  if (!isPlainObject(message)) throw fail('InvalidMessage', 'a message must be an object');
-
-  const target = message.target;
-  if (typeof target !== 'string' || target.trim().length === 0) throw fail('InvalidTarget', 'target (queue or topic name) is required');
-  // The one normalised form (trimmed, lower-cased), checked the way the publisher checks and sends it.
-  const targetProblem = entityNameProblem(target);
-  if (targetProblem) throw fail('InvalidTarget', `target: ${targetProblem}`);
-  const trimmedTarget = normaliseEntityName(target)!;
-  if (options.allowedTargets && !options.allowedTargets.some((t) => normaliseEntityName(t) === trimmedTarget)) {
-    throw fail('InvalidTarget', `target ${JSON.stringify(trimmedTarget)} is not one of the allowed targets (${options.allowedTargets.join(', ') || 'none'})`);
-  }
-
-  const textFail = (code: 'InvalidMessage' | 'FieldTooLong', why: string) => fail(code, why);
-  const contentType = optionalText(message.contentType, 'obx_contenttype', 'contentType', textFail) ?? DefaultContentType;
-  const eventType = optionalText(message.eventType, 'obx_eventtype', 'eventType', textFail);
-  const correlationId = optionalText(message.correlationId, 'obx_correlationid', 'correlationId', textFail);
-  const sessionKey = optionalText(message.sessionKey, 'obx_sessionkey', 'sessionKey', textFail);
-  const explicitMessageId = optionalText(message.messageId, 'obx_messageid', 'messageId', textFail);
-  if (explicitMessageId && hasControlCharacters(explicitMessageId)) throw fail('InvalidMessage', 'messageId contains control characters');
-
-  const sourceEntity = optionalText(message.sourceEntity, 'obx_sourceentity', 'sourceEntity', textFail) ?? (message.sourceId === undefined ? defaultSource?.entity : undefined);
-  let sourceId: string | undefined;
-  if (message.sourceId !== undefined && message.sourceId !== null && message.sourceId !== '') {
-    sourceId = normaliseGuid(message.sourceId);
-    if (!sourceId) throw fail('InvalidMessage', `sourceId must be a GUID, not ${JSON.stringify(message.sourceId)}`);
-  } else if (message.sourceEntity === undefined) {
-    sourceId = defaultSource?.id;
-  }
-  if (sourceEntity !== undefined && !LOGICAL_NAME.test(sourceEntity)) throw fail('InvalidMessage', `sourceEntity ${JSON.stringify(sourceEntity)} is not a table logical name`);
-
-  let expiresOn: string | undefined;
-  if (message.expiresOn !== undefined && message.expiresOn !== null) {
-    const date = message.expiresOn instanceof Date ? message.expiresOn : typeof message.expiresOn === 'string' ? new Date(message.expiresOn) : undefined;
-    if (!date || Number.isNaN(date.getTime())) throw fail('InvalidMessage', `expiresOn must be a Date or an ISO 8601 string, not ${JSON.stringify(message.expiresOn)}`);
-    expiresOn = date.toISOString();
-  }
-
-  if (!('payload' in message) || message.payload === undefined) throw fail('InvalidPayload', 'payload is required (use null for an empty JSON body)');
-  const body = serialisePayload(message.payload, contentType, (code, why) => fail(code, why));
-  if (body.length > maxLength.obx_payload) {
-    throw fail('PayloadTooLarge', `payload is ${body.length} characters once serialised; obx_payload holds at most ${maxLength.obx_payload}`);
-  }
-
-  const rowId = newGuid();
-  const messageId = explicitMessageId ?? rowId;
-  let name = optionalText(message.name, 'obx_name', 'name', textFail);
-  if (name === undefined) {
-    const label = `${eventType ?? 'OutboxMessage'}${sourceEntity ? ` ${sourceEntity}:${sourceId ?? ''}` : ''}`;
-    name = label.length > maxLength.obx_name ? label.slice(0, maxLength.obx_name) : label;
-  }
-
-  const row: JsonRecord = {
-    [col.id]: rowId,
-    [col.name]: name,
-    [col.messageId]: messageId,
-    [col.target]: trimmedTarget,
-    [col.payload]: body,
-    [col.contentType]: contentType,
-    [col.status]: OutboxStatus.Pending,
-  };
-  if (eventType !== undefined) row[col.eventType] = eventType;
-  if (correlationId !== undefined) row[col.correlationId] = correlationId;
-  if (sessionKey !== undefined) row[col.sessionKey] = sessionKey;
-  if (sourceEntity !== undefined) row[col.sourceEntity] = sourceEntity;
-  if (sourceId !== undefined) row[col.sourceId] = sourceId;
-  if (expiresOn !== undefined) row[col.expiresOn] = expiresOn;
-
-  return {
-    planned: {
-      request: new CreateRequest(OutboxMessage.logicalName, row),
-      operation: 'Create',
-      entity: OutboxMessage.logicalName,
-      label: `Create ${OutboxMessage.logicalName} (outbox message ${messageIndex + 1}, messageId ${messageId})`,
-    },
-    rowId,
-    messageId,
-  };
 }
 
 export interface CommitPlan {
@@ -290,7 +117,10 @@ export interface CommitPlan {
   messageIds: string[];
 }
 
-/** Validates everything and builds the change set without sending it. Throws OutboxCommitError on bad input. */
+/**
+ * Validates everything and builds the change set without sending it. Throws OutboxRowError (the contract's) for a bad
+ * message and OutboxCommitError for bad business changes or counts.
+ */
 export function planCommit(
   changes: BusinessChange | readonly BusinessChange[],
   messages: OutboxMessageInput | readonly OutboxMessageInput[],
@@ -319,15 +149,18 @@ export function planCommit(
 
   const outboxRowIds: string[] = [];
   const messageIds: string[] = [];
+  // Throws OutboxRowError (the contract's) for a bad message, DuplicateMessageId included.
+  const rows = new OutboxRowBuilder({ newId: newGuid, allowedTargets: options.allowedTargets, defaultSource });
   messageList.forEach((message, messageIndex) => {
-    const requestIndex = planned.length;
-    const { planned: request, rowId, messageId } = planMessage(message, messageIndex, requestIndex, defaultSource, options);
-    if (messageIds.indexOf(messageId) >= 0) {
-      throw messageError('DuplicateMessageId', requestIndex, messageIndex, `messageId ${JSON.stringify(messageId)} is used by another message of this commit`);
-    }
-    planned.push(request);
-    outboxRowIds.push(rowId);
-    messageIds.push(messageId);
+    const row = rows.add(message);
+    planned.push({
+      request: new CreateRequest(OutboxMessage.logicalName, row.record),
+      operation: 'Create',
+      entity: OutboxMessage.logicalName,
+      label: `Create ${OutboxMessage.logicalName} (outbox message ${messageIndex + 1}, messageId ${row.messageId})`,
+    });
+    outboxRowIds.push(row.rowId);
+    messageIds.push(row.messageId);
   });
 
   return {
@@ -358,7 +191,8 @@ function failingIndex(error: unknown, count: number): number | undefined {
 
 /**
  * Commits the business change(s) and the outbox row(s) in one change set. Resolves with the ids written;
- * rejects with OutboxCommitError: validation codes before anything is sent, 'CommitFailed' when Dataverse rolled the
+ * rejects before anything is sent with OutboxRowError (a bad message) or OutboxCommitError (bad changes, no Web API),
+ * and after with OutboxCommitError 'CommitFailed' when Dataverse rolled the
  * change set back (nothing of it was written).
  */
 export async function commitWithOutbox(

@@ -1,16 +1,13 @@
-// One typed error for everything commitWithOutbox rejects, before sending (validation) or after (the change set failed).
+// The typed error of commitWithOutbox for everything but a bad outbox message: bad business changes and counts before
+// sending, no Web API, and a change set that failed. A bad outbox message is the contract's OutboxRowError (the same
+// codes the Node writer throws), re-exported here so makers' scripts find both in one place.
+export { isOutboxRowError, OutboxRowError, type OutboxRowErrorCode, type OutboxRowField } from '@dataverse-outbox/contract';
+
 export type OutboxCommitErrorCode =
   | 'NoChanges'
   | 'NoMessages'
   | 'TooManyRequests'
   | 'InvalidChange'
-  | 'InvalidMessage'
-  | 'InvalidTarget'
-  | 'InvalidPayload'
-  | 'PayloadNotSerialisable'
-  | 'PayloadTooLarge'
-  | 'FieldTooLong'
-  | 'DuplicateMessageId'
   | 'UnsavedRecord'
   | 'WebApiUnavailable'
   | 'CommitFailed';

@@ -1,6 +1,6 @@
 // obx_/outbox/client.js: Obx.Outbox.commitWithOutbox and friends, for makers' own form and command scripts.
 import { commitWithOutbox, planCommit, DefaultContentType, MaxRequestsPerChangeSet } from '../client/commit';
-import { isOutboxCommitError, OutboxCommitError } from '../client/errors';
+import { isOutboxCommitError, isOutboxRowError, OutboxCommitError, OutboxRowError } from '../client/errors';
 import { formSnapshot, outboxMessageFromForm } from '../client/from-form';
 import { CreateRequest, DeleteRequest, UpdateRequest } from '../client/requests';
 import { registerOutboxMembers } from '../shared/namespace';
@@ -12,6 +12,8 @@ registerOutboxMembers({
   formSnapshot,
   OutboxCommitError,
   isOutboxCommitError,
+  OutboxRowError,
+  isOutboxRowError,
   CreateRequest,
   UpdateRequest,
   DeleteRequest,

@@ -1,6 +1,13 @@
 // One pass over a JSON payload before it is parsed or sent: is it JSON, and how deeply nested? Iterative (a payload
 // nested 10,000 deep must not overflow anything here), and its findings say where, never what: payload characters
-// are data of the business and must not reach obx_lasterror or logs.
+// are data of the business and must not reach obx_lasterror or logs. The publisher checks every row with it before
+// sending (a row that fails ends Failed on its own) and both writers check a payload with it before writing (outboxRow.ts).
+
+/**
+ * Deepest JSON nesting sent (objects and arrays). Far beyond any event a producer means to send, and far below what
+ * overflows the AMQP encoder (a payload nested 10,000 deep does).
+ */
+export const MAX_JSON_DEPTH = 64;
 
 export interface JsonProblem {
   kind: 'syntax' | 'depth';
