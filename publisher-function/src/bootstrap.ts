@@ -1,9 +1,11 @@
-// Builds the clients and the publisher from the app settings: the one place hosts (worker, Functions, CLI) share.
+// Builds the clients and the publishers from the app settings: the one place that wires adapters for every host (the
+// Functions app, the worker, the change-tracking worker, the CLI), and knows in which order a host is closed.
 import { DefaultAzureCredential } from '@azure/identity';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { readAppSettings, type AppSettings } from './config';
 import type { Logger, PublisherMetrics } from './core/ports';
 import { DataverseClient, type DataverseClientOptions } from '@dataverse-outbox/web-api';
+import { createChangeTrackingPublisher, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from './changetracking/publisher';
 import { createPublisher, type OutboxPublisher, type PublisherOptions } from './publisher';
 import { createServiceBusClient } from './servicebus/connection';
 
@@ -71,5 +73,18 @@ export function createPublisherFromAppSettings(
       standbyPollInMs: options.standbyPollInMs ?? app.standbyPollSeconds * 1000,
       appSettings: env,
     }),
+  );
+}
+
+export type ChangeTrackingHost = AppHost<ChangeTrackingPublisher>;
+
+/** The change-tracking publisher's host: the same app settings, clients and close order as the outbox publisher. */
+export function createChangeTrackingPublisherFromAppSettings(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: Partial<Omit<ChangeTrackingPublisherOptions, 'dataverse' | 'serviceBus'>> = {},
+): ChangeTrackingHost {
+  return createHostFromAppSettings(env, { onResponse: (info) => options.metrics?.dataverseRequest?.(info.method) }, (app, dataverse, serviceBus) =>
+    // OUTBOX_LEASE_DURATION_SECONDS applies to the source leases too (one documented setting for every lease).
+    createChangeTrackingPublisher({ ...options, dataverse, serviceBus, leaseDurationInMs: options.leaseDurationInMs ?? app.leaseDurationSeconds * 1000, appSettings: env }),
   );
 }

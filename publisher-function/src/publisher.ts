@@ -1,14 +1,17 @@
-// The publisher: settings, lease and publish cycles run continuously (worker) or within a time budget (Functions
-// timer), draining while work remains and polling adaptively when idle.
+// The outbox publisher: publish cycles plugged into the shared host loop (core/hostLoop.ts), which runs them
+// continuously (worker) or within a time budget (Functions timer), draining while work remains and polling adaptively
+// when idle. This file wires the Dataverse and Service Bus adapters to the cycle and adds the worker's side jobs
+// (acknowledgement listener, dead-letter monitor, pending-age gauge).
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBusClient } from '@azure/service-bus';
 import type { BackoffOptions } from './core/backoff';
-import { describeError, OutboxError } from './core/errors';
+import { describeError } from './core/errors';
 import type { OutboxHealth } from './core/health';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
 import { KeyBlockers } from './core/ordering';
-import { RefreshingSettings } from './refreshingSettings';
+import { HostLoop, type CycleVerdict, type LoopTimer } from './core/hostLoop';
+import { RefreshingSettings } from './core/refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
 import { runPublishCycle, type MarkSummary, type PublishCycleDeps, type PublishCycleResult } from './core/publishCycle';
 import { parseSettings, type OutboxSettings } from './core/settings';
@@ -58,6 +61,8 @@ export interface PublisherOptions {
   deadLetterMonitorIntervalInMs?: number;
   /** Worker only: how often the oldest Pending row's age is measured for metrics (stall alerts); 0 = never. Default 60 s. */
   pendingAgeIntervalInMs?: number;
+  /** The loop's time and sleep (tests). Default real time. */
+  loopTimer?: LoopTimer;
 }
 
 export interface RunForResult {
@@ -91,15 +96,12 @@ export class OutboxPublisher {
   private readonly metrics: PublisherMetrics;
   private readonly clock: Clock;
   private readonly settingsSource: RefreshingSettings<OutboxSettings>;
-  private loop?: Promise<void>;
-  private stopping = false;
-  private wakeUp?: () => void;
+  private readonly loop: HostLoop<OutboxSettings, PublishCycleResult>;
   private ackListener?: AckListener;
   private dlqTimer?: NodeJS.Timeout;
   private pendingAgeTimer?: NodeJS.Timeout;
   private pendingAgeRunning?: Promise<number | undefined>;
   private dlqRunning?: Promise<unknown>;
-  private closed = false;
   /** Time of the last successful publish by this instance. */
   lastPublishedAt?: Date;
 
@@ -119,6 +121,25 @@ export class OutboxPublisher {
       logger: this.logger,
       what: 'settings',
       onChange: () => this.logger.info('settings changed', { scope: this.scope }),
+    });
+    this.loop = new HostLoop({
+      name: 'publisher',
+      logFields: { scope: this.scope },
+      settings: this.settingsSource,
+      cycle: (settings, o) => this.cycle(settings, o),
+      verdict: publishVerdict,
+      waits: () => ({
+        minIntervalInMs: options.polling?.minIntervalInMs ?? 100,
+        maxIntervalInMs: options.polling?.maxIntervalInMs ?? 5000,
+        // A standby looks again soon: a released lease is taken within one poll, an expired one after its duration.
+        standbyPollInMs: this.standbyPollInMs,
+      }),
+      leases: () => [this.lease],
+      logger: this.logger,
+      timer: options.loopTimer,
+      onStart: (settings) => this.startSideJobs(settings),
+      onStop: () => this.stopSideJobs(),
+      onClose: () => this.sender.close(),
     });
   }
 
@@ -164,13 +185,9 @@ export class OutboxPublisher {
     while (this.marks.size > 0) await Promise.all([...this.marks]);
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new OutboxError('PublisherClosed', 'The publisher is closed; create a new one with createPublisher().');
-  }
-
   /** One publish cycle, its bulk write included. */
   async runOnce(options: OperationOptions = {}): Promise<PublishCycleResult> {
-    this.assertOpen();
+    this.loop.assertOpen();
     const settings = await this.loadSettings(options);
     const result = await runPublishCycle(this.deps(settings), { ...options, inFlight: this.inFlight, settleInFlight: () => this.flush() });
     if (result.published > 0) this.lastPublishedAt = this.clock.now();
@@ -179,30 +196,18 @@ export class OutboxPublisher {
 
   /** Drains for at most `budgetInMs` (Functions timer invocations), pipelining bulk writes; all writes are done on return. */
   async runFor(budgetInMs: number, options: OperationOptions & { untilDeadline?: boolean } = {}): Promise<RunForResult> {
-    this.assertOpen();
-    const deadline = Date.now() + budgetInMs;
-    const min = this.options.polling?.minIntervalInMs ?? 100;
-    const max = this.options.polling?.maxIntervalInMs ?? 5000;
-    let interval = min;
+    this.loop.assertOpen();
     const total: RunForResult = { cycles: 0, published: 0, failed: 0, retrying: 0, outcome: 'ran' };
     try {
-      const settings = await this.loadSettings(options);
-      while (Date.now() < deadline && !options.abortSignal?.aborted) {
-        const r = await this.cycle(settings, options);
+      // Functions timer with untilDeadline: keep polling adaptively until the budget ends, so latency does not wait for
+      // the next tick; without the lease (an instance that died holding it), look for it every standby poll.
+      await this.loop.runFor(budgetInMs, options, (r) => {
         total.cycles++;
         total.published += r.published;
         total.failed += r.failed;
         total.retrying += r.retrying;
         total.outcome = r.outcome;
-        if (r.more) continue;
-        // Functions timer: keep polling adaptively until the budget ends, so latency does not wait for the next tick;
-        // without the lease (an instance that died holding it), look for it every standby poll instead of a minute.
-        if (!options.untilDeadline || (r.outcome !== 'ran' && r.outcome !== 'no-lease')) break;
-        const wait = r.outcome === 'no-lease' ? this.standbyPollInMs : (interval = r.read > 0 ? min : Math.min(max, interval * 2));
-        const left = deadline - Date.now();
-        if (left <= wait) break;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
+      });
     } catch (e) {
       total.outcome = 'error';
       total.error = describeError(e);
@@ -225,11 +230,13 @@ export class OutboxPublisher {
 
   /** Loads settings (throws on invalid ones: a clear error at start), then publishes until stop(). */
   async start(): Promise<void> {
-    this.assertOpen();
-    if (this.loop) return;
-    const settings = await this.loadSettings();
-    this.stopping = false;
-    this.loop = this.run();
+    if (this.loop.isRunning) return;
+    const settings = await this.loop.start();
+    this.logger.info('publisher started', { scope: this.scope, owner: this.owner, batchSize: settings.batchSize, targets: settings.allowedTargets });
+  }
+
+  /** The worker's side jobs: acknowledgement listener, dead-letter monitor (lease holder only), pending-age gauge. */
+  private startSideJobs(settings: OutboxSettings): void {
     if ((this.options.ackListener ?? true) && settings.ackQueue) {
       this.ackListener = new AckListener(this.options.serviceBus, this.store, settings.ackQueue, { logger: this.logger, metrics: this.metrics });
       this.ackListener.start();
@@ -247,7 +254,18 @@ export class OutboxPublisher {
       void this.measurePendingAge();
       this.pendingAgeTimer = setInterval(() => void this.measurePendingAge(), ageEvery);
     }
-    this.logger.info('publisher started', { scope: this.scope, owner: this.owner, batchSize: settings.batchSize, targets: settings.allowedTargets });
+  }
+
+  private async stopSideJobs(): Promise<void> {
+    if (this.dlqTimer) clearInterval(this.dlqTimer);
+    this.dlqTimer = undefined;
+    if (this.pendingAgeTimer) clearInterval(this.pendingAgeTimer);
+    this.pendingAgeTimer = undefined;
+    await this.pendingAgeRunning;
+    await this.ackListener?.close();
+    this.ackListener = undefined;
+    await this.dlqRunning?.catch(() => undefined);
+    await this.flush();
   }
 
   /**
@@ -277,65 +295,14 @@ export class OutboxPublisher {
     return runDeadLetterMonitor(this.options.serviceBus, this.store, settings.allowedTargets, { ...options, logger: this.logger, metrics: this.metrics });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
   /** Cuts the current idle wait short (e.g. after an in-process producer committed). */
   wake(): void {
-    this.wakeUp?.();
-  }
-
-  private async run(): Promise<void> {
-    const min = this.options.polling?.minIntervalInMs ?? 100;
-    const max = this.options.polling?.maxIntervalInMs ?? 5000;
-    let interval = min;
-    while (!this.stopping) {
-      let wait: number;
-      try {
-        const settings = await this.loadSettings();
-        const r = await this.cycle(settings, {});
-        // A standby looks again soon: a released lease is taken within one poll, an expired one after its duration.
-        if (r.outcome === 'no-lease') wait = this.standbyPollInMs;
-        else if (r.outcome === 'disabled') wait = max;
-        else if (r.more) wait = 0;
-        else if (r.read > 0) wait = interval = min;
-        else wait = interval = Math.min(max, interval * 2);
-      } catch (e) {
-        this.logger.error('publish cycle failed', { scope: this.scope, error: describeError(e) });
-        wait = interval = Math.min(max, Math.max(interval * 2, 1000));
-      }
-      if (wait > 0 && !this.stopping) await this.sleep(wait);
-    }
+    this.loop.wake();
   }
 
   /** Graceful stop: finishes the batch in hand, waits for its bulk write, releases the lease. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake();
-    if (this.dlqTimer) clearInterval(this.dlqTimer);
-    this.dlqTimer = undefined;
-    if (this.pendingAgeTimer) clearInterval(this.pendingAgeTimer);
-    this.pendingAgeTimer = undefined;
-    await this.pendingAgeRunning;
-    await this.loop?.catch(() => undefined);
-    this.loop = undefined;
-    await this.ackListener?.close();
-    this.ackListener = undefined;
-    await this.dlqRunning?.catch(() => undefined);
-    await this.flush();
-    try {
-      await this.lease.release();
-    } catch (e) {
-      this.logger.warn('could not release the lease; it expires on its own', { scope: this.scope, error: describeError(e) });
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   async health(options: OperationOptions = {}): Promise<OutboxHealth> {
@@ -344,10 +311,15 @@ export class OutboxPublisher {
   }
 
   /** Stops and closes the Service Bus senders. The clients passed in stay open (their owner closes them). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.stop();
-    await this.sender.close();
-    this.closed = true;
+  close(): Promise<void> {
+    return this.loop.close();
   }
+}
+
+/** How a publish cycle paces the loop. */
+function publishVerdict(r: PublishCycleResult): CycleVerdict {
+  if (r.outcome === 'no-lease') return 'standby';
+  if (r.outcome === 'disabled') return 'disabled';
+  if (r.more) return 'more';
+  return r.read > 0 ? 'worked' : 'idle';
 }

@@ -3,7 +3,7 @@
 import { describeError } from '../core/errors';
 import { runHostProcess } from '../hostProcess';
 import { createJsonLogger, startAzureMonitor } from '../telemetry';
-import { createChangeTrackingPublisherFromAppSettings } from './bootstrap';
+import { createChangeTrackingPublisherFromAppSettings } from '../bootstrap';
 import { createOtelChangeTrackingMetrics } from './telemetry';
 
 async function main(): Promise<void> {

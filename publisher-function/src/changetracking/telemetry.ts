@@ -2,7 +2,7 @@
 // alerts cover both sources) plus a resync counter to alert on.
 import { metrics as otelMetrics, type Meter } from '@opentelemetry/api';
 import { createOtelMetrics } from '../telemetry';
-import type { ChangeTrackingMetrics } from './ports';
+import type { ChangeTrackingMetrics } from './core/ports';
 
 export const ChangeTrackingMetricNames = {
   resyncs: 'outbox.changetracking.resyncs',

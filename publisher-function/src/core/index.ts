@@ -14,3 +14,5 @@ export * from './redact';
 export * from './publishCycle';
 export * from './ackProcessor';
 export * from './rowUpdateErrors';
+export * from './hostLoop';
+export * from './refreshingSettings';

@@ -2,42 +2,12 @@
 // for acknowledgements, a timer for the dead-letter monitor, and an HTTP health endpoint. The definitions are data so
 // tests can invoke exactly what index.ts registers.
 import type { HttpRequest, HttpResponseInit, InvocationContext, ServiceBusQueueFunctionOptions, Timer, TimerFunctionOptions, HttpFunctionOptions } from '@azure/functions';
-import { createPublisherFromAppSettings, type PublisherHost } from '../bootstrap';
-import type { PublisherOptions } from '../publisher';
-import type { DataverseClientOptions } from '@dataverse-outbox/web-api';
+import type { PublisherHost } from '../bootstrap';
 import { describeError, isOutboxError } from '../core/errors';
 import { redactSecrets } from '../core/redact';
 import { processAckMessages } from '../servicebus/ackListener';
-import { createOtelMetrics, loggerFromContext, startAzureMonitor } from '../telemetry';
-
-let host: PublisherHost | undefined;
-
-/** The publisher shared by invocations of this worker process (connections are reused). */
-export function getHost(env: Readonly<Record<string, string | undefined>> = process.env): PublisherHost {
-  if (!host) {
-    host = createPublisherFromAppSettings(env, { metrics: createOtelMetrics(), ...functionsConfig.publisherOptions, dataverseOptions: functionsConfig.dataverseOptions, ackListener: false, deadLetterMonitorIntervalInMs: 0 });
-    void startAzureMonitor(host.app.appInsightsConnectionString).catch(() => undefined);
-  }
-  return host;
-}
-
-/** Closes the shared publisher (tests, host shutdown). */
-export async function closeHost(): Promise<void> {
-  const h = host;
-  host = undefined;
-  await h?.close();
-}
-
-/**
- * The publish timer fires every minute and polls adaptively for 50 s of it, so commit-to-publish latency does not
- * wait for the next tick, and the invocation ends well within any plan's function timeout.
- */
-export const functionsConfig = {
-  publishBudgetInMs: 50_000,
-  /** Options for the shared publisher (tests shorten polling and lease times). */
-  publisherOptions: {} as Partial<Omit<PublisherOptions, 'dataverse' | 'serviceBus'>>,
-  dataverseOptions: {} as DataverseClientOptions,
-};
+import { loggerFromContext } from '../telemetry';
+import { functionsHostConfig, getHost } from './host';
 
 function logSettingsProblem(ctx: InvocationContext, e: unknown): void {
   // A clear message in the invocation log; the timer keeps its schedule (no crash loop) until the settings are fixed.
@@ -57,7 +27,7 @@ export const publishTimer: TimerFunctionOptions = {
       logSettingsProblem(ctx, e);
       throw e;
     }
-    const r = await h.publisher.runFor(functionsConfig.publishBudgetInMs, { untilDeadline: true });
+    const r = await h.publisher.runFor(functionsHostConfig().publishBudgetInMs, { untilDeadline: true });
     // The Functions host has no long-lived timer of its own: each invocation measures the stall gauge once.
     const oldestPendingAgeSeconds = await h.publisher.measurePendingAge();
     ctx.log(JSON.stringify({ message: 'publish run', ...r, oldestPendingAgeSeconds }));

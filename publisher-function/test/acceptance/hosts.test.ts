@@ -5,7 +5,8 @@ import path from 'node:path';
 import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { OutboxLease, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { isOutboxError, runOperatorAction, releaseLease, DataverseLeaseStore } from '../../src';
-import { acknowledgements, closeHost, deadLetterMonitor, functionsConfig, health, outboxFunctions, publishTimer } from '../../src/functions/handlers';
+import { acknowledgements, deadLetterMonitor, health, outboxFunctions, publishTimer } from '../../src/functions/handlers';
+import { closeFunctionsHost, setFunctionsHostConfig } from '../../src/testing';
 import { ACK_QUEUE, MISSING_QUEUE, countByStatus, drainQueue, eventually, rowByMessageId, startHarness, type Harness } from '../support/harness';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await closeHost();
+  await closeFunctionsHost();
   await h?.close();
 });
 
@@ -107,12 +108,14 @@ describe('Azure Functions handlers (as registered)', () => {
   const saved = { ...process.env };
   beforeAll(() => {
     Object.assign(process.env, env());
-    functionsConfig.publishBudgetInMs = 1500;
-    functionsConfig.publisherOptions = { leaseDurationInMs: 5000, polling: { minIntervalInMs: 20, maxIntervalInMs: 200 } };
-    functionsConfig.dataverseOptions = { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } };
+    setFunctionsHostConfig({
+      publishBudgetInMs: 1500,
+      publisherOptions: { leaseDurationInMs: 5000, polling: { minIntervalInMs: 20, maxIntervalInMs: 200 } },
+      dataverseOptions: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } },
+    });
   });
   afterAll(async () => {
-    await closeHost();
+    await closeFunctionsHost();
     process.env = saved;
   });
 

@@ -1,20 +1,17 @@
 // Invariants 4 (order per key), 5 (poison isolation), 6 (no status regression), 7 (stalls visible).
 import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import {
-  KeyBlockers,
-  LeaseKeeper,
   processAckMessages,
   runDeadLetterMonitor,
   runOperatorAction,
-  runPublishCycle,
-  ServiceBusMessageSender,
-  parseSettings,
   noMetrics,
   silentLogger,
   systemClock,
   DataverseLeaseStore,
   type MessageSenderPort,
 } from '../../src';
+import { KeyBlockers, LeaseKeeper, parseSettings, runPublishCycle } from '../../src/core';
+import { ServiceBusMessageSender } from '../../src/servicebus/sender';
 import { countByStatus, drainQueue, enqueueMany, eventually, rowByMessageId, SESSION_QUEUE, MISSING_QUEUE, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;

@@ -2,19 +2,9 @@
 // it) while its outcome is still being written, and in that window the publisher re-takes its lease, or the write
 // lands only in part. A later row of the same key must never be sent before the rows waiting ahead of it.
 import { OutboxStatus } from '@dataverse-outbox/contract';
-import {
-  DataverseLeaseStore,
-  KeyBlockers,
-  LeaseKeeper,
-  noMetrics,
-  runPublishCycle,
-  ServiceBusMessageSender,
-  silentLogger,
-  systemClock,
-  type OutboxStorePort,
-  parseSettings,
-  type PublishCycleDeps,
-} from '../../src';
+import { DataverseLeaseStore, noMetrics, silentLogger, systemClock, type OutboxStorePort } from '../../src';
+import { KeyBlockers, LeaseKeeper, parseSettings, runPublishCycle, type PublishCycleDeps } from '../../src/core';
+import { ServiceBusMessageSender } from '../../src/servicebus/sender';
 import { eventually, rowByMessageId, SESSION_QUEUE, storeWithApplyUpdates, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;

@@ -3,7 +3,8 @@
 import { getEventListeners } from 'node:events';
 import type { ServiceBusClient, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
-import { AckListener, applyAcknowledgements, runDeadLetterMonitor, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
+import { applyAcknowledgements } from '../../src/core';
+import { AckListener, runDeadLetterMonitor, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
 import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;

@@ -1,7 +1,8 @@
 // The change-tracking source end to end: Dataverse emulator (change tracking on business tables) -> publisher ->
 // Service Bus emulator (session queue with duplicate detection) -> official @azure/service-bus receiver.
 import { MessageProperties, Settings } from '@dataverse-outbox/contract';
-import { ChangeTrackingProperties, type ChangeCycleResult, type ChangeSourceReport } from '../../src/changetracking';
+import { ChangeTrackingProperties, type ChangeCycleResult } from '../../src/changetracking/core';
+import type { ChangeSourceReport } from '../../src/changetracking/publisher';
 import { bySession, CT_QUEUE, drainSessions, recordingLogger, recordingMetrics, setEnvironmentValue, startCtEnv, type CtEnv } from './support';
 
 jest.setTimeout(120_000);

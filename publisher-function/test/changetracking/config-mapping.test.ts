@@ -2,9 +2,7 @@
 import { isOutboxError } from '../../src';
 import {
   changeMessageId,
-  classifyTokenError,
   contentVersion,
-  deltaTokenFromLink,
   isChangeTrackingError,
   parseChangeTrackingSources,
   resolveChangeTrackingSources,
@@ -12,7 +10,8 @@ import {
   toOmittedChangeMessage,
   versionFromEtag,
   type ChangeTrackingSourceConfig,
-} from '../../src/changetracking';
+} from '../../src/changetracking/core';
+import { classifyTokenError, deltaTokenFromLink } from '../../src/changetracking/dataverse/deltaReader';
 import { DataverseError } from '../../src';
 
 const allowed = { allowedTargets: ['orders'] };

@@ -4,7 +4,9 @@ import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbo
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { ChangeCheckpoint } from '@dataverse-outbox/contract';
 import { DataverseClient, type LogFields, type Logger } from '../../src';
-import { createChangeTrackingPublisher, DataverseCheckpointStore, type ChangeCheckpoint as CheckpointState, type ChangeTrackingMetrics, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from '../../src/changetracking';
+import type { ChangeCheckpoint as CheckpointState, ChangeTrackingMetrics } from '../../src/changetracking/core';
+import { DataverseCheckpointStore } from '../../src/changetracking/dataverse/checkpointStore';
+import { createChangeTrackingPublisher, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from '../../src/changetracking/publisher';
 
 /** Session queue with duplicate detection, as the docs recommend for change-tracking targets. */
 export const CT_QUEUE = 'crm-changes';

@@ -5,7 +5,8 @@
 import { CommanderError } from 'commander';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxStatus } from '@dataverse-outbox/contract';
-import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, parseSettings, readAppSettings, redactSecrets, runOperatorAction } from '../../src';
+import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, readAppSettings, runOperatorAction } from '../../src';
+import { parseSettings, redactSecrets } from '../../src/core';
 import { program } from '../../src/cli';
 
 let dv: DataverseEmulator;

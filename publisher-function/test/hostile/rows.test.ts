@@ -5,7 +5,8 @@
 // backoff), and every good row of the run reaches its queue. Also: session keys that must survive the publish query's
 // exclusion of blocked keys, and the numeric and allow-list settings.
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { isOutboxError, parseSettings, type EntityRecord } from '../../src';
+import { isOutboxError, type EntityRecord } from '../../src';
+import { parseSettings } from '../../src/core';
 import { drainQueue, enqueueMany, eventually, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 
 const C = OutboxMessage.columns;

@@ -5,7 +5,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { DataverseClient, isDataverseError, type DataverseRetryInfo } from '../../src';
-import { closeHost, health, publishTimer } from '../../src/functions/handlers';
+import { health, publishTimer } from '../../src/functions/handlers';
+import { closeFunctionsHost } from '../../src/testing';
 import { closedPort, killSpawned, runSource, waitFor } from './support';
 
 afterAll(() => killSpawned());
@@ -104,7 +105,7 @@ describe('item: a DATAVERSE_URL with a password is never echoed', () => {
   const badUrls = [`https://admin:${SECRET}@contoso crm.dynamics.com`, `https://admin:${SECRET}@contoso.crm.dynamics.com`, `https://contoso.crm.dynamics.com/?sig=${SECRET}`, `contoso.crm.dynamics.com?password=${SECRET}`];
   const saved = { ...process.env };
   afterEach(async () => {
-    await closeHost();
+    await closeFunctionsHost();
     for (const k of ['DATAVERSE_URL', 'DATAVERSE_TOKEN', 'SERVICEBUS_CONNECTION_STRING']) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];

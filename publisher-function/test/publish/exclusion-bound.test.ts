@@ -1,7 +1,7 @@
 // The publish query's exclusion of blocked keys is bounded (EXCLUSION_LIMITS: 100 keys, 8,000 URL characters), and a key
 // is left out only while every waiting row of it is still in its wait: pure checks of KeyBlockers.excludedKeys and of
 // the filter text the store builds from it.
-import { EXCLUSION_LIMITS, KeyBlockers } from '../../src';
+import { EXCLUSION_LIMITS, KeyBlockers } from '../../src/core';
 import { keyExclusion } from '../../src/dataverse/outboxStore';
 
 const now = new Date('2026-12-07T12:00:00Z');

@@ -3,7 +3,10 @@
 // sending; a malformed-JSON reason says where, not what; one normalised target name is checked and sent to; a row
 // without obx_messageid is published under its row id.
 import { MessageProperties, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { MAX_JSON_DEPTH, parseSettings, ServiceBusMessageSender, type EntityRecord } from '../../src';
+import { MAX_JSON_DEPTH } from '@dataverse-outbox/contract';
+import type { EntityRecord } from '../../src';
+import { parseSettings } from '../../src/core';
+import { ServiceBusMessageSender } from '../../src/servicebus/sender';
 import { drainQueue, eventually, rowByMessageId, type Harness, useHarness } from '../support/harness';
 
 const C = OutboxMessage.columns;

@@ -1,6 +1,6 @@
 // Settings refresh: the first read must succeed; later failures keep the last good settings; changes are reported.
 import { OutboxError } from '../../src';
-import { RefreshingSettings } from '../../src/refreshingSettings';
+import { RefreshingSettings } from '../../src/core/refreshingSettings';
 
 function logger() {
   const errors: string[] = [];

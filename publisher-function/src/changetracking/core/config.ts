@@ -1,7 +1,7 @@
 // Change-tracking sources: the obx_ChangeTrackingSources setting (JSON), overridable by OUTBOX_CHANGE_TRACKING_SOURCES
 // like every solution setting. Parsing collects every problem so the operator sees them all at once.
 import { Settings } from '@dataverse-outbox/contract';
-import { OutboxError } from '../core/errors';
+import { OutboxError } from '../../core/errors';
 
 /** One tracked table, as configured. */
 export interface ChangeTrackingSourceConfig {

@@ -2,9 +2,9 @@
 // in batches, in order -> save the new delta token only once every message it covers was sent. A refused token
 // (expired after Dataverse's 7 days, or invalid) is never skipped over: it is recorded, reported at error level, and
 // the whole table is read again; its messages carry the same ids as before, so duplicate detection drops the copies.
-import { OutboxError } from '../core/errors';
-import type { LeaseKeeper } from '../core/lease';
-import type { Clock, Logger, MessageSenderPort, OperationOptions } from '../core/ports';
+import { OutboxError } from '../../core/errors';
+import type { LeaseKeeper } from '../../core/lease';
+import type { Clock, Logger, MessageSenderPort, OperationOptions } from '../../core/ports';
 import type { ChangeTrackingSourceConfig } from './config';
 import { ChangeTrackingError, isChangeTrackingError } from './errors';
 import { toChangeMessage, toOmittedChangeMessage, type TrackedChange } from './mapping';

@@ -1,11 +1,10 @@
 // The checkpoint of each change-tracking source in Dataverse (obx_changecheckpoint, alternate key obx_name), written
 // only with conditional writes so that an instance that lost its lease can never move a checkpoint backwards.
 import { ChangeCheckpoint as T } from '@dataverse-outbox/contract';
-import type { OperationOptions } from '../core/ports';
-import { alternateKey, type DataverseClient, type EntityRecord } from '@dataverse-outbox/web-api';
-import { DataverseError } from '@dataverse-outbox/web-api';
-import { ChangeTrackingError } from './errors';
-import type { ChangeCheckpoint, CheckpointChanges, CheckpointPort } from './ports';
+import type { OperationOptions } from '../../core/ports';
+import { alternateKey, type DataverseClient, type EntityRecord, DataverseError } from '@dataverse-outbox/web-api';
+import { ChangeTrackingError } from '../core/errors';
+import type { ChangeCheckpoint, CheckpointChanges, CheckpointPort } from '../core/ports';
 
 const C = T.columns;
 

@@ -3,7 +3,7 @@
 // same ids and Service Bus duplicate detection drops the copies.
 import { createHash } from 'node:crypto';
 import { MessageProperties } from '@dataverse-outbox/contract';
-import { DEFAULT_CONTENT_TYPE, type OutboundMessage } from '../core/mapping';
+import { DEFAULT_CONTENT_TYPE, type OutboundMessage } from '../../core/mapping';
 import type { ChangeTrackingSourceConfig } from './config';
 
 /** Application properties added by change-tracking sources (besides the spec's `outbox-message-id`, `source-entity`, `source-id`). */

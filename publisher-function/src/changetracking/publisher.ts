@@ -1,34 +1,26 @@
 // Runs every configured change-tracking source: settings from the solution (overridable by app settings), one lease
-// per source (scope `changetracking:<name>`), cycles on an interval, exponential backoff per source after a failure.
-// One failing source never stops the others.
+// per source (scope `changetracking:<name>`), exponential backoff per source after a failure. One round over every
+// source is the cycle the shared host loop (core/hostLoop.ts) runs on an interval. One failing source never stops the others.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { backoffDelayInMs, type BackoffOptions } from '../core/backoff';
 import { describeError, OutboxError } from '../core/errors';
+import { HostLoop, type LoopTimer } from '../core/hostLoop';
 import { LeaseKeeper } from '../core/lease';
 import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from '../core/ports';
 import { parseSettings, type OutboxSettings } from '../core/settings';
 import type { DataverseClient } from '@dataverse-outbox/web-api';
 import { DataverseLeaseStore } from '../dataverse/leaseStore';
 import { readSettingsFromDataverse } from '../dataverse/settingsSource';
-import { RefreshingSettings } from '../refreshingSettings';
+import { RefreshingSettings } from '../core/refreshingSettings';
 import { ServiceBusMessageSender } from '../servicebus/sender';
-import { DataverseCheckpointStore } from './checkpointStore';
-import { parseChangeTrackingSources, resolveChangeTrackingSources, type ChangeTrackingSourceConfig } from './config';
-import { runChangeTrackingCycle, type ChangeCycleResult } from './cycle';
-import { DataverseDeltaReader } from './deltaReader';
-import { isChangeTrackingError } from './errors';
-import type { ChangeTrackingMetrics, CheckpointPort, DeltaReaderPort } from './ports';
-
-export const noChangeTrackingMetrics: ChangeTrackingMetrics = {
-  published: () => {},
-  failed: () => {},
-  retried: () => {},
-  publishLatency: () => {},
-  backlog: () => {},
-  resync: () => {},
-};
+import { parseChangeTrackingSources, resolveChangeTrackingSources, type ChangeTrackingSourceConfig } from './core/config';
+import { runChangeTrackingCycle, type ChangeCycleResult } from './core/cycle';
+import { isChangeTrackingError } from './core/errors';
+import { noChangeTrackingMetrics, type ChangeTrackingMetrics, type CheckpointPort, type DeltaReaderPort } from './core/ports';
+import { DataverseCheckpointStore } from './dataverse/checkpointStore';
+import { DataverseDeltaReader } from './dataverse/deltaReader';
 
 export interface ChangeTrackingPublisherOptions {
   dataverse: DataverseClient;
@@ -55,6 +47,8 @@ export interface ChangeTrackingPublisherOptions {
   /** Adapters (tests may pass their own). */
   reader?: DeltaReaderPort;
   checkpoints?: CheckpointPort;
+  /** The loop's time and sleep (tests). Default real time. */
+  loopTimer?: LoopTimer;
 }
 
 export type ChangeSourceReport =
@@ -88,10 +82,7 @@ export class ChangeTrackingPublisher {
   private readonly leaseStore: DataverseLeaseStore;
   private readonly states = new Map<string, SourceState>();
   private readonly settingsSource: RefreshingSettings<ChangeTrackingSettings>;
-  private loop?: Promise<void>;
-  private stopping = false;
-  private wakeUp?: () => void;
-  private closed = false;
+  private readonly loop: HostLoop<ChangeTrackingSettings, ChangeSourceReport[]>;
 
   constructor(private readonly options: ChangeTrackingPublisherOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -107,6 +98,20 @@ export class ChangeTrackingPublisher {
       refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
       logger: this.logger,
       what: 'change tracking settings',
+    });
+    const every = options.pollIntervalInMs ?? 5000;
+    this.loop = new HostLoop({
+      name: 'change tracking publisher',
+      logFields: { owner: this.owner },
+      settings: this.settingsSource,
+      cycle: (settings) => this.runRound(settings),
+      // Each source backs off on its own (runSource); the round itself runs every poll interval.
+      verdict: () => 'idle',
+      waits: { minIntervalInMs: every, maxIntervalInMs: every, standbyPollInMs: every, errorMinWaitInMs: every },
+      leases: () => [...this.states.values()].map((s) => s.lease),
+      logger: this.logger,
+      timer: options.loopTimer,
+      onClose: () => this.sender.close(),
     });
   }
 
@@ -184,70 +189,37 @@ export class ChangeTrackingPublisher {
 
   /** One cycle of every source (backoff ignored). */
   async runOnce(options: OperationOptions = {}): Promise<ChangeSourceReport[]> {
-    this.assertOpen();
+    this.loop.assertOpen();
     const settings = await this.loadSettings(options);
     const reports: ChangeSourceReport[] = [];
     for (const source of settings.sources) reports.push(await this.runSource(source, settings, { ...options, force: true }));
     return reports;
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new OutboxError('PublisherClosed', 'The change-tracking publisher is closed; create a new one.');
+  /** One round of the loop: every source not backing off; stop() is honoured between sources. */
+  private async runRound(settings: ChangeTrackingSettings): Promise<ChangeSourceReport[]> {
+    const reports: ChangeSourceReport[] = [];
+    for (const source of settings.sources) {
+      if (this.loop.isStopping) break;
+      reports.push(await this.runSource(source, settings));
+    }
+    return reports;
   }
 
   /** Loads settings (throws on invalid ones), then runs every source until stop(). */
   async start(): Promise<void> {
-    this.assertOpen();
-    if (this.loop) return;
-    const settings = await this.loadSettings();
-    this.stopping = false;
-    this.loop = this.run();
+    if (this.loop.isRunning) return;
+    const settings = await this.loop.start();
     this.logger.info('change tracking publisher started', { owner: this.owner, sources: settings.sources.map((s) => s.name) });
   }
 
-  private async run(): Promise<void> {
-    const every = this.options.pollIntervalInMs ?? 5000;
-    while (!this.stopping) {
-      try {
-        const settings = await this.loadSettings();
-        for (const source of settings.sources) {
-          if (this.stopping) break;
-          await this.runSource(source, settings);
-        }
-      } catch (e) {
-        this.logger.error('change tracking settings could not be read', { error: describeError(e) });
-      }
-      if (!this.stopping) await this.sleep(every);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-  }
-
   /** Graceful stop: finishes the page in hand, releases the leases. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeUp?.();
-    await this.loop?.catch(() => undefined);
-    this.loop = undefined;
-    for (const st of this.states.values()) {
-      await st.lease.release().catch((e: unknown) => this.logger.warn('could not release a change tracking lease; it expires on its own', { scope: st.lease.scope, error: describeError(e) }));
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Stops and closes the Service Bus senders; the clients passed in stay open. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.stop();
-    await this.sender.close();
-    this.closed = true;
+  close(): Promise<void> {
+    return this.loop.close();
   }
 }

@@ -1,9 +1,9 @@
 // Settings read from Dataverse, re-read at most every `refreshIntervalInMs`. The first read must succeed (a clear
 // InvalidSettings error at start); a later failed read keeps the last good settings, so an admin's typo or a Dataverse
 // hiccup never stops a running publisher.
-import { describeError } from './core/errors';
-import { redactSecrets } from './core/redact';
-import type { Logger, OperationOptions } from './core/ports';
+import { describeError } from './errors';
+import { redactSecrets } from './redact';
+import type { Logger, OperationOptions } from './ports';
 
 export interface RefreshingSettingsOptions<T> {
   read: (options: OperationOptions) => Promise<T>;
@@ -13,6 +13,8 @@ export interface RefreshingSettingsOptions<T> {
   what: string;
   /** Called when a refresh returns different settings than before. */
   onChange?: (next: T) => void;
+  /** Milliseconds now (tests). Default Date.now. */
+  now?: () => number;
 }
 
 export class RefreshingSettings<T> {
@@ -21,13 +23,17 @@ export class RefreshingSettings<T> {
 
   constructor(private readonly options: RefreshingSettingsOptions<T>) {}
 
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
   /** The settings after the first successful read. */
   get current(): T | undefined {
     return this.value;
   }
 
   async get(options: OperationOptions = {}): Promise<T> {
-    if (this.value !== undefined && Date.now() - this.readAt < this.options.refreshIntervalInMs) return this.value;
+    if (this.value !== undefined && this.now() - this.readAt < this.options.refreshIntervalInMs) return this.value;
     try {
       const next = await this.options.read(options);
       if (this.value !== undefined && JSON.stringify(next) !== JSON.stringify(this.value)) this.options.onChange?.(next);
@@ -36,7 +42,7 @@ export class RefreshingSettings<T> {
       if (this.value === undefined) throw e;
       this.options.logger.error(`${this.options.what} refresh failed; keeping the last good ${this.options.what}`, { error: redactSecrets(describeError(e)) });
     }
-    this.readAt = Date.now();
+    this.readAt = this.now();
     return this.value;
   }
 }

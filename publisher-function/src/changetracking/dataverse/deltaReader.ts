@@ -1,13 +1,12 @@
 // Dataverse side of change tracking ("Use change tracking to synchronize data with external systems"): the initial
 // synchronisation with `Prefer: odata.track-changes`, paged by odata.maxpagesize; then `$deltatoken` reads whose
 // deleted rows come back as `$deletedEntity` entries. An expired token is ExpiredVersionStamp (0x80044352).
-import type { OperationOptions } from '../core/ports';
-import type { DataverseClient } from '@dataverse-outbox/web-api';
-import { DataverseError } from '@dataverse-outbox/web-api';
-import type { ChangeTrackingSourceConfig } from './config';
-import { ChangeTrackingError } from './errors';
-import { contentVersion, versionFromEtag, type TrackedChange } from './mapping';
-import type { ChangePage, DeltaReaderPort } from './ports';
+import type { OperationOptions } from '../../core/ports';
+import { type DataverseClient, DataverseError } from '@dataverse-outbox/web-api';
+import type { ChangeTrackingSourceConfig } from '../core/config';
+import { ChangeTrackingError } from '../core/errors';
+import { contentVersion, versionFromEtag, type TrackedChange } from '../core/mapping';
+import type { ChangePage, DeltaReaderPort } from '../core/ports';
 
 const EXPIRED_VERSION_STAMP = '0x80044352';
 

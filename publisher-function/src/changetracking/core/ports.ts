@@ -1,5 +1,5 @@
 // What the change-tracking cycle needs from the world. The Dataverse adapters implement them.
-import type { OperationOptions, PublisherMetrics } from '../core/ports';
+import type { OperationOptions, PublisherMetrics } from '../../core/ports';
 import type { ChangeTrackingSourceConfig } from './config';
 import type { TrackedChange } from './mapping';
 
@@ -52,3 +52,12 @@ export interface ChangeTrackingMetrics extends PublisherMetrics {
   /** A delta token was saved: time since the last one is the source's staleness. */
   checkpointed?(source: string): void;
 }
+
+export const noChangeTrackingMetrics: ChangeTrackingMetrics = {
+  published: () => {},
+  failed: () => {},
+  retried: () => {},
+  publishLatency: () => {},
+  backlog: () => {},
+  resync: () => {},
+};
