@@ -1,12 +1,12 @@
-// Outbox health from Dataverse: counts by status, oldest pending age, time since the last publish, lease owner.
-import { computeHealth, type OutboxHealth } from './core/health';
+// Outbox health: counts by status, oldest pending age, time since the last publish, lease owner, read through the
+// core's health port (the Dataverse store in production) and judged by the contract's rules.
+import { computeHealth, type OutboxHealth, type OutboxHealthPort } from './core/health';
 import type { LeasePort, OperationOptions } from './core/ports';
 import type { OutboxSettings } from './core/settings';
-import type { DataverseOutboxStore } from './dataverse/outboxStore';
 
 export interface HealthSources {
-  store: DataverseOutboxStore;
-  lease: LeasePort;
+  store: OutboxHealthPort;
+  lease: Pick<LeasePort, 'read'>;
   scope: string;
   settings: Pick<OutboxSettings, 'healthThresholds' | 'publisherEnabled'>;
   now?: () => Date;

@@ -1,15 +1,33 @@
-// Health (invariant 7): stalls must be visible, not only counts.
-import { OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
-import type { HealthThresholds } from './settings';
+// Health (invariant 7) as the publisher reports it: the port it reads its figures through, and the JSON of the health
+// endpoint and `outbox status`. The thresholds, levels and rules are the contract's (evaluateHealth in
+// @dataverse-outbox/contract), the same ones the monitor control judges with.
+import { evaluateHealth, OutboxStatus, type HealthLevel, type HealthThresholds, type OutboxStatusName } from '@dataverse-outbox/contract';
+import type { OperationOptions } from './ports';
 
-export type HealthLevel = 'green' | 'amber' | 'red';
+/** Rows per status; a status listed in `capped` has more rows than an aggregate may count, its value is a lower bound. */
+export interface StatusCounts {
+  counts: Partial<Record<OutboxStatusName, number>>;
+  capped: OutboxStatusName[];
+}
+
+/** What health reads from the outbox table (the Dataverse store implements it; tests may too). */
+export interface OutboxHealthPort {
+  /** Rows per status over the whole table; a status too big to count exactly is a lower bound, listed in `capped`. */
+  countByStatus(options?: OperationOptions): Promise<StatusCounts>;
+  /** The oldest Pending row (FIFO head), or undefined when nothing is Pending. */
+  oldestPending(options?: OperationOptions): Promise<{ createdOn?: Date } | undefined>;
+  /** The most recent publish time (undefined: none) and the most recent failure's error. */
+  latest(options?: OperationOptions): Promise<{ lastPublishedOn?: Date; lastError?: string }>;
+}
 
 export interface HealthInput {
   now: Date;
   counts: Partial<Record<OutboxStatusName, number>>;
   /** Statuses whose count is a lower bound (more rows than one aggregate query may count). */
   countsCapped?: readonly OutboxStatusName[];
+  /** Undefined: nothing is Pending. */
   oldestPendingCreatedOn?: Date;
+  /** Undefined: nothing was ever published. */
   lastPublishedOn?: Date;
   leaseOwner?: string;
   leaseUntil?: Date;
@@ -32,47 +50,34 @@ export interface OutboxHealth {
   checkedAt: string;
 }
 
-const rank: Record<HealthLevel, number> = { green: 0, amber: 1, red: 2 };
+const statusNames = Object.keys(OutboxStatus) as OutboxStatusName[];
 
-/** A count for people: "1234", or "50,000+" when it is a lower bound. */
-export function formatCount(n: number, capped: boolean): string {
-  return capped ? `${n.toLocaleString('en-US')}+` : String(n);
-}
-
-/**
- * Amber: the oldest pending row is older than maxPendingAgeSeconds, or the publisher is switched off with work waiting.
- * Red: twice that age (a stall), or more Failed / DeadLettered rows than allowed (they need an operator).
- */
+/** The publisher reads every figure (or fails), so the contract's evaluation always has a level to give. */
 export function computeHealth(input: HealthInput): OutboxHealth {
-  const counts = Object.fromEntries(
-    (Object.keys(OutboxStatus) as OutboxStatusName[]).map((k) => [k, input.counts[k] ?? 0]),
-  ) as Record<OutboxStatusName, number>;
-  const capped = (Object.keys(OutboxStatus) as OutboxStatusName[]).filter((k) => input.countsCapped?.includes(k));
-  const show = (k: OutboxStatusName): string => formatCount(counts[k], capped.includes(k));
-  const t = input.thresholds;
-  const age = input.oldestPendingCreatedOn ? Math.max(0, Math.round((input.now.getTime() - input.oldestPendingCreatedOn.getTime()) / 1000)) : null;
-  const sinceLast = input.lastPublishedOn ? Math.max(0, Math.round((input.now.getTime() - input.lastPublishedOn.getTime()) / 1000)) : null;
+  const counts = {} as Record<OutboxStatusName, number>;
+  for (const name of statusNames) counts[name] = input.counts[name] ?? 0;
+  const countsCapped = statusNames.filter((name) => input.countsCapped?.includes(name));
   const leaseActive = !!input.leaseUntil && input.leaseUntil.getTime() > input.now.getTime();
-  let level: HealthLevel = 'green';
-  const reasons: string[] = [];
-  const raise = (l: HealthLevel, why: string): void => {
-    if (rank[l] > rank[level]) level = l;
-    reasons.push(why);
-  };
-  if (age !== null && age > t.maxPendingAgeSeconds) {
-    raise(age > 2 * t.maxPendingAgeSeconds ? 'red' : 'amber', `oldest pending row is ${age}s old (threshold ${t.maxPendingAgeSeconds}s)`);
-  }
-  if (counts.Failed > t.maxFailed) raise('red', `${show('Failed')} Failed row(s) (threshold ${t.maxFailed})`);
-  if (counts.DeadLettered > t.maxDeadLettered) raise('red', `${show('DeadLettered')} DeadLettered row(s) (threshold ${t.maxDeadLettered})`);
-  if (!input.publisherEnabled && counts.Pending > 0) raise('amber', `publisher is disabled (obx_PublisherEnabled) with ${show('Pending')} pending row(s)`);
-  if (counts.Pending > 0 && !leaseActive) raise('amber', 'rows are pending but no publisher holds the lease');
+  const e = evaluateHealth(
+    {
+      now: input.now,
+      counts,
+      countsCapped,
+      oldestPendingCreatedOn: input.oldestPendingCreatedOn ?? null,
+      lastPublishedOn: input.lastPublishedOn ?? null,
+      publisherEnabled: input.publisherEnabled,
+      leaseActive,
+    },
+    input.thresholds,
+  );
   return {
-    level,
-    reasons,
+    // Counts are always read here, so at least the Failed figure is judged: a level is always known.
+    level: e.level ?? 'green',
+    reasons: e.reasons,
     counts,
-    countsCapped: capped,
-    oldestPendingAgeSeconds: age,
-    secondsSinceLastPublish: sinceLast,
+    countsCapped,
+    oldestPendingAgeSeconds: input.oldestPendingCreatedOn ? (e.oldestPendingAge.value ?? null) : null,
+    secondsSinceLastPublish: e.sinceLastPublish.value ?? null,
     leaseOwner: input.leaseOwner ?? null,
     leaseActive,
     lastError: input.lastError ?? null,

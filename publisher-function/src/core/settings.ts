@@ -1,13 +1,7 @@
 // Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
 // settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
-import { entityNameProblem, normaliseEntityName, Settings, type SettingKey } from '@dataverse-outbox/contract';
+import { entityNameProblem, normaliseEntityName, parseHealthThresholds, Settings, type HealthThresholds, type SettingKey } from '@dataverse-outbox/contract';
 import { OutboxError } from './errors';
-
-export interface HealthThresholds {
-  maxPendingAgeSeconds: number;
-  maxFailed: number;
-  maxDeadLettered: number;
-}
 
 export interface OutboxSettings {
   serviceBusNamespace: string;
@@ -105,22 +99,10 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     if (bad.length === 0) allowedTargets = [...new Set(targetsRaw.map((t: unknown) => normaliseEntityName(t)!))];
   }
 
-  const thresholdsRaw = json('HealthThresholds');
-  const healthThresholds: HealthThresholds = JSON.parse(Settings.HealthThresholds.defaultValue);
-  if (typeof thresholdsRaw !== 'object' || thresholdsRaw === null || Array.isArray(thresholdsRaw)) {
-    problems.push(`${where(get('HealthThresholds'))} must be a JSON object like ${Settings.HealthThresholds.defaultValue}`);
-  } else {
-    for (const [k, v] of Object.entries(thresholdsRaw)) {
-      // Own properties only: `in` would also take inherited names (constructor, __proto__, toString) as known fields.
-      if (!Object.hasOwn(healthThresholds, k)) {
-        problems.push(`${where(get('HealthThresholds'))} has an unknown field "${k}" (known: ${Object.keys(healthThresholds).join(', ')})`);
-      } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-        problems.push(`${where(get('HealthThresholds'))}.${k} must be a number >= 0, got ${JSON.stringify(v)}`);
-      } else {
-        healthThresholds[k as keyof HealthThresholds] = v;
-      }
-    }
-  }
+  // The contract's reader: unknown fields and values below 0 are refused by name; blank means the solution default.
+  const thresholdsR = get('HealthThresholds');
+  const { thresholds: healthThresholds, problems: thresholdProblems } = parseHealthThresholds(thresholdsR.value, where(thresholdsR));
+  problems.push(...thresholdProblems);
 
   const enabledR = get('PublisherEnabled');
   let publisherEnabled = parseBoolean(enabledR.value);

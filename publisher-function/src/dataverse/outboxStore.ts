@@ -1,6 +1,7 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
 import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
+import type { OutboxHealthPort, StatusCounts } from '../core/health';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient, type EntityRecord, DataverseError, errorFromResponse } from '@dataverse-outbox/web-api';
@@ -136,11 +137,7 @@ const BATCH_LIMIT = 1000;
 /** Dataverse's AggregateQueryRecordLimit: rows one aggregate FetchXML query may cover. */
 export const AGGREGATE_QUERY_RECORD_LIMIT = 50_000;
 
-/** Rows per status; a status listed in `capped` has more rows than an aggregate may count, its value is a lower bound. */
-export interface StatusCounts {
-  counts: Partial<Record<OutboxStatusName, number>>;
-  capped: OutboxStatusName[];
-}
+export type { StatusCounts } from '../core/health';
 
 export interface OutboxStoreOptions {
   /** The environment's AggregateQueryRecordLimit, reported as the lower bound of a capped count. Default 50,000. */
@@ -159,7 +156,7 @@ export function isAggregateLimitError(e: unknown): boolean {
   return e instanceof DataverseError && e.dataverseCode?.toLowerCase() === '0x8004e023';
 }
 
-export class DataverseOutboxStore implements OutboxStorePort {
+export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
   private readonly aggregateQueryRecordLimit: number;
 
   constructor(

@@ -1,0 +1,37 @@
+// Health reads its figures through the core's health port, not the Dataverse store: any store that answers the three
+// reads gets the endpoint's report, judged by the contract's rules (the Dataverse store is covered by aggregateLimit.test).
+import type { OutboxHealthPort } from '../../src/core/health';
+import { getOutboxHealth } from '../../src/health';
+
+const now = new Date('2025-01-01T08:00:00Z');
+const ago = (seconds: number): Date => new Date(now.getTime() - seconds * 1000);
+
+function port(figures: Awaited<ReturnType<OutboxHealthPort['countByStatus']>>, oldest?: Date, lastPublishedOn?: Date): OutboxHealthPort {
+  return {
+    countByStatus: () => Promise.resolve(figures),
+    oldestPending: () => Promise.resolve(oldest ? { createdOn: oldest } : undefined),
+    latest: () => Promise.resolve(lastPublishedOn ? { lastPublishedOn } : {}),
+  };
+}
+
+const held = { read: () => Promise.resolve({ scope: 'default', owner: 'w1', until: new Date(now.getTime() + 30_000) }) };
+const settings = { publisherEnabled: true, healthThresholds: { maxPendingAgeSeconds: 300, maxFailed: 0, maxDeadLettered: 0 } };
+
+it('a first row after a quiet night is not a stall: green, with the real time since the last publish', async () => {
+  const h = await getOutboxHealth({ store: port({ counts: { Pending: 1, Acked: 10 }, capped: [] }, ago(2), ago(8 * 3600)), lease: held, scope: 'default', settings, now: () => now });
+  expect(h).toMatchObject({ level: 'green', reasons: [], oldestPendingAgeSeconds: 2, secondsSinceLastPublish: 8 * 3600, leaseOwner: 'w1', leaseActive: true });
+});
+
+it('switched off with a capped backlog and nobody on the lease: amber, the count shown as a lower bound', async () => {
+  const h = await getOutboxHealth({
+    store: port({ counts: { Pending: 50_000 }, capped: ['Pending'] }, ago(10)),
+    lease: { read: () => Promise.resolve(undefined) },
+    scope: 'default',
+    settings: { ...settings, publisherEnabled: false },
+    now: () => now,
+  });
+  expect(h.level).toBe('amber');
+  expect(h.countsCapped).toEqual(['Pending']);
+  expect(h.secondsSinceLastPublish).toBeNull();
+  expect(h.reasons).toEqual(['publisher is disabled (obx_PublisherEnabled) with 50,000+ pending row(s)', 'rows are pending but no publisher holds the lease']);
+});
