@@ -3,9 +3,8 @@
 // would leave the outbox row Published for ever. Recording sent acknowledgements (in batches, off the hot path) and
 // sweeping the inbox for entries never recorded closes that window: such entries are acknowledged again. Sending an
 // acknowledgement twice is harmless (the publisher applies it once, and never moves a final row).
-import { isGuid, normaliseGuid } from '@dataverse-outbox/contract';
+import { isGuid, normaliseGuid, type Acknowledgement } from '@dataverse-outbox/contract';
 
-import type { Acknowledgement } from './acknowledgement';
 import type { InboxEntry, InboxStore } from './inbox';
 
 export interface AcknowledgementSweepOptions {
@@ -110,7 +109,7 @@ export class AcknowledgementLedger {
           outboxId: normaliseGuid(entry.outboxId)!,
           messageId: entry.outboxMessageId,
           outcome: 'processed',
-          processedAt: entry.processedAt.toISOString(),
+          processedAt: entry.processedAt,
         });
         sent.push(entry);
       }

@@ -11,9 +11,8 @@ import {
   type ServiceBusSender,
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
-import { Settings } from '@dataverse-outbox/contract';
+import { Settings, toAcknowledgementMessage, type Acknowledgement } from '@dataverse-outbox/contract';
 
-import { toAcknowledgementMessage, type Acknowledgement } from './acknowledgement';
 import { AcknowledgementLedger, type AcknowledgementSweepOptions } from './acknowledgementLedger';
 import { ConsumerError, describeError } from './errors';
 import type { InboxStore, OperationOptions } from './inbox';

@@ -20,8 +20,6 @@ export type {
 } from './internal/processMessage';
 export { payloadSchemaVersion, readOutboxEvent } from './outboxEvent';
 export type { OutboxEvent, ReadOutboxEventResult } from './outboxEvent';
-export { acknowledgementSubject, toAcknowledgementMessage } from './acknowledgement';
-export type { Acknowledgement, AcknowledgementOutcome } from './acknowledgement';
 export type { AcknowledgementSweepOptions } from './acknowledgementLedger';
 export { ConsumerError, DeadLetterReasons, PermanentError, isConsumerError, isPermanentError } from './errors';
 export type { ConsumerErrorCode, ConsumerErrorOptions, DeadLetterReason, PermanentErrorOptions, PermanentErrorReason } from './errors';

@@ -3,6 +3,7 @@
 export * from './generated/names';
 export * from './identifiers';
 export * from './statusMachine';
+export * from './acknowledgement';
 export * from './health';
 export * from './jsonCheck';
 export * from './jsonValues';

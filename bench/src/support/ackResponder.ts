@@ -1,8 +1,7 @@
 // Stands in for downstream consumers where only their acknowledgements matter (budget benchmark): receives what the
 // publisher sent and acknowledges each message with the consumer toolkit's own acknowledgement format.
 import type { ServiceBusClient, ServiceBusReceiver, ServiceBusSender } from '@azure/service-bus';
-import { toAcknowledgementMessage } from '@dataverse-outbox/consumer';
-import { MessageProperties } from '@dataverse-outbox/contract';
+import { MessageProperties, toAcknowledgementMessage } from '@dataverse-outbox/contract';
 import { ACK_QUEUE, TARGET } from './world';
 
 export class AckResponder {
@@ -24,7 +23,7 @@ export class AckResponder {
     while (!this.stopping) {
       const messages = await this.receiver!.receiveMessages(200, { maxWaitTimeInMs: 300 });
       if (messages.length === 0) continue;
-      const processedAt = new Date().toISOString();
+      const processedAt = new Date();
       const acks = messages.map((m) =>
         toAcknowledgementMessage({
           outboxId: String(m.applicationProperties?.[MessageProperties.outboxId] ?? ''),

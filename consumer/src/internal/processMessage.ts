@@ -5,8 +5,8 @@
 // A crash before commit leaves nothing (redelivery runs it again); a crash after commit leaves the inbox row, so the
 // redelivery is completed and re-acknowledged without running the handler.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import type { Acknowledgement } from '@dataverse-outbox/contract';
 
-import type { Acknowledgement } from '../acknowledgement';
 import {
   ConsumerError,
   DeadLetterReasons,
@@ -207,7 +207,7 @@ export async function processMessage<TTransaction>(
             messageId: ids.outboxMessageId,
             outcome: 'rejected',
             reason: `${reason}: ${text}`,
-            processedAt: new Date().toISOString(),
+            processedAt: new Date(),
           });
     return { outcome: 'dead-lettered', ...base, ...details, ...(acknowledgement ? { acknowledgement } : {}) };
   }
@@ -304,7 +304,7 @@ export async function processMessage<TTransaction>(
     outboxId: event.outboxId,
     messageId: event.outboxMessageId,
     outcome: 'processed',
-    processedAt: entry.processedAt.toISOString(),
+    processedAt: entry.processedAt,
   });
   if (acknowledgement) deps.acknowledgementSent?.(event.outboxMessageId);
   return { outcome: status, ...base, ...ids, ...(acknowledgement ? { acknowledgement } : {}) };

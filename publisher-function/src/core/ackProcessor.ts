@@ -2,8 +2,8 @@
 // re-read and re-decide on version conflicts. Never regresses a status. Each id gets its own result: a row whose own
 // update fails is reported alone, and a failure of the whole store (throttled, unreachable) leaves every id not yet
 // written as 'retry' while keeping what was written.
-import { OutboxStatus } from '@dataverse-outbox/contract';
-import { decideAck, type Acknowledgement } from './acks';
+import { OutboxStatus, type Acknowledgement } from '@dataverse-outbox/contract';
+import { decideAck } from './acks';
 import type { Logger, OperationOptions, OutboxStorePort } from './ports';
 import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
 import { isRowUpdatesFailedError } from './rowUpdateErrors';

@@ -3,7 +3,8 @@
 // specific reason, when it can never be applied. One poison ack never decides the fate of its neighbours.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import { parseAcknowledgement, PoisonReasons, type Acknowledgement, type PoisonReason } from '../core/acks';
+import { parseAcknowledgement, type Acknowledgement } from '@dataverse-outbox/contract';
+import { PoisonReasons, type PoisonReason } from '../core/acks';
 import { applyAcknowledgements, type NoticeOutcome } from '../core/ackProcessor';
 import { describeError } from '../core/errors';
 import type { Logger, OperationOptions, OutboxStorePort, PublisherMetrics } from '../core/ports';

@@ -1,4 +1,4 @@
-import { canTransition, MessageProperties, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { canTransition, MessageProperties, OutboxStatus, parseAcknowledgement, Settings } from '@dataverse-outbox/contract';
 import {
   KeyBlockers,
   backoffDelayInMs,
@@ -7,7 +7,6 @@ import {
   decideAck,
   groupByTarget,
   isOutboxError,
-  parseAcknowledgement,
   parseSettings,
   planOrdering,
   statusWhenSent,
