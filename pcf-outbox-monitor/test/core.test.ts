@@ -1,5 +1,4 @@
 import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
-import { actionUpdate, canRunOnSelection, isActionAllowed, outboxActions } from '../OutboxMonitor/core/actions';
 import { describeError, formatDuration, readDate, truncate } from '../OutboxMonitor/core/format';
 import {
   bucketLast24Hours,
@@ -17,43 +16,6 @@ import { readStatus } from '../OutboxMonitor/core/status';
 
 const c = OutboxMessage.columns;
 const S = OutboxStatus;
-
-describe('action enable rules (same as the command bar)', () => {
-  const table: [string, number, boolean, boolean, boolean][] = [
-    // status, value, retry, replay, cancel
-    ['Pending', S.Pending, false, false, true],
-    ['Published', S.Published, false, true, false],
-    ['Acked', S.Acked, false, false, false],
-    ['Failed', S.Failed, true, false, true],
-    ['DeadLettered', S.DeadLettered, false, true, true],
-    ['Cancelled', S.Cancelled, false, false, false],
-  ];
-  it.each(table)('%s', (_name, value, retry, replay, cancel) => {
-    expect(isActionAllowed('retry', value)).toBe(retry);
-    expect(isActionAllowed('replay', value)).toBe(replay);
-    expect(isActionAllowed('cancel', value)).toBe(cancel);
-  });
-
-  it('never allows an action on an unknown or missing status', () => {
-    for (const action of outboxActions) {
-      expect(isActionAllowed(action, undefined)).toBe(false);
-      expect(isActionAllowed(action, 999)).toBe(false);
-    }
-  });
-
-  it('needs a selection in which every row allows the action', () => {
-    expect(canRunOnSelection('retry', [])).toBe(false);
-    expect(canRunOnSelection('retry', [S.Failed, S.Failed])).toBe(true);
-    expect(canRunOnSelection('retry', [S.Failed, S.Pending])).toBe(false);
-    expect(canRunOnSelection('cancel', [S.Failed, S.Pending, S.DeadLettered])).toBe(true);
-  });
-
-  it('writes Pending with a fresh attempt budget on retry, a new replay number on replay, Cancelled on cancel', () => {
-    expect(actionUpdate('retry', { replayCount: 3 })).toEqual({ [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null });
-    expect(actionUpdate('replay', { replayCount: 3 })).toEqual({ [c.status]: S.Pending, [c.replayCount]: 4, [c.attempts]: 0, [c.nextAttemptOn]: null });
-    expect(actionUpdate('cancel', { replayCount: 0 })).toEqual({ [c.status]: S.Cancelled });
-  });
-});
 
 describe('health thresholds and levels', () => {
   it('defaults to the solution setting default', () => {

@@ -205,7 +205,8 @@ describe('actions', () => {
     expect(results.textContent).toContain('row 00: queued again');
     const id = m.table[0].obx_outboxmessageid;
     // A conditional update with the ETag read with the row (context.webAPI.updateRecord cannot send If-Match).
-    expect(calls(m, 'fetch.PATCH')).toEqual([[id, 'W/"1"', { [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null }]]);
+    // The contract's retry patch (contract/src/operatorActions.ts).
+    expect(calls(m, 'fetch.PATCH')).toEqual([[id, 'W/"1"', { [c.status]: S.Pending, [c.attempts]: 0, [c.nextAttemptOn]: null, [c.lastError]: null }]]);
     expect(calls(m, 'webAPI.updateRecord')).toEqual([]);
     expect(calls(m, 'refresh').length).toBeGreaterThanOrEqual(1);
     await settle(m);
@@ -224,8 +225,9 @@ describe('actions', () => {
     await screen.findByRole('status', { name: 'Replay results' });
     const updates = calls(m, 'fetch.PATCH');
     expect(updates.map((u) => u[2])).toEqual([
-      { [c.status]: S.Pending, [c.replayCount]: 3, [c.attempts]: 0, [c.nextAttemptOn]: null },
-      { [c.status]: S.Pending, [c.replayCount]: 1, [c.attempts]: 0, [c.nextAttemptOn]: null },
+      // The contract's replay patch: a new delivery, with the earlier answer and error cleared.
+      { [c.status]: S.Pending, [c.replayCount]: 3, [c.attempts]: 0, [c.nextAttemptOn]: null, [c.lastError]: null, [c.ackedOn]: null },
+      { [c.status]: S.Pending, [c.replayCount]: 1, [c.attempts]: 0, [c.nextAttemptOn]: null, [c.lastError]: null, [c.ackedOn]: null },
     ]);
   });
 

@@ -1,6 +1,5 @@
 // Node/TypeScript entry of the web resources workspace (tests, the PCF monitor, tools). The browser bundles are built
 // from src/entries/*.ts into solution/src/WebResources/obx_/outbox/.
-export * from './status-rules';
 export * from './client/errors';
 export * from './client/requests';
 export * from './client/commit';

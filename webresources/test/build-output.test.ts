@@ -7,7 +7,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import * as acorn from 'acorn';
 import { WebResourceFiles } from '../src/web-resource-files';
-import { isOutboxCommandName } from '../src/status-rules';
+import { isOperatorAction } from '@dataverse-outbox/contract';
 
 const workspace = path.resolve(__dirname, '..');
 const solutionSrc = path.resolve(workspace, '../solution/src');
@@ -134,7 +134,7 @@ describe('the bundles in a page', () => {
       const resolved = functionName.split('.').slice(1).reduce<unknown>((obj, key) => (obj as Record<string, unknown> | undefined)?.[key], outbox);
       expect([functionName, typeof resolved]).toEqual([functionName, 'function']);
       const command = /<StringParameter Value="([^"]+)"/.exec(params)?.[1];
-      expect(isOutboxCommandName(command)).toBe(true);
+      expect(isOperatorAction(command)).toBe(true);
     }
   });
 });

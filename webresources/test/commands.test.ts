@@ -63,7 +63,8 @@ describe('enable rules (RibbonDiff CustomRule -> Obx.Outbox.Commands.isEnabledFo
       ['retry', DeadLettered, false],
       ['replay', DeadLettered, true],
       ['replay', Published, true],
-      ['replay', Acked, false],
+      ['replay', Acked, true],
+      ['replay', Failed, false],
       ['cancel', Pending, true],
       ['cancel', Cancelled, false],
       ['cancel', Published, false],
@@ -125,11 +126,14 @@ describe('commands over selected rows', () => {
     expect(control.refresh).toHaveBeenCalled();
   });
 
-  it('Replay: DeadLettered and Published go back to Pending with replay count + 1', async () => {
-    store.add(id(1), DeadLettered, 0).add(id(2), Published, 2);
-    await runFromGrid('replay', grid([]), [id(1), id(2)]);
+  it('Replay: DeadLettered, Published and Acked go back to Pending with replay count + 1, answer and error cleared', async () => {
+    store.add(id(1), DeadLettered, 0).add(id(2), Published, 2).add(id(3), Acked, 0);
+    await runFromGrid('replay', grid([]), [id(1), id(2), id(3)]);
     expect(store.rows.get(id(1))).toEqual(expect.objectContaining({ status: Pending, replayCount: 1 }));
     expect(store.rows.get(id(2))).toEqual(expect.objectContaining({ status: Pending, replayCount: 3 }));
+    expect(store.rows.get(id(3))).toEqual(expect.objectContaining({ status: Pending, replayCount: 1 }));
+    // The contract's patch, as sent: what made the row look answered is cleared (see contract/src/operatorActions.ts).
+    expect(store.updates.find((u) => u.id === id(1))?.patch).toEqual(expect.objectContaining({ [col.ackedOn]: null, [col.lastError]: null, [col.attempts]: 0 }));
   });
 
   it('Cancel: Pending, Failed and DeadLettered become Cancelled', async () => {

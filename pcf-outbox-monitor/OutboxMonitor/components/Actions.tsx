@@ -1,6 +1,7 @@
 import { DefaultButton, Dialog, DialogFooter, DialogType, MessageBar, MessageBarType, PrimaryButton, Spinner, SpinnerSize } from '@fluentui/react';
 import * as React from 'react';
-import { actionAllowedFrom, actionLabels, canRunOnSelection, outboxActions, type OutboxAction } from '../core/actions';
+import { canRunOnAll, operatorActionRules, operatorActions, type OperatorAction } from '@dataverse-outbox/contract';
+import { actionLabels } from '../core/actions';
 import { describeError, formatCount, truncate } from '../core/format';
 import type { OutboxRow } from '../core/rows';
 import type { ActionResult, ActionTarget } from '../core/runAction';
@@ -8,7 +9,7 @@ import { statusLabels, statusNameOf, statusValueOf } from '../core/status';
 
 export interface ActionsProps {
   selectedRows: readonly OutboxRow[];
-  runAction: (action: OutboxAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
+  runAction: (action: OperatorAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
   /** Called after an action ran (whatever the per-row outcome) and by the Refresh button. */
   onRefresh: () => void;
   /** Why actions cannot run in this host (no Dataverse Web API); undefined when they can. */
@@ -16,7 +17,7 @@ export interface ActionsProps {
 }
 
 interface Outcome {
-  action: OutboxAction;
+  action: OperatorAction;
   results: readonly ActionResult[];
   error?: string;
 }
@@ -35,14 +36,14 @@ function shownResults(results: readonly ActionResult[]): { shown: readonly Actio
   return { shown, hiddenDone: done - shownDone, hiddenOther: results.length - done - (shown.length - shownDone) };
 }
 
-function allowedText(action: OutboxAction): string {
-  return actionAllowedFrom[action].map((v) => statusLabels[statusNameOf(v) ?? 'Pending']).join(' or ');
+function allowedText(action: OperatorAction): string {
+  return operatorActionRules[action].allowedFrom.map((v) => statusLabels[statusNameOf(v) ?? 'Pending']).join(' or ');
 }
 
 /** Retry / Replay / Cancel on the selected rows, with a confirmation and a result per row. */
 export const Actions = React.memo(function Actions({ selectedRows, runAction, onRefresh, unavailable }: ActionsProps): React.ReactElement {
-  const [confirming, setConfirming] = React.useState<OutboxAction | undefined>(undefined);
-  const [running, setRunning] = React.useState<OutboxAction | undefined>(undefined);
+  const [confirming, setConfirming] = React.useState<OperatorAction | undefined>(undefined);
+  const [running, setRunning] = React.useState<OperatorAction | undefined>(undefined);
   const [outcome, setOutcome] = React.useState<Outcome | undefined>(undefined);
 
   const statuses = React.useMemo(() => selectedRows.map((r) => statusValueOf(r.status)), [selectedRows]);
@@ -74,8 +75,8 @@ export const Actions = React.memo(function Actions({ selectedRows, runAction, on
   return (
     <div>
       <div role="toolbar" aria-label="Outbox actions" style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'center' }}>
-        {outboxActions.map((action) => {
-          const enabled = unavailable === undefined && running === undefined && canRunOnSelection(action, statuses);
+        {operatorActions.map((action) => {
+          const enabled = unavailable === undefined && running === undefined && canRunOnAll(action, statuses);
           const label = actionLabels[action].verb;
           const why = unavailable !== undefined ? `${label} needs the Dataverse Web API: ${unavailable}` : `Select only ${allowedText(action)} rows to ${label.toLowerCase()}`;
           return (

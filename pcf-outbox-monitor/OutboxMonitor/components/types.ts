@@ -1,12 +1,12 @@
 // Plain props shared by the components. index.ts builds these from the PCF context; components never see the context.
-import type { OutboxAction } from '../core/actions';
+import type { OperatorAction } from '@dataverse-outbox/contract';
 import type { ActionResult, ActionTarget } from '../core/runAction';
 import type { HealthReport, RowDetails } from '../core/services';
 import type { OutboxStatusValue } from '../core/status';
 
 export interface MonitorServices {
   loadHealth: () => Promise<HealthReport>;
-  runAction: (action: OutboxAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
+  runAction: (action: OperatorAction, rows: readonly ActionTarget[]) => Promise<ActionResult[]>;
   loadDetails: (id: string) => Promise<RowDetails>;
 }
 

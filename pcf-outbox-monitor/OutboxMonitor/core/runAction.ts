@@ -1,8 +1,9 @@
 // Retry / Replay / Cancel over the selected rows, each row on its own: re-read with its ETag, checked against what the
 // operator saw, then a conditional update (If-Match). A row the publisher or the ack listener changed meanwhile is
 // reported as a conflict and never overwritten; one bad row never stops the others.
-import { describeValue, normaliseGuid, usableEtag } from '@dataverse-outbox/contract';
-import { actionLabels, actionUpdate, isActionAllowed, type OutboxAction } from './actions';
+// Which statuses an action needs and the columns it writes are the contract's (operatorActionPatch, canRunOn).
+import { canRunOn, describeValue, normaliseGuid, operatorActionPatch, usableEtag, type OperatorAction } from '@dataverse-outbox/contract';
+import { actionLabels } from './actions';
 import { describeError, truncate } from './format';
 import { readStatus, statusLabels, type StatusReading } from './status';
 
@@ -66,7 +67,7 @@ async function currentStatusText(rows: RowVersionPort, id: string): Promise<stri
   }
 }
 
-async function applyToRow(rows: RowVersionPort, action: OutboxAction, target: ActionTarget): Promise<ActionResult> {
+async function applyToRow(rows: RowVersionPort, action: OperatorAction, target: ActionTarget): Promise<ActionResult> {
   const name = truncate(target.name, nameLength);
   const result = (outcome: ActionOutcome, message: string): ActionResult => ({ id: target.id, name, ok: outcome === 'done', outcome, message });
   // The id goes into a URL: only a GUID may (a grid or host bug must not address another resource).
@@ -78,13 +79,12 @@ async function applyToRow(rows: RowVersionPort, action: OutboxAction, target: Ac
     const status = readStatus(current.status);
     const value = status.kind === 'known' ? status.value : undefined;
     if (target.seenStatus !== undefined && value !== target.seenStatus) return result('conflict', conflict(statusText(status)));
-    if (!isActionAllowed(action, value)) return result('skipped', `skipped: status is now ${statusText(status)}, ${actionLabels[action].verb} does not apply`);
+    if (!canRunOn(action, value)) return result('skipped', `skipped: status is now ${statusText(status)}, ${actionLabels[action].verb} does not apply`);
     const etag = usableEtag(current.etag);
     if (etag === undefined) {
       return result('failed', `not changed: Dataverse returned no usable version (ETag) for this row, so it cannot be changed safely; refresh and try again`);
     }
-    const replayCount = typeof current.replayCount === 'number' && Number.isFinite(current.replayCount) ? current.replayCount : 0;
-    const outcome = await rows.updateIfUnchanged(id, etag, actionUpdate(action, { replayCount }));
+    const outcome = await rows.updateIfUnchanged(id, etag, operatorActionPatch(action, current.replayCount));
     if (outcome === 'changed') return result('conflict', conflict(await currentStatusText(rows, id)));
     if (outcome === 'missing') return result('missing', 'not changed: the row no longer exists');
     return result('done', actionLabels[action].done);
@@ -94,7 +94,7 @@ async function applyToRow(rows: RowVersionPort, action: OutboxAction, target: Ac
 }
 
 /** Runs an action over the rows (a few at a time); results come back in the order of `targets`. */
-export async function runAction(rows: RowVersionPort, action: OutboxAction, targets: readonly ActionTarget[], concurrency = actionConcurrency): Promise<ActionResult[]> {
+export async function runAction(rows: RowVersionPort, action: OperatorAction, targets: readonly ActionTarget[], concurrency = actionConcurrency): Promise<ActionResult[]> {
   const results = new Array<ActionResult>(targets.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -2,10 +2,21 @@
 // from the commands.js entry). Each command: enable rule by status, confirmation, then row by row with a conditional
 // update (If-Match: the ETag read with the row); a row that changed since the operator saw it is reported, never
 // forced; one bad row never stops the others, and the operator gets a per-row summary.
-import { OutboxMessage } from '@dataverse-outbox/contract';
-import { describeValue } from '@dataverse-outbox/contract';
+// Which statuses each command needs and which columns it writes are the contract's operator actions
+// (contract/src/operatorActions.ts), the same rules the CLI and the PCF monitor run; this module adds the UI.
+import {
+  OutboxMessage,
+  allowedFromText,
+  canRunOn,
+  canRunOnAll,
+  describeStatus,
+  describeValue,
+  isOperatorAction,
+  operatorActionPatch,
+  operatorActionRules,
+  type OperatorAction,
+} from '@dataverse-outbox/contract';
 import { normaliseGuid } from '../shared/guid';
-import { canRunOn, canRunOnAll, isOutboxCommandName, OutboxCommandRules, statusName, transitionPatch, type OutboxCommandName } from '../status-rules';
 import { WebApiRowStore, type OutboxRowStore } from './row-store';
 
 const col = OutboxMessage.columns;
@@ -20,7 +31,7 @@ export interface RowResult {
 }
 
 export interface CommandRun {
-  command: OutboxCommandName;
+  command: OperatorAction;
   confirmed: boolean;
   results: RowResult[];
 }
@@ -77,7 +88,7 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-const confirmation: { readonly [C in OutboxCommandName]: (count: number) => { title: string; text: string } } = {
+const confirmation: { readonly [C in OperatorAction]: (count: number) => { title: string; text: string } } = {
   retry: (n) => ({
     title: 'Retry outbox messages',
     text: `Retry ${plural(n, 'failed message')}? ${n === 1 ? 'It goes' : 'They go'} back to Pending with attempts reset, and the publisher sends ${n === 1 ? 'it' : 'them'} again.`,
@@ -93,7 +104,7 @@ const confirmation: { readonly [C in OutboxCommandName]: (count: number) => { ti
 };
 
 function changedSince(now: number | null | undefined | 'deleted'): string {
-  return `this row changed since you opened it: now ${now === 'deleted' ? 'deleted' : statusName(now)}; refresh and try again`;
+  return `this row changed since you opened it: now ${now === 'deleted' ? 'deleted' : describeStatus(now)}; refresh and try again`;
 }
 
 async function currentStatus(store: OutboxRowStore, id: string): Promise<number | null | 'deleted' | undefined> {
@@ -109,19 +120,18 @@ async function currentStatus(store: OutboxRowStore, id: string): Promise<number 
  * One row: re-read with its ETag; if its status is not the one the operator saw (`seen`, from the grid or the form),
  * it changed since it was shown: reported, not written. Otherwise a conditional update; 412 is the same conflict.
  */
-async function applyToRow(command: OutboxCommandName, id: string, store: OutboxRowStore, seen: number | null | undefined): Promise<RowResult> {
+async function applyToRow(command: OperatorAction, id: string, store: OutboxRowStore, seen: number | null | undefined): Promise<RowResult> {
   try {
     const row = await store.get(id);
     if (!row) return { id, outcome: 'missing', detail: 'the row no longer exists' };
     if (seen !== undefined && row.status !== seen) return { id, outcome: 'changed', detail: changedSince(row.status) };
     if (!canRunOn(command, row.status)) {
-      const allowed = OutboxCommandRules[command].allowedFrom.map((s) => statusName(s)).join(' or ');
-      return { id, outcome: 'skipped', detail: `status is ${statusName(row.status)}; ${OutboxCommandRules[command].label} needs ${allowed}` };
+      return { id, outcome: 'skipped', detail: `status is ${describeStatus(row.status)}; ${operatorActionRules[command].label} needs ${allowedFromText(command)}` };
     }
     if (row.etag === undefined) {
       return { id, outcome: 'failed', detail: 'Dataverse returned no usable version (ETag) for this row, so it was not changed (a write without one could overwrite the publisher); refresh and try again' };
     }
-    const outcome = await store.update(id, transitionPatch(command, row.replayCount), row.etag);
+    const outcome = await store.update(id, operatorActionPatch(command, row.replayCount), row.etag);
     if (outcome === 'changed') return { id, outcome: 'changed', detail: changedSince(await currentStatus(store, id)) };
     if (outcome === 'missing') return { id, outcome: 'missing', detail: 'the row no longer exists' };
     return { id, outcome: 'done' };
@@ -131,11 +141,11 @@ async function applyToRow(command: OutboxCommandName, id: string, store: OutboxR
 }
 
 /** Summary shown after a run, e.g. "Retry: 38 done, 2 skipped." plus one line per row that was not done. */
-export function summarise(command: OutboxCommandName, results: readonly RowResult[]): string {
+export function summarise(command: OperatorAction, results: readonly RowResult[]): string {
   const counts: Record<RowOutcome, number> = { done: 0, skipped: 0, changed: 0, missing: 0, failed: 0, invalid: 0 };
   for (const r of results) counts[r.outcome]++;
   const parts = (Object.keys(counts) as RowOutcome[]).filter((k) => counts[k] > 0).map((k) => `${counts[k]} ${k}`);
-  const lines = [`${OutboxCommandRules[command].label}: ${parts.join(', ') || 'nothing to do'}.`];
+  const lines = [`${operatorActionRules[command].label}: ${parts.join(', ') || 'nothing to do'}.`];
   const problems = results.filter((r) => r.outcome !== 'done');
   for (const r of problems.slice(0, MaxSummaryLines)) lines.push(`${r.id}: ${r.outcome}, ${r.detail ?? ''}`);
   if (problems.length > MaxSummaryLines) lines.push(`… and ${problems.length - MaxSummaryLines} more.`);
@@ -147,7 +157,7 @@ export function summarise(command: OutboxCommandName, results: readonly RowResul
  * status each row showed the operator (by bare id); a row whose status moved on since is not written.
  */
 export async function runCommand(
-  command: OutboxCommandName,
+  command: OperatorAction,
   ids: readonly unknown[],
   env: CommandEnvironment = environment(),
   seen: ReadonlyMap<string, number | null> = new Map(),
@@ -159,7 +169,7 @@ export async function runCommand(
     if (id === undefined) invalid.push({ id: describeValue(raw), outcome: 'invalid', detail: 'not a row id (must be a GUID); nothing was changed for it' });
     else if (rows.indexOf(id) < 0) rows.push(id);
   }
-  const label = OutboxCommandRules[command].label;
+  const label = operatorActionRules[command].label;
   if (rows.length === 0) {
     if (invalid.length > 0) await env.alert(`${label} not run`, summarise(command, invalid));
     return { command, confirmed: false, results: invalid };
@@ -192,8 +202,8 @@ export async function runCommand(
   return { command, confirmed: true, results };
 }
 
-function commandName(value: unknown): OutboxCommandName {
-  if (!isOutboxCommandName(value)) throw new Error(`Unknown outbox command ${JSON.stringify(value)} (expected retry, replay or cancel).`);
+function commandName(value: unknown): OperatorAction {
+  if (!isOperatorAction(value)) throw new Error(`Unknown outbox command ${JSON.stringify(value)} (expected retry, replay or cancel).`);
   return value;
 }
 
@@ -270,7 +280,7 @@ export async function runFromForm(command: string, primaryControl: Xrm.FormConte
   const name = commandName(command);
   const env = environment();
   if (primaryControl.data.entity.getIsDirty()) {
-    await env.alert(OutboxCommandRules[name].label, 'This form has unsaved changes. Save or discard them first.');
+    await env.alert(operatorActionRules[name].label, 'This form has unsaved changes. Save or discard them first.');
     return { command: name, confirmed: false, results: [] };
   }
   // The status the form shows is what the operator decided on: a row that moved on since is not written.

@@ -2,7 +2,6 @@
 // Operators read rows here; status changes go through the Retry / Replay / Cancel commands only.
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { formatJsonText, isJsonContentType } from '../shared/json-format';
-import { statusName } from '../status-rules';
 
 const col = OutboxMessage.columns;
 
@@ -151,5 +150,3 @@ export function onLoad(executionContext: Xrm.Events.EventContext): void {
   apply(formContext);
   formContext.data.addOnLoad(() => apply(formContext));
 }
-
-export { statusName };
