@@ -124,6 +124,7 @@ export class OutboxPublisher {
     });
     this.loop = new HostLoop({
       name: 'publisher',
+      cycleFailedMessage: 'publish cycle failed',
       logFields: { scope: this.scope },
       settings: this.settingsSource,
       cycle: (settings, o) => this.cycle(settings, o),

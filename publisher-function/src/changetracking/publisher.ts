@@ -102,6 +102,8 @@ export class ChangeTrackingPublisher {
     const every = options.pollIntervalInMs ?? 5000;
     this.loop = new HostLoop({
       name: 'change tracking publisher',
+      // Every source's failure is caught and reported by runSource: what reaches the loop is a settings read.
+      cycleFailedMessage: 'change tracking settings could not be read',
       logFields: { owner: this.owner },
       settings: this.settingsSource,
       cycle: (settings) => this.runRound(settings),

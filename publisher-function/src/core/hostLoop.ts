@@ -63,8 +63,10 @@ export interface LoopWaits {
 }
 
 export interface HostLoopOptions<S, R> {
-  /** In log lines, e.g. "publisher", "change tracking publisher". */
+  /** What runs the loop, in messages, e.g. "publisher", "change tracking publisher". */
   name: string;
+  /** The error log line of a failed cycle (alerts and runbooks match it). Default "<name> cycle failed". */
+  cycleFailedMessage?: string;
   /** Fields added to every log line of the loop (scope, owner). */
   logFields?: Readonly<Record<string, unknown>>;
   settings: SettingsSource<S>;
@@ -180,7 +182,7 @@ export class HostLoop<S, R> {
         wait = this.waitAfter(this.options.verdict(await this.options.cycle(settings, {})), pace);
       } catch (e) {
         // A failed cycle never ends the loop: it is logged, and the next one comes after a growing wait.
-        this.options.logger.error(`${this.options.name} cycle failed`, { ...this.options.logFields, error: describeError(e) });
+        this.options.logger.error(this.options.cycleFailedMessage ?? `${this.options.name} cycle failed`, { ...this.options.logFields, error: describeError(e) });
         wait = this.waitAfterError(pace);
       }
       if (wait > 0 && !this.stopping) await this.sleep(wait);

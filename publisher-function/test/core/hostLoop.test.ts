@@ -105,6 +105,11 @@ describe('HostLoop pacing', () => {
     await t.loop.stop();
     expect(t.timer.sleeps.slice(0, 5)).toEqual([200, 400, 400, 100, 200]);
     expect(t.logger.errors).toEqual(['test publisher cycle failed', 'test publisher cycle failed', 'test publisher cycle failed']);
+    const named = scripted([new Error('ColumnSecurity')], { cycleFailedMessage: 'publish cycle failed' });
+    await named.loop.start();
+    await named.finished;
+    await named.loop.stop();
+    expect(named.logger.errors).toEqual(['publish cycle failed']);
     expect(t.cycles()).toBeGreaterThanOrEqual(6);
   });
 
