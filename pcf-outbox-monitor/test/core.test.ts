@@ -1,14 +1,6 @@
 import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { describeError, formatDuration, readDate, truncate } from '../OutboxMonitor/core/format';
-import {
-  bucketLast24Hours,
-  defaultThresholds,
-  evaluateHealth,
-  levelFor,
-  parseStatusCounts,
-  parseThresholds,
-  statusCountFetchXml,
-} from '../OutboxMonitor/core/health';
+import { bucketLast24Hours, evaluateFacts, parseStatusCounts, statusCountFetchXml, thresholdsFromSetting } from '../OutboxMonitor/core/health';
 import { clampPageSize, defaultPageSize } from '../OutboxMonitor/core/pageSize';
 import { describeMissingColumns, gridColumns, toOutboxRow } from '../OutboxMonitor/core/rows';
 import { formatPayload } from '../OutboxMonitor/core/services';
@@ -17,46 +9,54 @@ import { readStatus } from '../OutboxMonitor/core/status';
 const c = OutboxMessage.columns;
 const S = OutboxStatus;
 
-describe('health thresholds and levels', () => {
-  it('defaults to the solution setting default', () => {
-    expect(defaultThresholds).toEqual(JSON.parse(Settings.HealthThresholds.defaultValue));
-    expect(parseThresholds(undefined)).toEqual({ thresholds: defaultThresholds });
-  });
+// The rules themselves are tested once, in contract/test/health.test.ts; here only how the monitor feeds them.
+describe('health thresholds and evaluation in the monitor', () => {
+  const defaults = JSON.parse(Settings.HealthThresholds.defaultValue) as Record<string, number>;
 
-  it('takes valid keys, keeps defaults for missing ones, and explains bad ones', () => {
-    expect(parseThresholds('{"maxFailed":5}').thresholds).toEqual({ ...defaultThresholds, maxFailed: 5 });
-    const bad = parseThresholds('{"maxFailed":"many","maxDeadLettered":-1}');
-    expect(bad.thresholds).toEqual(defaultThresholds);
-    expect(bad.problem).toMatch(/maxFailed, maxDeadLettered must be a number >= 0/);
-    expect(parseThresholds('{not json').problem).toMatch(/obx_HealthThresholds is not valid JSON/);
-    expect(parseThresholds('[1]').problem).toMatch(/must be a JSON object/);
-  });
-
-  it('is green up to the threshold, amber up to twice it, red beyond; 0 goes straight to red', () => {
-    expect([levelFor(300, 300), levelFor(301, 300), levelFor(600, 300), levelFor(601, 300)]).toEqual(['green', 'amber', 'amber', 'red']);
-    expect([levelFor(0, 0), levelFor(1, 0)]).toEqual(['green', 'red']);
+  it('reads the setting with the contract: defaults when missing, each unusable field named', () => {
+    expect(thresholdsFromSetting(undefined)).toEqual({ thresholds: defaults });
+    expect(thresholdsFromSetting('{"maxFailed":5}')).toEqual({ thresholds: { ...defaults, maxFailed: 5 } });
+    const bad = thresholdsFromSetting('{"maxFailed":"many","maxDeadLettered":-1,"maxPendingAgeSeconds":60}');
+    expect(bad.thresholds).toEqual({ ...defaults, maxPendingAgeSeconds: 60 });
+    expect(bad.problem).toBe(
+      'obx_HealthThresholds.maxFailed must be a number >= 0, got "many"; obx_HealthThresholds.maxDeadLettered must be a number >= 0, got -1; using the defaults for what is unusable',
+    );
+    expect(thresholdsFromSetting('{not json').problem).toMatch(/^obx_HealthThresholds is not valid JSON/);
+    expect(thresholdsFromSetting('[1]').problem).toMatch(/must be a JSON object/);
+    expect(thresholdsFromSetting('{"maxFailed":1,"maxFaild":3}').problem).toMatch(/unknown field "maxFaild"/);
   });
 
   it('evaluates stalls: old pending rows and a quiet publisher while work waits', () => {
     const now = new Date('2024-05-01T12:00:00Z');
+    const t = { maxPendingAgeSeconds: 300, maxFailed: 0, maxDeadLettered: 0 };
     const counts = parseStatusCounts([
       { status: S.Pending, rowcount: 4 },
       { status: S.Failed, rowcount: 1 },
     ]);
-    const e = evaluateHealth(
-      { counts, oldestPendingCreatedOn: new Date('2024-05-01T11:50:00Z'), lastPublishedOn: new Date('2024-05-01T11:59:00Z') },
-      defaultThresholds,
-      now,
-    );
-    expect(e.pendingAgeSeconds).toEqual({ value: 600, level: 'amber' });
-    expect(e.sinceLastPublishSeconds).toEqual({ value: 60, level: 'green' });
-    expect(e.failed).toEqual({ value: 1, level: 'red' });
-    expect(e.deadLettered).toEqual({ value: 0, level: 'green' });
-    expect(e.overall).toBe('red');
-    const idle = evaluateHealth({ counts: parseStatusCounts([]), oldestPendingCreatedOn: null, lastPublishedOn: null }, defaultThresholds, now);
-    expect(idle.overall).toBe('green');
-    const neverPublished = evaluateHealth({ counts, oldestPendingCreatedOn: now, lastPublishedOn: null }, defaultThresholds, now);
-    expect(neverPublished.sinceLastPublishSeconds.level).toBe('red');
+    const e = evaluateFacts({ counts, oldestPendingCreatedOn: new Date('2024-05-01T11:50:00Z'), lastPublishedOn: new Date('2024-05-01T11:59:00Z') }, t, now);
+    expect(e.oldestPendingAge).toEqual({ value: 600, atLeast: false, level: 'amber' });
+    expect(e.sinceLastPublish).toEqual({ value: 60, atLeast: false, level: 'green' });
+    expect(e.failed).toEqual({ value: 1, atLeast: false, level: 'red' });
+    expect(e.deadLettered).toEqual({ value: 0, atLeast: false, level: 'green' });
+    expect(e.level).toBe('red');
+    const idle = evaluateFacts({ counts: parseStatusCounts([]), oldestPendingCreatedOn: null, lastPublishedOn: null }, t, now);
+    expect(idle.level).toBe('green');
+    // Never published while rows have waited 11 minutes: red. The very first row, committed a moment ago: green.
+    const stuck = evaluateFacts({ counts, oldestPendingCreatedOn: new Date('2024-05-01T11:49:00Z'), lastPublishedOn: null }, t, now);
+    expect(stuck.sinceLastPublish.level).toBe('red');
+    expect(evaluateFacts({ counts, oldestPendingCreatedOn: now, lastPublishedOn: null }, t, now).sinceLastPublish.level).toBe('green');
+  });
+
+  it('a capped count reaches the evaluation as a lower bound; unread facts stay unknown', () => {
+    const now = new Date('2024-05-01T12:00:00Z');
+    const t = { maxPendingAgeSeconds: 300, maxFailed: 10, maxDeadLettered: 0 };
+    const counts = { byStatus: { Pending: 0, Published: 0, Acked: 0, Failed: 50_000, DeadLettered: 0, Cancelled: 0 }, unknown: [], total: 50_000, capped: ['Failed' as const] };
+    const e = evaluateFacts({ counts, oldestPendingCreatedOn: undefined, lastPublishedOn: undefined }, t, now);
+    expect(e.failed).toEqual({ value: 50_000, atLeast: true, level: 'red' });
+    expect(e.oldestPendingAge.level).toBeUndefined();
+    expect(e.sinceLastPublish.level).toBeUndefined();
+    expect(e.reasons).toEqual(['50,000+ Failed row(s) (threshold 10)']);
+    expect(evaluateFacts({ counts: undefined, oldestPendingCreatedOn: undefined, lastPublishedOn: undefined }, t, now).level).toBeUndefined();
   });
 });
 

@@ -1,7 +1,8 @@
 import { MessageBar, MessageBarType, Spinner, SpinnerSize, useTheme } from '@fluentui/react';
 import * as React from 'react';
-import { evaluateHealth, type HealthLevel, type Indicator } from '../core/health';
-import { describeError, formatCount, formatDuration } from '../core/format';
+import { formatCount, type HealthIndicator, type HealthLevel } from '@dataverse-outbox/contract';
+import { evaluateFacts } from '../core/health';
+import { describeError, formatDuration } from '../core/format';
 import type { HealthReport } from '../core/services';
 import { statusLabels, statusOrder } from '../core/status';
 import { HealthChart } from './HealthChart';
@@ -52,8 +53,9 @@ const Tile = React.memo(function Tile({ label, value, level, hint }: TileProps):
 });
 Tile.displayName = 'HealthTile';
 
-const show = (indicator: Indicator, format: (n: number) => string, whenEmpty: string): string =>
-  indicator.value === undefined ? whenEmpty : `${format(indicator.value)}${indicator.capped ? '+' : ''}`;
+const showDuration = (indicator: HealthIndicator, whenEmpty: string): string => (indicator.value === undefined ? whenEmpty : formatDuration(indicator.value));
+/** A count, "50,000+" when it is only a lower bound. */
+const showCount = (indicator: HealthIndicator): string => (indicator.value === undefined ? 'n/a' : formatCount(indicator.value, indicator.atLeast));
 
 /** Health at a glance: server-side counts by status, stall indicators and the last 24 hours. */
 export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloadKey, narrow }: HealthHeaderProps): React.ReactElement {
@@ -75,7 +77,7 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
   const evaluation = React.useMemo(
     () =>
       report &&
-      evaluateHealth(
+      evaluateFacts(
         {
           counts: report.counts.ok ? report.counts.value : undefined,
           oldestPendingCreatedOn: report.oldestPending.ok ? report.oldestPending.value : undefined,
@@ -102,25 +104,30 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
   return (
     <section aria-label="Outbox health" aria-busy={loaded.key !== reloadKey} style={{ display: 'flex', flexDirection: 'column', gap: 6 }}>
       <div style={{ display: 'flex', flexWrap: 'wrap', gap: 8, alignItems: 'stretch' }}>
-        <Tile label="Overall" value={evaluation.overall ? levelLabel[evaluation.overall] : 'Unknown'} level={evaluation.overall} />
+        <Tile
+          label="Overall"
+          value={evaluation.level ? levelLabel[evaluation.level] : 'Unknown'}
+          level={evaluation.level}
+          hint={evaluation.reasons.length > 0 ? evaluation.reasons.join('; ') : undefined}
+        />
         <Tile
           label="Oldest pending"
-          value={report.oldestPending.ok && report.oldestPending.value === null ? 'none' : show(evaluation.pendingAgeSeconds, formatDuration, 'n/a')}
-          level={evaluation.pendingAgeSeconds.level}
+          value={report.oldestPending.ok && report.oldestPending.value === null ? 'none' : showDuration(evaluation.oldestPendingAge, 'n/a')}
+          level={evaluation.oldestPendingAge.level}
           hint={`Amber above ${formatDuration(t.maxPendingAgeSeconds)}, red above ${formatDuration(2 * t.maxPendingAgeSeconds)}`}
         />
         <Tile
           label="Since last publish"
-          value={report.lastPublish.ok && report.lastPublish.value === null ? 'never' : show(evaluation.sinceLastPublishSeconds, formatDuration, 'n/a')}
-          level={evaluation.sinceLastPublishSeconds.level}
-          hint="Judged only while rows are pending, against the pending-age threshold"
+          value={report.lastPublish.ok && report.lastPublish.value === null ? 'never' : showDuration(evaluation.sinceLastPublish, 'n/a')}
+          level={evaluation.sinceLastPublish.level}
+          hint={`Judged only while rows are pending: how long they have waited with no publish, amber above ${formatDuration(t.maxPendingAgeSeconds)}, red above ${formatDuration(2 * t.maxPendingAgeSeconds)}`}
         />
-        <Tile label="Failed" value={show(evaluation.failed, formatCount, 'n/a')} level={evaluation.failed.level} hint={`Amber above ${t.maxFailed}, red above ${2 * t.maxFailed}`} />
+        <Tile label="Failed" value={showCount(evaluation.failed)} level={evaluation.failed.level} hint={`Red above ${formatCount(t.maxFailed)}`} />
         <Tile
           label="Dead-lettered"
-          value={show(evaluation.deadLettered, formatCount, 'n/a')}
+          value={showCount(evaluation.deadLettered)}
           level={evaluation.deadLettered.level}
-          hint={`Amber above ${t.maxDeadLettered}, red above ${2 * t.maxDeadLettered}`}
+          hint={`Red above ${formatCount(t.maxDeadLettered)}`}
         />
         {report.series.ok && !narrow ? <HealthChart buckets={report.series.value.buckets} capped={report.series.value.capped} /> : null}
       </div>
@@ -128,15 +135,11 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
         <div aria-label="Rows by status" style={{ display: 'flex', flexWrap: 'wrap', gap: 12, fontSize: 12, color: theme.palette.neutralSecondary }}>
           {statusOrder.map((name) => (
             <span key={name} data-count-status={name}>
-              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name])}
-                {counts.capped.includes(name) ? '+' : ''}
-              </strong>
+              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name], counts.capped.includes(name))}</strong>
             </span>
           ))}
           <span>
-            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total)}
-              {counts.capped.length > 0 ? '+' : ''}
-            </strong>
+            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total, counts.capped.length > 0)}</strong>
           </span>
         </div>
       ) : null}

@@ -1,6 +1,6 @@
 // Colours come from the active Fluent theme (the host's), never hard-coded, so dark and high-contrast themes work.
 import { createTheme, type ITheme } from '@fluentui/react';
-import type { HealthLevel } from '../core/health';
+import type { HealthLevel } from '@dataverse-outbox/contract';
 import type { OutboxStatusName } from '../core/status';
 import type { HostTheme } from './types';
 

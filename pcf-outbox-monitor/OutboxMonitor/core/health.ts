@@ -1,60 +1,24 @@
-// Outbox health: thresholds (obx_HealthThresholds), the status-count aggregate, the 24-hour series and the
-// green/amber/red evaluation. Pure functions; the Web API calls live in services.ts.
-import { OutboxMessage, Settings, type OutboxStatusName } from '@dataverse-outbox/contract';
-import { secondsBetween } from './format';
+// Outbox health as the monitor reads it: the obx_HealthThresholds value, the status-count aggregate and the 24-hour
+// series. The thresholds, levels and rules are the contract's (@dataverse-outbox/contract, health.ts), the same the
+// publisher's health endpoint judges with. Pure functions; the Web API calls live in services.ts.
+import {
+  evaluateHealth,
+  OutboxMessage,
+  parseHealthThresholds,
+  type HealthEvaluation,
+  type HealthFigures,
+  type HealthThresholds,
+  type OutboxStatusName,
+} from '@dataverse-outbox/contract';
 import { statusOrder, statusNameOf } from './status';
 
-export interface HealthThresholds {
-  maxPendingAgeSeconds: number;
-  maxFailed: number;
-  maxDeadLettered: number;
-}
-
-export type HealthLevel = 'green' | 'amber' | 'red';
-
-const thresholdKeys: readonly (keyof HealthThresholds)[] = ['maxPendingAgeSeconds', 'maxFailed', 'maxDeadLettered'];
-
-export const defaultThresholds: HealthThresholds = JSON.parse(Settings.HealthThresholds.defaultValue) as HealthThresholds;
-
 /**
- * Reads the obx_HealthThresholds JSON. Missing keys take their default; anything unusable keeps the defaults and says why,
- * so a typo in an environment variable never blanks the header.
+ * Reads the obx_HealthThresholds JSON with the contract's reader. Missing means the default; anything unusable keeps
+ * the default for that field and says why, so a typo in an environment variable never blanks the header.
  */
-export function parseThresholds(json: string | null | undefined): { thresholds: HealthThresholds; problem?: string } {
-  if (json === null || json === undefined || json.trim() === '') return { thresholds: defaultThresholds };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return { thresholds: defaultThresholds, problem: `${Settings.HealthThresholds.schemaName} is not valid JSON; using the defaults` };
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { thresholds: defaultThresholds, problem: `${Settings.HealthThresholds.schemaName} must be a JSON object; using the defaults` };
-  }
-  const thresholds = { ...defaultThresholds };
-  const bad: string[] = [];
-  for (const key of thresholdKeys) {
-    const value = (parsed as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) thresholds[key] = value;
-    else bad.push(key);
-  }
-  return bad.length > 0
-    ? { thresholds, problem: `${Settings.HealthThresholds.schemaName}: ${bad.join(', ')} must be a number >= 0; using the default` }
-    : { thresholds };
-}
-
-/** Green up to the threshold, amber up to twice the threshold, red beyond (a threshold of 0 goes straight to red). */
-export function levelFor(value: number, max: number): HealthLevel {
-  if (value <= max) return 'green';
-  if (value <= 2 * max) return 'amber';
-  return 'red';
-}
-
-export function worstLevel(levels: readonly HealthLevel[]): HealthLevel {
-  if (levels.includes('red')) return 'red';
-  if (levels.includes('amber')) return 'amber';
-  return 'green';
+export function thresholdsFromSetting(json: string | null | undefined): { thresholds: HealthThresholds; problem?: string } {
+  const { thresholds, problems } = parseHealthThresholds(json);
+  return problems.length > 0 ? { thresholds, problem: `${problems.join('; ')}; using the defaults for what is unusable` } : { thresholds };
 }
 
 // ---- status counts (FetchXML aggregate) ----
@@ -165,71 +129,22 @@ export function bucketLast24Hours(published: readonly Date[], failed: readonly D
   return buckets;
 }
 
-// ---- evaluation ----
+// ---- evaluation (the contract's rules, the same as the publisher's health endpoint) ----
 
 export interface HealthFacts {
   counts: StatusCounts | undefined;
+  /** null: nothing is pending; undefined: could not be read. */
   oldestPendingCreatedOn: Date | null | undefined;
+  /** null: nothing was ever published; undefined: could not be read. */
   lastPublishedOn: Date | null | undefined;
 }
 
-export interface Indicator {
-  /** Undefined when the fact could not be read (the tile shows why). */
-  value: number | undefined;
-  /** The value is a lower bound (a capped count). */
-  capped?: boolean;
-  level: HealthLevel | undefined;
-}
-
-export interface HealthEvaluation {
-  pendingAgeSeconds: Indicator;
-  sinceLastPublishSeconds: Indicator;
-  failed: Indicator;
-  deadLettered: Indicator;
-  overall: HealthLevel | undefined;
-}
-
-export function evaluateHealth(facts: HealthFacts, thresholds: HealthThresholds, now: Date): HealthEvaluation {
-  const counts = facts.counts;
-  const pendingCount = counts?.byStatus.Pending;
-
-  const pendingAge: Indicator =
-    facts.oldestPendingCreatedOn === undefined
-      ? { value: undefined, level: undefined }
-      : facts.oldestPendingCreatedOn === null
-        ? { value: 0, level: 'green' } // nothing pending
-        : (() => {
-            const age = Math.max(0, secondsBetween(facts.oldestPendingCreatedOn, now));
-            return { value: age, level: levelFor(age, thresholds.maxPendingAgeSeconds) };
-          })();
-
-  // A quiet publisher is only a stall when work is waiting: judge it against the same pending-age threshold.
-  const sinceLastPublish: Indicator =
-    facts.lastPublishedOn === undefined
-      ? { value: undefined, level: undefined }
-      : (() => {
-          const since = facts.lastPublishedOn === null ? undefined : Math.max(0, secondsBetween(facts.lastPublishedOn, now));
-          if (pendingCount === undefined) return { value: since, level: undefined };
-          if (pendingCount === 0) return { value: since, level: 'green' };
-          return { value: since, level: since === undefined ? 'red' : levelFor(since, thresholds.maxPendingAgeSeconds) };
-        })();
-
-  // A capped count is a lower bound: at the aggregate limit it is over any sane threshold.
-  const countIndicator = (name: OutboxStatusName, max: number): Indicator => {
-    if (!counts) return { value: undefined, level: undefined };
-    const value = counts.byStatus[name];
-    return counts.capped.includes(name) ? { value, level: levelFor(value, max), capped: true } : { value, level: levelFor(value, max) };
-  };
-  const failed = countIndicator('Failed', thresholds.maxFailed);
-  const deadLettered = countIndicator('DeadLettered', thresholds.maxDeadLettered);
-
-  const levels = [pendingAge, sinceLastPublish, failed, deadLettered].map((i) => i.level);
-  const known = levels.filter((l): l is HealthLevel => l !== undefined);
-  return {
-    pendingAgeSeconds: pendingAge,
-    sinceLastPublishSeconds: sinceLastPublish,
-    failed,
-    deadLettered,
-    overall: known.length === 0 ? undefined : worstLevel(known),
-  };
+/** The header's facts as the contract's figures. The monitor reads neither obx_PublisherEnabled nor the lease. */
+export function evaluateFacts(facts: HealthFacts, thresholds: HealthThresholds, now: Date): HealthEvaluation {
+  const figures: HealthFigures = { now, oldestPendingCreatedOn: facts.oldestPendingCreatedOn, lastPublishedOn: facts.lastPublishedOn };
+  if (facts.counts) {
+    figures.counts = facts.counts.byStatus;
+    figures.countsCapped = facts.counts.capped;
+  }
+  return evaluateHealth(figures, thresholds);
 }

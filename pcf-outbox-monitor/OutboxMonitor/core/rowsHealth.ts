@@ -1,8 +1,8 @@
 // Health from the rows the host loaded, for hosts without the Dataverse Web API (Microsoft's PCF test harness): the same
 // report the header shows, computed from those rows only and saying so. With the Web API, services.ts counts the whole
 // outbox on the server instead.
-import { OutboxMessage } from '@dataverse-outbox/contract';
-import { defaultThresholds, type StatusCounts } from './health';
+import { defaultHealthThresholds, OutboxMessage } from '@dataverse-outbox/contract';
+import type { StatusCounts } from './health';
 import type { OutboxRow } from './rows';
 import type { HealthReport, Outcome } from './services';
 import { statusOrder } from './status';
@@ -46,7 +46,7 @@ export function healthFromRows(rows: readonly OutboxRow[], columns: ReadonlySet<
     oldestPending: columns.has(c.status) && columns.has(c.createdOn) ? { ok: true, value: oldestPending(rows) } : unavailable('Oldest pending row (the view needs Status and Created on)'),
     lastPublish: unavailable(notFromLoadedRows.lastPublish),
     series: unavailable(notFromLoadedRows.series),
-    thresholds: defaultThresholds,
+    thresholds: { ...defaultHealthThresholds },
     scope: { loadedRows: rows.length },
   };
 }

@@ -1,7 +1,7 @@
 // The monitor's Web API reads, written against a narrow port that context.webAPI satisfies (the conditional writes
 // are in runAction.ts). index.ts binds them to the real context; tests bind them to a fake; the components only ever
 // see the resulting plain async functions.
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
 import { describeError, readDate } from './format';
 import {
   aggregateRecordLimit,
@@ -9,10 +9,9 @@ import {
   combineStatusCounts,
   isAggregateLimitError,
   parseStatusCounts,
-  parseThresholds,
   seriesHours,
   statusCountFetchXml,
-  type HealthThresholds,
+  thresholdsFromSetting,
   type HourBucket,
   type StatusCounts,
 } from './health';
@@ -93,13 +92,13 @@ async function readThresholds(webApi: WebApiPort): Promise<{ thresholds: HealthT
         `&$expand=environmentvariabledefinition_environmentvariablevalue($select=value)`,
     );
     const definition = result.entities[0];
-    if (!definition) return { ...parseThresholds(undefined), problem: `${schemaName} is not defined in this environment; using the defaults` };
+    if (!definition) return { ...thresholdsFromSetting(undefined), problem: `${schemaName} is not defined in this environment; using the defaults` };
     const values = definition['environmentvariabledefinition_environmentvariablevalue'];
     const current = Array.isArray(values) ? (values[0] as WebApiEntity | undefined)?.['value'] : undefined;
     const json = typeof current === 'string' && current.trim() !== '' ? current : definition['defaultvalue'];
-    return parseThresholds(typeof json === 'string' ? json : undefined);
+    return thresholdsFromSetting(typeof json === 'string' ? json : undefined);
   } catch (error) {
-    return { ...parseThresholds(undefined), problem: `Could not read ${schemaName} (${describeError(error)}); using the defaults` };
+    return { ...thresholdsFromSetting(undefined), problem: `Could not read ${schemaName} (${describeError(error)}); using the defaults` };
   }
 }
 
