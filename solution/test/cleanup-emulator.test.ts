@@ -4,23 +4,24 @@ import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbo
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 
 // Through the package's public subpath, as operators' scripts import it.
-import { CLEANUP_JOB_NAME, createWebApiClient, scheduleCleanupJob, type DataverseHttp } from '@dataverse-outbox/solution/cleanup';
+import { CLEANUP_JOB_NAME, scheduleCleanupJob } from '@dataverse-outbox/solution/cleanup';
+import { DataverseClient } from '@dataverse-outbox/web-api';
 
 const DAY = 86_400_000;
 
 describe('cleanup job on the Dataverse emulator', () => {
   let emulator: DataverseEmulator;
-  let api: DataverseHttp;
+  let api: DataverseClient;
   beforeAll(async () => {
     emulator = await startDataverseEmulator({ port: 0 });
-    api = createWebApiClient({ url: emulator.url, token: 'emulator-token' });
+    api = new DataverseClient(emulator.url, { token: 'emulator-token' });
   });
   afterAll(async () => {
     await emulator.close();
   });
 
   async function createRow(name: string, status: number): Promise<void> {
-    await api.request('POST', OutboxMessage.entitySetName, {
+    await api.create(OutboxMessage.entitySetName, {
       [OutboxMessage.columns.name]: name,
       [OutboxMessage.columns.messageId]: name,
       [OutboxMessage.columns.target]: 'orders',
@@ -36,8 +37,8 @@ describe('cleanup job on the Dataverse emulator', () => {
   it('schedules idempotently and deletes only finished rows older than the retention period', async () => {
     for (const [name, status] of Object.entries(OutboxStatus)) await createRow(name, status);
 
-    const first = await scheduleCleanupJob({ http: api, startDateTime: new Date(Date.now() + 60_000) });
-    const second = await scheduleCleanupJob({ http: api, startDateTime: new Date(Date.now() + 60_000) });
+    const first = await scheduleCleanupJob({ client: api, startDateTime: new Date(Date.now() + 60_000) });
+    const second = await scheduleCleanupJob({ client: api, startDateTime: new Date(Date.now() + 60_000) });
     expect(first.settings).toEqual({ retentionDays: 7, acksEnabled: true });
     expect(second.replacedJobIds).toEqual([first.jobId]);
     const jobs = await api.request('GET', `asyncoperations?$select=asyncoperationid,statecode,statuscode&$filter=${encodeURIComponent(`name eq '${CLEANUP_JOB_NAME}'`)}`);

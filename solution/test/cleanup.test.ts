@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { OutboxStatus } from '@dataverse-outbox/contract';
+import { DataverseClient, isDataverseError } from '@dataverse-outbox/web-api';
 import {
   CLEANUP_JOB_NAME,
   cleanupBulkDeleteRequest,
@@ -13,7 +14,6 @@ import {
   nextDailyStart,
 } from '../src/cleanup/definition';
 import { scheduleCleanupJob } from '../src/cleanup/schedule';
-import { createWebApiClient, isDataverseRequestError } from '../src/cleanup/web-api';
 import { solutionWorkspaceDir } from '../src/paths';
 
 interface Recorded {
@@ -108,7 +108,7 @@ describe('scheduling the cleanup job over the Web API (recorded requests)', () =
   it('reads the settings, finds no job, and creates a daily BulkDelete job', async () => {
     const server = await startRecordedDataverse(dataverseWith([], SETTINGS_ANSWER('14', '')));
     try {
-      const result = await scheduleCleanupJob({ http: createWebApiClient({ url: server.url, token: 'test-token' }), startDateTime: start });
+      const result = await scheduleCleanupJob({ client: new DataverseClient(server.url, { token: 'test-token' }), startDateTime: start });
       expect(result).toMatchObject({ jobId: '00000000-0000-4000-8000-000000000001', replacedJobIds: [], settings: { retentionDays: 14, acksEnabled: false } });
       expect(server.requests.map((r) => `${r.method} ${r.url.split('?')[0] ?? ''}`)).toEqual([
         'GET /api/data/v9.2/environmentvariabledefinitions',
@@ -129,7 +129,7 @@ describe('scheduling the cleanup job over the Web API (recorded requests)', () =
   it('is safe to run again: creates the new job first, then cancels its own earlier job', async () => {
     const server = await startRecordedDataverse(dataverseWith(['aaaaaaaa-0000-4000-8000-000000000009']));
     try {
-      const result = await scheduleCleanupJob({ http: createWebApiClient({ url: server.url, token: 't' }), startDateTime: start });
+      const result = await scheduleCleanupJob({ client: new DataverseClient(server.url, { token: 't' }), startDateTime: start });
       expect(result.replacedJobIds).toEqual(['aaaaaaaa-0000-4000-8000-000000000009']);
       expect(result.settings).toEqual({ retentionDays: 7, acksEnabled: true });
       expect(server.requests.map((r) => `${r.method} ${r.url.split('?')[0] ?? ''}`)).toEqual([
@@ -151,10 +151,10 @@ describe('scheduling the cleanup job over the Web API (recorded requests)', () =
         : dataverseWith([])(request),
     );
     try {
-      const failure = scheduleCleanupJob({ http: createWebApiClient({ url: server.url, token: 't' }), retentionDays: 3, acksEnabled: true, startDateTime: start });
-      await expect(failure).rejects.toMatchObject({ code: 'HttpError', status: 403, dataverseCode: '0x80040220' });
+      const failure = scheduleCleanupJob({ client: new DataverseClient(server.url, { token: 't' }), retentionDays: 3, acksEnabled: true, startDateTime: start });
+      await expect(failure).rejects.toMatchObject({ code: 'Forbidden', statusCode: 403, dataverseCode: '0x80040220' });
       await failure.catch((error: unknown) => {
-        expect(isDataverseRequestError(error)).toBe(true);
+        expect(isDataverseError(error)).toBe(true);
         expect((error as Error).message).toContain('missing prvBulkDelete privilege');
         expect((error as Error).message).not.toContain('Bearer');
       });

@@ -18,6 +18,9 @@ export interface BatchRequest {
 
 export interface BatchResponse {
   status: number;
+  /** The reason phrase of the part's status line ("No Content"), when the server sent one. */
+  statusText?: string;
+  /** Header names in lower case. */
   headers: Record<string, string>;
   body: unknown;
   contentId?: string;
@@ -99,7 +102,8 @@ export function parseBatchResponse(contentType: string, body: string): BatchResp
     }
     const { head: httpHead, rest: httpBody } = splitHead(rest);
     const statusLine = httpHead[0] ?? '';
-    const status = Number(/^HTTP\/1\.[01]\s+(\d{3})/.exec(statusLine)?.[1]);
+    const statusMatch = /^HTTP\/1\.[01]\s+(\d{3})[ \t]*(.*)$/.exec(statusLine.trim());
+    const status = Number(statusMatch?.[1]);
     if (!Number.isFinite(status)) throw new Error(`$batch response part has no HTTP status line: ${statusLine.slice(0, 80)}`);
     const headers = parseHeaders(httpHead.slice(1));
     const text = httpBody.replace(/\r?\n$/, '').trim();
@@ -111,20 +115,21 @@ export function parseBatchResponse(contentType: string, body: string): BatchResp
         parsed = text;
       }
     }
-    responses.push({ status, headers, body: parsed, contentId: partHeaders['content-id'] ?? headers['content-id'] });
+    responses.push({ status, statusText: statusMatch?.[2] ?? '', headers, body: parsed, contentId: partHeaders['content-id'] ?? headers['content-id'] });
   }
   return responses;
 }
 
 /**
- * The failing request of a $batch answered as a whole with an error (Dataverse: 400 Bad Request when a batch without
+ * The responses of a $batch answered as a whole with an error (Dataverse: 400 Bad Request when a batch without
  * `Prefer: odata.continue-on-error` stops at its first failure; the multipart body ends with that request's response).
  * Undefined when the body is not a batch response or holds no failure.
  */
-export function failedBatchPart(contentType: string, body: string): BatchResponse | undefined {
+export function failedBatch(contentType: string, body: string): BatchResponse[] | undefined {
   if (!/^multipart\/mixed/i.test(contentType.trim())) return undefined;
   try {
-    return parseBatchResponse(contentType, body).find((r) => r.status >= 400);
+    const responses = parseBatchResponse(contentType, body);
+    return responses.some((r) => r.status >= 400) ? responses : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@
 // fetch, Headers, URL and AbortSignal: it runs in Node 20 and in browsers.
 import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/contract';
 import { httpUrlProblem } from './url';
-import { buildBatchBody, failedBatchPart, parseBatchResponse, type BatchPart, type BatchRequest, type BatchResponse } from './batch';
+import { buildBatchBody, failedBatch, parseBatchResponse, type BatchPart, type BatchRequest, type BatchResponse } from './batch';
 import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';
 
 export interface DataverseOperationOptions {
@@ -55,6 +55,11 @@ export interface DataverseClientOptions {
   /** Called before each wait for a retry (throttling included), with the failure that caused it. */
   onRetry?: (info: DataverseRetryInfo) => void;
   userAgent?: string;
+  /**
+   * The fetch to send with. Default: the global fetch. A page passes one that adds what its host requires (the monitor
+   * dev host's page token); tests pass a recording one.
+   */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -65,8 +70,12 @@ export interface DataverseTokenCredential {
   getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal }): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
-/** A static bearer token (emulator, tests) or an @azure/identity credential (DefaultAzureCredential, managed identity). */
-export type DataverseCredential = DataverseTokenCredential | { token: string };
+/**
+ * A static bearer token (emulator, tests), an @azure/identity credential (DefaultAzureCredential, managed identity), or
+ * null to send no Authorization header: a same-origin page whose session authenticates it (a model-driven app, the
+ * monitor's dev host behind its proxy).
+ */
+export type DataverseCredential = DataverseTokenCredential | { token: string } | null;
 
 export interface QueryOptions extends DataverseOperationOptions {
   select?: readonly string[];
@@ -180,6 +189,7 @@ export class DataverseClient {
   private readonly onResponse?: (info: DataverseRequestInfo) => void;
   private readonly onRetry?: (info: DataverseRetryInfo) => void;
   private readonly userAgent: string;
+  private readonly send: typeof fetch;
   private cachedToken?: { token: string; expiresOn: number };
   private closed = false;
 
@@ -201,9 +211,12 @@ export class DataverseClient {
     this.onResponse = options.onResponse;
     this.onRetry = options.onRetry;
     this.userAgent = options.userAgent ?? 'dataverse-outbox';
+    // Bound: a browser's fetch must be called on its window.
+    this.send = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  private async token(signal?: AbortSignal): Promise<string> {
+  private async token(signal?: AbortSignal): Promise<string | undefined> {
+    if (this.credential === null) return undefined;
     if ('token' in this.credential) {
       // Checked here, not by fetch: its "invalid header value" error would repeat the token.
       if (!/^[\x21-\x7e]+$/.test(this.credential.token)) throw new DataverseError('Unauthorized', 'The static bearer token is empty or has characters a header cannot carry (spaces, line breaks, non-ASCII); it is not shown.');
@@ -212,6 +225,7 @@ export class DataverseClient {
     if (this.cachedToken && this.cachedToken.expiresOn - TOKEN_REFRESH_MARGIN_MS > Date.now()) return this.cachedToken.token;
     const t = await this.credential.getToken(`${this.url}/.default`, { abortSignal: signal });
     if (!t) throw new DataverseError('Unauthorized', `No token could be obtained for ${this.url}/.default`);
+    if (!/^[\x21-\x7e]+$/.test(t.token)) throw new DataverseError('Unauthorized', 'The credential returned a bearer token that is empty or has characters a header cannot carry; it is not shown.');
     this.cachedToken = { token: t.token, expiresOn: t.expiresOnTimestamp };
     return t.token;
   }
@@ -238,7 +252,8 @@ export class DataverseClient {
         'User-Agent': this.userAgent,
         ...(options.headers ?? {}),
       };
-      headers.Authorization = `Bearer ${await this.token(options.abortSignal)}`;
+      const token = await this.token(options.abortSignal);
+      if (token !== undefined) headers.Authorization = `Bearer ${token}`;
       let body: string | undefined = options.rawBody;
       if (body === undefined && options.body !== undefined) {
         body = JSON.stringify(options.body);
@@ -248,7 +263,7 @@ export class DataverseClient {
       let failure: DataverseError;
       let waitMs: number | undefined;
       try {
-        const res = await fetch(url, { method, headers, body, signal });
+        const res = await this.send(url, { method, headers, body, signal });
         const text = await res.text();
         this.onResponse?.({ method, path: url, status: res.status, attempt, durationInMs: Date.now() - started });
         let parsed: unknown = undefined;
@@ -262,9 +277,10 @@ export class DataverseClient {
         if (res.ok) return { status: res.status, headers: res.headers, body: parsed, text };
         const after = retryAfterInMs(res.headers.get('retry-after'));
         // A $batch refused as a whole because one request failed: its error is that request's, classified the same way.
-        const inner = failedBatchPart(res.headers.get('content-type') ?? '', text);
+        const batchResponses = failedBatch(res.headers.get('content-type') ?? '', text);
+        const inner = batchResponses?.find((r) => r.status >= 400);
         failure = inner
-          ? errorFromResponse(inner.status, inner.body, `${what} request${inner.contentId ? ` ${inner.contentId}` : ''}`, after)
+          ? errorFromResponse(inner.status, inner.body, `${what} request${inner.contentId ? ` ${inner.contentId}` : ''}`, after, { contentId: inner.contentId, batchResponses })
           : errorFromResponse(res.status, parsed, what, after);
         if (res.status === 429) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
         else if ((res.status === 502 || res.status === 504) && idempotent) waitMs = after ?? this.retry.retryDelayInMs * 2 ** attempt;
@@ -308,14 +324,18 @@ export class DataverseClient {
 
   /** One page of a query; follow `nextLink` with `nextPage`. */
   async retrieveMultiple<T extends EntityRecord = EntityRecord>(entitySet: string, query: QueryOptions = {}): Promise<EntityPage<T>> {
-    return this.page<T>(entitySet + DataverseClient.queryString(query), query);
+    return this.retrievePage<T>(entitySet + DataverseClient.queryString(query), query);
   }
 
   async nextPage<T extends EntityRecord = EntityRecord>(nextLink: string, options: QueryOptions = {}): Promise<EntityPage<T>> {
-    return this.page<T>(nextLink, options);
+    return this.retrievePage<T>(nextLink, options);
   }
 
-  private async page<T>(path: string, options: QueryOptions): Promise<EntityPage<T>> {
+  /**
+   * One page of a query given as `entityset?query` (a caller that already holds an OData query string, like PCF's
+   * retrieveMultipleRecords) or a nextLink, with formatted values and the other annotations.
+   */
+  async retrievePage<T extends EntityRecord = EntityRecord>(path: string, options: Pick<QueryOptions, 'maxPageSize' | 'abortSignal'> = {}): Promise<EntityPage<T>> {
     const headers: Record<string, string> = { Prefer: 'odata.include-annotations="*"' };
     if (options.maxPageSize) headers.Prefer += `,odata.maxpagesize=${options.maxPageSize}`;
     const res = await this.request('GET', path, { headers, abortSignal: options.abortSignal, what: `query ${path.split('?')[0]}` });
@@ -427,7 +447,7 @@ export class DataverseClient {
   async executeChangeSet(requests: readonly BatchRequest[], options: DataverseOperationOptions & { idempotent?: boolean } = {}): Promise<BatchResponse[]> {
     const responses = await this.executeBatch([requests], options);
     const failed = responses.find((r) => r.status >= 400);
-    if (failed) throw errorFromResponse(failed.status, failed.body, `change set request${failed.contentId ? ` ${failed.contentId}` : ''}`);
+    if (failed) throw errorFromResponse(failed.status, failed.body, `change set request${failed.contentId ? ` ${failed.contentId}` : ''}`, undefined, { contentId: failed.contentId, batchResponses: responses });
     return responses;
   }
 

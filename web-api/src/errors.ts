@@ -1,4 +1,5 @@
 // One typed error for Dataverse Web API failures: closed `code` union, the HTTP status, Dataverse's own error code.
+import type { BatchResponse } from './batch';
 
 export type DataverseErrorCode =
   | 'BadRequest' // 400: malformed request, unknown column, wrong type
@@ -14,6 +15,17 @@ export type DataverseErrorCode =
   | 'Aborted' // the caller's abortSignal fired
   | 'InvalidResponse'; // the reply could not be understood
 
+export interface DataverseErrorInit {
+  statusCode?: number;
+  dataverseCode?: string;
+  retryAfterInMs?: number;
+  networkCode?: string;
+  dataverseMessage?: string;
+  contentId?: string;
+  batchResponses?: readonly BatchResponse[];
+  cause?: unknown;
+}
+
 export class DataverseError extends Error {
   override readonly name = 'DataverseError';
   readonly code: DataverseErrorCode;
@@ -23,14 +35,23 @@ export class DataverseError extends Error {
   readonly retryAfterInMs?: number;
   /** For NetworkError: the system's code of the cause (ECONNREFUSED, ENOTFOUND, a TLS code, ...). */
   readonly networkCode?: string;
+  /** Dataverse's own message, without what the client adds (for a UI that shows the server's words). */
+  readonly dataverseMessage?: string;
+  /** For a failed request inside a $batch: its Content-ID (1-based position in its change set). */
+  readonly contentId?: string;
+  /** For a $batch refused as a whole: every response it holds (the requests that ran, then the failing one). */
+  readonly batchResponses?: readonly BatchResponse[];
 
-  constructor(code: DataverseErrorCode, message: string, init: { statusCode?: number; dataverseCode?: string; retryAfterInMs?: number; networkCode?: string; cause?: unknown } = {}) {
+  constructor(code: DataverseErrorCode, message: string, init: DataverseErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = code;
     this.statusCode = init.statusCode;
     this.dataverseCode = init.dataverseCode;
     this.retryAfterInMs = init.retryAfterInMs;
     this.networkCode = init.networkCode;
+    this.dataverseMessage = init.dataverseMessage;
+    this.contentId = init.contentId;
+    this.batchResponses = init.batchResponses;
   }
 }
 
@@ -98,7 +119,13 @@ export function isDataverseError(e: unknown): e is DataverseError {
 const duplicateCodes = new Set(['0x80040237', '0x80060892', '0x80040333']);
 
 /** Builds the error for a non-success reply from its status and OData error body. */
-export function errorFromResponse(status: number, body: unknown, what: string, retryAfterInMs?: number): DataverseError {
+export function errorFromResponse(
+  status: number,
+  body: unknown,
+  what: string,
+  retryAfterInMs?: number,
+  batch: Pick<DataverseErrorInit, 'contentId' | 'batchResponses'> = {},
+): DataverseError {
   const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   const dvCode = typeof err?.code === 'string' ? err.code : undefined;
   const dvMessage = typeof err?.message === 'string' ? err.message : undefined;
@@ -123,5 +150,5 @@ export function errorFromResponse(status: number, body: unknown, what: string, r
                     : status >= 500
                       ? 'ServerError'
                       : 'BadRequest';
-  return new DataverseError(code, text, { statusCode: status, dataverseCode: dvCode, retryAfterInMs });
+  return new DataverseError(code, text, { statusCode: status, dataverseCode: dvCode, retryAfterInMs, dataverseMessage: dvMessage, ...batch });
 }

@@ -1,6 +1,9 @@
-// Runs a deployment plan step by step: commands through a runner, Web API calls through fetch with a bearer token.
-// Values captured from one step fill the `{{placeholders}}` of the next. Progress goes to `report` as it happens.
+// Runs a deployment plan step by step: commands through a runner, Web API calls through the product's Web API client
+// (bearer token asked for once, Retry-After on throttling, Dataverse's errors typed). Values captured from one step fill
+// the `{{placeholders}}` of the next. Progress goes to `report` as it happens.
 import { spawn } from 'node:child_process';
+
+import { DataverseClient, isDataverseError, type DataverseResponse } from '@dataverse-outbox/web-api';
 
 import { checkCaptured } from './arguments';
 import { spawnSpec } from './childProcess';
@@ -20,6 +23,7 @@ export interface ExecuteOptions {
   /** Bearer token for the Dataverse Web API; asked for lazily, once, before the first Web API call. */
   getToken: () => Promise<string>;
   runCommand?: CommandRunner;
+  /** The fetch the Web API client sends with (tests pass a double). */
   fetch?: typeof fetch;
   report?: (event: StepEvent) => void;
   abortSignal?: AbortSignal;
@@ -65,8 +69,17 @@ export async function executePlan(plan: DeployPlan, options: ExecuteOptions): Pr
   const vars: Record<string, string> = { ...plan.variables };
   const results: ExecuteResult['steps'] = [];
   const runCommand = options.runCommand ?? spawnCommand;
-  const doFetch = options.fetch ?? fetch;
-  let token: string | undefined;
+  // The token is asked for lazily (plans without Web API steps need no sign-in) and once: it outlives a deployment.
+  let token: Promise<string> | undefined;
+  const client = new DataverseClient(
+    plan.dataverseUrl,
+    { getToken: async () => ({ token: await (token ??= options.getToken()), expiresOnTimestamp: Number.MAX_SAFE_INTEGER }) },
+    {
+      // A command reports an unreachable environment at once; throttling (429) and 503 still wait as Dataverse asks.
+      retryOptions: { retryUnreachable: false },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    },
+  );
   const total = plan.steps.length;
 
   for (const [i, step] of plan.steps.entries()) {
@@ -84,8 +97,7 @@ export async function executePlan(plan: DeployPlan, options: ExecuteOptions): Pr
     if (step.kind === 'command') {
       captured = await runCommandStep(step, vars, runCommand, options.cwd);
     } else {
-      token ??= await options.getToken();
-      captured = await runWebApiStep(plan, step, vars, token, doFetch, options.abortSignal);
+      captured = await runWebApiStep(plan, step, vars, client, options.abortSignal);
     }
     Object.assign(vars, captured);
     options.report?.({ index, total, step, phase: 'done', captured });
@@ -114,34 +126,30 @@ async function runWebApiStep(
   plan: DeployPlan,
   step: WebApiStep,
   vars: Record<string, string>,
-  token: string,
-  doFetch: typeof fetch,
+  client: DataverseClient,
   abortSignal: AbortSignal | undefined,
 ) {
   const url = new URL(fillPlaceholders(step.path, vars), plan.webApiBase);
   const body = step.body === undefined ? undefined : fillPlaceholders(JSON.stringify(step.body), vars);
-  const response = await doFetch(url, {
-    method: step.method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: 'application/json',
-      'OData-MaxVersion': '4.0',
-      'OData-Version': '4.0',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
-      ...step.headers,
-    },
-    body,
-    signal: abortSignal,
-  });
-  const text = await response.text();
-  if (!response.ok) {
-    throw new DeployError('WebApiFailed', `${step.method} ${url.pathname}${url.search} failed: HTTP ${response.status} ${dataverseMessage(text)}`, {
-      status: response.status,
+  const what = `${step.method} ${url.pathname}${url.search}`;
+  let response: DataverseResponse;
+  try {
+    response = await client.request(step.method, url.href, {
+      ...(body === undefined ? {} : { rawBody: body }),
+      headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }), ...step.headers },
+      abortSignal,
+      what,
+    });
+  } catch (error) {
+    if (!isDataverseError(error)) throw error;
+    const status = error.statusCode;
+    throw new DeployError('WebApiFailed', error.message, {
+      status,
       stepId: step.id,
-      hint: response.status === 401 || response.status === 403 ? 'sign in as a System Administrator of the environment (az login)' : undefined,
+      hint: status === 401 || status === 403 ? 'sign in as a System Administrator of the environment (az login)' : undefined,
     });
   }
-  const json: unknown = text ? safeJson(text) : undefined;
+  const json: unknown = response.text ? safeJson(response.text) : undefined;
   const captured: Record<string, string> = {};
   for (const c of step.capture ?? []) {
     const raw = c.from === 'entityId' ? idFromEntityIdHeader(response.headers.get('OData-EntityId')) : c.from === 'json' ? readPath(json, c.path) : undefined;
@@ -162,10 +170,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function dataverseMessage(text: string): string {
-  const json = safeJson(text) as { error?: { code?: string; message?: string } } | undefined;
-  if (json?.error?.message) return `${json.error.code ?? ''} ${json.error.message}`.trim();
-  return text.slice(0, 300);
 }

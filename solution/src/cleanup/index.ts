@@ -17,4 +17,3 @@ export {
   type QueryValue,
 } from './definition';
 export { readCleanupSettings, scheduleCleanupJob, type ScheduleCleanupOptions, type ScheduleCleanupResult } from './schedule';
-export { createWebApiClient, DataverseRequestError, isDataverseRequestError, type DataverseHttp, type DataverseResponse, type WebApiClientOptions } from './web-api';

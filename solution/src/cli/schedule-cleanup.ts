@@ -1,11 +1,11 @@
 // `npm run schedule-cleanup -w solution -- --url https://contoso.crm.dynamics.com [--retention-days 7] [--acks on|off]`
 // Schedules (or replaces) the recurring daily BulkDelete job that removes finished outbox rows.
 // The bearer token comes from DATAVERSE_TOKEN and is never printed.
+import { DataverseClient } from '@dataverse-outbox/web-api';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { CLEANUP_JOB_NAME, assertRetentionDays, cleanupBulkDeleteRequest, nextDailyStart } from '../cleanup/definition';
 import { scheduleCleanupJob } from '../cleanup/schedule';
-import { createWebApiClient, isDataverseRequestError } from '../cleanup/web-api';
 
 function parseDays(value: string): number {
   const days = Number(value);
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const result = await scheduleCleanupJob({
-    http: createWebApiClient({ url: options.url, token }),
+    // An unreachable environment is reported at once (a command, not a host riding out an outage); throttling still waits.
+    client: new DataverseClient(options.url, { token }, { retryOptions: { retryUnreachable: false } }),
     ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
     ...(options.acks !== undefined ? { acksEnabled: options.acks === 'on' } : {}),
     ...(options.start ? { startDateTime: options.start } : {}),
@@ -70,6 +71,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`schedule-cleanup failed: ${isDataverseRequestError(error) || error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`schedule-cleanup failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });
