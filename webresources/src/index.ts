@@ -5,7 +5,6 @@ export * from './client/requests';
 export * from './client/commit';
 export * from './client/from-form';
 export * from './shared/json-format';
-export * from './adapters/http-batch';
 export * from './commands/row-store';
 export {
   runCommand,

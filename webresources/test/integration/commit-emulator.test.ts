@@ -3,9 +3,10 @@
 // row store is exercised against the same server (ETag conditional updates).
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
+import { DataverseClient } from '@dataverse-outbox/web-api';
+import { createHttpBatchExecutor } from '@dataverse-outbox/webresources/http-batch';
 import {
   commitWithOutbox,
-  createHttpBatchExecutor,
   isOutboxCommitError,
   planCommit,
   runCommand,
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 function webApi() {
-  return createHttpBatchExecutor({ baseUrl: api, getToken: () => token, entitySetNames: { account: 'accounts', opportunity: 'opportunities' } });
+  return createHttpBatchExecutor({ client: new DataverseClient(emulator.url, { token }), entitySetNames: { account: 'accounts', opportunity: 'opportunities' } });
 }
 
 async function get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,9 +1,10 @@
-// The $batch adapter against the Dataverse emulator over a real socket: a batch answered 400 Bad Request as a whole
+// The $batch adapter (over the product's Web API client) against the Dataverse emulator over a real socket: a batch answered 400 Bad Request as a whole
 // (Dataverse, no continue-on-error, stopped at the failing change set) is read for its failing request, and rejects with
 // that request's status, Dataverse error code and message, like the client API's error callback for a single request.
 import { OutboxMessage } from '@dataverse-outbox/contract';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { createHttpBatchExecutor, type BatchError } from '../../src/adapters/http-batch';
+import { DataverseClient } from '@dataverse-outbox/web-api';
+import { createHttpBatchExecutor, type BatchError } from '@dataverse-outbox/webresources/http-batch';
 import type { CrudRequestLike } from '../../src/client/requests';
 
 const token = 'http-batch-errors';
@@ -23,7 +24,7 @@ function executor() {
     batchStatuses.push(response.status);
     return response;
   };
-  return createHttpBatchExecutor({ baseUrl: emulator.apiUrl, getToken: () => token, entitySetNames: { account: 'accounts' }, fetch: recordingFetch });
+  return createHttpBatchExecutor({ client: new DataverseClient(emulator.url, { token }, { fetch: recordingFetch }), entitySetNames: { account: 'accounts' } });
 }
 
 const create = (etn: string, payload: Record<string, unknown>): CrudRequestLike => ({ getMetadata: () => ({ operationName: 'Create', operationType: 2, boundParameter: null }), etn, payload: payload as CrudRequestLike['payload'] });
