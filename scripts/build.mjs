@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
-const order = ['contract', 'web-api', 'webresources', 'pcf-outbox-monitor', 'solution', 'emulators', 'publisher-function', 'consumer', 'bench', 'pipelines', 'stack', 'chaos'];
+const order = ['contract', 'web-api', 'producer', 'webresources', 'pcf-outbox-monitor', 'solution', 'emulators', 'publisher-function', 'consumer', 'bench', 'pipelines', 'stack', 'chaos'];
 const { workspaces } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 function run(label, command, args) {

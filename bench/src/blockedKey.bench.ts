@@ -21,7 +21,8 @@ import { parseArgs } from 'node:util';
 import { ServiceBusClient } from '@azure/service-bus';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
-import { createPublisher, createServiceBusClient, DataverseClient, OutboxWriter, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { createPublisher, createServiceBusClient, DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 
 const C = OutboxMessage.columns;

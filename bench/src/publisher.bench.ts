@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { OutboxWriter, type DataverseRequestInfo } from '@dataverse-outbox/publisher-function';
+import { type DataverseRequestInfo } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { userCounters } from './support/emulators';
 import { NaivePublisher } from './support/naivePublisher';

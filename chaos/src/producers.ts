@@ -4,7 +4,8 @@
 // recorded; ambiguous outcomes are settled later by reading the store (resolve.ts), never assumed.
 import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/contract';
-import { OutboxWriter, type BatchRequest, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { type BatchRequest, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { ERP_SALES_QUEUE, NOT_ALLOWED_TARGET, SALES_ORDER_WON } from '@dataverse-outbox/stack';
 import { BLOCKED_EVENT_TYPE, BLOCKED_QUEUE } from './blockedKey';
 import type { Random } from './random';

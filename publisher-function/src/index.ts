@@ -20,10 +20,6 @@ export { DataverseError, isDataverseError } from '@dataverse-outbox/web-api';
 export type { DataverseErrorCode } from '@dataverse-outbox/web-api';
 export type { BatchPart, BatchRequest, BatchResponse } from '@dataverse-outbox/web-api';
 
-// Producers' writer
-export { OutboxWriter, outboxRowRequest } from './writer';
-export type { CreatedRef, EnqueueInput, OutboxTransaction, TransactionResult } from './writer';
-
 // Publishers: the outbox and the change-tracking source, each a host loop around its cycle
 export { createPublisher, OutboxPublisher } from './publisher';
 export type { PollingOptions, PublisherOptions, RunForResult } from './publisher';

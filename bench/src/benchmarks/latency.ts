@@ -4,7 +4,8 @@
 // publisher's ack listener records the acknowledgement in Dataverse. Realistic latency profile, limits on.
 import path from 'node:path';
 import { createOutboxConsumer, createSqliteInbox, type OutboxConsumer } from '@dataverse-outbox/consumer';
-import { AckListener, DataverseOutboxStore, OutboxWriter, type OutboxStorePort } from '@dataverse-outbox/publisher-function';
+import { AckListener, DataverseOutboxStore, type OutboxStorePort } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { OutboxStatus } from '@dataverse-outbox/contract';
 import { lineChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';

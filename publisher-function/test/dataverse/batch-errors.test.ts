@@ -1,22 +1,22 @@
 // A $batch answered 400 Bad Request as a whole (Dataverse, no continue-on-error: it stops at the first failure) is read
 // for its failing request: the writer and the client raise that request's status, Dataverse code and message, classified
-// exactly as for a single request. Through the Dataverse emulator over a real socket.
+// exactly as for a single request. Through the Dataverse emulator over a real socket. The writer's own change-set
+// cases moved with it to producer/test/writer.test.ts.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage } from '@dataverse-outbox/contract';
-import { DataverseClient, DataverseError, OutboxWriter, type DataverseRequestInfo } from '../../src';
+import { DataverseClient, DataverseError, type DataverseRequestInfo } from '../../src';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 
 const SET = OutboxMessage.entitySetName;
 let dv: DataverseEmulator;
 let client: DataverseClient;
-let writer: OutboxWriter;
 const exchanges: DataverseRequestInfo[] = [];
 
 beforeAll(async () => {
   dv = await startDataverseEmulator({ port: 0 });
   client = new DataverseClient(dv.url, { token: 'batch-errors' }, { retryOptions: { retryDelayInMs: 20, maxRetries: 2 }, onResponse: (i) => exchanges.push(i) });
-  writer = new OutboxWriter(client);
 });
 afterAll(async () => {
   await client.close();
@@ -37,67 +37,7 @@ function lastBatchStatus(): number | undefined {
   return [...exchanges].reverse().find((x) => x.path.endsWith('$batch'))?.status;
 }
 
-async function accountsNamed(name: string): Promise<number> {
-  return (await client.retrieveMultiple('accounts', { filter: `name eq '${name}'` })).value.length;
-}
-
 const row = (messageId: string): Record<string, unknown> => ({ obx_name: messageId, obx_target: 'orders', obx_payload: '{}', obx_contenttype: 'application/json', obx_messageid: messageId });
-
-test('OutboxWriter.transaction: a duplicate obx_messageid in a change set answered 400 raises DuplicateKey with the inner 412 and 0x80040237, and writes nothing', async () => {
-  await client.create(SET, row('writer-taken'));
-  const error = await failureOf(
-    writer.transaction((tx) => {
-      tx.create('accounts', { name: 'Writer Ghost' });
-      tx.create(SET, row('writer-taken'));
-    }),
-  );
-  expect(lastBatchStatus()).toBe(400);
-  expect(error.code).toBe('DuplicateKey');
-  expect(error.statusCode).toBe(412);
-  expect(error.dataverseCode).toBe('0x80040237');
-  expect(error.message).toMatch(/request 2 failed with HTTP 412 \(0x80040237\): .+/);
-  expect(await accountsNamed('Writer Ghost')).toBe(0);
-});
-
-test('OutboxWriter.transaction: a stale If-Match raises PreconditionFailed (inner 412, 0x80060882), not a bare BadRequest', async () => {
-  const { id } = await client.create('accounts', { name: 'Writer Etag' });
-  const etag = String((await client.retrieve('accounts', id))!['@odata.etag']);
-  await client.update('accounts', id, { name: 'Writer Etag 2' });
-  const error = await failureOf(
-    writer.transaction((tx) => {
-      tx.update('accounts', id, { name: 'Writer Etag 3' }, { ifMatch: etag });
-      tx.enqueue({ target: 'orders', payload: { id } });
-    }),
-  );
-  expect(lastBatchStatus()).toBe(400);
-  expect(error.code).toBe('PreconditionFailed');
-  expect(error.statusCode).toBe(412);
-  expect(error.dataverseCode).toBe('0x80060882');
-});
-
-test('OutboxWriter.transaction: updating a row that does not exist raises NotFound (inner 404) with its Dataverse code', async () => {
-  const error = await failureOf(
-    writer.transaction((tx) => {
-      tx.update('accounts', '00000000-0000-0000-0000-0000000000aa', { name: 'nobody' });
-    }),
-  );
-  expect(lastBatchStatus()).toBe(400);
-  expect(error.code).toBe('NotFound');
-  expect(error.statusCode).toBe(404);
-  expect(error.dataverseCode).toBe('0x80040217');
-});
-
-test('OutboxWriter.transaction: a bad column raises BadRequest with the inner message naming the column', async () => {
-  const error = await failureOf(
-    writer.transaction((tx) => {
-      tx.create('accounts', { name: 'Bad column', notacolumn: 1 });
-    }),
-  );
-  expect(error.code).toBe('BadRequest');
-  expect(error.statusCode).toBe(400);
-  expect(error.dataverseCode).toMatch(/^0x/);
-  expect(error.message).toContain('notacolumn');
-});
 
 test('client.executeChangeSet throws the inner error of a 400 batch too (the one reading path for every change set)', async () => {
   await client.create(SET, row('changeset-taken'));

@@ -2,7 +2,8 @@
 // AggregateQueryRecordLimit): the grouped aggregate fails, per-status aggregates answer, a big status is a lower bound.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
-import { DataverseClient, DataverseLeaseStore, DataverseOutboxStore, OutboxWriter, getOutboxHealth, isDataverseError } from '../../src';
+import { DataverseClient, DataverseLeaseStore, DataverseOutboxStore, getOutboxHealth, isDataverseError } from '../../src';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 
 jest.setTimeout(60_000);
 

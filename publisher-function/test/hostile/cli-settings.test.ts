@@ -5,7 +5,8 @@
 import { CommanderError } from 'commander';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxStatus } from '@dataverse-outbox/contract';
-import { DataverseClient, DataverseOutboxStore, OutboxWriter, isOutboxError, readAppSettings, runOperatorAction } from '../../src';
+import { DataverseClient, DataverseOutboxStore, isOutboxError, readAppSettings, runOperatorAction } from '../../src';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { parseSettings, redactSecrets } from '../../src/core';
 import { program } from '../../src/cli';
 

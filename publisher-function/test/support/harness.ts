@@ -3,7 +3,8 @@ import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service
 import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
-import { createPublisher, DataverseClient, DataverseOutboxStore, OutboxWriter, type OutboxPublisher, type OutboxRow, type OutboxStorePort, type PublisherOptions, type EnqueueInput } from '../../src';
+import { createPublisher, DataverseClient, DataverseOutboxStore, type OutboxPublisher, type OutboxRow, type OutboxStorePort, type PublisherOptions } from '../../src';
+import { OutboxWriter, type EnqueueInput } from '@dataverse-outbox/producer';
 
 export const QUEUES = ['orders', 'invoices'] as const;
 export const SESSION_QUEUE = 'orders-by-key';

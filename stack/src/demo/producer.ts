@@ -5,7 +5,8 @@
 // and never hold back the good ones (invariant 5).
 import { randomUUID } from 'node:crypto';
 import { OutboxMessage } from '@dataverse-outbox/contract';
-import { OutboxWriter, type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
+import { OutboxWriter } from '@dataverse-outbox/producer';
 import { DEMO_CUSTOMERS, ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
 
 export type OrderKind = 'good' | 'target-not-allowed' | 'malformed-payload' | 'oversize-payload';

@@ -1,0 +1,3 @@
+const { workspaceJestConfig } = require('../jest.base.js');
+
+module.exports = workspaceJestConfig(__dirname);
