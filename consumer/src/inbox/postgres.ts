@@ -1,21 +1,11 @@
-// PostgreSQL inbox adapter (pg). The unique key is the primary key on outbox_message_id; INSERT ... ON CONFLICT DO NOTHING
-// makes a concurrent second delivery wait for the first transaction and then see the committed row (or take over if
-// the first rolled back), so two consumers can never both run the handler for one id.
+// PostgreSQL inbox adapter (pg): only the SQL and the pool; the inbox logic is core.ts. The unique key is the primary
+// key on outbox_message_id; INSERT ... ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first
+// transaction and then see the committed row (or take over if the first rolled back), so two consumers can never both
+// run the handler for one id.
 import pg from 'pg';
 
-import { ConsumerError } from '../errors';
-import {
-  assertBatchSize,
-  assertSqlIdentifier,
-  type InboxEntry,
-  type InboxProcessResult,
-  type InboxRecord,
-  type InboxStore,
-  type OperationOptions,
-  type PurgeOptions,
-  type UnacknowledgedQuery,
-} from '../inbox';
-import { throwIfAborted } from '../internal/abort';
+import { assertSqlIdentifier, type InboxEntry, type InboxStore } from '../inbox';
+import { createInboxCore, inboxKeyColumns, inboxRecordValues, toInboxEntry, type InboxColumns, type InboxDialect, type InboxTransaction } from './core';
 import { postgresInboxMigrations, type PostgresMigration } from './postgresMigrations';
 
 /** What a handler receives with the PostgreSQL inbox: the pool client on which the inbox transaction is open. */
@@ -42,26 +32,14 @@ export interface PostgresInboxStore extends InboxStore<PostgresInboxTransaction>
   readonly qualifiedTableName: string;
 }
 
-interface InboxRow {
-  outbox_message_id: string;
-  outbox_id: string | null;
-  event_type: string | null;
-  session_key: string | null;
-  service_bus_message_id: string | null;
+interface InboxRow extends InboxColumns {
   processed_at: Date;
 }
 
-const columns = 'outbox_message_id, outbox_id, event_type, session_key, service_bus_message_id, processed_at';
+const columns = `${inboxKeyColumns}, processed_at`;
 
 function toEntry(row: InboxRow): InboxEntry {
-  return {
-    outboxMessageId: row.outbox_message_id,
-    ...(row.outbox_id === null ? {} : { outboxId: row.outbox_id }),
-    ...(row.event_type === null ? {} : { eventType: row.event_type }),
-    ...(row.session_key === null ? {} : { sessionKey: row.session_key }),
-    ...(row.service_bus_message_id === null ? {} : { serviceBusMessageId: row.service_bus_message_id }),
-    processedAt: row.processed_at,
-  };
+  return toInboxEntry(row, row.processed_at);
 }
 
 export function createPostgresInbox(options: PostgresInboxOptions): PostgresInboxStore {
@@ -77,74 +55,45 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     pool.on('error', () => undefined);
   }
   const table = `"${schema}"."${tableName}"`;
-  let closed = false;
 
-  function assertOpen(): void {
-    if (closed) throw new ConsumerError('ConsumerClosed', 'This PostgreSQL inbox store is closed; create a new one.');
-  }
-
-  async function inboxStep<T>(what: string, outboxMessageId: string | undefined, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (error) {
-      throw new ConsumerError('InboxFailed', `PostgreSQL inbox: ${what} failed: ${(error as Error).message}`, {
-        cause: error,
-        ...(outboxMessageId === undefined ? {} : { outboxMessageId }),
-      });
-    }
-  }
-
-  return {
+  const dialect: InboxDialect<PostgresInboxTransaction> = {
     kind: 'postgres',
-    pool,
-    qualifiedTableName: table,
+    databaseName: 'PostgreSQL',
 
-    async migrate(opts: OperationOptions = {}): Promise<void> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      try {
-        await applyPostgresMigrations(pool, schema, tableName, postgresInboxMigrations(table, tableName));
-      } catch (error) {
-        throw new ConsumerError('MigrationFailed', `PostgreSQL inbox migration failed: ${(error as Error).message}`, { cause: error });
-      }
+    async migrate() {
+      await applyPostgresMigrations(pool, schema, tableName, postgresInboxMigrations(table, tableName));
     },
 
-    async processOnce<T>(
-      record: InboxRecord,
-      work: (transaction: PostgresInboxTransaction) => T | Promise<T>,
-      opts: OperationOptions = {},
-    ): Promise<InboxProcessResult<T>> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const id = record.outboxMessageId;
-      const client = await inboxStep('connect', id, () => pool.connect());
+    async transaction(id, step, work) {
+      const client = await step('connect', id, () => pool.connect());
       let open = false;
       let broken: Error | undefined;
-      try {
-        await inboxStep('begin', id, () => client.query('BEGIN'));
-        open = true;
-        const inserted = await inboxStep('insert', id, () =>
-          client.query<InboxRow>(
-            `INSERT INTO ${table} (outbox_message_id, outbox_id, event_type, session_key, service_bus_message_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
-            [id, record.outboxId ?? null, record.eventType ?? null, record.sessionKey ?? null, record.serviceBusMessageId ?? null],
-          ),
-        );
-        const row = inserted.rows[0];
-        if (!row) {
-          const existing = await inboxStep('read duplicate', id, () =>
-            client.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = $1`, [id]),
-          );
-          await inboxStep('rollback', id, () => client.query('ROLLBACK'));
-          open = false;
-          const existingRow = existing.rows[0];
-          if (!existingRow) throw new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id });
-          return { status: 'duplicate', entry: toEntry(existingRow) };
-        }
-        const result = await work(client);
-        await inboxStep('commit', id, () => client.query('COMMIT'));
+      const end = async (statement: 'COMMIT' | 'ROLLBACK'): Promise<void> => {
+        await client.query(statement);
         open = false;
-        return { status: 'processed', entry: toEntry(row), result };
+      };
+      const transaction: InboxTransaction<PostgresInboxTransaction> = {
+        handle: client,
+        async insert(record) {
+          // ON CONFLICT DO NOTHING waits for a concurrent transaction holding the id, then sees its commit (or takes over).
+          const inserted = await client.query<InboxRow>(
+            `INSERT INTO ${table} (${inboxKeyColumns}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
+            inboxRecordValues(record),
+          );
+          const row = inserted.rows[0];
+          return row ? toEntry(row) : undefined;
+        },
+        async read(outboxMessageId) {
+          const row = (await client.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = $1`, [outboxMessageId])).rows[0];
+          return row ? toEntry(row) : undefined;
+        },
+        commit: () => end('COMMIT'),
+        rollback: () => end('ROLLBACK'),
+      };
+      try {
+        await step('begin', id, () => client.query('BEGIN'));
+        open = true;
+        return await work(transaction);
       } catch (error) {
         if (open) {
           // Leave the connection clean for the next user; if even that fails, the client is destroyed on release.
@@ -158,71 +107,45 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       }
     },
 
-    async get(outboxMessageId: string, opts: OperationOptions = {}): Promise<InboxEntry | undefined> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const result = await inboxStep('read', outboxMessageId, () =>
-        pool.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = $1`, [outboxMessageId]),
-      );
-      const row = result.rows[0];
+    async read(outboxMessageId) {
+      const row = (await pool.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = $1`, [outboxMessageId])).rows[0];
       return row ? toEntry(row) : undefined;
     },
 
-    async count(opts: OperationOptions = {}): Promise<number> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const result = await inboxStep('count', undefined, () => pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`));
+    async count() {
+      const result = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
       return Number(result.rows[0]?.n ?? 0);
     },
 
-    async purge(opts: PurgeOptions): Promise<number> {
-      assertOpen();
-      const batchSize = opts.batchSize ?? 1000;
-      assertBatchSize(batchSize);
-      let deleted = 0;
-      for (let batch = 0; opts.maxBatches === undefined || batch < opts.maxBatches; batch++) {
-        throwIfAborted(opts.abortSignal);
-        // SKIP LOCKED: a purge never waits behind (or blocks) a consumer's transaction.
-        const result = await inboxStep('purge', undefined, () =>
-          pool.query(
-            `DELETE FROM ${table} WHERE outbox_message_id IN (
-               SELECT outbox_message_id FROM ${table} WHERE processed_at < $1
-               ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-            [opts.olderThan, batchSize],
-          ),
-        );
-        const n = result.rowCount ?? 0;
-        deleted += n;
-        if (n < batchSize) break;
-      }
-      return deleted;
-    },
-
-    async markAcknowledged(outboxMessageIds: readonly string[], opts: OperationOptions = {}): Promise<void> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      if (outboxMessageIds.length === 0) return;
-      await inboxStep('record acknowledgements', undefined, () =>
-        pool.query(`UPDATE ${table} SET acknowledged_at = clock_timestamp() WHERE outbox_message_id = ANY($1) AND acknowledged_at IS NULL`, [[...outboxMessageIds]]),
+    async purgeBatch(olderThan, limit) {
+      // One statement (its own transaction); SKIP LOCKED: a purge never waits behind (or blocks) a consumer's transaction.
+      const result = await pool.query(
+        `DELETE FROM ${table} WHERE outbox_message_id IN (
+           SELECT outbox_message_id FROM ${table} WHERE processed_at < $1
+           ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [olderThan, limit],
       );
+      return result.rowCount ?? 0;
     },
 
-    async listUnacknowledged(query: UnacknowledgedQuery, opts: OperationOptions = {}): Promise<InboxEntry[]> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      assertBatchSize(query.limit);
-      const result = await inboxStep('list unacknowledged', undefined, () =>
-        pool.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE acknowledged_at IS NULL AND processed_at < $1 ORDER BY processed_at LIMIT $2`, [query.processedBefore, query.limit]),
+    async markAcknowledged(ids) {
+      await pool.query(`UPDATE ${table} SET acknowledged_at = clock_timestamp() WHERE outbox_message_id = ANY($1) AND acknowledged_at IS NULL`, [[...ids]]);
+    },
+
+    async listUnacknowledged(query) {
+      const result = await pool.query<InboxRow>(
+        `SELECT ${columns} FROM ${table} WHERE acknowledged_at IS NULL AND processed_at < $1 ORDER BY processed_at LIMIT $2`,
+        [query.processedBefore, query.limit],
       );
       return result.rows.map(toEntry);
     },
 
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
+    async close() {
       if (ownsPool) await pool.end();
     },
   };
+
+  return { ...createInboxCore(dialect).store, kind: 'postgres', pool, qualifiedTableName: table };
 }
 
 /**

@@ -1,23 +1,13 @@
-// SQLite inbox adapter (better-sqlite3, the embedded default). One connection per store: transactions of concurrent
-// messages are serialised by a mutex (SQLite has a single writer anyway). BEGIN IMMEDIATE takes the write lock up front,
-// and waiting for another connection's lock is an async retry loop rather than SQLite's busy_timeout, which would block
+// SQLite inbox adapter (better-sqlite3, the embedded default): only the SQL and the connection; the inbox logic is
+// core.ts. One connection per store: transactions of concurrent messages are serialised by a mutex (SQLite has a single
+// writer anyway). BEGIN IMMEDIATE takes the write lock up front, and waiting for another connection's lock is an async retry loop rather than SQLite's busy_timeout, which would block
 // the event loop (and deadlock two connections of one process, as the lock holder could never reach COMMIT).
 import Database from 'better-sqlite3';
 
-import { ConsumerError } from '../errors';
-import {
-  assertBatchSize,
-  assertSqlIdentifier,
-  type InboxEntry,
-  type InboxProcessResult,
-  type InboxRecord,
-  type InboxStore,
-  type OperationOptions,
-  type PurgeOptions,
-  type UnacknowledgedQuery,
-} from '../inbox';
-import { sleep, throwIfAborted } from '../internal/abort';
+import { assertSqlIdentifier, type InboxEntry, type InboxStore } from '../inbox';
+import { sleep } from '../internal/abort';
 import { Mutex } from '../internal/mutex';
+import { createInboxCore, inboxKeyColumns, inboxRecordValues, toInboxEntry, type InboxColumns, type InboxCore, type InboxDialect } from './core';
 
 /**
  * What a handler receives with the SQLite inbox: the database, with the inbox transaction open on it. Use it synchronously
@@ -53,24 +43,12 @@ export interface SqliteMigration {
   statements: readonly string[];
 }
 
-interface InboxRow {
-  outbox_message_id: string;
-  outbox_id: string | null;
-  event_type: string | null;
-  session_key: string | null;
-  service_bus_message_id: string | null;
+interface InboxRow extends InboxColumns {
   processed_at_ms: number;
 }
 
 function toEntry(row: InboxRow): InboxEntry {
-  return {
-    outboxMessageId: row.outbox_message_id,
-    ...(row.outbox_id === null ? {} : { outboxId: row.outbox_id }),
-    ...(row.event_type === null ? {} : { eventType: row.event_type }),
-    ...(row.session_key === null ? {} : { sessionKey: row.session_key }),
-    ...(row.service_bus_message_id === null ? {} : { serviceBusMessageId: row.service_bus_message_id }),
-    processedAt: new Date(row.processed_at_ms),
-  };
+  return toInboxEntry(row, new Date(row.processed_at_ms));
 }
 
 export function sqliteInboxMigrations(tableName: string): SqliteMigration[] {
@@ -174,35 +152,8 @@ export function createSqliteInbox(options: SqliteInboxOptions = {}): SqliteInbox
   const database = options.database ?? openSqliteDatabase(options.filename ?? 'inbox.sqlite');
   const busyTimeoutInMs = options.busyTimeoutInMs ?? 10_000;
   const table = `"${tableName}"`;
-  const columns = 'outbox_message_id, outbox_id, event_type, session_key, service_bus_message_id, processed_at_ms';
+  const columns = `${inboxKeyColumns}, processed_at_ms`;
   const mutex = new Mutex();
-  let closed = false;
-
-  function assertOpen(): void {
-    if (closed) throw new ConsumerError('ConsumerClosed', 'This SQLite inbox store is closed; create a new one.');
-  }
-
-  function inboxStep<T>(what: string, outboxMessageId: string | undefined, step: () => T): T {
-    try {
-      return step();
-    } catch (error) {
-      throw new ConsumerError('InboxFailed', `SQLite inbox: ${what} failed: ${(error as Error).message}`, {
-        cause: error,
-        ...(outboxMessageId === undefined ? {} : { outboxMessageId }),
-      });
-    }
-  }
-
-  async function inboxStepAsync<T>(what: string, outboxMessageId: string | undefined, step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (error) {
-      throw new ConsumerError('InboxFailed', `SQLite inbox: ${what} failed: ${(error as Error).message}`, {
-        cause: error,
-        ...(outboxMessageId === undefined ? {} : { outboxMessageId }),
-      });
-    }
-  }
 
   function rollbackQuietly(): void {
     if (database.inTransaction) {
@@ -214,142 +165,77 @@ export function createSqliteInbox(options: SqliteInboxOptions = {}): SqliteInbox
     }
   }
 
-  async function withTransaction<T>(work: (db: SqliteInboxTransaction) => T | Promise<T>): Promise<T> {
-    assertOpen();
-    return mutex.run(async () => {
-      await inboxStepAsync('begin', undefined, () => beginImmediate(database, busyTimeoutInMs));
-      try {
-        const result = await work(database);
-        inboxStep('commit', undefined, () => database.exec('COMMIT'));
-        return result;
-      } catch (error) {
-        rollbackQuietly();
-        throw error;
-      }
-    });
-  }
+  const readRow = (outboxMessageId: string): InboxEntry | undefined => {
+    const row = database.prepare(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ?`).get(outboxMessageId) as InboxRow | undefined;
+    return row ? toEntry(row) : undefined;
+  };
 
-  return {
+  const dialect: InboxDialect<SqliteInboxTransaction> = {
     kind: 'sqlite',
-    database,
-    tableName,
-    withTransaction,
+    databaseName: 'SQLite',
 
-    async migrate(opts: OperationOptions = {}): Promise<void> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      await mutex.run(async () => {
-        try {
-          await applySqliteMigrations(database, tableName, sqliteInboxMigrations(tableName), busyTimeoutInMs);
-        } catch (error) {
-          throw new ConsumerError('MigrationFailed', `SQLite inbox migration failed: ${(error as Error).message}`, { cause: error });
-        }
-      });
+    migrate: async () => {
+      await mutex.run(() => applySqliteMigrations(database, tableName, sqliteInboxMigrations(tableName), busyTimeoutInMs));
     },
 
-    async processOnce<T>(
-      record: InboxRecord,
-      work: (transaction: SqliteInboxTransaction) => T | Promise<T>,
-      opts: OperationOptions = {},
-    ): Promise<InboxProcessResult<T>> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const id = record.outboxMessageId;
-      return mutex.run(async (): Promise<InboxProcessResult<T>> => {
-        await inboxStepAsync('begin', id, () => beginImmediate(database, busyTimeoutInMs));
+    // One transaction at a time on the one connection (the mutex); BEGIN IMMEDIATE takes the write lock up front.
+    transaction: (id, step, work) =>
+      mutex.run(async () => {
+        await step('begin', id, () => beginImmediate(database, busyTimeoutInMs));
         try {
-          const row = inboxStep('insert', id, () =>
-            database
-              .prepare(
-                `INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
-              )
-              .get(id, record.outboxId ?? null, record.eventType ?? null, record.sessionKey ?? null,
-                record.serviceBusMessageId ?? null, Date.now()) as InboxRow | undefined,
-          );
-          if (!row) {
-            const existing = inboxStep('read duplicate', id, () =>
-              database.prepare(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ?`).get(id) as InboxRow | undefined,
-            );
-            rollbackQuietly();
-            if (!existing) throw new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id });
-            return { status: 'duplicate', entry: toEntry(existing) };
-          }
-          const result = await work(database);
-          inboxStep('commit', id, () => database.exec('COMMIT'));
-          return { status: 'processed', entry: toEntry(row), result };
-        } catch (error) {
+          return await work({
+            handle: database,
+            insert: async (record) => {
+              const row = database
+                .prepare(`INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`)
+                .get(...inboxRecordValues(record), Date.now()) as InboxRow | undefined;
+              return row ? toEntry(row) : undefined;
+            },
+            read: async (outboxMessageId) => readRow(outboxMessageId),
+            commit: async () => {
+              database.exec('COMMIT');
+            },
+            rollback: async () => rollbackQuietly(),
+          });
+        } finally {
           rollbackQuietly();
-          throw error;
         }
-      });
-    },
+      }),
 
-    async get(outboxMessageId: string, opts: OperationOptions = {}): Promise<InboxEntry | undefined> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const row = inboxStep('read', outboxMessageId, () =>
-        database.prepare(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ?`).get(outboxMessageId) as InboxRow | undefined,
-      );
-      return row ? toEntry(row) : undefined;
-    },
+    read: async (outboxMessageId) => readRow(outboxMessageId),
 
-    async count(opts: OperationOptions = {}): Promise<number> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      const row = inboxStep('count', undefined, () => database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number });
-      return row.n;
-    },
+    count: async () => (database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
 
-    async purge(opts: PurgeOptions): Promise<number> {
-      assertOpen();
-      const batchSize = opts.batchSize ?? 1000;
-      assertBatchSize(batchSize);
+    purgeBatch: (olderThan, limit) => {
       const statement = database.prepare(
         `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE processed_at_ms < ? ORDER BY processed_at_ms LIMIT ?)`,
       );
-      let deleted = 0;
-      for (let batch = 0; opts.maxBatches === undefined || batch < opts.maxBatches; batch++) {
-        throwIfAborted(opts.abortSignal);
-        // One short transaction per batch, taking turns with message processing.
-        const n = await withTransaction(() => inboxStep('purge', undefined, () => statement.run(opts.olderThan.getTime(), batchSize).changes));
-        deleted += n;
-        if (n < batchSize) break;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      return deleted;
+      // A short transaction of its own, taking turns with message processing.
+      return core.runInTransaction(() => statement.run(olderThan.getTime(), limit).changes);
     },
 
-    async markAcknowledged(outboxMessageIds: readonly string[], opts: OperationOptions = {}): Promise<void> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      if (outboxMessageIds.length === 0) return;
+    markAcknowledged: (ids) => {
       const statement = database.prepare(`UPDATE ${table} SET acknowledged_at_ms = ? WHERE outbox_message_id = ? AND acknowledged_at_ms IS NULL`);
       const now = Date.now();
-      await withTransaction(() => inboxStep('record acknowledgements', undefined, () => {
-        for (const id of outboxMessageIds) statement.run(now, id);
-      }));
+      return core.runInTransaction(() => {
+        for (const id of ids) statement.run(now, id);
+      });
     },
 
-    async listUnacknowledged(query: UnacknowledgedQuery, opts: OperationOptions = {}): Promise<InboxEntry[]> {
-      assertOpen();
-      throwIfAborted(opts.abortSignal);
-      assertBatchSize(query.limit);
-      const rows = inboxStep('list unacknowledged', undefined, () =>
-        database
-          .prepare(`SELECT ${columns} FROM ${table} WHERE acknowledged_at_ms IS NULL AND processed_at_ms < ? ORDER BY processed_at_ms LIMIT ?`)
-          .all(query.processedBefore.getTime(), query.limit) as InboxRow[],
-      );
+    listUnacknowledged: async (query) => {
+      const rows = database
+        .prepare(`SELECT ${columns} FROM ${table} WHERE acknowledged_at_ms IS NULL AND processed_at_ms < ? ORDER BY processed_at_ms LIMIT ?`)
+        .all(query.processedBefore.getTime(), query.limit) as InboxRow[];
       return rows.map(toEntry);
     },
 
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      // Wait for the transaction in progress, then close.
-      await mutex.run(async () => {
+    // Waits for the transaction in progress, then closes.
+    close: () =>
+      mutex.run(async () => {
         if (ownsDatabase) database.close();
-      });
-    },
+      }),
   };
+
+  const core: InboxCore<SqliteInboxTransaction> = createInboxCore(dialect);
+  return { ...core.store, kind: 'sqlite', database, tableName, withTransaction: core.runInTransaction };
 }
