@@ -84,8 +84,6 @@ export interface OutboxConsumerOptions<TTransaction> {
   onSettled?: (settlement: MessageSettlement) => void;
   /** Called for every error the consumer handles itself (it never throws them at you). */
   onError?: (error: ConsumerError) => void;
-  /** Test-only crash-injection hooks. */
-  faultInjection?: ConsumerFaultInjection;
 }
 
 export interface CloseOptions {
@@ -136,6 +134,11 @@ function settlerFor(receiver: ServiceBusReceiver, message: ServiceBusReceivedMes
 }
 
 export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOptions<TTransaction>): OutboxConsumer {
+  return createConsumer(options, undefined);
+}
+
+/** createOutboxConsumer with crash-injection hooks: reached only through the test-only entry point (testing.ts). */
+export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTransaction>, faultInjection: ConsumerFaultInjection | undefined): OutboxConsumer {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   if (typeof options.entity === 'string' ? !options.entity : !options.entity.topic || !options.entity.subscription) {
@@ -230,7 +233,7 @@ export function createOutboxConsumer<TTransaction>(options: OutboxConsumerOption
     closingSignal: giveUp.signal,
     reportError,
     onSettled,
-    faultInjection: options.faultInjection,
+    faultInjection,
   };
 
   /** Processes one message to settlement; resolves with its outcome (undefined if something unexpected threw). */

@@ -9,7 +9,6 @@ export type {
   OutboxConsumerSessionOptions,
 } from './consumer';
 export type {
-  ConsumerFaultInjection,
   ErrorClassification,
   MessageOutcome,
   MessageSettlement,

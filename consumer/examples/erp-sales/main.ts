@@ -5,7 +5,8 @@ import path from 'node:path';
 
 import { DefaultAzureCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
-import type { ConsumerFaultInjection, ConsumerLogger, OutboxEvent } from '@dataverse-outbox/consumer';
+import type { ConsumerLogger, OutboxEvent } from '@dataverse-outbox/consumer';
+import type { ConsumerFaultInjection } from '@dataverse-outbox/consumer/testing';
 
 import { readErpSalesConfig, type ErpCrashPoint } from './config';
 import { createErpSalesService } from './service';

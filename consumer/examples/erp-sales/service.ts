@@ -7,11 +7,12 @@ import {
   payloadSchemaVersion,
   type AcknowledgementSweepOptions,
   type ConsumerError,
-  type ConsumerFaultInjection,
   type ConsumerLogger,
   type MessageSettlement,
   type OutboxConsumer,
+  type OutboxConsumerOptions,
 } from '@dataverse-outbox/consumer';
+import { createOutboxConsumerWithFaultInjection, type ConsumerFaultInjection } from '@dataverse-outbox/consumer/testing';
 
 import { ErpSalesEventTypes, toSalesOrder } from './salesOrderWon';
 import {
@@ -42,6 +43,7 @@ export interface ErpSalesServiceOptions {
   transientErrorDelayInMs?: number;
   /** Re-sending of acknowledgements lost to a crash (see createOutboxConsumer); default every 60 s. */
   acknowledgementSweep?: AcknowledgementSweepOptions | false;
+  /** Test only (crash and chaos tests): crash-injection hooks, through the consumer's test-only entry point. */
   faultInjection?: ConsumerFaultInjection;
   onSettled?: (settlement: MessageSettlement) => void;
   onError?: (error: ConsumerError) => void;
@@ -72,10 +74,13 @@ export function createErpSalesService(options: ErpSalesServiceOptions): ErpSales
     ...(options.transientErrorDelayInMs === undefined ? {} : { transientErrorDelayInMs: options.transientErrorDelayInMs }),
     ...(options.acknowledgementSweep === undefined ? {} : { acknowledgementSweep: options.acknowledgementSweep }),
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.faultInjection ? { faultInjection: options.faultInjection } : {}),
     ...(options.onSettled ? { onSettled: options.onSettled } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   };
+
+  // The crash hooks exist only behind the consumer's test-only entry point; without them, the plain consumer.
+  const create = <T>(consumerOptions: OutboxConsumerOptions<T>): OutboxConsumer =>
+    options.faultInjection ? createOutboxConsumerWithFaultInjection(consumerOptions, options.faultInjection) : createOutboxConsumer(consumerOptions);
 
   let consumer: OutboxConsumer;
   let prepare: () => Promise<void>;
@@ -83,7 +88,7 @@ export function createErpSalesService(options: ErpSalesServiceOptions): ErpSales
   if (database.kind === 'postgres') {
     const schema = database.schema ?? defaultErpSchema;
     const inbox = createPostgresInbox({ connectionString: database.url, schema, maxConnections: (options.concurrency ?? 4) + 2 });
-    consumer = createOutboxConsumer({
+    consumer = create({
       ...common,
       inbox,
       handler: {
@@ -101,7 +106,7 @@ export function createErpSalesService(options: ErpSalesServiceOptions): ErpSales
     release = () => inbox.close();
   } else {
     const inbox = createSqliteInbox({ filename: database.file });
-    consumer = createOutboxConsumer({
+    consumer = create({
       ...common,
       inbox,
       handler: {

@@ -68,7 +68,7 @@ export interface MessageSettlement {
   error?: unknown;
 }
 
-/** Test-only hooks to prove crash safety; never set them in production. */
+/** Test-only hooks to prove crash safety (exported only by the test-only entry point, testing.ts). */
 export interface ConsumerFaultInjection {
   /** Inside the transaction, after the handler, before commit. */
   beforeCommit?: (event: OutboxEvent) => void | Promise<void>;
