@@ -47,8 +47,19 @@ export function outboxRowRequest(m: EnqueueInput): { messageId: string; request:
   return rowRequest(buildOutboxRow(m, { newId: randomUUID }));
 }
 
+export interface OutboxWriterOptions {
+  /**
+   * When given, a message to another target is refused before sending (OutboxRowError TargetNotAllowed), as
+   * commitWithOutbox's option does; the publisher enforces obx_AllowedTargets anyway (the row would end Failed).
+   */
+  allowedTargets?: readonly string[];
+}
+
 export class OutboxWriter {
-  constructor(private readonly client: DataverseClient) {}
+  constructor(
+    private readonly client: DataverseClient,
+    private readonly options: OutboxWriterOptions = {},
+  ) {}
 
   /**
    * Runs `work` to collect the changes, then commits them all in one change set: every change and every outbox row,
@@ -63,7 +74,7 @@ export class OutboxWriter {
       if (!open) throw new Error('The transaction has already been committed; start a new one.');
     };
     // One builder per transaction: it also refuses a messageId enqueued twice (DuplicateMessageId).
-    const rows = new OutboxRowBuilder({ newId: randomUUID });
+    const rows = new OutboxRowBuilder({ newId: randomUUID, allowedTargets: this.options.allowedTargets });
     const tx: OutboxTransaction = {
       create(entitySet, record) {
         guard();
