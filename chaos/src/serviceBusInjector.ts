@@ -3,12 +3,12 @@
 // the target queue. Every message it sends is recorded, so the checker can account for each one it finds in a
 // dead-letter queue and require every poison one to be dead-lettered with the expected reason.
 import { randomUUID } from 'node:crypto';
-import { MessageProperties } from '@dataverse-outbox/contract';
-import { acknowledgementSubject, toAcknowledgementMessage } from '@dataverse-outbox/consumer';
+import type { ServiceBusMessage } from '@azure/service-bus';
+import { acknowledgementSubject, MessageProperties, toAcknowledgementMessage } from '@dataverse-outbox/contract';
 import { PoisonReasons, type createServiceBusClient } from '@dataverse-outbox/publisher-function';
 
 type ServiceBusClient = ReturnType<typeof createServiceBusClient>;
-type OutgoingMessage = ReturnType<typeof toAcknowledgementMessage>;
+type OutgoingMessage = ServiceBusMessage;
 
 /** Poison acknowledgements: a body that is no acknowledgement at all, an outboxId that is no GUID, a GUID of no row. */
 export const poisonAckKinds = ['malformed', 'non-guid-id', 'unknown-row'] as const;
@@ -111,7 +111,7 @@ export class ServiceBusInjector {
     }
     for (let i = 0; i < counts.unknownRow; i++) ack(randomUUID(), 'outboxId of no row', 'unknown-row', AckDeadLetterReasons.unknownOutboxRow);
     const goods = good.map((row) => {
-      const message = toAcknowledgementMessage({ outboxId: row.outboxId, messageId: row.messageId, outcome: 'processed', processedAt: now });
+      const message = toAcknowledgementMessage({ outboxId: row.outboxId, messageId: row.messageId, outcome: 'processed', processedAt: new Date(now) });
       const messageId = `chaos-good-ack:${randomUUID()}`;
       return { record: { messageId, kind: 'good' as const, what: `duplicate ack of ${row.messageId}`, outboxId: row.outboxId, at: now, confirmed: false }, message: { ...message, messageId } };
     });
