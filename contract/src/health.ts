@@ -149,10 +149,27 @@ function secondsFrom(then: Date, now: Date): number {
   return Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
 }
 
-/** A duration: green up to the threshold, amber up to twice it, red beyond (a threshold of 0: red above 0). */
-function ageLevel(seconds: number, max: number): HealthLevel {
-  if (seconds <= max) return 'green';
-  return seconds <= 2 * max ? 'amber' : 'red';
+/** Where a waiting time turns amber and red, and where a count turns red: for the rules and for people (tooltips). */
+export interface HealthLimits {
+  pendingAgeSeconds: { amberAbove: number; redAbove: number };
+  failed: { redAbove: number };
+  deadLettered: { redAbove: number };
+}
+
+export function healthLimits(thresholds: HealthThresholds): HealthLimits {
+  // Twice the age is a stall, not a slow spell: red. Counts have no amber band: each such row needs an operator.
+  const age = thresholds.maxPendingAgeSeconds;
+  return {
+    pendingAgeSeconds: { amberAbove: age, redAbove: 2 * age },
+    failed: { redAbove: thresholds.maxFailed },
+    deadLettered: { redAbove: thresholds.maxDeadLettered },
+  };
+}
+
+/** A waiting time: green up to amberAbove, amber up to redAbove, red beyond (a threshold of 0: red above 0). */
+function ageLevel(seconds: number, limits: HealthLimits['pendingAgeSeconds']): HealthLevel {
+  if (seconds <= limits.amberAbove) return 'green';
+  return seconds <= limits.redAbove ? 'amber' : 'red';
 }
 
 /**
@@ -169,6 +186,7 @@ function ageLevel(seconds: number, max: number): HealthLevel {
  */
 export function evaluateHealth(figures: HealthFigures, thresholds: HealthThresholds): HealthEvaluation {
   const { now } = figures;
+  const limits = healthLimits(thresholds);
   const capped = figures.countsCapped ?? [];
   const count = (name: OutboxStatusName): number | undefined => (figures.counts ? figures.counts[name] ?? 0 : undefined);
   const shown = (name: OutboxStatusName): string => formatCount(count(name) ?? 0, capped.includes(name));
@@ -180,7 +198,7 @@ export function evaluateHealth(figures: HealthFigures, thresholds: HealthThresho
       ? unknown
       : oldest === null
         ? { value: 0, atLeast: false, level: 'green' }
-        : { value: secondsFrom(oldest, now), atLeast: false, level: ageLevel(secondsFrom(oldest, now), thresholds.maxPendingAgeSeconds) };
+        : { value: secondsFrom(oldest, now), atLeast: false, level: ageLevel(secondsFrom(oldest, now), limits.pendingAgeSeconds) };
   if (oldestPendingAge.level !== 'green' && oldestPendingAge.value !== undefined) {
     reasons.push(`oldest pending row is ${oldestPendingAge.value}s old (threshold ${thresholds.maxPendingAgeSeconds}s)`);
   }
@@ -196,7 +214,7 @@ export function evaluateHealth(figures: HealthFigures, thresholds: HealthThresho
     // nothing to publish. Without the oldest row's age, and never a publish, nothing says since when: not judged.
     const waitingSince = [last, oldest].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
     const waited = waitingSince.length === 0 ? undefined : secondsFrom(new Date(Math.max(...waitingSince)), now);
-    const level = waited === undefined ? undefined : ageLevel(waited, thresholds.maxPendingAgeSeconds);
+    const level = waited === undefined ? undefined : ageLevel(waited, limits.pendingAgeSeconds);
     sinceLastPublish = { value: since, atLeast: false, level };
     // The oldest row's age already says as much or more (rows waited at most that long): a reason only without it.
     if (level !== undefined && level !== 'green' && oldestPendingAge.level === undefined) {
@@ -213,8 +231,8 @@ export function evaluateHealth(figures: HealthFigures, thresholds: HealthThresho
     if (level === 'red') reasons.push(`${shown(name)} ${name} row(s) (threshold ${max})`);
     return { value, atLeast, level };
   };
-  const failed = countIndicator('Failed', thresholds.maxFailed);
-  const deadLettered = countIndicator('DeadLettered', thresholds.maxDeadLettered);
+  const failed = countIndicator('Failed', limits.failed.redAbove);
+  const deadLettered = countIndicator('DeadLettered', limits.deadLettered.redAbove);
 
   const other: HealthLevel[] = [];
   if (pending !== undefined && pending > 0 && figures.publisherEnabled === false) {

@@ -1,6 +1,6 @@
 import { MessageBar, MessageBarType, Spinner, SpinnerSize, useTheme } from '@fluentui/react';
 import * as React from 'react';
-import { formatCount, type HealthIndicator, type HealthLevel } from '@dataverse-outbox/contract';
+import { formatCount, healthLimits, type HealthIndicator, type HealthLevel } from '@dataverse-outbox/contract';
 import { evaluateFacts } from '../core/health';
 import { describeError, formatDuration } from '../core/format';
 import type { HealthReport } from '../core/services';
@@ -94,7 +94,8 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
     return <MessageBar messageBarType={MessageBarType.error}>Outbox health unavailable: {loaded.error}</MessageBar>;
   }
   const counts = report.counts.ok ? report.counts.value : undefined;
-  const t = report.thresholds;
+  const limits = healthLimits(report.thresholds);
+  const ageHint = `amber above ${formatDuration(limits.pendingAgeSeconds.amberAbove)}, red above ${formatDuration(limits.pendingAgeSeconds.redAbove)}`;
   const problems = [report.counts, report.oldestPending, report.lastPublish, report.series]
     .filter((o): o is { ok: false; error: string } => !o.ok)
     .map((o) => o.error);
@@ -114,20 +115,20 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
           label="Oldest pending"
           value={report.oldestPending.ok && report.oldestPending.value === null ? 'none' : showDuration(evaluation.oldestPendingAge, 'n/a')}
           level={evaluation.oldestPendingAge.level}
-          hint={`Amber above ${formatDuration(t.maxPendingAgeSeconds)}, red above ${formatDuration(2 * t.maxPendingAgeSeconds)}`}
+          hint={`The oldest pending row: ${ageHint}`}
         />
         <Tile
           label="Since last publish"
           value={report.lastPublish.ok && report.lastPublish.value === null ? 'never' : showDuration(evaluation.sinceLastPublish, 'n/a')}
           level={evaluation.sinceLastPublish.level}
-          hint={`Judged only while rows are pending: how long they have waited with no publish, amber above ${formatDuration(t.maxPendingAgeSeconds)}, red above ${formatDuration(2 * t.maxPendingAgeSeconds)}`}
+          hint={`Judged only while rows are pending: how long they have waited with no publish, ${ageHint}`}
         />
-        <Tile label="Failed" value={showCount(evaluation.failed)} level={evaluation.failed.level} hint={`Red above ${formatCount(t.maxFailed)}`} />
+        <Tile label="Failed" value={showCount(evaluation.failed)} level={evaluation.failed.level} hint={`Red above ${formatCount(limits.failed.redAbove)}`} />
         <Tile
           label="Dead-lettered"
           value={showCount(evaluation.deadLettered)}
           level={evaluation.deadLettered.level}
-          hint={`Red above ${formatCount(t.maxDeadLettered)}`}
+          hint={`Red above ${formatCount(limits.deadLettered.redAbove)}`}
         />
         {report.series.ok && !narrow ? <HealthChart buckets={report.series.value.buckets} capped={report.series.value.capped} /> : null}
       </div>
