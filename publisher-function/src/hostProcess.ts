@@ -1,6 +1,7 @@
 // A host as a process: SIGTERM/SIGINT close it (finish the batch in hand, release the lease) and exit, 0 when the close
 // went well; start() either fails the process or, with `retryStartEveryInMs`, is tried again until it succeeds (Dataverse
-// may be down or throttled while an instance starts). Shared by the change-tracking worker and the chaos run's wrappers.
+// may be down or throttled while an instance starts). Shared by the worker, the change-tracking worker and the chaos
+// run's wrappers.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describeError } from './core/errors';
@@ -11,6 +12,8 @@ export interface HostProcessOptions {
   logger: Logger;
   /** Try start() again after this long when it fails; without it, a failed start ends the process with exit code 1. */
   retryStartEveryInMs?: number;
+  /** Says why start() failed before it is tried again. Default: an error log line. */
+  reportStartFailure?: (error: unknown, retryInMs: number) => void;
 }
 
 export async function runHostProcess(host: { publisher: { start(): Promise<void> }; close(): Promise<void> }, options: HostProcessOptions): Promise<void> {
@@ -19,7 +22,7 @@ export async function runHostProcess(host: { publisher: { start(): Promise<void>
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info('stopping', { signal });
+    logger.info('stopping: finishing the batch in hand', { signal });
     host.close().then(
       () => {
         logger.info('stopped', { signal });
@@ -40,7 +43,8 @@ export async function runHostProcess(host: { publisher: { start(): Promise<void>
     } catch (e) {
       if (stopping) return;
       if (options.retryStartEveryInMs === undefined) throw e;
-      logger.error('could not start; retrying', { error: redactSecrets(describeError(e)) });
+      if (options.reportStartFailure) options.reportStartFailure(e, options.retryStartEveryInMs);
+      else logger.error('could not start; retrying', { error: redactSecrets(describeError(e)), retryInMs: options.retryStartEveryInMs });
       await new Promise((r) => setTimeout(r, options.retryStartEveryInMs));
     }
   }

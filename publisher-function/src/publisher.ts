@@ -10,7 +10,7 @@ import { describeError } from './core/errors';
 import type { OutboxHealth } from './core/health';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
 import { KeyBlockers } from './core/ordering';
-import { HostLoop, type CycleVerdict, type LoopTimer } from './core/hostLoop';
+import { HostLoop, leaseRenewalGap, type CycleVerdict, type LoopTimer } from './core/hostLoop';
 import { RefreshingSettings } from './core/refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
 import { runPublishCycle, type MarkSummary, type PublishCycleDeps, type PublishCycleResult } from './core/publishCycle';
@@ -134,6 +134,7 @@ export class OutboxPublisher {
         maxIntervalInMs: options.polling?.maxIntervalInMs ?? 5000,
         // A standby looks again soon: a released lease is taken within one poll, an expired one after its duration.
         standbyPollInMs: this.standbyPollInMs,
+        leaseRenewalGapInMs: leaseRenewalGap(this.lease.durationInMs),
       }),
       leases: () => [this.lease],
       logger: this.logger,

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Long-running worker for container hosts: the same engine as the Functions app, continuously. Reads only the spec's
-// app settings. SIGTERM/SIGINT: finish the batch in hand, wait for its bulk write, release the lease, exit 0.
+// app settings, wired by the one bootstrap. SIGTERM/SIGINT: finish the batch in hand, wait for its bulk write, release
+// the lease, exit 0 (runHostProcess).
 import { createPublisherFromAppSettings, type PublisherHost } from './bootstrap';
 import { describeError, isOutboxError } from './core/errors';
 import { redactSecrets } from './core/redact';
+import { runHostProcess } from './hostProcess';
 import { createJsonLogger, createOtelMetrics, startAzureMonitor } from './telemetry';
 
 /** Exit code for configuration errors that need a redeploy (sysexits EX_CONFIG). */
@@ -33,34 +35,17 @@ async function main(): Promise<void> {
   }
   await startAzureMonitor(host.app.appInsightsConnectionString).catch((e: unknown) => logger.warn('Application Insights export not started', { error: String(e) }));
 
-  let stopping = false;
-  let started = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down: finishing the batch in hand', { signal });
-    await host.close().catch((e: unknown) => logger.error('error while closing', { error: String(e) }));
-    logger.info('stopped', { signal });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
   // Outbox settings live in Dataverse: when they are invalid, report every problem and look again later rather than
   // crash (an admin fixes them in the solution without touching this host).
-  while (!stopping && !started) {
-    try {
-      await host.publisher.start();
-      started = true;
-    } catch (e) {
-      if (isOutboxError(e) && e.code === 'InvalidSettings') {
-        process.stderr.write(`Outbox publisher not started. ${redactSecrets(e.message)}\nChecking again in ${Math.round(SETTINGS_RETRY_MS / 1000)} s.\n`);
-      } else {
-        logger.error(`could not start; retrying in ${Math.round(SETTINGS_RETRY_MS / 1000)} s`, { error: redactSecrets(describeError(e)) });
-      }
-      await new Promise((r) => setTimeout(r, SETTINGS_RETRY_MS));
-    }
-  }
+  await runHostProcess(host, {
+    logger,
+    retryStartEveryInMs: SETTINGS_RETRY_MS,
+    reportStartFailure: (e, retryInMs) => {
+      const every = `${Math.round(retryInMs / 1000)} s`;
+      if (isOutboxError(e) && e.code === 'InvalidSettings') process.stderr.write(`Outbox publisher not started. ${redactSecrets(e.message)}\nChecking again in ${every}.\n`);
+      else logger.error(`could not start; retrying in ${every}`, { error: redactSecrets(describeError(e)) });
+    },
+  });
 }
 
 void main();

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBusClient } from '@azure/service-bus';
 import { backoffDelayInMs, type BackoffOptions } from '../core/backoff';
 import { describeError, OutboxError } from '../core/errors';
-import { HostLoop, type LoopTimer } from '../core/hostLoop';
+import { HostLoop, leaseRenewalGap, type LoopTimer } from '../core/hostLoop';
 import { LeaseKeeper } from '../core/lease';
 import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from '../core/ports';
 import { parseSettings, type OutboxSettings } from '../core/settings';
@@ -109,7 +109,7 @@ export class ChangeTrackingPublisher {
       cycle: (settings) => this.runRound(settings),
       // Each source backs off on its own (runSource); the round itself runs every poll interval.
       verdict: () => 'idle',
-      waits: { minIntervalInMs: every, maxIntervalInMs: every, standbyPollInMs: every, errorMinWaitInMs: every },
+      waits: { minIntervalInMs: every, maxIntervalInMs: every, standbyPollInMs: every, errorMinWaitInMs: every, leaseRenewalGapInMs: leaseRenewalGap(options.leaseDurationInMs ?? 60_000) },
       leases: () => [...this.states.values()].map((s) => s.lease),
       logger: this.logger,
       timer: options.loopTimer,

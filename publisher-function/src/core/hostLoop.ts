@@ -60,6 +60,16 @@ export interface LoopWaits {
   standbyPollInMs: number;
   /** Shortest wait after a failed cycle (it doubles from there up to the longest). Default 1 s. */
   errorMinWaitInMs?: number;
+  /**
+   * Longest gap between cycles that still renews a held lease before it lapses (cycles renew it). Caps every other
+   * wait: a short lease (OUTBOX_LEASE_DURATION_SECONDS=5) must not run out during an idle wait. Default: no cap.
+   */
+  leaseRenewalGapInMs?: number;
+}
+
+/** The gap that keeps a LeaseKeeper's lease: it renews once half is gone and stops trusting it 10% before the end. */
+export function leaseRenewalGap(leaseDurationInMs: number): number {
+  return Math.floor(leaseDurationInMs * 0.4);
 }
 
 export interface HostLoopOptions<S, R> {
@@ -132,6 +142,10 @@ export class HostLoop<S, R> {
 
   /** The wait after a cycle with this verdict; idle waits double from the last one (`pace` carries it between cycles). */
   private waitAfter(verdict: CycleVerdict, pace: Pace): number {
+    return Math.min(this.waits.leaseRenewalGapInMs ?? Infinity, this.paced(verdict, pace));
+  }
+
+  private paced(verdict: CycleVerdict, pace: Pace): number {
     const w = this.waits;
     switch (verdict) {
       case 'more':
@@ -149,7 +163,8 @@ export class HostLoop<S, R> {
 
   private waitAfterError(pace: Pace): number {
     const w = this.waits;
-    return (pace.interval = Math.min(w.maxIntervalInMs, Math.max(pace.interval * 2, w.errorMinWaitInMs ?? 1000)));
+    pace.interval = Math.min(w.maxIntervalInMs, Math.max(pace.interval * 2, w.errorMinWaitInMs ?? 1000));
+    return Math.min(w.leaseRenewalGapInMs ?? Infinity, pace.interval);
   }
 
   /** Cuts the current wait short (e.g. after an in-process producer committed). */

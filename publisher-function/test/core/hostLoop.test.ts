@@ -113,6 +113,14 @@ describe('HostLoop pacing', () => {
     expect(t.cycles()).toBeGreaterThanOrEqual(6);
   });
 
+  it('no wait is longer than the gap that keeps a held lease renewed (a short lease must not lapse while idle)', async () => {
+    const t = scripted(['worked', 'idle', 'idle', 'idle', 'disabled', new Error('boom'), new Error('boom'), 'standby'], { waits: { ...waits, leaseRenewalGapInMs: 300 } });
+    await t.loop.start();
+    await t.finished;
+    await t.loop.stop();
+    expect(t.timer.sleeps.slice(0, 8)).toEqual([100, 200, 300, 300, 300, 300, 300, 250]);
+  });
+
   it('wake() cuts an idle wait short', async () => {
     const t = scripted(['idle', 'idle', 'idle']);
     t.timer.holdSleeps = true;
