@@ -3,7 +3,7 @@
 // reads the two values it needs itself (retention days, ack queue) so the cleanup job matches what was imported.
 import { readFileSync } from 'node:fs';
 
-import { Settings, describeValue } from '@dataverse-outbox/contract';
+import { Settings, describeValue, parseHealthThresholds } from '@dataverse-outbox/contract';
 
 import { hasControlCharacter } from './arguments';
 import { DeployError } from './errors';
@@ -82,6 +82,11 @@ export function settingsValueProblems(entries: readonly { SchemaName: string; Va
       problems.push(`${name} contains a control character, got ${describeValue(value)}`);
       continue;
     }
+    if (name === Settings.HealthThresholds.schemaName) {
+      // The contract's reader, the one the publisher starts with: a value it would refuse is refused before import.
+      problems.push(...parseHealthThresholds(value, name).problems);
+      continue;
+    }
     const problem = valueProblem(definition.schemaName, definition.type, value);
     if (problem) problems.push(`${name} ${problem}, got ${describeValue(value)}`);
   }
@@ -109,7 +114,6 @@ function valueProblem(schemaName: string, type: string, value: string): string |
         const bad = parsed.filter((t) => typeof t !== 'string' || !ENTITY_NAME.test(t));
         return bad.length ? `lists ${bad.length} invalid queue/topic name(s) (letters, digits, . - _ /, no spaces around): ${bad.map(describeValue).join(', ')}` : undefined;
       }
-      if (schemaName === Settings.HealthThresholds.schemaName && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))) return 'must be a JSON object';
       if (schemaName === Settings.ChangeTrackingSources.schemaName && !Array.isArray(parsed)) return 'must be a JSON array';
       return undefined;
     }

@@ -109,6 +109,10 @@ describe('deployment settings values', () => {
     ['an allowed target with a trailing line break', [Settings.AllowedTargets.schemaName, '["orders\\n"]'], /obx_AllowedTargets lists 1 invalid queue\/topic name\(s\).*"orders\\n"/],
     ['an ack queue with a trailing space', [Settings.AckQueue.schemaName, 'outbox-acks '], /obx_AckQueue must be a queue name/],
     ['health thresholds as an array', [Settings.HealthThresholds.schemaName, '[]'], /obx_HealthThresholds must be a JSON object/],
+    // What the publisher would refuse at start (the contract's reader) is refused before import.
+    ['a negative health threshold', [Settings.HealthThresholds.schemaName, '{"maxFailed":-1}'], /obx_HealthThresholds\.maxFailed must be a number >= 0, got -1/],
+    ['a misspelt health threshold', [Settings.HealthThresholds.schemaName, '{"maxfailed":1}'], /obx_HealthThresholds has an unknown field "maxfailed"/],
+    ['health thresholds that are not JSON', [Settings.HealthThresholds.schemaName, '{maxFailed:1}'], /obx_HealthThresholds is not valid JSON/],
     ['a namespace given as a URL', [Settings.ServiceBusNamespace.schemaName, 'https://contoso.servicebus.windows.net'], /obx_ServiceBusNamespace must be a fully qualified namespace/],
     ['a NUL character in a value', [Settings.AckQueue.schemaName, 'outbox\u0000acks'], /obx_AckQueue contains a control character/],
   ];
