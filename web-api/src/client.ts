@@ -54,7 +54,8 @@ export interface DataverseClientOptions {
   onResponse?: (info: DataverseRequestInfo) => void;
   /** Called before each wait for a retry (throttling included), with the failure that caused it. */
   onRetry?: (info: DataverseRetryInfo) => void;
-  userAgent?: string;
+  /** Default "dataverse-outbox"; null sends none (a browser page: it names itself). */
+  userAgent?: string | null;
   /**
    * The fetch to send with. Default: the global fetch. A page passes one that adds what its host requires (the monitor
    * dev host's page token); tests pass a recording one.
@@ -177,7 +178,7 @@ function keySegment(key: string): string {
   if (isGuid(key)) return normaliseGuid(key)!;
   // column='text' as alternateKey builds it, or a plain literal without anything that could end the segment, start a
   // query or fragment, or smuggle an escape: quotes only doubled, % only as a valid escape.
-  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\u0000-\u001f\u007f-\u009f%]|''|%[0-9A-Fa-f]{2})*'$/i.test(key)) return key;
+  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\p{Cc}%]|''|%[0-9A-Fa-f]{2})*'$/iu.test(key)) return key;
   throw new InvalidIdentifierError('row id', key);
 }
 
@@ -188,7 +189,7 @@ export class DataverseClient {
   private readonly retry: Required<DataverseRetryOptions>;
   private readonly onResponse?: (info: DataverseRequestInfo) => void;
   private readonly onRetry?: (info: DataverseRetryInfo) => void;
-  private readonly userAgent: string;
+  private readonly userAgent: string | null;
   private readonly send: typeof fetch;
   private cachedToken?: { token: string; expiresOn: number };
   private closed = false;
@@ -210,7 +211,7 @@ export class DataverseClient {
     };
     this.onResponse = options.onResponse;
     this.onRetry = options.onRetry;
-    this.userAgent = options.userAgent ?? 'dataverse-outbox';
+    this.userAgent = options.userAgent === undefined ? 'dataverse-outbox' : options.userAgent;
     // Bound: a browser's fetch must be called on its window.
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
   }
@@ -249,7 +250,7 @@ export class DataverseClient {
         Accept: 'application/json',
         'OData-MaxVersion': '4.0',
         'OData-Version': '4.0',
-        'User-Agent': this.userAgent,
+        ...(this.userAgent === null ? {} : { 'User-Agent': this.userAgent }),
         ...(options.headers ?? {}),
       };
       const token = await this.token(options.abortSignal);

@@ -6,7 +6,7 @@
  * own settings, and a Web API base URL has no use for the others.
  */
 export function httpUrlProblem(value: string): string | undefined {
-  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(value)) return 'it contains white space or control characters';
+  if (/[\s\p{Cc}]/u.test(value)) return 'it contains white space or control characters';
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return 'it does not start with https:// (or http:// for an emulator)';
   let u: URL;
   try {

@@ -1,7 +1,8 @@
 // The bound view as a PCF DataSet, read from the Dataverse Web API with FetchXML (page/count paging, total count,
 // sorting and the status filter the control sets). Each reload ends with onChange, like the platform's updateView.
 import { OutboxMessage } from '@dataverse-outbox/contract';
-import { entitySetOf } from './webApi';
+import type { DataverseClient } from '@dataverse-outbox/web-api';
+import { entitySetOf, hostError } from './webApi';
 
 type DataSet = ComponentFramework.PropertyTypes.DataSet;
 type EntityRecord = ComponentFramework.PropertyHelper.DataSetApi.EntityRecord;
@@ -14,14 +15,14 @@ export interface ViewColumn {
 }
 
 export interface HostDatasetOptions {
-  apiBase: string;
+  /** The page's Web API client (see createHostClient). */
+  client: DataverseClient;
   entity: string;
   columns: readonly ViewColumn[];
   /** Default order of the view (column, descending). */
   defaultOrder: { column: string; descending: boolean };
   onChange: () => void;
   onOpen: (reference: ComponentFramework.EntityReference) => void;
-  fetchImpl?: typeof fetch;
 }
 
 const formatted = '@OData.Community.Display.V1.FormattedValue';
@@ -50,7 +51,6 @@ function filterXml(filter: FilterExpression | null): string {
 }
 
 export function createHostDataset(options: HostDatasetOptions): DataSet {
-  const fetchImpl = options.fetchImpl ?? fetch.bind(globalThis);
   const idColumn = `${options.entity}id`;
   let page = 1;
   let filter: FilterExpression | null = null;
@@ -158,12 +158,13 @@ export function createHostDataset(options: HostDatasetOptions): DataSet {
     dataset.loading = true;
     options.onChange();
     try {
-      const response = await fetchImpl(`${options.apiBase}${entitySetOf(options.entity)}?fetchXml=${encodeURIComponent(fetchXml())}`, {
-        headers: { Accept: 'application/json', Prefer: 'odata.include-annotations="*"' },
-      });
-      const body = (await response.json()) as Record<string, unknown> & { value?: Record<string, unknown>[]; error?: { message?: string } };
+      const response = await options.client
+        .request('GET', `${entitySetOf(options.entity)}?fetchXml=${encodeURIComponent(fetchXml())}`, { headers: { Prefer: 'odata.include-annotations="*"' }, what: `load ${options.entity}` })
+        .catch((error: unknown) => {
+          throw hostError(error);
+        });
+      const body = (response.body ?? {}) as Record<string, unknown> & { value?: Record<string, unknown>[] };
       if (mine !== generation) return; // a newer load started meanwhile
-      if (!response.ok) throw new Error(body.error?.message ?? `${response.status} ${response.statusText}`);
       const rows = body.value ?? [];
       dataset.records = Object.fromEntries(rows.map((row) => [String(row[idColumn]), toRecord(row)]));
       dataset.sortedRecordIds = rows.map((row) => String(row[idColumn]));

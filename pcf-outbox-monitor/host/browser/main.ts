@@ -6,7 +6,7 @@ import type * as ReactNS from 'react';
 import type * as ReactDomNS from 'react-dom';
 import { createHostDataset, type ViewColumn } from './dataset';
 import { withPageToken } from './pageToken';
-import { createWebApi } from './webApi';
+import { createHostClient, createWebApi } from './webApi';
 
 export interface HostConfig {
   apiBase: string;
@@ -121,9 +121,10 @@ function mount(Control: ControlConstructor): void {
     new URL(input instanceof Request ? input.url : String(input), window.location.href).origin === window.location.origin
       ? hostFetch(input, init)
       : pageFetch(input, init);
+  // One Web API client for the page's dataset and context.webAPI: no credential (the proxy adds it), the page token added by hostFetch.
+  const client = createHostClient(config.apiBase, hostFetch);
   const dataset = createHostDataset({
-    fetchImpl: hostFetch,
-    apiBase: config.apiBase,
+    client,
     entity: OutboxMessage.logicalName,
     columns: view,
     defaultOrder: { column: c.createdOn, descending: true },
@@ -151,7 +152,7 @@ function mount(Control: ControlConstructor): void {
       setControlState: () => true,
       setFullScreen: () => undefined,
     },
-    webAPI: createWebApi(config.apiBase, hostFetch),
+    webAPI: createWebApi(client),
     userSettings: { languageId: 1033, userId: '', userName: 'host', isRTL: false },
     client: { getClient: () => 'Web', getFormFactor: () => 1, isOffline: () => false },
   } as unknown as ComponentFramework.Context<Record<string, unknown>> & { updatedProperties: string[]; mode: { allocatedWidth: number } };
