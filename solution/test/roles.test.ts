@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, OutboxStatus, SecurityRoles } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, SecurityRoles, operatorActionPatch, operatorActions } from '@dataverse-outbox/contract';
 import { defaultSolutionSrcDir } from '@dataverse-outbox/solution';
 import type { FieldSecurityProfileModel } from '../src/model';
 import { buildSolutionModel } from '../src/tooling/read-model';
@@ -81,8 +81,9 @@ const COLUMN_PERMISSIONS: readonly (readonly [string, { [P]: string; [O]: string
   [C.replayCount, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
 ];
 
-// What the operator's actions write (webresources/src/status-rules.ts transitionPatch and publisher-function/src/operator.ts).
-const OPERATOR_WRITES = [C.status, C.attempts, C.nextAttemptOn, C.lastError, C.ackedOn, C.replayCount];
+// What the operator's actions write: every column of the contract's patches (contract/src/operatorActions.ts), which the
+// CLI, the command bar and the monitor all send. An action writing a column the Operator may not update fails here.
+const OPERATOR_WRITES = [...new Set(operatorActions.flatMap((action) => Object.keys(operatorActionPatch(action, 0))))];
 
 const PRIVILEGE = /^prv(Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(.+)$/;
 
