@@ -59,7 +59,7 @@ export type { PoisonReason } from './core/acks';
 
 // The model the publisher reports, and the ports for custom adapters (stores, senders, logs, metrics, clocks)
 export type { OutboxSettings } from './core/settings';
-export type { OutboxHealth } from './core/health';
+export type { OutboxHealth, OutboxHealthPort } from './core/health';
 export type { OutboxRow, OutboxRowChanges, RowUpdate } from './core/row';
 export type { OutboundMessage } from './core/mapping';
 export type { Clock, DueQuery, LeasePort, LeaseState, LogFields, Logger, MessageSenderPort, OperationOptions, OutboxStorePort, PublisherMetrics, SendOutcome } from './core/ports';
