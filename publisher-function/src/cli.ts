@@ -11,7 +11,7 @@ import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
 import { getOutboxHealth } from './health';
-import { formatCount, statusName } from '@dataverse-outbox/contract';
+import { allowedFromText, formatCount, operatorActionRules, statusName } from '@dataverse-outbox/contract';
 import { httpUrlProblem, redactSecrets } from './core/redact';
 import { scopeNameProblem } from './core/lease';
 import { partitionIds, releaseLease, runOperatorAction, selectRows, type OperatorAction } from './operator';
@@ -113,7 +113,7 @@ export function program(options: ProgramOptions = {}): Command {
         const query: RowQuery = { target: o.target, eventType: o.eventType, errorContains: o.errorContains, createdAfter: o.since, top: o.top };
         if (o.status?.length) query.statuses = o.status;
         if (!ids.length && !o.target && !o.eventType && !o.errorContains && !o.since && !o.status) {
-          throw new Error(`Name row ids, or select rows with --target/--event-type/--error-contains/--since/--status (e.g. "outbox ${name} --status ${name === 'retry' ? 'Failed' : name === 'replay' ? 'DeadLettered' : 'Pending'}").`);
+          throw new Error(`Name row ids, or select rows with --target/--event-type/--error-contains/--since/--status (e.g. "outbox ${name} --status ${statusName(operatorActionRules[name].allowedFrom[0])}").`);
         }
         const { store } = connect(g);
         if (o.dryRun) {
@@ -147,9 +147,10 @@ export function program(options: ProgramOptions = {}): Command {
         for (const f of result.failed) process.stderr.write(`outbox: ${name}: ${f.kind === 'invalid-id' ? f.why : `${f.id}: ${f.why}`}\n`);
       });
   };
-  bulk('retry', 'move Failed rows back to Pending (attempts reset)');
-  bulk('replay', 'publish DeadLettered, Published or Acked rows again (obx_replaycount + 1, messageId#r<n>)');
-  bulk('cancel', 'cancel Pending, Failed or DeadLettered rows');
+  // The statuses each action takes are the contract's (contract/src/operatorActions.ts): the help names them from there.
+  bulk('retry', `move ${allowedFromText('retry')} rows back to Pending (attempts reset, last error cleared)`);
+  bulk('replay', `publish ${allowedFromText('replay')} rows again (obx_replaycount + 1, messageId#r<n>; the earlier answer and error cleared)`);
+  bulk('cancel', `cancel ${allowedFromText('cancel')} rows`);
 
   cmd
     .command('release-lease')
