@@ -3,6 +3,7 @@
 export * from './generated/names';
 export * from './identifiers';
 export * from './statusMachine';
+export * from './operatorActions';
 export * from './acknowledgement';
 export * from './health';
 export * from './jsonCheck';
