@@ -5,12 +5,32 @@ import type { ServiceBusClient } from '@azure/service-bus';
 import { readAppSettings, type AppSettings } from './config';
 import type { Logger, PublisherMetrics } from './core/ports';
 import { DataverseClient, type DataverseClientOptions } from '@dataverse-outbox/web-api';
+import { DataverseLeaseStore } from './dataverse/leaseStore';
+import { DataverseOutboxStore } from './dataverse/outboxStore';
 import { createChangeTrackingPublisher, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from './changetracking/publisher';
 import { createPublisher, type OutboxPublisher, type PublisherOptions } from './publisher';
 import { createServiceBusClient } from './servicebus/connection';
 
+/** The Dataverse client of every host: a static token (emulator and tests only) or else DefaultAzureCredential. */
+export function createDataverseClient(url: string, token: string | undefined, options: DataverseClientOptions = {}): DataverseClient {
+  return new DataverseClient(url, token ? { token } : new DefaultAzureCredential(), options);
+}
+
 export function createDataverseClientFromAppSettings(app: AppSettings, options: DataverseClientOptions = {}): DataverseClient {
-  return new DataverseClient(app.dataverseUrl, app.dataverseToken ? { token: app.dataverseToken } : new DefaultAzureCredential(), options);
+  return createDataverseClient(app.dataverseUrl, app.dataverseToken, options);
+}
+
+/** What the operator CLI works on: the client and the outbox and lease stores over it. */
+export interface OperatorAdapters {
+  client: DataverseClient;
+  store: DataverseOutboxStore;
+  lease: DataverseLeaseStore;
+}
+
+/** The operator CLI's adapters for a URL and an optional token (both checked by the CLI first). */
+export function createOperatorAdapters(url: string, token: string | undefined, options: DataverseClientOptions = {}): OperatorAdapters {
+  const client = createDataverseClient(url, token, options);
+  return { client, store: new DataverseOutboxStore(client), lease: new DataverseLeaseStore(client) };
 }
 
 /** What a host holds: the app settings, both clients and one running publisher (outbox or change tracking). */

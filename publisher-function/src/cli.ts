@@ -4,10 +4,8 @@ import { Command, Option, type OutputConfiguration } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
 import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/contract';
-import { DefaultAzureCredential } from '@azure/identity';
-import { DataverseClient } from '@dataverse-outbox/web-api';
-import { DataverseOutboxStore, type RowQuery } from './dataverse/outboxStore';
-import { DataverseLeaseStore } from './dataverse/leaseStore';
+import { createOperatorAdapters, type OperatorAdapters } from './bootstrap';
+import type { RowQuery } from './dataverse/outboxStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
 import { getOutboxHealth } from './health';
@@ -24,7 +22,7 @@ interface GlobalOptions {
   json?: boolean;
 }
 
-function connect(g: GlobalOptions): { client: DataverseClient; store: DataverseOutboxStore; lease: DataverseLeaseStore } {
+function connect(g: GlobalOptions): OperatorAdapters {
   const url = g.url ?? process.env.DATAVERSE_URL?.trim();
   if (!url) throw new Error('Give --url or set DATAVERSE_URL (e.g. https://contoso.crm.dynamics.com).');
   const urlProblem = httpUrlProblem(url);
@@ -32,8 +30,7 @@ function connect(g: GlobalOptions): { client: DataverseClient; store: DataverseO
   const token = g.token ?? (process.env.DATAVERSE_TOKEN?.trim() || undefined);
   if (token !== undefined && !/^[\x21-\x7e]{1,16384}$/.test(token)) throw new Error('DATAVERSE_TOKEN must be printable ASCII without spaces (the value is not shown).');
   // An operator wants the cause at once: no retries when Dataverse cannot be reached (429s are still waited out).
-  const client = new DataverseClient(url, token ? { token } : new DefaultAzureCredential(), { retryOptions: { retryUnreachable: false } });
-  return { client, store: new DataverseOutboxStore(client), lease: new DataverseLeaseStore(client) };
+  return createOperatorAdapters(url, token, { retryOptions: { retryUnreachable: false } });
 }
 
 const fmtDate = (d?: Date): string => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
@@ -172,8 +169,7 @@ export function program(options: ProgramOptions = {}): Command {
     .addOption(new Option('--status <status...>', 'only these statuses').argParser(parseStatus))
     .action(async (o: { interval: number; status?: OutboxStatusValue[] }) => {
       const g = cmd.opts<GlobalOptions>();
-      const { client } = connect(g);
-      const store = new DataverseOutboxStore(client);
+      const { store } = connect(g);
       const statuses = o.status;
       let since = new Date(Date.now() - 60_000);
       const seen = new Map<string, string>();
