@@ -97,7 +97,7 @@ export interface HostLoopOptions<S, R> {
   onClose?: () => Promise<void>;
 }
 
-export interface RunUntilOptions extends OperationOptions {
+export interface RunForOptions extends OperationOptions {
   /** Keep polling adaptively until the deadline instead of returning after the first cycle that found no more work. */
   untilDeadline?: boolean;
 }
@@ -209,7 +209,7 @@ export class HostLoop<S, R> {
    * is thrown to the caller. Without `untilDeadline` it returns after the first cycle that found no more work.
    * `onCycle` sees every cycle's result (e.g. to add up totals).
    */
-  async runFor(budgetInMs: number, options: RunUntilOptions = {}, onCycle?: (result: R) => void): Promise<void> {
+  async runFor(budgetInMs: number, options: RunForOptions = {}, onCycle?: (result: R) => void): Promise<void> {
     this.assertOpen();
     const deadline = this.timer.now() + budgetInMs;
     const { untilDeadline, ...cycleOptions } = options;
