@@ -4,7 +4,7 @@
 // dead-letter queue and require every poison one to be dead-lettered with the expected reason.
 import { randomUUID } from 'node:crypto';
 import type { ServiceBusMessage } from '@azure/service-bus';
-import { acknowledgementSubject, MessageProperties, toAcknowledgementMessage } from '@dataverse-outbox/contract';
+import { acknowledgementSubject, MessageProperties, OutboxStatus, toAcknowledgementMessage } from '@dataverse-outbox/contract';
 import { PoisonReasons, type createServiceBusClient } from '@dataverse-outbox/publisher-function';
 
 type ServiceBusClient = ReturnType<typeof createServiceBusClient>;
@@ -70,8 +70,8 @@ const malformedBodies: { what: string; body: unknown; contentType?: string; expe
 /** outboxId values that are no GUID: the issue's $filter injection among them. */
 const nonGuidIds = (): string[] => [
   'not-a-guid',
-  `${randomUUID()} or obx_status eq 612000000`,
-  "x') or (obx_status eq 612000000",
+  `${randomUUID()} or obx_status eq ${OutboxStatus.Pending}`,
+  `x') or (obx_status eq ${OutboxStatus.Pending}`,
   '00000000-0000-0000-0000-00000000000g',
   `${randomUUID()}\n`.repeat(2),
   '%27%20or%201%20eq%201',

@@ -29,6 +29,12 @@ export function isFinal(status: OutboxStatusValue): boolean {
   return status !== Pending;
 }
 
+/**
+ * Every status name in the choice's order (the life of a row, then the states that need an operator): the one list
+ * that screens, counts and help texts iterate.
+ */
+export const outboxStatusNames: readonly OutboxStatusName[] = Object.keys(OutboxStatus) as OutboxStatusName[];
+
 const names = new Map<number, OutboxStatusName>(
   (Object.entries(OutboxStatus) as [OutboxStatusName, OutboxStatusValue][]).map(([k, v]) => [v, k]),
 );
@@ -38,7 +44,7 @@ export function statusName(status: number): OutboxStatusName | `Unknown(${number
 }
 
 export function parseStatusName(text: string): OutboxStatusValue | undefined {
-  const hit = (Object.keys(OutboxStatus) as OutboxStatusName[]).find((k) => k.toLowerCase() === text.toLowerCase());
+  const hit = outboxStatusNames.find((k) => k.toLowerCase() === text.toLowerCase());
   return hit === undefined ? undefined : OutboxStatus[hit];
 }
 

@@ -1,6 +1,4 @@
 // The one health rule set (spec invariant 7), as the publisher's endpoint, the CLI and the monitor all use it.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import {
   Settings,
   defaultHealthThresholds,
@@ -213,43 +211,5 @@ describe('evaluation', () => {
     expect(nothing.level).toBeUndefined();
     expect(nothing.reasons).toEqual([]);
     for (const i of [nothing.oldestPendingAge, nothing.sinceLastPublish, nothing.failed, nothing.deadLettered]) expect(i.level).toBeUndefined();
-  });
-});
-
-describe('one definition', () => {
-  // Every workspace's sources (not tests, builds or dependencies): nothing but contract/src/health.ts may declare the
-  // thresholds' shape, the levels or a level rule again. The readers import them.
-  const root = path.resolve(__dirname, '../..');
-  const workspaces = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
-  const skip = new Set(['node_modules', 'dist', 'out', 'test', 'generated', 'obj', 'bin']);
-  function sources(dir: string): string[] {
-    return readdirSync(dir).flatMap((name) => {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) return skip.has(name) ? [] : sources(full);
-      return /\.(ts|tsx|mjs|js)$/.test(name) && !name.endsWith('.d.ts') ? [full] : [];
-    });
-  }
-  const redeclarations = [
-    /interface\s+HealthThresholds\b/,
-    /type\s+HealthLevel\s*=/,
-    /'green'\s*\|\s*'amber'\s*\|\s*'red'/,
-    /JSON\.parse\(\s*Settings\.HealthThresholds\.defaultValue/,
-    /maxPendingAgeSeconds\s*:\s*number/,
-  ];
-
-  it('no workspace re-declares the health thresholds, levels or rules', () => {
-    const own = path.join(root, 'contract', 'src', 'health.ts');
-    const files = workspaces.flatMap((ws) => sources(path.join(root, ws))).filter((f) => f !== own);
-    expect(files.length).toBeGreaterThan(50);
-    const found = files.flatMap((f) => {
-      const text = readFileSync(f, 'utf8');
-      return redeclarations.filter((r) => r.test(text)).map((r) => `${path.relative(root, f)}: ${r.source}`);
-    });
-    expect(found).toEqual([]);
-  });
-
-  it('the search would find a copy', () => {
-    expect(redeclarations.some((r) => r.test("export type HealthLevel = 'green' | 'amber' | 'red';"))).toBe(true);
-    expect(redeclarations.some((r) => r.test('interface HealthThresholds { maxPendingAgeSeconds: number }'))).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
-// Outbox statuses as the monitor shows them. Values come from the solution's generated names (one source of truth).
-import { OutboxStatus, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
+// Outbox statuses as the monitor shows them. Values and order come from the contract (one source of truth).
+import { OutboxStatus, outboxStatusNames, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 
 export type { OutboxStatusName, OutboxStatusValue };
 
-/** Display order: the life of a row, then the states that need an operator. */
-export const statusOrder: readonly OutboxStatusName[] = ['Pending', 'Published', 'Acked', 'Failed', 'DeadLettered', 'Cancelled'];
+/** Display order: the contract's (the life of a row, then the states that need an operator). */
+export const statusOrder: readonly OutboxStatusName[] = outboxStatusNames;
 
 export const statusLabels: Readonly<Record<OutboxStatusName, string>> = {
   Pending: 'Pending',
