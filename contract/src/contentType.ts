@@ -17,7 +17,7 @@ export function isMimeContentType(contentType: string): boolean {
 }
 
 /** Empty (the default), application/json and any `+json` type carry JSON; everything else is sent as text. */
-export function isJsonContentType(contentType: string | undefined): boolean {
+export function isJsonContentType(contentType: string | null | undefined): boolean {
   const ct = ((contentType || '').trim().toLowerCase().split(';')[0] || '').trim();
   return ct === '' || ct === 'application/json' || ct.endsWith('+json');
 }

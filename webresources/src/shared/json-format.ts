@@ -57,6 +57,5 @@ export function formatJsonText(text: string, indent = '  '): string {
   return out;
 }
 
-export function isJsonContentType(contentType: string | null | undefined): boolean {
-  return !contentType || /(^|\/|\+)json(\s*;|$)/i.test(contentType.trim());
-}
+// Whether a payload is JSON (and shown formatted): the contract's rule, the one the writers check and the publisher sends by.
+export { isJsonContentType } from '@dataverse-outbox/contract';
