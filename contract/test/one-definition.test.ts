@@ -57,6 +57,12 @@ const rules: readonly Rule[] = [
     sampleCopy: 'export type Ack = { outboxId: string; outcome: string; processedAt: string };',
   },
   {
+    what: 'the outbox-row rules (the error type and the JSON limits both writers apply)',
+    patterns: [/class\s+OutboxRowError\b/, /\bMAX_JSON_DEPTH\s*=/, /type\s+OutboxRowErrorCode\s*=/, /function\s+(buildOutboxRow|checkJsonDepth)\b/],
+    owners: ['contract/src/outboxRow.ts', 'contract/src/jsonCheck.ts', 'contract/src/jsonValues.ts'],
+    sampleCopy: 'export class OutboxRowError extends Error {',
+  },
+  {
     what: 'the health thresholds, levels and rules',
     patterns: [
       /interface\s+HealthThresholds\b/,
