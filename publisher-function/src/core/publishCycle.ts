@@ -169,7 +169,11 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       return;
     }
     const until = new Date(now.getTime() + backoffDelayInMs(attempts, deps.backoff, deps.random));
-    outcomes.push({ row, kind: 'retrying', code, target: row.target, changes: { attempts, nextAttemptOn: until, lastError: truncateError(`Attempt ${attempts} failed: ${reason}`) } });
+    // A consumer's rejection recorded before the Published mark landed (obx_ackedon + "Rejected by consumer ...") is
+    // the row's answer: statusWhenSent reads it when the row is finally marked, so a send failure must not overwrite it
+    // (the row would end Acked instead of DeadLettered). The attempt is still counted and logged.
+    const lastError = statusWhenSent(row) === OutboxStatus.DeadLettered ? {} : { lastError: truncateError(`Attempt ${attempts} failed: ${reason}`) };
+    outcomes.push({ row, kind: 'retrying', code, target: row.target, changes: { attempts, nextAttemptOn: until, ...lastError } });
     if (row.sessionKey) {
       blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
       if (!failedKeys.has(row.sessionKey)) failedKeys.set(row.sessionKey, until);
@@ -333,6 +337,8 @@ async function applyOutcomes(deps: PublishCycleDeps, outcomes: readonly Outcome[
         // An acknowledgement may have been recorded on the row meanwhile: apply it with the mark.
         changes.status = statusWhenSent(row);
         if (changes.status !== OutboxStatus.Published) delete changes.lastError;
+      } else if (o.kind === 'retrying' && statusWhenSent(row) === OutboxStatus.DeadLettered) {
+        delete changes.lastError; // a rejection recorded meanwhile stays the row's answer (see retry above)
       }
       next.push({ ...o, row, changes });
     }

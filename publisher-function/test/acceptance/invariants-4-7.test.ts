@@ -159,6 +159,40 @@ describe('invariant 6: no status regression', () => {
     await drainQueue(h, 'orders', r.published);
   });
 
+  it('a rejection recorded before the Published mark survives a failed re-send: the row ends DeadLettered, not Acked', async () => {
+    await h.writer.transaction((tx) => void tx.enqueue({ target: 'orders', payload: { a: 4 }, messageId: 'inv6-early-reject' }));
+    const row = await rowByMessageId(h, 'inv6-early-reject');
+    // The consumer got the message of a cycle whose Published mark did not land, and rejected it.
+    const reject = { outboxId: row.id, messageId: 'inv6-early-reject', outcome: 'rejected', reason: 'ValidationFailed: no customer', processedAt: new Date().toISOString() };
+    expect(await processAckMessages(h.store, [JSON.stringify(reject)])).toEqual([{ action: 'complete' }]);
+    const answered = await rowByMessageId(h, 'inv6-early-reject');
+    expect(answered.status).toBe(OutboxStatus.Pending);
+    expect(answered.lastError).toMatch(/^Rejected by consumer: ValidationFailed/);
+    const sender = new ServiceBusMessageSender(h.serviceBus);
+    const failing: MessageSenderPort = {
+      maxMessageSizeInBytes: (t, o) => sender.maxMessageSizeInBytes(t, o),
+      send: () => Promise.reject(new Error('connection reset by the namespace')),
+    };
+    const lease = new LeaseKeeper(new DataverseLeaseStore(h.client), { scope: 'inv6', owner: 'test', durationInMs: 10_000 });
+    const deps = { store: h.store, lease, blockers: new KeyBlockers(), clock: systemClock, logger: silentLogger, metrics: noMetrics, settings: settings(), backoff: { baseDelayInMs: 1, maxDelayInMs: 1 } };
+    await runPublishCycle({ ...deps, sender: failing });
+    const retried = await rowByMessageId(h, 'inv6-early-reject');
+    expect(retried.status).toBe(OutboxStatus.Pending);
+    expect(retried.attempts).toBe(1);
+    expect(retried.lastError).toMatch(/^Rejected by consumer: ValidationFailed/);
+    await new Promise((r) => setTimeout(r, 20));
+    const marked = await eventually(async () => {
+      await runPublishCycle({ ...deps, sender });
+      const now = await rowByMessageId(h, 'inv6-early-reject');
+      return now.status !== OutboxStatus.Pending && now;
+    }, 'the re-sent row is marked');
+    expect(marked.status).toBe(OutboxStatus.DeadLettered);
+    expect(marked.lastError).toMatch(/^Rejected by consumer: ValidationFailed/);
+    await lease.release();
+    await sender.close();
+    await drainQueue(h, 'orders', 1);
+  });
+
   it('a late mark never overwrites a row cancelled by an operator meanwhile', async () => {
     await h.writer.transaction((tx) => void tx.enqueue({ target: 'orders', payload: { a: 2 }, messageId: 'inv6-cancel' }));
     const row = await rowByMessageId(h, 'inv6-cancel');
