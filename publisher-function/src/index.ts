@@ -68,8 +68,8 @@ export type { ChangeCheckpoint, ChangeKind, ChangePage, ChangeTrackingMetrics, C
 export { noChangeTrackingMetrics } from './changetracking/core/ports';
 
 // Operator actions and health
-export { runOperatorAction, retryRows, replayRows, cancelRows, releaseLease, selectRows, partitionIds } from './operator';
-export type { OperatorAction, OperatorActionOptions, OperatorActionResult, OperatorFailure } from './operator';
+export { runOperatorAction, retryRows, replayRows, cancelRows, releaseLease } from './operator';
+export type { OperatorAction, OperatorActionOptions, OperatorActionResult, OperatorFailure, OperatorRowQuery, OperatorRowsPort, OperatorSelection } from './operator';
 export { getOutboxHealth } from './health';
 export type { HealthSources } from './health';
 
