@@ -3,6 +3,7 @@
 // cleanup scheduler, the deploy executor, the web resources' Node adapter and the PCF dev host all use it. Only
 // fetch, Headers, URL and AbortSignal: it runs in Node 20 and in browsers.
 import { InvalidIdentifierError, isGuid, normaliseGuid, odataStringLiteral } from '@dataverse-outbox/contract';
+import { hasControlCharacter } from './controlCharacters';
 import { httpUrlProblem } from './url';
 import { buildBatchBody, failedBatch, parseBatchResponse, type BatchPart, type BatchRequest, type BatchResponse } from './batch';
 import { DataverseError, describeNetworkFailure, errorFromResponse, isTlsCode } from './errors';
@@ -61,6 +62,11 @@ export interface DataverseClientOptions {
    * dev host's page token); tests pass a recording one.
    */
   fetch?: typeof fetch;
+  /**
+   * The fetch `credentials` mode. A same-origin page (a model-driven app's control or web resource) passes
+   * 'same-origin' with a null credential: the app's session cookie authenticates. Default: fetch's own default.
+   */
+  credentials?: 'omit' | 'same-origin' | 'include';
 }
 
 /**
@@ -178,7 +184,7 @@ function keySegment(key: string): string {
   if (isGuid(key)) return normaliseGuid(key)!;
   // column='text' as alternateKey builds it, or a plain literal without anything that could end the segment, start a
   // query or fragment, or smuggle an escape: quotes only doubled, % only as a valid escape.
-  if (/^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s\p{Cc}%]|''|%[0-9A-Fa-f]{2})*'$/iu.test(key)) return key;
+  if (!hasControlCharacter(key) && /^[a-z_][a-z0-9_]*='(?:[^'#?/\\\s%]|''|%[0-9A-Fa-f]{2})*'$/i.test(key)) return key;
   throw new InvalidIdentifierError('row id', key);
 }
 
@@ -191,6 +197,7 @@ export class DataverseClient {
   private readonly onRetry?: (info: DataverseRetryInfo) => void;
   private readonly userAgent: string | null;
   private readonly send: typeof fetch;
+  private readonly credentialsMode?: 'omit' | 'same-origin' | 'include';
   private cachedToken?: { token: string; expiresOn: number };
   private closed = false;
 
@@ -214,6 +221,7 @@ export class DataverseClient {
     this.userAgent = options.userAgent === undefined ? 'dataverse-outbox' : options.userAgent;
     // Bound: a browser's fetch must be called on its window.
     this.send = options.fetch ?? ((input, init) => fetch(input, init));
+    this.credentialsMode = options.credentials;
   }
 
   private async token(signal?: AbortSignal): Promise<string | undefined> {
@@ -264,7 +272,7 @@ export class DataverseClient {
       let failure: DataverseError;
       let waitMs: number | undefined;
       try {
-        const res = await this.send(url, { method, headers, body, signal });
+        const res = await this.send(url, { method, headers, body, signal, ...(this.credentialsMode ? { credentials: this.credentialsMode } : {}) });
         const text = await res.text();
         this.onResponse?.({ method, path: url, status: res.status, attempt, durationInMs: Date.now() - started });
         let parsed: unknown = undefined;
