@@ -1,10 +1,11 @@
 // Reads and conditionally updates outbox rows over the Dataverse Web API. Updates carry If-Match with the row's ETag:
 // if the publisher changed the row between our read and our write (e.g. marked it Published while an operator
 // cancels it), Dataverse answers 412 and we report it instead of overwriting a newer status (spec: no regression).
-// Xrm.WebApi.updateRecord cannot send If-Match, hence plain fetch against the same Web API. There is no unconditional
-// write: without a usable ETag the caller does not write at all (If-Match: * would overwrite whatever is there).
-import { OutboxMessage } from '@dataverse-outbox/contract';
-import { requireGuid, usableEtag } from '@dataverse-outbox/contract';
+// Xrm.WebApi.updateRecord cannot send If-Match, hence the product's one Web API client against the same Web API, under
+// the app's session. There is no unconditional write: without a usable ETag the caller does not write at all
+// (If-Match: * would overwrite whatever is there).
+import { OutboxMessage, requireGuid, usableEtag } from '@dataverse-outbox/contract';
+import { DataverseClient, isDataverseError, webApiRootParts } from '@dataverse-outbox/web-api';
 
 const col = OutboxMessage.columns;
 
@@ -52,52 +53,43 @@ function defaultBaseUrl(): string {
 
 const FILTER_CHUNK = 50;
 
+/** A short reason an operator can read: Dataverse's message (or the status), with the HTTP status kept on the error. */
+function failure(e: unknown, what: string): Error {
+  if (!isDataverseError(e)) return e instanceof Error ? e : new Error(`${what} failed`);
+  if (e.statusCode === undefined) return new WebApiRequestError(`${what} failed (${e.message})`, 0);
+  const detail = e.dataverseMessage ? `${e.statusCode}: ${e.dataverseMessage}` : `${e.statusCode} ${e.code}`;
+  return new WebApiRequestError(`${what} failed (${detail})`, e.statusCode);
+}
+
 export class WebApiRowStore implements OutboxRowStore {
-  private readonly baseUrl: string;
-  private readonly fetchFn: typeof fetch;
+  private readonly client: DataverseClient;
   private readonly headers: Record<string, string>;
 
   constructor(options: WebApiRowStoreOptions = {}) {
-    const base = options.baseUrl ?? defaultBaseUrl();
-    this.baseUrl = base.endsWith('/') ? base : `${base}/`;
+    const { url, apiVersion } = webApiRootParts(options.baseUrl ?? defaultBaseUrl(), typeof location === 'undefined' ? undefined : location.href);
     const fetchFn = options.fetch ?? (typeof fetch === 'function' ? fetch : undefined);
     if (!fetchFn) throw new Error('fetch is not available.');
-    this.fetchFn = fetchFn;
-    this.headers = {
-      Accept: 'application/json',
-      'OData-MaxVersion': '4.0',
-      'OData-Version': '4.0',
-      ...options.headers,
-    };
-  }
-
-  private async send(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...this.headers, ...extraHeaders };
-    if (body !== undefined) headers['Content-Type'] = 'application/json; charset=utf-8';
-    return this.fetchFn(this.baseUrl + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+    // An operator waits on the command: each row fails at once with its reason (no retries) and is run again by hand.
+    this.client = new DataverseClient(url, null, {
+      apiVersion,
+      fetch: (input, init) => fetchFn(input, init),
       credentials: 'same-origin',
+      userAgent: null,
+      retryOptions: { maxRetries: 0, retryUnreachable: false },
     });
-  }
-
-  private static async failure(response: Response, what: string): Promise<WebApiRequestError> {
-    let detail = `${response.status} ${response.statusText}`;
-    try {
-      const json = (await response.json()) as { error?: { message?: string } };
-      if (json && json.error && json.error.message) detail = `${response.status}: ${json.error.message}`;
-    } catch {
-      // Not JSON: keep the status line.
-    }
-    return new WebApiRequestError(`${what} failed (${detail})`, response.status);
+    this.headers = { ...options.headers };
   }
 
   async get(id: string): Promise<OutboxRowState | undefined> {
-    const response = await this.send('GET', `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})?$select=${col.status},${col.replayCount}`);
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw await WebApiRowStore.failure(response, `Reading outbox row ${id}`);
-    const row = (await response.json()) as Record<string, unknown>;
+    const path = `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})?$select=${col.status},${col.replayCount}`;
+    let row: Record<string, unknown>;
+    try {
+      row = (await this.client.request('GET', path, { headers: this.headers, what: 'read outbox row' })).body as Record<string, unknown>;
+    } catch (e) {
+      if (isDataverseError(e) && e.code === 'NotFound') return undefined;
+      throw failure(e, `Reading outbox row ${id}`);
+    }
+    if (!row || typeof row !== 'object') throw new WebApiRequestError(`Reading outbox row ${id} failed (the answer was not a row)`, 200);
     return {
       id,
       status: typeof row[col.status] === 'number' ? (row[col.status] as number) : null,
@@ -112,10 +104,14 @@ export class WebApiRowStore implements OutboxRowStore {
       // Every id goes into $filter: only GUIDs may.
       const chunk = ids.slice(i, i + FILTER_CHUNK).map((id) => requireGuid(id, 'outbox row id'));
       const filter = chunk.map((id) => `${col.id} eq ${id}`).join(' or ');
-      const response = await this.send('GET', `${OutboxMessage.entitySetName}?$select=${col.id},${col.status}&$filter=${encodeURIComponent(filter)}`);
-      if (!response.ok) throw await WebApiRowStore.failure(response, 'Reading outbox row statuses');
-      const json = (await response.json()) as { value?: Array<Record<string, unknown>> };
-      for (const row of json.value ?? []) {
+      let json: { value?: Array<Record<string, unknown>> } | undefined;
+      try {
+        const path = `${OutboxMessage.entitySetName}?$select=${col.id},${col.status}&$filter=${encodeURIComponent(filter)}`;
+        json = (await this.client.request('GET', path, { headers: this.headers, what: 'read outbox row statuses' })).body as typeof json;
+      } catch (e) {
+        throw failure(e, 'Reading outbox row statuses');
+      }
+      for (const row of json?.value ?? []) {
         const id = String(row[col.id]).toLowerCase();
         result.set(id, typeof row[col.status] === 'number' ? (row[col.status] as number) : null);
       }
@@ -127,10 +123,17 @@ export class WebApiRowStore implements OutboxRowStore {
     const ifMatch = usableEtag(etag);
     if (ifMatch === undefined) throw new Error(`Updating outbox row ${id} refused: no usable ETag to send in If-Match`);
     // If-Match also means PATCH never creates a row (it would upsert a deleted one).
-    const response = await this.send('PATCH', `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})`, patch, { 'If-Match': ifMatch });
-    if (response.status === 412) return 'changed';
-    if (response.status === 404) return 'missing';
-    if (!response.ok) throw await WebApiRowStore.failure(response, `Updating outbox row ${id}`);
-    return 'updated';
+    try {
+      await this.client.request('PATCH', `${OutboxMessage.entitySetName}(${requireGuid(id, 'outbox row id')})`, {
+        body: patch,
+        headers: { ...this.headers, 'If-Match': ifMatch },
+        what: 'update outbox row',
+      });
+      return 'updated';
+    } catch (e) {
+      if (isDataverseError(e) && e.code === 'PreconditionFailed') return 'changed';
+      if (isDataverseError(e) && e.code === 'NotFound') return 'missing';
+      throw failure(e, `Updating outbox row ${id}`);
+    }
   }
 }
