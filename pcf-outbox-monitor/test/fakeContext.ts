@@ -17,6 +17,7 @@ export interface FakeOptions {
   thresholdsJson?: string | null;
   /** Make a webAPI query fail: return an error for queries whose options contain the key. */
   failQueries?: Record<string, { message: string; errorCode?: number }>;
+  /** Make a row's update fail: context.webAPI rejects with the PCF error; the page's Web API answers 403 with it. */
   failUpdates?: Record<string, { message: string; errorCode?: number }>;
   /** Runs inside the conditional write, before its ETag is checked: a test plays the publisher changing the row here. */
   beforeUpdate?: (row: Row, touch: (changes: Partial<Row>) => void) => void;
@@ -240,8 +241,9 @@ export function createFakeContext(options: FakeOptions): FakeContext {
     versions.set(row, versionOf(row) + 1);
   };
   const etagOf = (row: Row): unknown => (options.etagOf ? options.etagOf(row, versionOf(row)) : `W/"${versionOf(row)}"`);
+  // What a browser's fetch answers: a real Response (the Web API client reads its text and headers).
   const reply = (status: number, body?: unknown): Response =>
-    ({ status, ok: status >= 200 && status < 300, statusText: String(status), json: () => later(() => body) }) as unknown as Response;
+    body === undefined ? new Response(null, { status }) : new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json; odata.metadata=minimal' } });
   const rowPath = new RegExp(`/api/data/v9\\.2/${OutboxMessage.entitySetName}\\(([^)]*)\\)`);
 
   const pageFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
@@ -255,7 +257,9 @@ export function createFakeContext(options: FakeOptions): FakeContext {
       if (id === undefined) return reply(400, { error: { message: `fake Web API: unexpected URL ${url}` } });
       if (method === 'GET') return row ? reply(200, { '@odata.etag': etagOf(row), ...row }) : reply(404, { error: { message: 'Does Not Exist' } });
       if (method !== 'PATCH') return reply(405);
-      fail(id, options.failUpdates);
+      const refused = Object.entries(options.failUpdates ?? {}).find(([needle]) => id.includes(needle))?.[1];
+      // Dataverse's answer to a write the user may not make: 403 with its hexadecimal code and message.
+      if (refused) return reply(403, { error: { code: `0x${((refused.errorCode ?? -2147220960) >>> 0).toString(16)}`, message: refused.message } });
       if (!row) return reply(404, { error: { message: 'Does Not Exist' } });
       options.beforeUpdate?.(row, (changes) => touch(row, changes));
       if (headers['If-Match'] !== `W/"${versionOf(row)}"`) return reply(412, { error: { code: '0x80060882', message: 'The version of the existing record doesn\'t match the RowVersion property provided.' } });

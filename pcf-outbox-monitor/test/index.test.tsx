@@ -244,7 +244,7 @@ describe('actions', () => {
     const results = await screen.findByRole('status', { name: 'Cancel results' });
     expect(results.textContent).toContain('Cancel: 1 cancelled, 2 not changed');
     expect(results.textContent).toContain('row 00: cancelled');
-    expect(results.textContent).toContain('row 01: failed: Principal user is missing prvWriteobx_outboxmessage privilege (code -2147220960)');
+    expect(results.textContent).toContain('row 01: failed: Updating the row failed (403: Principal user is missing prvWriteobx_outboxmessage privilege)');
     expect(results.textContent).toContain('row 02: this row changed since you opened it: now Acked; refresh and try again');
     expect(m.table.map((r) => r[c.status])).toEqual([S.Cancelled, S.Failed, S.Acked]);
     expect(calls(m, 'fetch.PATCH').map((u) => u[0])).toEqual([rows[0].obx_outboxmessageid, rows[1].obx_outboxmessageid]);

@@ -157,7 +157,9 @@ function webApiWith(hostileRow: string, answer: () => { status: number; body: un
   const pageFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const id = /\(([^)]+)\)/.exec(url)?.[1] ?? '';
-    const reply = (status: number, body: unknown) => ({ status, ok: status < 300, statusText: String(status), json: () => Promise.resolve(body) }) as unknown as Response;
+    // A real Response, as a browser's fetch answers (204 and an absent body have none; null is the JSON text "null").
+    const reply = (status: number, body: unknown): Response =>
+      status === 204 || body === undefined ? new Response(null, { status }) : new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
     if (id === hostileRow) {
       const { status, body } = answer();
       return reply(status, body);
@@ -214,7 +216,7 @@ it('hostile: markup in row names and server errors is shown as text in the dialo
   fireEvent.click(within(dialog).getByRole('button', { name: 'Retry' }));
   const results = await screen.findByRole('status', { name: 'Retry results' }, { timeout: wait });
   expect(results.textContent).toContain(`${evilName}: queued again`);
-  expect(results.textContent).toContain('<b>refused</b>: failed: <script>window.__pwned = 2</script>denied');
+  expect(results.textContent).toContain('<b>refused</b>: failed: Updating the row failed (403: <script>window.__pwned = 2</script>denied)');
   expect(results.querySelectorAll('img, script, b')).toHaveLength(0);
   expect(window.__pwned).toBeUndefined();
   expect(rows.map((r) => r[c.status])).toEqual([S.Pending, S.Pending, S.Failed]);
