@@ -17,7 +17,7 @@ import { AcknowledgementLedger, type AcknowledgementSweepOptions } from './ackno
 import { ConsumerError, describeError } from './errors';
 import type { InboxStore, OperationOptions } from './inbox';
 import { aborted, raceAbort, sleep } from './internal/abort';
-import { Mutex } from './internal/mutex';
+import { batchedProcessOnce, resolveBatching, type InboxBatchingOptions } from './internal/inboxBatcher';
 import {
   defaultClassifyError,
   normaliseHandlers,
@@ -30,6 +30,8 @@ import {
   type OutboxEventHandlers,
   type ProcessDependencies,
 } from './internal/processMessage';
+import { sendBatcher } from './internal/sendBatcher';
+import { SharedExclusiveLock } from './internal/sharedExclusiveLock';
 import { payloadSchemaVersion, type OutboxEvent } from './outboxEvent';
 import { startInboxRetention, type InboxRetention, type InboxRetentionOptions } from './retention';
 
@@ -62,6 +64,13 @@ export interface OutboxConsumerOptions<TTransaction> {
   acknowledge?: { queue?: string } | false;
   /** Messages handled at once (non-session), or sessions handled at once (sessions). Default 1. */
   concurrency?: number;
+  /**
+   * Inbox transactions shared by the messages in flight: one commit per batch, a savepoint per message (a failing handler
+   * rolls back only its own message). Default on when concurrency > 1: up to min(20, concurrency) messages per
+   * transaction, concurrency / maxMessages transactions at once. Handlers of one batch run one after the other on its
+   * connection, so a handler that waits on remote calls is better served by `false` (one transaction per message).
+   */
+  batching?: InboxBatchingOptions | false;
   /** How long the SDK keeps renewing a message's (or session's) lock for a long handler. Default 300000 (5 min). */
   maxAutoLockRenewalDurationInMs?: number;
   /** Transient (abandon, redeliver) or permanent (dead-letter now). Default: PermanentError -> permanent, anything else transient. */
@@ -110,26 +119,27 @@ function entityPathOf(entity: OutboxConsumerEntity): string {
 }
 
 /**
- * Settlements of one receiver are issued one at a time. rhea 3.0.5 (used by the SDK) coalesces dispositions written in
+ * Settlements of one receiver other than completes are issued one at a time. rhea 3.0.5 (used by the SDK) coalesces dispositions written in
  * the same tick for consecutive deliveries into one frame carrying the FIRST delivery's outcome whenever only two are
  * pending (`write_dispositions` skips the outcome comparison while first === last): a dead-letter issued next to a
  * complete would be applied as a complete, and two dead-letters would share the first one's reason. Observed against
- * the emulator with concurrency 2; serialising settlements avoids it at the cost of one round trip each.
+ * the emulator with concurrency 2. Completes coalesced with completes carry the right outcome, so they run together;
+ * an abandon or dead-letter runs alone (no other disposition pending beside it).
  */
-const settlementQueues = new WeakMap<ServiceBusReceiver, Mutex>();
+const settlementQueues = new WeakMap<ServiceBusReceiver, SharedExclusiveLock>();
 
 function settlerFor(receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage): MessageSettler {
   let queue = settlementQueues.get(receiver);
   if (!queue) {
-    queue = new Mutex();
+    queue = new SharedExclusiveLock();
     settlementQueues.set(receiver, queue);
   }
   const serial = queue;
   return {
-    complete: () => serial.run(() => receiver.completeMessage(message)),
-    abandon: () => serial.run(() => receiver.abandonMessage(message)),
+    complete: () => serial.run('shared', () => receiver.completeMessage(message)),
+    abandon: () => serial.run('exclusive', () => receiver.abandonMessage(message)),
     deadLetter: (reason, description) =>
-      serial.run(() => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description })),
+      serial.run('exclusive', () => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description })),
   };
 }
 
@@ -152,6 +162,7 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
   const sessionOptions = options.sessions ? (options.sessions === true ? {} : options.sessions) : undefined;
   const lockRenewal = options.maxAutoLockRenewalDurationInMs ?? 300_000;
   const ownsClient = !(options.serviceBus instanceof ServiceBusClient);
+  const batching = options.batching === false ? undefined : resolveBatching(options.batching ?? {}, concurrency);
 
   let client: ServiceBusClient | undefined;
   let ackSender: ServiceBusSender | undefined;
@@ -194,10 +205,19 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
     }
   }
 
+  // Acknowledgements ready together go in one send (a Service Bus batch: one round trip, each still its own message).
+  const sendAcknowledgements = sendBatcher<Acknowledgement>(
+    async (acks) => {
+      if (!client || !ackQueue) return;
+      ackSender ??= client.createSender(ackQueue);
+      await ackSender.sendMessages(acks.map(toAcknowledgementMessage));
+    },
+    { maxItems: 50, maxSends: 2 },
+  );
+
   async function acknowledge(ack: Acknowledgement): Promise<void> {
     if (!client || !ackQueue) return;
-    ackSender ??= client.createSender(ackQueue);
-    await ackSender.sendMessages(toAcknowledgementMessage(ack));
+    await sendAcknowledgements(ack);
   }
 
   const ledger =
@@ -221,7 +241,7 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
       : undefined;
 
   const deps: ProcessDependencies<TTransaction> = {
-    inbox: options.inbox,
+    processOnce: batching ? batchedProcessOnce(options.inbox, batching) : (record, work) => options.inbox.processOnce(record, work),
     resolveHandler,
     classifyError: options.classifyError ?? defaultClassifyError,
     readSchemaVersion: options.readSchemaVersion ?? payloadSchemaVersion,

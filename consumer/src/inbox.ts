@@ -29,6 +29,17 @@ export type InboxProcessResult<T> =
   /** The id was already in the inbox: `work` did not run and nothing was written. */
   | { status: 'duplicate'; entry: InboxEntry };
 
+/** One message of a batch: its record and the work to run with the batch's transaction when the record is new. */
+export interface InboxBatchItem<TTransaction, T> {
+  record: InboxRecord;
+  work: (transaction: TTransaction) => T | Promise<T>;
+}
+
+export type InboxBatchResult<T> =
+  | InboxProcessResult<T>
+  /** `work` threw: its writes and its inbox record were rolled back (to its savepoint), the others are unaffected. */
+  | { status: 'failed'; error: unknown };
+
 export interface PurgeOptions extends OperationOptions {
   /** Delete entries processed before this instant. */
   olderThan: Date;
@@ -63,6 +74,15 @@ export interface InboxStore<TTransaction> {
     work: (transaction: TTransaction) => T | Promise<T>,
     options?: OperationOptions,
   ): Promise<InboxProcessResult<T>>;
+  /**
+   * processOnce for many messages in ONE transaction: the records are inserted first (duplicates skipped), then each new
+   * record's `work` runs, one after the other, under a savepoint of its own; a `work` that throws rolls back only its own
+   * writes and record (result `failed`, with the error unchanged). One commit for the batch. The store's own failures
+   * (begin, insert, commit) throw ConsumerError `InboxFailed` and nothing of the batch is committed. Results are in the
+   * order of `items`; the outboxMessageIds of one batch must be distinct. Optional: a store without it is used one
+   * message at a time.
+   */
+  processBatch?<T>(items: readonly InboxBatchItem<TTransaction, T>[], options?: OperationOptions): Promise<InboxBatchResult<T>[]>;
   /** The entry for an id, if it has been processed (and not purged). */
   get(outboxMessageId: string, options?: OperationOptions): Promise<InboxEntry | undefined>;
   count(options?: OperationOptions): Promise<number>;

@@ -20,9 +20,10 @@ export type {
 export { payloadSchemaVersion, readOutboxEvent } from './outboxEvent';
 export type { OutboxEvent, ReadOutboxEventResult } from './outboxEvent';
 export type { AcknowledgementSweepOptions } from './acknowledgementLedger';
+export type { InboxBatchingOptions } from './internal/inboxBatcher';
 export { ConsumerError, DeadLetterReasons, PermanentError, isConsumerError, isPermanentError } from './errors';
 export type { ConsumerErrorCode, ConsumerErrorOptions, DeadLetterReason, PermanentErrorOptions, PermanentErrorReason } from './errors';
-export type { InboxEntry, InboxProcessResult, InboxRecord, InboxStore, OperationOptions, PurgeOptions, UnacknowledgedQuery } from './inbox';
+export type { InboxBatchItem, InboxBatchResult, InboxEntry, InboxProcessResult, InboxRecord, InboxStore, OperationOptions, PurgeOptions, UnacknowledgedQuery } from './inbox';
 export { applyPostgresMigrations, createPostgresInbox } from './inbox/postgres';
 export type { PostgresInboxOptions, PostgresInboxStore, PostgresInboxTransaction } from './inbox/postgres';
 export type { PostgresMigration } from './inbox/postgresMigrations';

@@ -4,6 +4,8 @@
 import { ConsumerError } from '../errors';
 import {
   assertBatchSize,
+  type InboxBatchItem,
+  type InboxBatchResult,
   type InboxEntry,
   type InboxProcessResult,
   type InboxRecord,
@@ -22,6 +24,15 @@ export interface InboxTransaction<THandle> {
   insert(record: InboxRecord): Promise<InboxEntry | undefined>;
   /** The entry for an id, read in this transaction. */
   read(outboxMessageId: string): Promise<InboxEntry | undefined>;
+  /** insert for many records in one statement where the database allows it (in id order): the entries inserted. */
+  insertMany(records: readonly InboxRecord[]): Promise<InboxEntry[]>;
+  /** The entries present for these ids, read in this transaction. */
+  readMany(outboxMessageIds: readonly string[]): Promise<InboxEntry[]>;
+  savepoint(name: string): Promise<void>;
+  /** Undoes everything since the savepoint; the transaction stays usable. */
+  rollbackToSavepoint(name: string): Promise<void>;
+  /** Deletes an entry inserted in this transaction (a batch member whose work failed). */
+  remove(outboxMessageId: string): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }
@@ -150,6 +161,49 @@ export function createInboxCore<THandle>(dialect: InboxDialect<THandle>): InboxC
         const result = await work(tx.handle);
         await step('commit', id, () => tx.commit());
         return { status: 'processed', entry, result };
+      });
+    },
+
+    async processBatch<T>(items: readonly InboxBatchItem<THandle, T>[], opts: OperationOptions = {}): Promise<InboxBatchResult<T>[]> {
+      ready(opts);
+      const ids = items.map((item) => item.record.outboxMessageId);
+      if (new Set(ids).size !== ids.length) throw new RangeError('processBatch: the outboxMessageIds of one batch must be distinct');
+      if (items.length === 0) return [];
+      return dialect.transaction(undefined, step, async (tx): Promise<InboxBatchResult<T>[]> => {
+        // All records first, in one statement: duplicates are known before any work runs.
+        const inserted = new Map((await step('insert batch', undefined, () => tx.insertMany(items.map((i) => i.record)))).map((e) => [e.outboxMessageId, e]));
+        const duplicateIds = ids.filter((id) => !inserted.has(id));
+        const existing =
+          duplicateIds.length === 0
+            ? new Map<string, InboxEntry>()
+            : new Map((await step('read duplicates', undefined, () => tx.readMany(duplicateIds))).map((e) => [e.outboxMessageId, e]));
+        const results: InboxBatchResult<T>[] = [];
+        for (const [index, item] of items.entries()) {
+          const id = item.record.outboxMessageId;
+          const entry = inserted.get(id);
+          if (!entry) {
+            const duplicate = existing.get(id);
+            results.push(
+              duplicate
+                ? { status: 'duplicate', entry: duplicate }
+                : { status: 'failed', error: new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id }) },
+            );
+            continue;
+          }
+          // Savepoints stay unreleased (one round trip less each): rolling back to one keeps the work before it.
+          const savepoint = `obx_item_${index}`;
+          await step('savepoint', id, () => tx.savepoint(savepoint));
+          try {
+            results.push({ status: 'processed', entry, result: await item.work(tx.handle) });
+          } catch (error) {
+            // Only this message's writes and record go; the handler's error passes unchanged.
+            await step('rollback to savepoint', id, () => tx.rollbackToSavepoint(savepoint));
+            await step('remove failed entry', id, () => tx.remove(id));
+            results.push({ status: 'failed', error });
+          }
+        }
+        await step('commit', undefined, () => tx.commit());
+        return results;
       });
     },
 

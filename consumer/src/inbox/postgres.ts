@@ -87,6 +87,31 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
           const row = (await client.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = $1`, [outboxMessageId])).rows[0];
           return row ? toEntry(row) : undefined;
         },
+        async insertMany(records) {
+          // One statement for the batch, in id order (two batches sharing ids lock them in the same order).
+          const sorted = [...records].sort((a, b) => (a.outboxMessageId < b.outboxMessageId ? -1 : a.outboxMessageId > b.outboxMessageId ? 1 : 0));
+          const values = sorted.map(inboxRecordValues);
+          const inserted = await client.query<InboxRow>(
+            `INSERT INTO ${table} (${inboxKeyColumns})
+               SELECT ${inboxKeyColumns} FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS r(${inboxKeyColumns}, n) ORDER BY n
+             ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
+            [0, 1, 2, 3, 4].map((column) => values.map((row) => row[column])),
+          );
+          return inserted.rows.map(toEntry);
+        },
+        async readMany(outboxMessageIds) {
+          const result = await client.query<InboxRow>(`SELECT ${columns} FROM ${table} WHERE outbox_message_id = ANY($1)`, [[...outboxMessageIds]]);
+          return result.rows.map(toEntry);
+        },
+        async savepoint(name) {
+          await client.query(`SAVEPOINT ${name}`);
+        },
+        async rollbackToSavepoint(name) {
+          await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+        },
+        async remove(outboxMessageId) {
+          await client.query(`DELETE FROM ${table} WHERE outbox_message_id = $1`, [outboxMessageId]);
+        },
         commit: () => end('COMMIT'),
         rollback: () => end('ROLLBACK'),
       };

@@ -192,6 +192,26 @@ export function createSqliteInbox(options: SqliteInboxOptions = {}): SqliteInbox
               return row ? toEntry(row) : undefined;
             },
             read: async (outboxMessageId) => readRow(outboxMessageId),
+            insertMany: async (records) => {
+              const insert = database.prepare(
+                `INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (outbox_message_id) DO NOTHING RETURNING ${columns}`,
+              );
+              const now = Date.now();
+              return records.flatMap((record) => {
+                const row = insert.get(...inboxRecordValues(record), now) as InboxRow | undefined;
+                return row ? [toEntry(row)] : [];
+              });
+            },
+            readMany: async (outboxMessageIds) => outboxMessageIds.flatMap((id) => readRow(id) ?? []),
+            savepoint: async (name) => {
+              database.exec(`SAVEPOINT ${name}`);
+            },
+            rollbackToSavepoint: async (name) => {
+              database.exec(`ROLLBACK TO SAVEPOINT ${name}`);
+            },
+            remove: async (outboxMessageId) => {
+              database.prepare(`DELETE FROM ${table} WHERE outbox_message_id = ?`).run(outboxMessageId);
+            },
             commit: async () => {
               database.exec('COMMIT');
             },

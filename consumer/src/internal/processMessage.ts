@@ -1,6 +1,7 @@
 // The per-message pipeline, in the order that makes the effect happen once:
 //   read -> (bad input: dead-letter, nothing written)
 //   -> ONE transaction { insert inbox row; run handler with the transaction } commit
+//      (with batching, a savepoint of a transaction shared by the messages in flight; the commit is the batch's)
 //   -> complete -> acknowledge.
 // A crash before commit leaves nothing (redelivery runs it again); a crash after commit leaves the inbox row, so the
 // redelivery is completed and re-acknowledged without running the handler.
@@ -15,9 +16,10 @@ import {
   isPermanentError,
   type DeadLetterReason,
 } from '../errors';
-import type { InboxEntry, InboxStore } from '../inbox';
+import type { InboxEntry } from '../inbox';
 import { readOutboxEvent, type OutboxEvent } from '../outboxEvent';
 import { sleep } from './abort';
+import type { ProcessOnce } from './inboxBatcher';
 
 /** How a handler error is treated: retried through redelivery, or dead-lettered at once. */
 export type ErrorClassification = 'transient' | 'permanent';
@@ -91,7 +93,8 @@ export interface MessageSettler {
 }
 
 export interface ProcessDependencies<TTransaction> {
-  inbox: InboxStore<TTransaction>;
+  /** The inbox's processOnce, or the batcher's (which resolves only after the batch committed). */
+  processOnce: ProcessOnce<TTransaction>;
   resolveHandler: (eventType: string) => OutboxEventRegistration<TTransaction> | undefined;
   classifyError: (error: unknown, event: OutboxEvent) => ErrorClassification;
   readSchemaVersion: (event: OutboxEvent) => string | number | undefined;
@@ -247,7 +250,7 @@ export async function processMessage<TTransaction>(
   let entry: InboxEntry;
   let status: 'processed' | 'duplicate';
   try {
-    const result = await deps.inbox.processOnce(
+    const result = await deps.processOnce(
       {
         outboxMessageId: event.outboxMessageId,
         ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
