@@ -87,6 +87,34 @@ function defaults(): HealthThresholds {
   return { ...defaultHealthThresholds };
 }
 
+// ---- what health counts, and how far ----
+
+/**
+ * The statuses health counts: the ones its rules judge (Pending: is anything waiting; Failed, DeadLettered: the
+ * thresholds). Published, Acked and Cancelled rows pile up with history (until the cleanup job deletes them), so health
+ * never counts them: that is what keeps a health call's cost independent of the table's size.
+ */
+export const healthCountedStatuses = ['Pending', 'Failed', 'DeadLettered'] as const satisfies readonly OutboxStatusName[];
+
+export type HealthCountedStatus = (typeof healthCountedStatuses)[number];
+
+/** Rows a health count reads at least (when the thresholds ask for no more): beyond it the count is a lower bound. */
+export const healthCountFloor = 100;
+
+/** Rows a health count reads at most: Dataverse's largest page (one request). A threshold above it cannot be judged once reached. */
+export const healthCountCeiling = 5000;
+
+/**
+ * How many rows each health count reads at most (a `$top`): the count is exact below it and a lower bound ("100+") when
+ * it reaches it. Failed and DeadLettered read one more row than their threshold, so a count that reaches its limit is
+ * over the threshold and still judged red; thresholds of healthCountCeiling or more cannot be told apart beyond it.
+ * The cost of a health call therefore depends on these limits, never on how many rows the table holds.
+ */
+export function healthCountLimits(thresholds: HealthThresholds): Record<HealthCountedStatus, number> {
+  const over = (max: number): number => Math.min(healthCountCeiling, Math.max(healthCountFloor, Math.floor(max) + 1));
+  return { Pending: healthCountFloor, Failed: over(thresholds.maxFailed), DeadLettered: over(thresholds.maxDeadLettered) };
+}
+
 // ---- evaluation ----
 
 /** The worst of the levels; undefined when none is known. */
@@ -107,8 +135,8 @@ export interface HealthFigures {
   /** Rows per status (a status left out counts 0). */
   counts?: Partial<Record<OutboxStatusName, number>>;
   /**
-   * Statuses whose count is only a lower bound: more rows than one aggregate query may count (AggregateQueryRecordLimit),
-   * so the count is the limit and the truth is at least that.
+   * Statuses whose count is only a lower bound: the count read as many rows as it may (healthCountLimits, or an
+   * aggregate's AggregateQueryRecordLimit), so the truth is at least that.
    */
   countsCapped?: readonly OutboxStatusName[];
   /** null: nothing is Pending. */

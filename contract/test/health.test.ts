@@ -4,6 +4,10 @@ import {
   defaultHealthThresholds,
   evaluateHealth,
   formatCount,
+  healthCountCeiling,
+  healthCountedStatuses,
+  healthCountFloor,
+  healthCountLimits,
   healthLimits,
   healthThresholdsFrom,
   parseHealthThresholds,
@@ -211,5 +215,34 @@ describe('evaluation', () => {
     expect(nothing.level).toBeUndefined();
     expect(nothing.reasons).toEqual([]);
     for (const i of [nothing.oldestPendingAge, nothing.sinceLastPublish, nothing.failed, nothing.deadLettered]) expect(i.level).toBeUndefined();
+  });
+});
+
+describe('bounded health counts', () => {
+  it('count only the statuses the rules judge, never the finished ones', () => {
+    expect([...healthCountedStatuses]).toEqual(['Pending', 'Failed', 'DeadLettered']);
+  });
+
+  it('read one row past each threshold, at least the floor, at most one Dataverse page', () => {
+    expect(healthCountLimits(defaultHealthThresholds)).toEqual({ Pending: healthCountFloor, Failed: healthCountFloor, DeadLettered: healthCountFloor });
+    expect(healthCountLimits({ maxPendingAgeSeconds: 1e9, maxFailed: 250, maxDeadLettered: 99.5 })).toEqual({ Pending: 100, Failed: 251, DeadLettered: 100 });
+    expect(healthCountLimits({ maxPendingAgeSeconds: 300, maxFailed: 1e9, maxDeadLettered: healthCountCeiling - 1 })).toEqual({
+      Pending: 100,
+      Failed: healthCountCeiling,
+      DeadLettered: healthCountCeiling,
+    });
+  });
+
+  it('a count that reaches its limit is judged: over the threshold, red', () => {
+    for (const maxFailed of [0, 5, 250, healthCountCeiling - 1]) {
+      const thresholds = { ...defaultHealthThresholds, maxFailed };
+      const limit = healthCountLimits(thresholds).Failed;
+      const e = evaluateHealth({ ...quiet, counts: { Failed: limit }, countsCapped: ['Failed'] }, thresholds);
+      expect(e.failed).toEqual({ value: limit, atLeast: true, level: 'red' });
+    }
+    // Past the ceiling the threshold cannot be reached by a bounded count: not judged, shown as a lower bound.
+    const beyond = { ...defaultHealthThresholds, maxFailed: healthCountCeiling };
+    const e = evaluateHealth({ ...quiet, counts: { Failed: healthCountLimits(beyond).Failed }, countsCapped: ['Failed'] }, beyond);
+    expect(e.failed).toEqual({ value: healthCountCeiling, atLeast: true, level: undefined });
   });
 });

@@ -3,7 +3,7 @@
 import { Command, Option, type OutputConfiguration } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
-import type { OutboxStatusName, OutboxStatusValue } from '@dataverse-outbox/contract';
+import type { HealthCountedStatus, OutboxStatusValue } from '@dataverse-outbox/contract';
 import { createOperatorAdapters, type OperatorAdapters } from './bootstrap';
 import type { RowQuery } from './dataverse/outboxStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
@@ -72,7 +72,7 @@ export function program(options: ProgramOptions = {}): Command {
 
   cmd
     .command('status')
-    .description('health: counts by status, oldest pending age, time since the last publish, lease owner')
+    .description('health: Pending, Failed and DeadLettered counts (bounded: "100+"), oldest pending age, time since the last publish, lease owner')
     .option('--scope <scope>', 'lease scope (default: OUTBOX_SCOPE, else "default")', parseScope)
     .action(async (o: { scope?: string }) => {
       const g = cmd.opts<GlobalOptions>();
@@ -85,7 +85,7 @@ export function program(options: ProgramOptions = {}): Command {
       const t = new Table();
       t.push(
         { health: h.level.toUpperCase() },
-        ...(Object.entries(h.counts) as [OutboxStatusName, number][]).map(([k, v]) => ({ [k]: formatCount(v, h.countsCapped.includes(k)) })),
+        ...(Object.entries(h.counts) as [HealthCountedStatus, number][]).map(([k, v]) => ({ [k]: formatCount(v, h.countsCapped.includes(k)) })),
         { 'oldest pending': h.oldestPendingAgeSeconds === null ? '-' : `${h.oldestPendingAgeSeconds} s` },
         { 'since last publish': h.secondsSinceLastPublish === null ? '-' : `${h.secondsSinceLastPublish} s` },
         { 'lease owner': `${h.leaseOwner ?? '-'}${h.leaseActive ? '' : ' (expired)'}` },

@@ -1,5 +1,6 @@
-// Outbox health: counts by status, oldest pending age, time since the last publish, lease owner, read through the
+// Outbox health: bounded counts of the statuses health judges, oldest pending age, time since the last publish, lease owner, read through the
 // core's health port (the Dataverse store in production) and judged by the contract's rules.
+import { healthCountLimits } from '@dataverse-outbox/contract';
 import { computeHealth, type OutboxHealth, type OutboxHealthPort } from './core/health';
 import type { LeasePort, OperationOptions } from './core/ports';
 import type { OutboxSettings } from './core/settings';
@@ -14,7 +15,7 @@ export interface HealthSources {
 
 export async function getOutboxHealth(src: HealthSources, options: OperationOptions = {}): Promise<OutboxHealth> {
   const [counts, oldest, latest, lease] = await Promise.all([
-    src.store.countByStatus(options),
+    src.store.countByStatus(healthCountLimits(src.settings.healthThresholds), options),
     src.store.oldestPending(options),
     src.store.latest(options),
     src.lease.read(src.scope, options),

@@ -37,7 +37,7 @@ export type { HostProcessOptions } from './hostProcess';
 
 // Adapters a custom host wires itself (e.g. the acknowledgement listener or the dead-letter monitor on their own)
 export { DataverseOutboxStore } from './dataverse/outboxStore';
-export type { OutboxStoreOptions, RowQuery, StatusCounts } from './dataverse/outboxStore';
+export type { RowQuery, StatusCounts } from './dataverse/outboxStore';
 export { DataverseLeaseStore } from './dataverse/leaseStore';
 export { createServiceBusClient } from './servicebus/connection';
 export type { ServiceBusConnectionSettings } from './servicebus/connection';
@@ -59,7 +59,7 @@ export type { PoisonReason } from './core/acks';
 
 // The model the publisher reports, and the ports for custom adapters (stores, senders, logs, metrics, clocks)
 export type { OutboxSettings } from './core/settings';
-export type { OutboxHealth, OutboxHealthPort } from './core/health';
+export type { OutboxHealth, OutboxHealthPort, StatusCountLimits } from './core/health';
 export type { OutboxRow, OutboxRowChanges, RowUpdate } from './core/row';
 export type { OutboundMessage } from './core/mapping';
 export type { Clock, DueQuery, LeasePort, LeaseState, LogFields, Logger, MessageSenderPort, OperationOptions, OutboxStorePort, PublisherMetrics, SendOutcome } from './core/ports';

@@ -1,19 +1,26 @@
 // Health (invariant 7) as the publisher reports it: the port it reads its figures through, and the JSON of the health
 // endpoint and `outbox status`. The thresholds, levels and rules are the contract's (evaluateHealth in
 // @dataverse-outbox/contract), the same ones the monitor control judges with.
-import { evaluateHealth, OutboxStatus, type HealthLevel, type HealthThresholds, type OutboxStatusName } from '@dataverse-outbox/contract';
+import { evaluateHealth, healthCountedStatuses, type HealthCountedStatus, type HealthLevel, type HealthThresholds, type OutboxStatusName } from '@dataverse-outbox/contract';
 import type { OperationOptions } from './ports';
 
-/** Rows per status; a status listed in `capped` has more rows than an aggregate may count, its value is a lower bound. */
+/** Rows per status; a status listed in `capped` reached its limit: its value is a lower bound. */
 export interface StatusCounts {
   counts: Partial<Record<OutboxStatusName, number>>;
   capped: OutboxStatusName[];
 }
 
+/** Rows to read at most, per status to count (the contract's healthCountLimits). */
+export type StatusCountLimits = Readonly<Partial<Record<OutboxStatusName, number>>>;
+
 /** What health reads from the outbox table (the Dataverse store implements it; tests may too). */
 export interface OutboxHealthPort {
-  /** Rows per status over the whole table; a status too big to count exactly is a lower bound, listed in `capped`. */
-  countByStatus(options?: OperationOptions): Promise<StatusCounts>;
+  /**
+   * Rows of each status in `limits`, reading at most that many rows of it: a status that reaches its limit is reported
+   * with the limit and listed in `capped` (a lower bound). Bounded reads keep a health call's cost independent of the
+   * table's size.
+   */
+  countByStatus(limits: StatusCountLimits, options?: OperationOptions): Promise<StatusCounts>;
   /** The oldest Pending row (FIFO head), or undefined when nothing is Pending. */
   oldestPending(options?: OperationOptions): Promise<{ createdOn?: Date } | undefined>;
   /** The most recent publish time (undefined: none) and the most recent failure's error. */
@@ -39,9 +46,13 @@ export interface HealthInput {
 export interface OutboxHealth {
   level: HealthLevel;
   reasons: string[];
-  counts: Record<OutboxStatusName, number>;
-  /** Statuses whose count is a lower bound: at least that many rows (shown as "50,000+"). Usually empty. */
-  countsCapped: OutboxStatusName[];
+  /**
+   * Rows of the statuses health judges (Pending, Failed, DeadLettered). Finished rows (Published, Acked, Cancelled) are
+   * not counted: counting them would read the whole history on every call.
+   */
+  counts: Record<HealthCountedStatus, number>;
+  /** Statuses whose count is a lower bound: at least that many rows (shown as "100+"). */
+  countsCapped: HealthCountedStatus[];
   oldestPendingAgeSeconds: number | null;
   secondsSinceLastPublish: number | null;
   leaseOwner: string | null;
@@ -50,13 +61,11 @@ export interface OutboxHealth {
   checkedAt: string;
 }
 
-const statusNames = Object.keys(OutboxStatus) as OutboxStatusName[];
-
 /** The publisher reads every figure (or fails), so the contract's evaluation always has a level to give. */
 export function computeHealth(input: HealthInput): OutboxHealth {
-  const counts = {} as Record<OutboxStatusName, number>;
-  for (const name of statusNames) counts[name] = input.counts[name] ?? 0;
-  const countsCapped = statusNames.filter((name) => input.countsCapped?.includes(name));
+  const counts = {} as Record<HealthCountedStatus, number>;
+  for (const name of healthCountedStatuses) counts[name] = input.counts[name] ?? 0;
+  const countsCapped = healthCountedStatuses.filter((name) => input.countsCapped?.includes(name));
   const leaseActive = !!input.leaseUntil && input.leaseUntil.getTime() > input.now.getTime();
   const e = evaluateHealth(
     {

@@ -1,7 +1,7 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
 import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
-import type { OutboxHealthPort, StatusCounts } from '../core/health';
+import type { OutboxHealthPort, StatusCountLimits, StatusCounts } from '../core/health';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
 import { isStatusValue } from '@dataverse-outbox/contract';
 import { odataLiteral, type DataverseClient, type EntityRecord, DataverseError, errorFromResponse } from '@dataverse-outbox/web-api';
@@ -131,40 +131,15 @@ export interface RowQuery {
 }
 
 const ID_CHUNK = 50;
+/** readByIds requests in flight at once. */
+const READS_AT_ONCE = 4;
 /** Requests per $batch (Dataverse's limit). */
 const BATCH_LIMIT = 1000;
 
-/** Dataverse's AggregateQueryRecordLimit: rows one aggregate FetchXML query may cover. */
-export const AGGREGATE_QUERY_RECORD_LIMIT = 50_000;
-
 export type { StatusCounts } from '../core/health';
 
-export interface OutboxStoreOptions {
-  /** The environment's AggregateQueryRecordLimit, reported as the lower bound of a capped count. Default 50,000. */
-  aggregateQueryRecordLimit?: number;
-}
-
-/** Count of rows, grouped by status, or of one status. */
-function countFetch(status?: OutboxStatusValue): string {
-  const filter = status === undefined ? '' : `<filter><condition attribute="${C.status}" operator="eq" value="${status}"/></filter>`;
-  const group = status === undefined ? `<attribute name="${C.status}" alias="status" groupby="true"/>` : '';
-  return `<fetch aggregate="true"><entity name="${OutboxMessage.logicalName}">${group}<attribute name="${C.id}" alias="n" aggregate="count"/>${filter}</entity></fetch>`;
-}
-
-/** HTTP 400 0x8004E023: the aggregate covers more rows than AggregateQueryRecordLimit. */
-export function isAggregateLimitError(e: unknown): boolean {
-  return e instanceof DataverseError && e.dataverseCode?.toLowerCase() === '0x8004e023';
-}
-
 export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
-  private readonly aggregateQueryRecordLimit: number;
-
-  constructor(
-    private readonly client: DataverseClient,
-    options: OutboxStoreOptions = {},
-  ) {
-    this.aggregateQueryRecordLimit = options.aggregateQueryRecordLimit ?? AGGREGATE_QUERY_RECORD_LIMIT;
-  }
+  constructor(private readonly client: DataverseClient) {}
 
   async readDue(query: DueQuery, options: OperationOptions = {}): Promise<OutboxRow[]> {
     const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
@@ -193,20 +168,28 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
     return rows;
   }
 
-  /** Rows by id (any GUID form; anything else throws InvalidIdentifierError before a request is made). */
+  /**
+   * Rows by id (any GUID form; anything else throws InvalidIdentifierError before a request is made): 50 ids a
+   * request, up to 4 requests at once, so a batch of 250 acks costs one request's latency, not five.
+   */
   async readByIds(ids: readonly string[], options: OperationOptions & { withPayload?: boolean } = {}): Promise<OutboxRow[]> {
     const unique = [...new Set(ids.map((id) => requireGuid(id, 'outbox row id')))];
-    const rows: OutboxRow[] = [];
-    for (let i = 0; i < unique.length; i += ID_CHUNK) {
-      const chunk = unique.slice(i, i + ID_CHUNK);
-      const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
-        select: options.withPayload ? ROW_COLUMNS : LIST_COLUMNS,
-        filter: idFilter(chunk),
-        abortSignal: options.abortSignal,
-      });
-      rows.push(...page.value.map(rowFromRecord));
-    }
-    return rows;
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += ID_CHUNK) chunks.push(unique.slice(i, i + ID_CHUNK));
+    const pages: OutboxRow[][] = new Array<OutboxRow[]>(chunks.length);
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      for (let i = next++; i < chunks.length; i = next++) {
+        const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+          select: options.withPayload ? ROW_COLUMNS : LIST_COLUMNS,
+          filter: idFilter(chunks[i]!),
+          abortSignal: options.abortSignal,
+        });
+        pages[i] = page.value.map(rowFromRecord);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, chunks.length) }, reader));
+    return pages.flat();
   }
 
   /**
@@ -280,37 +263,30 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
   }
 
   /**
-   * Counts per status. One grouped aggregate FetchXML query first; when the table has more rows than an aggregate may
-   * cover (0x8004E023, AggregateQueryRecordLimit), one aggregate per status. A status whose own count is still over the
-   * limit is reported with the limit as a lower bound and listed in `capped`. Other errors are thrown.
+   * Rows of each status in `limits`, each read as a `$top`-bounded page of ids in (obx_status, obx_sequence) order: the
+   * index range Dataverse (and the emulator) read stops after `limit` rows, so the cost is bounded by the limits, not by
+   * the table. A status that fills its page is reported with the limit, listed in `capped` (a lower bound).
+   * No aggregate: an aggregate counts every matching row and fails beyond AggregateQueryRecordLimit (0x8004E023).
    */
-  async countByStatus(options: OperationOptions = {}): Promise<StatusCounts> {
-    const names = Object.entries(OutboxStatus) as [OutboxStatusName, OutboxStatusValue][];
+  async countByStatus(limits: StatusCountLimits, options: OperationOptions = {}): Promise<StatusCounts> {
     const counts: Partial<Record<OutboxStatusName, number>> = {};
-    try {
-      for (const r of await this.client.fetchXml(OutboxMessage.entitySetName, countFetch(), options)) {
-        const name = names.find(([, v]) => v === Number(r.status))?.[0];
-        if (name) counts[name] = Number(r.n);
-      }
-      return { counts, capped: [] };
-    } catch (e) {
-      if (!isAggregateLimitError(e)) throw e;
-    }
-    const capped: OutboxStatusName[] = [];
+    const capped = new Set<OutboxStatusName>();
+    const asked = (Object.keys(OutboxStatus) as OutboxStatusName[]).filter((name) => limits[name] !== undefined);
     await Promise.all(
-      names.map(async ([name, value]) => {
-        try {
-          const [r] = await this.client.fetchXml(OutboxMessage.entitySetName, countFetch(value), options);
-          const n = r ? Number(r.n) : 0;
-          if (n > 0) counts[name] = n;
-        } catch (e) {
-          if (!isAggregateLimitError(e)) throw e;
-          counts[name] = this.aggregateQueryRecordLimit;
-          capped.push(name);
-        }
+      asked.map(async (name) => {
+        const limit = Math.max(1, Math.floor(limits[name] as number));
+        const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+          select: [C.id],
+          filter: `${C.status} eq ${OutboxStatus[name]}`,
+          orderBy: `${C.sequence} asc`,
+          top: limit,
+          abortSignal: options.abortSignal,
+        });
+        counts[name] = Math.min(page.value.length, limit);
+        if (page.value.length >= limit) capped.add(name);
       }),
     );
-    return { counts, capped: names.map(([n]) => n).filter((n) => capped.includes(n)) };
+    return { counts, capped: asked.filter((name) => capped.has(name)) };
   }
 
   /** The oldest Pending row (FIFO head), or undefined. */
@@ -326,15 +302,26 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
     return page.value[0] ? rowFromRecord(page.value[0]) : undefined;
   }
 
-  /** The most recent publish time and the most recent failure. */
+  /**
+   * The most recent publish time and the most recent failure's error, each from `$top` 1 reads along an index (bounded
+   * whatever the table holds): the newest publish (obx_publishedon), the newest Failed row (obx_status, obx_sequence) and
+   * the Pending row whose retry is due last (obx_status, obx_nextattempton), i.e. the one that failed most recently.
+   */
   async latest(options: OperationOptions = {}): Promise<{ lastPublishedOn?: Date; lastError?: string }> {
-    const [pub, err] = await Promise.all([
-      this.client.retrieveMultiple(OutboxMessage.entitySetName, { select: [C.id, C.publishedOn], filter: `${C.publishedOn} ne null`, orderBy: `${C.publishedOn} desc`, top: 1, abortSignal: options.abortSignal }),
-      this.client.retrieveMultiple(OutboxMessage.entitySetName, { select: [C.id, C.lastError, C.modifiedOn], filter: `${C.lastError} ne null and (${C.status} eq ${OutboxStatus.Failed} or ${C.status} eq ${OutboxStatus.Pending})`, orderBy: `${C.modifiedOn} desc`, top: 1, abortSignal: options.abortSignal }),
+    const newest = (filter: string, orderBy: string, select: string[]) =>
+      this.client.retrieveMultiple(OutboxMessage.entitySetName, { select, filter, orderBy, top: 1, abortSignal: options.abortSignal });
+    const errorColumns = [C.id, C.lastError, C.modifiedOn];
+    const [pub, failed, retrying] = await Promise.all([
+      newest(`${C.publishedOn} ne null`, `${C.publishedOn} desc,${C.id} desc`, [C.id, C.publishedOn]),
+      newest(`${C.status} eq ${OutboxStatus.Failed}`, `${C.sequence} desc,${C.id} desc`, errorColumns),
+      newest(`${C.status} eq ${OutboxStatus.Pending} and ${C.nextAttemptOn} ne null`, `${C.nextAttemptOn} desc,${C.id} desc`, errorColumns),
     ]);
+    const errors = [...failed.value, ...retrying.value]
+      .filter((r) => str(r[C.lastError]) !== undefined)
+      .sort((a, b) => (date(b[C.modifiedOn])?.getTime() ?? 0) - (date(a[C.modifiedOn])?.getTime() ?? 0));
     return {
       lastPublishedOn: pub.value[0] ? date(pub.value[0][C.publishedOn]) : undefined,
-      lastError: err.value[0] ? str(err.value[0][C.lastError]) : undefined,
+      lastError: errors[0] ? str(errors[0][C.lastError]) : undefined,
     };
   }
 

@@ -235,6 +235,8 @@ describe('health (invariant 7)', () => {
     expect(h.level).toBe('green');
     expect(h.secondsSinceLastPublish).toBe(60);
     expect(h.oldestPendingAgeSeconds).toBeNull();
+    // Only the statuses health judges are reported: finished rows are never counted.
+    expect(h.counts).toEqual({ Pending: 0, Failed: 0, DeadLettered: 0 });
   });
   it('turns amber then red as the oldest pending row ages, even with a small backlog', () => {
     const lease = { leaseOwner: 'w1', leaseUntil: new Date('2025-01-01T01:01:00Z') };

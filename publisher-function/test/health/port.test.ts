@@ -1,5 +1,5 @@
 // Health reads its figures through the core's health port, not the Dataverse store: any store that answers the three
-// reads gets the endpoint's report, judged by the contract's rules (the Dataverse store is covered by aggregateLimit.test).
+// reads gets the endpoint's report, judged by the contract's rules (the Dataverse store is covered by boundedCost.test).
 import type { OutboxHealthPort } from '../../src/core/health';
 import { getOutboxHealth } from '../../src/health';
 
@@ -34,4 +34,22 @@ it('switched off with a capped backlog and nobody on the lease: amber, the count
   expect(h.countsCapped).toEqual(['Pending']);
   expect(h.secondsSinceLastPublish).toBeNull();
   expect(h.reasons).toEqual(['publisher is disabled (obx_PublisherEnabled) with 50,000+ pending row(s)', 'rows are pending but no publisher holds the lease']);
+});
+
+it('asks the port for bounded counts of the judged statuses only, one row past each threshold', async () => {
+  const asked: unknown[] = [];
+  const store: OutboxHealthPort = {
+    countByStatus: (limits) => {
+      asked.push(limits);
+      return Promise.resolve({ counts: { Failed: 251 }, capped: ['Failed'] });
+    },
+    oldestPending: () => Promise.resolve(undefined),
+    latest: () => Promise.resolve({}),
+  };
+  const healthThresholds = { maxPendingAgeSeconds: 300, maxFailed: 250, maxDeadLettered: 0 };
+  const h = await getOutboxHealth({ store, lease: held, scope: 'default', settings: { publisherEnabled: true, healthThresholds }, now: () => now });
+  expect(asked).toEqual([{ Pending: 100, Failed: 251, DeadLettered: 100 }]);
+  // A count that reached its limit is over the threshold: judged red, shown as a lower bound.
+  expect(h.counts).toEqual({ Pending: 0, Failed: 251, DeadLettered: 0 });
+  expect(h.reasons).toEqual(['251+ Failed row(s) (threshold 250)']);
 });
