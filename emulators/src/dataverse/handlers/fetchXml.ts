@@ -129,8 +129,9 @@ export function fetchXmlQuery(engine: Engine, req: ApiRequest, ctx: RequestConte
   if (isTrue(attrOf(fetch, 'aggregate'))) {
     const limit = engine.settings.aggregateLimit;
     const covered = (engine.store.all(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT ${limit + 1})`, where.params)[0] as { n: number }).n;
-    if (covered > limit) throw DataverseErrors.aggregateQueryRecordLimit();
+    // Charged before the refusal: finding out that more than the limit match means reading limit + 1 of them.
     ctx.cost.recordsRead += covered;
+    if (covered > limit) throw DataverseErrors.aggregateQueryRecordLimit();
     const selects: string[] = [];
     const groups: string[] = [];
     const outputs: { alias: string; attr?: AttributeDef }[] = [];
@@ -195,6 +196,8 @@ export function fetchXmlQuery(engine: Engine, req: ApiRequest, ctx: RequestConte
   };
   if (isTrue(attrOf(fetch, 'returntotalrecordcount'))) {
     const total = (engine.store.all(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT 5001)`, where.params)[0] as { n: number }).n;
+    // Counting reads the matching rows (up to the 5,000 cap and one more), on top of the page returned.
+    ctx.cost.recordsRead += total;
     body['@Microsoft.Dynamics.CRM.totalrecordcount'] = Math.min(total, 5000);
     body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = total > 5000;
   }

@@ -125,6 +125,8 @@ export function executeQuery(engine: Engine, ctx: RequestContext, entity: Entity
   const result: PageResult = { rows, nextSkipToken };
   if (options.count) {
     const c = engine.store.all(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${where.sql} LIMIT ${COUNT_LIMIT + 1})`, where.params)[0] as { n: number };
+    // Counting reads the matching rows (up to the 5,000 cap and one more), on top of the page returned.
+    ctx.cost.recordsRead += c.n;
     result.count = Math.min(c.n, COUNT_LIMIT);
     result.countLimitExceeded = c.n > COUNT_LIMIT;
   }
