@@ -11,6 +11,13 @@ describe('createOutboxConsumer arguments', () => {
     expect(() => createOutboxConsumer({ ...base, concurrency: 1.5 })).toThrow(RangeError);
   });
 
+  it('rejects batching sizes out of range (at most 64 messages per transaction)', () => {
+    expect(() => createOutboxConsumer({ ...base, concurrency: 8, batching: { maxMessages: 65 } })).toThrow(RangeError);
+    expect(() => createOutboxConsumer({ ...base, concurrency: 8, batching: { maxMessages: 0 } })).toThrow(RangeError);
+    expect(() => createOutboxConsumer({ ...base, concurrency: 8, batching: { maxTransactions: 0.5 } })).toThrow(RangeError);
+    expect(() => createOutboxConsumer({ ...base, concurrency: 8, batching: { maxMessages: 64, maxTransactions: 2 } })).not.toThrow();
+  });
+
   it('rejects a missing entity and an empty handler map', () => {
     expect(() => createOutboxConsumer({ ...base, entity: '' })).toThrow(TypeError);
     expect(() => createOutboxConsumer({ ...base, entity: { topic: 't', subscription: '' } })).toThrow(TypeError);
