@@ -132,12 +132,13 @@ it('loads the production bundle with the platform libraries and shows every row'
   expect(await page.evaluate(() => window.__obxHost.errors)).toEqual([]);
 });
 
-it('shows the same counts by status as the emulator holds', async () => {
+it('shows the same counts as the emulator holds for the statuses health judges, and does not count finished rows', async () => {
   const expected = await countsFromEmulator();
   await page.locator('[data-count-status="Pending"]').waitFor({ timeout: deadline });
-  for (const [name, count] of Object.entries(expected)) {
-    await expect(page.locator(`[data-count-status="${name}"]`).innerText()).resolves.toMatch(new RegExp(`: ${count}$`));
+  for (const name of ['Pending', 'Failed', 'DeadLettered']) {
+    await expect(page.locator(`[data-count-status="${name}"]`).innerText()).resolves.toMatch(new RegExp(`: ${expected[name]}$`));
   }
+  for (const name of ['Published', 'Acked', 'Cancelled']) await expect(page.locator(`[data-count-status="${name}"]`).count()).resolves.toBe(0);
   expect(expected).toMatchObject({ Pending: 4, Failed: 2, DeadLettered: 1, Acked: 6, Published: 3, Cancelled: 1 });
   await expect(page.getByRole('group', { name: /^Failed: 2, Alert$/ }).count()).resolves.toBe(1);
   await expect(page.getByRole('img', { name: /Last 24 hours: 9 published, 2 failed/ }).count()).resolves.toBe(1);

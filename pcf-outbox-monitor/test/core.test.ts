@@ -1,6 +1,6 @@
 import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import { describeError, formatDuration, readDate, truncate } from '../OutboxMonitor/core/format';
-import { bucketLast24Hours, evaluateFacts, parseStatusCounts, statusCountFetchXml, thresholdsFromSetting } from '../OutboxMonitor/core/health';
+import { bucketLast24Hours, combineStatusCounts, evaluateFacts, statusCountQuery, thresholdsFromSetting } from '../OutboxMonitor/core/health';
 import { clampPageSize, defaultPageSize } from '../OutboxMonitor/core/pageSize';
 import { describeMissingColumns, gridColumns, toOutboxRow } from '../OutboxMonitor/core/rows';
 import { formatPayload } from '../OutboxMonitor/core/services';
@@ -29,9 +29,10 @@ describe('health thresholds and evaluation in the monitor', () => {
   it('evaluates stalls: old pending rows and a quiet publisher while work waits', () => {
     const now = new Date('2024-05-01T12:00:00Z');
     const t = { maxPendingAgeSeconds: 300, maxFailed: 0, maxDeadLettered: 0 };
-    const counts = parseStatusCounts([
-      { status: S.Pending, rowcount: 4 },
-      { status: S.Failed, rowcount: 1 },
+    const counts = combineStatusCounts([
+      { name: 'Pending', count: 4, capped: false },
+      { name: 'Failed', count: 1, capped: false },
+      { name: 'DeadLettered', count: 0, capped: false },
     ]);
     const e = evaluateFacts({ counts, oldestPendingCreatedOn: new Date('2024-05-01T11:50:00Z'), lastPublishedOn: new Date('2024-05-01T11:59:00Z') }, t, now);
     expect(e.oldestPendingAge).toEqual({ value: 600, atLeast: false, level: 'amber' });
@@ -39,7 +40,7 @@ describe('health thresholds and evaluation in the monitor', () => {
     expect(e.failed).toEqual({ value: 1, atLeast: false, level: 'red' });
     expect(e.deadLettered).toEqual({ value: 0, atLeast: false, level: 'green' });
     expect(e.level).toBe('red');
-    const idle = evaluateFacts({ counts: parseStatusCounts([]), oldestPendingCreatedOn: null, lastPublishedOn: null }, t, now);
+    const idle = evaluateFacts({ counts: combineStatusCounts([]), oldestPendingCreatedOn: null, lastPublishedOn: null }, t, now);
     expect(idle.level).toBe('green');
     // Never published while rows have waited 11 minutes: red. The very first row, committed a moment ago: green.
     const stuck = evaluateFacts({ counts, oldestPendingCreatedOn: new Date('2024-05-01T11:49:00Z'), lastPublishedOn: null }, t, now);
@@ -50,7 +51,7 @@ describe('health thresholds and evaluation in the monitor', () => {
   it('a capped count reaches the evaluation as a lower bound; unread facts stay unknown', () => {
     const now = new Date('2024-05-01T12:00:00Z');
     const t = { maxPendingAgeSeconds: 300, maxFailed: 10, maxDeadLettered: 0 };
-    const counts = { byStatus: { Pending: 0, Published: 0, Acked: 0, Failed: 50_000, DeadLettered: 0, Cancelled: 0 }, unknown: [], total: 50_000, capped: ['Failed' as const] };
+    const counts = combineStatusCounts([{ name: 'Failed', count: 50_000, capped: true }]);
     const e = evaluateFacts({ counts, oldestPendingCreatedOn: undefined, lastPublishedOn: undefined }, t, now);
     expect(e.failed).toEqual({ value: 50_000, atLeast: true, level: 'red' });
     expect(e.oldestPendingAge.level).toBeUndefined();
@@ -60,28 +61,17 @@ describe('health thresholds and evaluation in the monitor', () => {
   });
 });
 
-describe('status count aggregate', () => {
-  it('asks the server to group by status and count rows', () => {
-    const xml = statusCountFetchXml();
-    expect(xml).toContain('<fetch aggregate="true"');
-    expect(xml).toContain(`<entity name="${OutboxMessage.logicalName}">`);
-    expect(xml).toContain(`<attribute name="${c.status}" alias="status" groupby="true"/>`);
-    expect(xml).toContain('aggregate="count"');
+describe('bounded status counts', () => {
+  it('reads one status\'s ids in (obx_status, obx_sequence) order, at most the limit', () => {
+    expect(statusCountQuery(S.Failed, 251)).toBe(`?$select=${OutboxMessage.primaryIdAttribute}&$filter=${c.status} eq ${S.Failed}&$orderby=${c.sequence} asc&$top=251`);
   });
 
-  it('keeps unknown status groups visible and rejects malformed rows with a specific error', () => {
-    const counts = parseStatusCounts([
-      { status: S.Acked, rowcount: 10 },
-      { status: 999, rowcount: 2 },
-      { status: null, rowcount: 1 },
+  it('keeps only the statuses read; a full page is a lower bound; no total when only some statuses are counted', () => {
+    const counts = combineStatusCounts([
+      { name: 'Pending', count: 3, capped: false },
+      { name: 'Failed', count: 100, capped: true },
     ]);
-    expect(counts.byStatus.Acked).toBe(10);
-    expect(counts.unknown).toEqual([
-      { label: 'status 999', count: 2 },
-      { label: 'no status', count: 1 },
-    ]);
-    expect(counts.total).toBe(13);
-    expect(() => parseStatusCounts([{ status: S.Acked }])).toThrow(/no usable "rowcount" value/);
+    expect(counts).toEqual({ byStatus: { Pending: 3, Failed: 100 }, unknown: [], capped: ['Failed'] });
   });
 
   it('buckets the last 24 hours by hour and ignores older events', () => {

@@ -279,14 +279,15 @@ export function createFakeContext(options: FakeOptions): FakeContext {
         },
       ];
     }
-    if (query.startsWith('?fetchXml=')) {
-      const xml = decodeURIComponent(query.slice('?fetchXml='.length));
-      if (!xml.includes('aggregate="true"')) throw new Error('fake: only aggregate FetchXML is supported');
-      const groups = new Map<unknown, number>();
-      for (const row of table) groups.set(row[c.status], (groups.get(row[c.status]) ?? 0) + 1);
-      return [...groups].map(([status, count]) => ({ status, rowcount: count }));
+    // A bounded status count: the ids of one status's rows, at most $top of them (rows stand in obx_sequence order).
+    const count = new RegExp(`^\\?\\$select=${OutboxMessage.primaryIdAttribute}&\\$filter=${c.status} eq (\\d+)&\\$orderby=${c.sequence} asc&\\$top=(\\d+)$`).exec(query);
+    if (count) {
+      return table
+        .filter((r) => r[c.status] === Number(count[1]))
+        .slice(0, Number(count[2]))
+        .map((r) => ({ [OutboxMessage.primaryIdAttribute]: r.obx_outboxmessageid }));
     }
-    if (query.includes(`${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.createdOn} asc`)) {
+    if (query.includes(`${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.sequence} asc&$top=1`)) {
       return table
         .filter((r) => r[c.status] === OutboxStatus.Pending)
         .sort((a, b) => compare(a[c.createdOn], b[c.createdOn]))

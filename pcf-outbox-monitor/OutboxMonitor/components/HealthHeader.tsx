@@ -133,15 +133,24 @@ export const HealthHeader = React.memo(function HealthHeader({ loadHealth, reloa
         {report.series.ok && !narrow ? <HealthChart buckets={report.series.value.buckets} capped={report.series.value.capped} /> : null}
       </div>
       {counts ? (
-        <div aria-label="Rows by status" style={{ display: 'flex', flexWrap: 'wrap', gap: 12, fontSize: 12, color: theme.palette.neutralSecondary }}>
-          {statusOrder.map((name) => (
-            <span key={name} data-count-status={name}>
-              {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.byStatus[name], counts.capped.includes(name))}</strong>
+        <div
+          aria-label="Rows by status"
+          title={counts.total === undefined ? 'Counted up to a limit ("100+" = at least 100); finished rows (Published, Acked, Cancelled) are not counted' : undefined}
+          style={{ display: 'flex', flexWrap: 'wrap', gap: 12, fontSize: 12, color: theme.palette.neutralSecondary }}
+        >
+          {statusOrder.map((name) => {
+            const n = counts.byStatus[name];
+            return n === undefined ? null : (
+              <span key={name} data-count-status={name}>
+                {statusLabels[name]}: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(n, counts.capped.includes(name))}</strong>
+              </span>
+            );
+          })}
+          {counts.total === undefined ? null : (
+            <span>
+              Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total, counts.capped.length > 0)}</strong>
             </span>
-          ))}
-          <span>
-            Total: <strong style={{ color: theme.palette.neutralPrimary }}>{formatCount(counts.total, counts.capped.length > 0)}</strong>
-          </span>
+          )}
         </div>
       ) : null}
       {counts && counts.unknown.length > 0 ? (

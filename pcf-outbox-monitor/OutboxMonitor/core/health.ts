@@ -1,4 +1,4 @@
-// Outbox health as the monitor reads it: the obx_HealthThresholds value, the status-count aggregate and the 24-hour
+// Outbox health as the monitor reads it: the obx_HealthThresholds value, the bounded status counts and the 24-hour
 // series. The thresholds, levels and rules are the contract's (@dataverse-outbox/contract, health.ts), the same the
 // publisher's health endpoint judges with. Pure functions; the Web API calls live in services.ts.
 import {
@@ -10,7 +10,7 @@ import {
   type HealthThresholds,
   type OutboxStatusName,
 } from '@dataverse-outbox/contract';
-import { statusOrder, statusNameOf } from './status';
+import { statusOrder } from './status';
 
 /**
  * Reads the obx_HealthThresholds JSON with the contract's reader. Missing means the default; anything unusable keeps
@@ -21,82 +21,33 @@ export function thresholdsFromSetting(json: string | null | undefined): { thresh
   return problems.length > 0 ? { thresholds, problem: `${problems.join('; ')}; using the defaults for what is unusable` } : { thresholds };
 }
 
-// ---- status counts (FetchXML aggregate) ----
-
-export const countAliases = { status: 'status', count: 'rowcount' } as const;
+// ---- status counts (bounded reads: the contract's healthCountLimits) ----
 
 /**
- * Counts every row by status on the server: the header never counts only the loaded page. With a status, only that
- * status's rows (same grouped shape, so one parser): the fallback when the table is over the aggregate limit.
+ * One status's count on the server, bounded: the ids of its rows in (obx_status, obx_sequence) order, at most `limit`
+ * of them, so the read stops after `limit` rows whatever the table holds. A full page means "at least `limit`".
  */
-export function statusCountFetchXml(status?: number): string {
+export function statusCountQuery(status: number, limit: number): string {
   const m = OutboxMessage;
-  return (
-    `<fetch aggregate="true" mapping="logical">` +
-    `<entity name="${m.logicalName}">` +
-    `<attribute name="${m.columns.status}" alias="${countAliases.status}" groupby="true"/>` +
-    `<attribute name="${m.primaryIdAttribute}" alias="${countAliases.count}" aggregate="count"/>` +
-    (status === undefined ? '' : `<filter><condition attribute="${m.columns.status}" operator="eq" value="${status}"/></filter>`) +
-    `</entity></fetch>`
-  );
-}
-
-/** Dataverse's AggregateQueryRecordLimit: one aggregate query may cover at most this many rows. */
-export const aggregateRecordLimit = 50_000;
-
-const aggregateLimitCode = 0x8004e023;
-
-/** The Web API refused an aggregate over more rows than AggregateQueryRecordLimit (0x8004E023). */
-export function isAggregateLimitError(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const { errorCode, code, message } = error as { errorCode?: unknown; code?: unknown; message?: unknown };
-  const codeMatches = (v: unknown): boolean =>
-    (typeof v === 'number' && (v === aggregateLimitCode || v === aggregateLimitCode - 0x100000000)) ||
-    (typeof v === 'string' && v.toLowerCase() === '0x8004e023');
-  return codeMatches(errorCode) || codeMatches(code) || (typeof message === 'string' && /0x8004e023|AggregateQueryRecordLimit/i.test(message));
+  return `?$select=${m.primaryIdAttribute}&$filter=${m.columns.status} eq ${status}&$orderby=${m.columns.sequence} asc&$top=${limit}`;
 }
 
 export interface StatusCounts {
-  byStatus: Readonly<Record<OutboxStatusName, number>>;
+  /** Rows per counted status: from the server the statuses health judges; from loaded rows every status. */
+  byStatus: Readonly<Partial<Record<OutboxStatusName, number>>>;
   /** Groups whose status value this version does not know (or that have none): shown, never dropped. */
   unknown: readonly { label: string; count: number }[];
-  total: number;
-  /** Statuses with more rows than one aggregate may count: their value is a lower bound (shown as "50,000+"). */
+  /** Every row counted (loaded rows only); undefined when only some statuses were counted. */
+  total?: number;
+  /** Statuses whose count reached its limit: a lower bound (shown as "100+"). */
   capped: readonly OutboxStatusName[];
 }
 
-/** Counts from one aggregate per status (the fallback); `capped` statuses carry the limit as a lower bound. */
+/** Counts from one bounded read per status; `capped` statuses carry their limit as a lower bound. */
 export function combineStatusCounts(parts: readonly { name: OutboxStatusName; count: number; capped: boolean }[]): StatusCounts {
-  const byStatus = Object.fromEntries(statusOrder.map((name) => [name, 0])) as Record<OutboxStatusName, number>;
+  const byStatus: Partial<Record<OutboxStatusName, number>> = {};
   for (const p of parts) byStatus[p.name] = p.count;
-  return {
-    byStatus,
-    unknown: [],
-    total: parts.reduce((sum, p) => sum + p.count, 0),
-    capped: statusOrder.filter((name) => parts.some((p) => p.name === name && p.capped)),
-  };
-}
-
-/** Reads the aggregate's rows; throws a specific error when the shape is not what the query asked for. */
-export function parseStatusCounts(entities: readonly unknown[]): StatusCounts {
-  const byStatus = Object.fromEntries(statusOrder.map((name) => [name, 0])) as Record<OutboxStatusName, number>;
-  const unknown: { label: string; count: number }[] = [];
-  let total = 0;
-  for (const entity of entities) {
-    if (!entity || typeof entity !== 'object') throw new Error('the aggregate returned a row that is not an object');
-    const row = entity as Record<string, unknown>;
-    const rawCount = row[countAliases.count];
-    const count = typeof rawCount === 'number' ? rawCount : typeof rawCount === 'string' ? Number(rawCount) : NaN;
-    if (!Number.isInteger(count) || count < 0) {
-      throw new Error(`the aggregate returned no usable "${countAliases.count}" value (got ${JSON.stringify(rawCount)})`);
-    }
-    const rawStatus = row[countAliases.status];
-    const name = typeof rawStatus === 'number' ? statusNameOf(rawStatus) : undefined;
-    if (name) byStatus[name] += count;
-    else unknown.push({ label: rawStatus === null || rawStatus === undefined ? 'no status' : `status ${JSON.stringify(rawStatus)}`, count });
-    total += count;
-  }
-  return { byStatus, unknown, total, capped: [] };
+  return { byStatus, unknown: [], capped: statusOrder.filter((name) => parts.some((p) => p.name === name && p.capped)) };
 }
 
 // ---- published vs failed over the last 24 hours ----

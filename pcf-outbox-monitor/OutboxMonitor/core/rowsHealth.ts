@@ -1,6 +1,6 @@
 // Health from the rows the host loaded, for hosts without the Dataverse Web API (Microsoft's PCF test harness): the same
-// report the header shows, computed from those rows only and saying so. With the Web API, services.ts counts the whole
-// outbox on the server instead.
+// report the header shows, computed from those rows only and saying so. With the Web API, services.ts counts on the
+// server instead (bounded reads of the statuses health judges).
 import { defaultHealthThresholds, OutboxMessage } from '@dataverse-outbox/contract';
 import type { StatusCounts } from './health';
 import type { OutboxRow } from './rows';

@@ -1,21 +1,17 @@
 // The monitor's Web API reads, written against a narrow port that context.webAPI satisfies (the conditional writes
 // are in runAction.ts). index.ts binds them to the real context; tests bind them to a fake; the components only ever
 // see the resulting plain async functions.
-import { OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
+import { healthCountedStatuses, healthCountLimits, OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
 import { describeError, readDate } from './format';
 import {
-  aggregateRecordLimit,
   bucketLast24Hours,
   combineStatusCounts,
-  isAggregateLimitError,
-  parseStatusCounts,
   seriesHours,
-  statusCountFetchXml,
+  statusCountQuery,
   thresholdsFromSetting,
   type HourBucket,
   type StatusCounts,
 } from './health';
-import { statusOrder } from './status';
 
 type WebApiEntity = Record<string, unknown>;
 
@@ -103,25 +99,17 @@ async function readThresholds(webApi: WebApiPort): Promise<{ thresholds: HealthT
 }
 
 /**
- * One grouped aggregate (1 request). Over AggregateQueryRecordLimit (0x8004E023) one aggregate per status; a status
- * still over the limit counts as the limit, a lower bound listed in `capped`. Other errors are thrown.
+ * The statuses health judges, one bounded read each (the contract's healthCountLimits for these thresholds): the cost
+ * is the same at ten thousand and ten million rows. A status whose page is full is a lower bound, listed in `capped`.
+ * Finished rows (Published, Acked, Cancelled) are not counted: that would read the whole history on every load.
  */
-async function loadStatusCounts(webApi: WebApiPort): Promise<StatusCounts> {
-  const query = async (status?: number): Promise<StatusCounts> =>
-    parseStatusCounts((await webApi.retrieveMultipleRecords(m.logicalName, `?fetchXml=${encodeURIComponent(statusCountFetchXml(status))}`)).entities);
-  try {
-    return await query();
-  } catch (error) {
-    if (!isAggregateLimitError(error)) throw error;
-  }
+async function loadStatusCounts(webApi: WebApiPort, thresholds: HealthThresholds): Promise<StatusCounts> {
+  const limits = healthCountLimits(thresholds);
   const parts = await Promise.all(
-    statusOrder.map(async (name) => {
-      try {
-        return { name, count: (await query(OutboxStatus[name])).byStatus[name], capped: false };
-      } catch (error) {
-        if (!isAggregateLimitError(error)) throw error;
-        return { name, count: aggregateRecordLimit, capped: true };
-      }
+    healthCountedStatuses.map(async (name) => {
+      const limit = limits[name];
+      const { entities } = await webApi.retrieveMultipleRecords(m.logicalName, statusCountQuery(OutboxStatus[name], limit), limit);
+      return { name, count: Math.min(entities.length, limit), capped: entities.length >= limit };
     }),
   );
   return combineStatusCounts(parts);
@@ -129,12 +117,15 @@ async function loadStatusCounts(webApi: WebApiPort): Promise<StatusCounts> {
 
 export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthReport> {
   const since = new Date(now.getTime() - seriesHours * 3_600_000).toISOString();
+  const thresholdsRead = readThresholds(webApi);
   const [counts, oldestPending, lastPublish, series, thresholds] = await Promise.all([
-    settle(() => loadStatusCounts(webApi), 'Status counts unavailable (aggregate query failed)'),
+    // The count limits follow the thresholds (one row past each), so a capped count is still judged.
+    settle(async () => loadStatusCounts(webApi, (await thresholdsRead).thresholds), 'Status counts unavailable'),
     settle(async () => {
+      // The FIFO head in (obx_status, obx_sequence) order: one indexed row, not a sort of every Pending row.
       const result = await webApi.retrieveMultipleRecords(
         m.logicalName,
-        `?$select=${c.createdOn}&$filter=${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.createdOn} asc&$top=1`,
+        `?$select=${c.createdOn}&$filter=${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.sequence} asc&$top=1`,
       );
       return firstDate(result.entities, c.createdOn);
     }, 'Oldest pending row unavailable'),
@@ -159,7 +150,7 @@ export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthR
         capped: Boolean(published.nextLink || failed.nextLink),
       };
     }, 'Last 24 hours unavailable'),
-    readThresholds(webApi),
+    thresholdsRead,
   ]);
   return {
     generatedAt: now,
