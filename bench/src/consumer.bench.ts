@@ -1,17 +1,20 @@
-// Consumer throughput benchmark: messages/s through createOutboxConsumer with the PostgreSQL inbox (insert inbox row +
-// handler write in one transaction, complete, acknowledgement) at concurrency 1, 8 and 32, against a baseline in the same
-// run: a plain SDK receiver that only completes (no database, no ack) at the same concurrency.
+// Consumer throughput benchmark: messages/s through createOutboxConsumer with the PostgreSQL inbox (inbox row + handler
+// write in the inbox transaction, complete, acknowledgement) at concurrency 1, 8 and 32 (the receiver's
+// maxConcurrentCalls), against a baseline in the same run: a plain SDK receiver that only completes (no database, no ack)
+// at the same concurrency. The consumer runs with its default batching (messages in flight share a transaction, a
+// savepoint each) and, for reference, with `batching: false` (one transaction per message).
 //
 //   node --conditions=development --import tsx bench/src/consumer.bench.ts [--messages 1000] [--database-url postgres://...]
 //
 // Writes bench/results/consumer.json and bench/results/consumer.md (with the command that produced them).
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ServiceBusClient, type ServiceBusMessage } from '@azure/service-bus';
-import { createPostgresInbox, createOutboxConsumer, type PostgresInboxStore } from '@dataverse-outbox/consumer';
+import { createPostgresInbox, createOutboxConsumer, type InboxStore, type PostgresInboxStore, type PostgresInboxTransaction } from '@dataverse-outbox/consumer';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { MessageProperties, Settings } from '@dataverse-outbox/contract';
 
@@ -22,6 +25,11 @@ interface Row {
   messages: number;
   inboxSeconds: number;
   inboxMessagesPerSecond: number;
+  /** Inbox transactions per message with the default batching (1 = one per message). */
+  inboxTransactionsPerMessage: number;
+  /** The same consumer with `batching: false`: one transaction per message. */
+  unbatchedSeconds: number;
+  unbatchedMessagesPerSecond: number;
   baselineSeconds: number;
   baselineMessagesPerSecond: number;
   /** inbox throughput / baseline throughput. */
@@ -39,7 +47,8 @@ function messagesFor(run: string, count: number): ServiceBusMessage[] {
     subject: 'SalesOrderWon',
     body: { schemaVersion: 1, opportunityId: `opp-${i}`, customer: 'Contoso', amount: 100 + i },
     applicationProperties: {
-      [MessageProperties.outboxId]: `row-${run}-${i}`,
+      // A GUID, as the publisher sends it: the consumer acknowledges only GUID row ids.
+      [MessageProperties.outboxId]: randomUUID(),
       [MessageProperties.outboxMessageId]: `${run}-${i}`,
       [MessageProperties.outboxSequence]: i,
     },
@@ -60,6 +69,26 @@ async function waitUntil(check: () => boolean, timeoutInMs: number, what: string
   }
 }
 
+/** The store, counting the transactions the consumer opens (one per processOnce or processBatch call). */
+function countingTransactions(inbox: PostgresInboxStore): { store: InboxStore<PostgresInboxTransaction>; transactions: () => number } {
+  let transactions = 0;
+  const processBatch = inbox.processBatch!.bind(inbox);
+  return {
+    transactions: () => transactions,
+    store: {
+      ...inbox,
+      processOnce: (record, work, options) => {
+        transactions += 1;
+        return inbox.processOnce(record, work, options);
+      },
+      processBatch: (items, options) => {
+        transactions += 1;
+        return processBatch(items, options);
+      },
+    },
+  };
+}
+
 async function runInbox(
   client: ServiceBusClient,
   inbox: PostgresInboxStore,
@@ -68,15 +97,18 @@ async function runInbox(
   queue: string,
   concurrency: number,
   count: number,
-): Promise<number> {
+  batching: boolean,
+): Promise<{ seconds: number; transactions: number }> {
   await send(client, queue, messagesFor(run, count));
+  const counting = countingTransactions(inbox);
   let unexpected: string | undefined;
   let settled = 0;
   const consumer = createOutboxConsumer({
     serviceBus: client,
     entity: queue,
-    inbox,
+    inbox: counting.store,
     concurrency,
+    ...(batching ? {} : { batching: false as const }),
     migrate: false,
     retention: false,
     handler: async (event, { transaction }) => {
@@ -96,7 +128,7 @@ async function runInbox(
   const seconds = (performance.now() - started) / 1000;
   await consumer.close();
   if (unexpected) throw new Error(unexpected);
-  return seconds;
+  return { seconds, transactions: counting.transactions() };
 }
 
 async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number): Promise<number> {
@@ -132,7 +164,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`--messages must be a positive integer, got ${values.messages}`);
   const databaseUrl = values['database-url']!;
   const schema = `consumer_bench_${process.pid}`;
-  const queues = concurrencies.flatMap((c) => [{ name: `inbox-c${c}` }, { name: `base-c${c}` }]);
+  const queues = concurrencies.flatMap((c) => [{ name: `inbox-c${c}` }, { name: `unbatched-c${c}` }, { name: `base-c${c}` }]);
   const emulator = await startServiceBusEmulator({
     port: 0,
     config: buildEmulatorConfig({ queues: [...queues, { name: Settings.AckQueue.defaultValue }] }),
@@ -144,10 +176,13 @@ async function main(): Promise<void> {
     await inbox.migrate();
     await inbox.pool.query(`CREATE TABLE "${schema}".bench_effect (id bigserial PRIMARY KEY, outbox_message_id text NOT NULL, payload jsonb)`);
     // Warm-up: connections, JIT, SDK links.
-    await runInbox(client, inbox, schema, 'warmup', 'inbox-c1', 1, 20);
+    await runInbox(client, inbox, schema, 'warmup', 'inbox-c1', 1, 20, true);
     for (const concurrency of concurrencies) {
       progress(`concurrency ${concurrency}: ${count} messages through the PostgreSQL inbox ...`);
-      const inboxSeconds = await runInbox(client, inbox, schema, `inbox-c${concurrency}`, `inbox-c${concurrency}`, concurrency, count);
+      const batched = await runInbox(client, inbox, schema, `inbox-c${concurrency}`, `inbox-c${concurrency}`, concurrency, count, true);
+      const inboxSeconds = batched.seconds;
+      progress(`concurrency ${concurrency}: ${count} messages through the PostgreSQL inbox, one transaction per message ...`);
+      const unbatched = await runInbox(client, inbox, schema, `unbatched-c${concurrency}`, `unbatched-c${concurrency}`, concurrency, count, false);
       progress(`concurrency ${concurrency}: ${count} messages through the baseline receiver ...`);
       const baselineSeconds = await runBaseline(client, `base-c${concurrency}`, concurrency, count);
       const row: Row = {
@@ -155,12 +190,15 @@ async function main(): Promise<void> {
         messages: count,
         inboxSeconds: Number(inboxSeconds.toFixed(3)),
         inboxMessagesPerSecond: Math.round(count / inboxSeconds),
+        inboxTransactionsPerMessage: Number((batched.transactions / count).toFixed(3)),
+        unbatchedSeconds: Number(unbatched.seconds.toFixed(3)),
+        unbatchedMessagesPerSecond: Math.round(count / unbatched.seconds),
         baselineSeconds: Number(baselineSeconds.toFixed(3)),
         baselineMessagesPerSecond: Math.round(count / baselineSeconds),
         ratio: Number((baselineSeconds / inboxSeconds).toFixed(2)),
       };
       rows.push(row);
-      progress(`concurrency ${concurrency}: inbox ${row.inboxMessagesPerSecond} msg/s, baseline ${row.baselineMessagesPerSecond} msg/s, ratio ${row.ratio}`);
+      progress(`concurrency ${concurrency}: inbox ${row.inboxMessagesPerSecond} msg/s (${row.inboxTransactionsPerMessage} transactions/message), one transaction per message ${row.unbatchedMessagesPerSecond} msg/s, baseline ${row.baselineMessagesPerSecond} msg/s, ratio ${row.ratio}`);
     }
     const effects = await inbox.pool.query<{ n: string; distinct_ids: string }>(
       `SELECT count(*) AS n, count(DISTINCT outbox_message_id) AS distinct_ids FROM "${schema}".bench_effect`,
@@ -181,7 +219,9 @@ async function main(): Promise<void> {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
     setup:
       'Service Bus emulator (in process, AMQP over TCP) + official @azure/service-bus 7.9.5; PostgreSQL on 127.0.0.1; ' +
-      'inbox: one transaction {insert inbox row; insert bench_effect row} per message, then complete, then acknowledgement to outbox-acks. ' +
+      'inbox (default batching): the messages in flight share a transaction {insert their inbox rows; per message: savepoint, insert bench_effect row} ' +
+      'and one commit, then each is completed and acknowledged to outbox-acks (acknowledgements ready together go in one send); ' +
+      'one transaction per message: the same consumer with batching: false. ' +
       'Baseline: plain SDK receiver, complete only.',
     rows,
   };
@@ -197,9 +237,12 @@ async function main(): Promise<void> {
     '',
     result.setup,
     '',
-    '| concurrency | messages | inbox msg/s | baseline msg/s | inbox / baseline |',
-    '|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.concurrency} | ${r.messages} | ${r.inboxMessagesPerSecond} | ${r.baselineMessagesPerSecond} | ${r.ratio} |`),
+    '| concurrency | messages | inbox msg/s | transactions / message | one transaction per message, msg/s | baseline msg/s | inbox / baseline |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.concurrency} | ${r.messages} | ${r.inboxMessagesPerSecond} | ${r.inboxTransactionsPerMessage} | ${r.unbatchedMessagesPerSecond} | ${r.baselineMessagesPerSecond} | ${r.ratio} |`,
+    ),
     '',
     'Absolute numbers depend on the machine; compare the ratio column across runs.',
     '',

@@ -45,7 +45,7 @@ export const componentBenchmarks: readonly ComponentBenchmark[] = [
   {
     name: 'consumer',
     title: 'Consumer: messages/s with the PostgreSQL inbox',
-    summary: 'The idempotent consumer (inbox row + handler write in one PostgreSQL transaction, complete, acknowledgement) at concurrency 1, 8 and 32 against a plain receiver.',
+    summary: 'The idempotent consumer (inbox row + handler write in the PostgreSQL inbox transaction, shared by the messages in flight with a savepoint each; complete; acknowledgement) at concurrency 1, 8 and 32 against a plain receiver, and the same consumer with one transaction per message.',
     script: 'consumer.bench.ts',
     args: { quick: ['--messages', '40'], full: ['--messages', '1000'] },
     expectedSeconds: { quick: 5, full: 45 },
