@@ -67,9 +67,14 @@ describe('bounded counts', () => {
   });
 
   it('health counts only what it judges, exactly here; the most recent error is the retrying row that failed last', async () => {
-    await new Promise((r) => setTimeout(r, 5));
-    const retryAt = new Date(Date.now() + 60_000).toISOString();
-    await seed(w, 1, () => OutboxStatus.Pending, () => ({ [C.lastError]: 'Attempt 1 failed: retrying', [C.nextAttemptOn]: retryAt, [C.attempts]: 1 }));
+    // Dataverse keeps modifiedon to the second: the retrying row fails a minute after the Failed rows.
+    w.dv.setClockOffset(60_000);
+    const retryAt = new Date(Date.now() + 120_000).toISOString();
+    try {
+      await seed(w, 1, () => OutboxStatus.Pending, () => ({ [C.lastError]: 'Attempt 1 failed: retrying', [C.nextAttemptOn]: retryAt, [C.attempts]: 1 }));
+    } finally {
+      w.dv.setClockOffset(0);
+    }
     const h = await health(w, { maxPendingAgeSeconds: 3600, maxFailed: 1, maxDeadLettered: 0 });
     expect(h.counts).toEqual({ Pending: 4, Failed: 2, DeadLettered: 0 });
     expect(h.countsCapped).toEqual([]);
