@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { healthCountedStatuses, type HealthCountedStatus } from '@dataverse-outbox/contract';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const chromiumArgs = [
@@ -38,8 +39,9 @@ export async function openBrowser(viewport = { width: 1400, height: 900 }): Prom
   };
 }
 
-export const monitorStatuses = ['Pending', 'Published', 'Acked', 'Failed', 'DeadLettered', 'Cancelled'] as const;
-export type MonitorCounts = Record<(typeof monitorStatuses)[number] | 'Total', number>;
+/** The statuses the monitor counts (the contract's: finished rows are not counted, so health costs the same at any size). */
+export const monitorStatuses = healthCountedStatuses;
+export type MonitorCounts = Record<HealthCountedStatus, number>;
 
 const toNumber = (text: string): number => Number(text.replace(/[^\d]/g, ''));
 
@@ -55,14 +57,12 @@ export async function readMonitorCounts(page: Page, url: string): Promise<Monito
   });
   await page.goto(url, { waitUntil: 'load' });
   try {
-    await page.locator('[data-count-status="Acked"] strong').waitFor({ timeout: 60_000 });
+    await page.locator(`[data-count-status="${monitorStatuses[0]}"] strong`).waitFor({ timeout: 60_000 });
   } catch (e) {
     const text = await page.locator('body').innerText().catch(() => '(no body)');
     throw new Error(`The monitor page shows no counts: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n${problems.join('\n')}\n--- page text ---\n${text.slice(0, 2000)}`);
   }
   const counts = {} as MonitorCounts;
   for (const s of monitorStatuses) counts[s] = toNumber(await page.locator(`[data-count-status="${s}"] strong`).innerText());
-  const total = await page.locator('[aria-label="Rows by status"] span', { hasText: 'Total' }).locator('strong').innerText();
-  counts.Total = toNumber(total);
   return counts;
 }
