@@ -3,7 +3,8 @@
 // carry multipart look-alikes.
 import { OutboxMessage } from '@dataverse-outbox/contract';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { DataverseClient, DataverseError, buildBatchBody, parseBatchResponse } from '../src';
+import { DataverseClient, buildBatchBody, parseBatchResponse } from '../src';
+import { failureOf } from './support/failureOf';
 
 const SET = OutboxMessage.entitySetName;
 const C = OutboxMessage.columns;
@@ -20,16 +21,6 @@ afterAll(async () => {
 });
 
 const outboxRow = (messageId: string): Record<string, unknown> => ({ [C.name]: messageId, [C.messageId]: messageId, [C.target]: 'orders', [C.payload]: '{}', [C.contentType]: 'application/json' });
-
-async function failureOf(p: Promise<unknown>): Promise<DataverseError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DataverseError) return e;
-    throw e;
-  }
-  throw new Error('expected a DataverseError');
-}
 
 test('a batch with a request outside and a change set inside: one response per request, in order, with Content-IDs and status texts', async () => {
   const { id } = await client.create('accounts', { name: 'batch-existing' });

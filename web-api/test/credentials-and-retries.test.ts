@@ -3,7 +3,8 @@
 // carry is refused without being shown, and 429/503 wait as Retry-After says (capped), reported through onRetry.
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { DataverseClient, DataverseError, type DataverseRetryInfo } from '../src';
+import { DataverseClient, type DataverseRetryInfo } from '../src';
+import { failureOf } from './support/failureOf';
 
 let dv: DataverseEmulator;
 const sent: { url: string; headers: Headers }[] = [];
@@ -22,16 +23,6 @@ afterEach(() => {
   dv.clearFaults();
   sent.length = 0;
 });
-
-async function failureOf(p: Promise<unknown>): Promise<DataverseError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DataverseError) return e;
-    throw e;
-  }
-  throw new Error('expected a DataverseError');
-}
 
 test('a token credential is asked once for <url>/.default and sent as a bearer token; one near expiry is asked again', async () => {
   const scopes: (string | string[])[] = [];
