@@ -155,11 +155,10 @@ export class AckListener {
     const deadline = performance.now() + delay;
     while (batch.length < maxCount && !this.stopping) {
       const left = Math.round(deadline - performance.now());
-      // A flowing batch gets at least one receive (a delay of 0: whatever Service Bus has ready).
-      if (left <= 0 && batch.length > 0) break;
+      if (left <= 0) break;
       let got: ServiceBusReceivedMessage[];
       try {
-        got = await this.receive(receiver, maxCount - batch.length, Math.max(1, left));
+        got = await this.receive(receiver, maxCount - batch.length, left);
       } catch (e) {
         if (batch.length === 0) throw e;
         if (!this.stopping) this.logger.warn('ack listener error; applying the acks already received', { queue: this.queue, error: describeError(e) });
