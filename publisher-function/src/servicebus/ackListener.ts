@@ -48,29 +48,18 @@ export async function processAckMessages(store: OutboxStorePort, bodies: readonl
 
 export interface AckListenerOptions {
   logger?: Logger;
-  /** Most acks applied together (read by id, 50 ids a request, and one $batch write). Default 250. */
+  /** Messages per receive. Default 250. */
   maxMessageCount?: number;
-  /**
-   * How long a batch collects acks once the first one is in hand: it is applied when full or this long after, whichever
-   * comes first. Default 100 ms: each ack then waits at most this long plus one read and one write (50 ms + 5 ms per
-   * row with Dataverse's latency), where the SDK's own batching held every receive open for a second after its first
-   * message. While acks keep flowing this costs at most two requests per delay (20/s at 100 ms): run the listener under
-   * its own application user at volume (docs/operations.md), or raise it to trade latency for requests.
-   */
-  maxBatchDelayInMs?: number;
-  /** Wait per receive while the queue is empty. Default 5 s. */
+  /** Wait per receive when the queue is empty. Default 5 s. */
   maxWaitTimeInMs?: number;
   /**
-   * Batches being applied at once (each: one read and one $batch write). Default 4: the next batch is collected while
-   * earlier ones are written, so a batch never waits for the write of the one before it.
+   * Batches being applied at once (each: one read and one $batch write). Default 4: one batch at a time tops out near
+   * 140 acks/s with Dataverse's per-request latency, far below what the publisher sends.
    */
   maxConcurrentBatches?: number;
   /** Poison acks are counted here (`outbox.notices.poison`, by source and reason). */
   metrics?: Pick<PublisherMetrics, 'poisonNotice'>;
 }
-
-/** See AckListenerOptions.maxBatchDelayInMs. */
-export const DEFAULT_ACK_BATCH_DELAY_MS = 100;
 
 /** Long-running listener for the worker host: receives while earlier batches are still being written. */
 export class AckListener {
@@ -96,8 +85,6 @@ export class AckListener {
     this.logger = options.logger ?? silentLogger;
     const concurrency = options.maxConcurrentBatches ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`maxConcurrentBatches must be a positive integer, got ${concurrency}`);
-    const delay = options.maxBatchDelayInMs ?? DEFAULT_ACK_BATCH_DELAY_MS;
-    if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`maxBatchDelayInMs must be a non-negative number, got ${delay}`);
   }
 
   start(): void {
@@ -110,79 +97,35 @@ export class AckListener {
     const receiver = this.receiver!;
     const concurrency = this.options.maxConcurrentBatches ?? 4;
     let receiveFailures = 0;
-    // The last batch found acks: the next one is collected at once, for at most the batch delay.
-    let flowing = false;
     while (!this.stopping) {
       while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
       if (this.failures > 0) await this.pause(this.failures);
       if (this.stopping) break;
       let messages: ServiceBusReceivedMessage[];
+      // Aborted by close(): an empty wait would otherwise hold close() for up to maxWaitTimeInMs. The SDK leaves its
+      // abort listener on the signal it is given after an empty receive, so each receive gets its own short-lived
+      // signal, linked to the listener's for exactly the time of the call (one leaked listener per idle receive
+      // otherwise: MaxListenersExceededWarning after ~50 s idle).
+      const receiveAbort = new AbortController();
+      const onStop = (): void => receiveAbort.abort();
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
-        messages = await this.collect(receiver, flowing);
+        messages = await receiver.receiveMessages(this.options.maxMessageCount ?? 250, { maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 5000, abortSignal: receiveAbort.signal });
         receiveFailures = 0;
       } catch (e) {
         if (this.stopping) break;
         receiveFailures++;
-        flowing = false;
         this.logger.warn('ack listener error; retrying', { queue: this.queue, error: describeError(e) });
         await this.pause(receiveFailures);
         continue;
+      } finally {
+        this.stop.signal.removeEventListener('abort', onStop);
       }
-      flowing = messages.length > 0;
       if (messages.length === 0) continue;
       const batch = this.settle(receiver, messages).finally(() => this.inFlight.delete(batch));
       this.inFlight.add(batch);
     }
     await Promise.all(this.inFlight);
-  }
-
-  /**
-   * One batch: full, or the batch delay after its first ack. receiveMessages alone cannot do this: once a message
-   * arrives it keeps collecting for up to a second (the SDK's fixed wait after the first message), bounded only by
-   * maxWaitTimeInMs. So an idle listener waits for a single message with the long idle wait, and then collects the
-   * rest of its batch with the batch delay as maxWaitTimeInMs; while acks flow, each batch is one receive bounded by
-   * the delay. Messages already received are never dropped on a failed receive: they are applied, the error reported
-   * on the next receive.
-   */
-  private async collect(receiver: ServiceBusReceiver, flowing: boolean): Promise<ServiceBusReceivedMessage[]> {
-    const maxCount = this.options.maxMessageCount ?? 250;
-    const delay = this.options.maxBatchDelayInMs ?? DEFAULT_ACK_BATCH_DELAY_MS;
-    const batch: ServiceBusReceivedMessage[] = [];
-    if (!flowing) {
-      batch.push(...(await this.receive(receiver, 1, this.options.maxWaitTimeInMs ?? 5000)));
-      if (batch.length === 0) return batch;
-    }
-    const deadline = performance.now() + delay;
-    while (batch.length < maxCount && !this.stopping) {
-      const left = Math.round(deadline - performance.now());
-      if (left <= 0) break;
-      let got: ServiceBusReceivedMessage[];
-      try {
-        got = await this.receive(receiver, maxCount - batch.length, left);
-      } catch (e) {
-        if (batch.length === 0) throw e;
-        if (!this.stopping) this.logger.warn('ack listener error; applying the acks already received', { queue: this.queue, error: describeError(e) });
-        break;
-      }
-      if (got.length === 0) break;
-      batch.push(...got);
-    }
-    return batch;
-  }
-
-  private async receive(receiver: ServiceBusReceiver, count: number, maxWaitTimeInMs: number): Promise<ServiceBusReceivedMessage[]> {
-    // Aborted by close(): an empty wait would otherwise hold close() for up to maxWaitTimeInMs. The SDK leaves its
-    // abort listener on the signal it is given after an empty receive, so each receive gets its own short-lived
-    // signal, linked to the listener's for exactly the time of the call (one leaked listener per idle receive
-    // otherwise: MaxListenersExceededWarning after ~50 s idle).
-    const receiveAbort = new AbortController();
-    const onStop = (): void => receiveAbort.abort();
-    this.stop.signal.addEventListener('abort', onStop, { once: true });
-    try {
-      return await receiver.receiveMessages(count, { maxWaitTimeInMs, abortSignal: receiveAbort.signal });
-    } finally {
-      this.stop.signal.removeEventListener('abort', onStop);
-    }
   }
 
   /**
