@@ -10,3 +10,4 @@ export * from './jsonCheck';
 export * from './jsonValues';
 export * from './contentType';
 export * from './outboxRow';
+export * from './partitions';
