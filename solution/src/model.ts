@@ -32,6 +32,9 @@ export interface ColumnModel {
   optionSetName?: string;
   options?: readonly number[];
   defaultValue?: number | string | boolean;
+  /** For whole-number columns: the smallest and largest value Dataverse accepts (`<MinValue>` / `<MaxValue>`). */
+  minValue?: number;
+  maxValue?: number;
   /** For autonumber columns, e.g. `{SEQNUM:10}`. */
   autoNumberFormat?: string;
   /** Lookup targets (logical names of the referenced tables). */

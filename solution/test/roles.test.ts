@@ -70,6 +70,9 @@ const COLUMN_PERMISSIONS: readonly (readonly [string, { [P]: string; [O]: string
   [C.sourceEntity, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   [C.sourceId, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   [C.expiresOn, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
+  // The partition slot: the producer's writer stores it with the row (contract partitionSlotOfRow); moving a row to
+  // another partition would let two publishers work on one key, so nobody changes it afterwards, operators included.
+  [C.partitionSlot, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   // Delivery state: the publisher moves it; operators only what retry/replay/cancel write; producers never set it,
   // so a new row always starts Pending with no attempts.
   [C.status, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
@@ -165,7 +168,7 @@ describe('column security: the Operator cannot edit the message, producers canno
   });
 
   it('the Operator can read but not change payload, target or any other message column', () => {
-    for (const column of [C.payload, C.target, C.eventType, C.sessionKey, C.contentType, C.correlationId, C.sourceEntity, C.sourceId, C.expiresOn]) {
+    for (const column of [C.payload, C.target, C.eventType, C.sessionKey, C.contentType, C.correlationId, C.sourceEntity, C.sourceId, C.expiresOn, C.partitionSlot]) {
       expect({ column, grant: granted(O, column) }).toEqual({ column, grant: 'R' });
     }
   });
@@ -184,7 +187,7 @@ describe('column security: the Operator cannot edit the message, producers canno
   });
 
   it('no profile lets anyone update a message column after the row exists', () => {
-    const messageColumns = COLUMN_PERMISSIONS.slice(0, 9).map(([column]) => column);
+    const messageColumns = COLUMN_PERMISSIONS.slice(0, 10).map(([column]) => column);
     const updates = model.fieldSecurityProfiles.flatMap((p) => p.permissions.filter((x) => x.update && messageColumns.includes(x.column)).map((x) => `${p.name}: ${x.column}`));
     expect(updates).toEqual([]);
   });

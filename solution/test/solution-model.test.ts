@@ -2,7 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ChangeCheckpoint, OutboxLease, OutboxMessage, OutboxStatus, OutboxStatusChoice, SecurityRoles, Settings, SolutionNames } from '@dataverse-outbox/contract';
+import {
+  ChangeCheckpoint,
+  MAX_PARTITION_COUNT,
+  OutboxLease,
+  OutboxMessage,
+  OutboxStatus,
+  OutboxStatusChoice,
+  PARTITION_SLOTS,
+  partitionCountProblem,
+  SecurityRoles,
+  Settings,
+  SolutionNames,
+} from '@dataverse-outbox/contract';
 import { defaultSolutionSrcDir, isSolutionError, readSolutionModel, type SolutionModel, type TableModel } from '@dataverse-outbox/solution';
 
 // The spec's columns (outbox-spec.md "Tables"): name -> [model type, max length].
@@ -65,6 +77,23 @@ describe('readSolutionModel()', () => {
     expect(message.alternateKeys).toEqual([{ logicalName: 'obx_messageidkey', schemaName: 'obx_MessageIdKey', columns: ['obx_messageid'] }]);
     const status = message.columns.find((c) => c.logicalName === 'obx_status');
     expect(status).toMatchObject({ optionSetName: 'obx_outboxstatus', defaultValue: OutboxStatus.Pending, options: Object.values(OutboxStatus) });
+  });
+
+  it('has the optional partition slot column, a whole number holding exactly the contract\'s slots (0 .. PARTITION_SLOTS - 1)', () => {
+    const message = table(model, OutboxMessage.logicalName);
+    const slot = message.columns.find((c) => c.logicalName === OutboxMessage.columns.partitionSlot);
+    expect(slot).toMatchObject({ schemaName: 'obx_PartitionSlot', displayName: 'Partition Slot', type: 'integer', required: false, isSecured: true, minValue: 0, maxValue: PARTITION_SLOTS - 1 });
+    // Empty is allowed and documented: rows of producers that know nothing of partitions.
+    expect(slot?.description).toMatch(/default partition 0/);
+    // The other whole-number columns keep the range of a real export.
+    expect(message.columns.find((c) => c.logicalName === OutboxMessage.columns.attempts)).toMatchObject({ minValue: 0, maxValue: 2147483647 });
+  });
+
+  it('has the partition count setting: a Number, default 1 (one active publisher), which the contract accepts', () => {
+    const variable = model.environmentVariables.find((v) => v.schemaName === Settings.PartitionCount.schemaName);
+    expect(variable).toMatchObject({ type: 'Number', defaultValue: '1', appSetting: 'OUTBOX_PARTITION_COUNT', displayName: 'Outbox: partition count' });
+    expect(partitionCountProblem(Number(variable?.defaultValue))).toBeUndefined();
+    expect(variable?.description).toContain(`1-${MAX_PARTITION_COUNT}`);
   });
 
   it('carries the system columns a real export has (organization-owned: no owner columns)', () => {

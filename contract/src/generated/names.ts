@@ -27,6 +27,7 @@ export const OutboxMessage = {
     messageId: 'obx_messageid',
     name: 'obx_name',
     nextAttemptOn: 'obx_nextattempton',
+    partitionSlot: 'obx_partitionslot',
     payload: 'obx_payload',
     publishedOn: 'obx_publishedon',
     replayCount: 'obx_replaycount',
@@ -163,6 +164,12 @@ export const Settings = {
     type: 'Number',
     defaultValue: '10',
     appSetting: 'OUTBOX_MAX_ATTEMPTS',
+  },
+  PartitionCount: {
+    schemaName: 'obx_PartitionCount',
+    type: 'Number',
+    defaultValue: '1',
+    appSetting: 'OUTBOX_PARTITION_COUNT',
   },
   PublisherEnabled: {
     schemaName: 'obx_PublisherEnabled',

@@ -82,6 +82,12 @@ function readColumns(source: EntitySource, optionSets: readonly OptionSetModel[]
     const maxLength = childText(node, 'MaxLength');
     if (maxLength && (type === 'string' || type === 'memo' || type === 'autonumber')) column.maxLength = Number(maxLength);
     if (autoNumberFormat) column.autoNumberFormat = autoNumberFormat;
+    if (type === 'integer' || type === 'bigint') {
+      const min = childText(node, 'MinValue');
+      const max = childText(node, 'MaxValue');
+      if (min) column.minValue = Number(min);
+      if (max) column.maxValue = Number(max);
+    }
     if (childText(node, 'IsSecured') === '1') column.isSecured = true;
     if (type === 'picklist') {
       const optionSetName = childText(node, 'OptionSetName');
