@@ -3,7 +3,7 @@
 // reads the two values it needs itself (retention days, ack queue) so the cleanup job matches what was imported.
 import { readFileSync } from 'node:fs';
 
-import { Settings, describeValue, parseHealthThresholds } from '@dataverse-outbox/contract';
+import { MAX_PARTITION_COUNT, Settings, describeValue, parseHealthThresholds } from '@dataverse-outbox/contract';
 
 import { hasControlCharacter } from './arguments';
 import { DeployError } from './errors';
@@ -60,6 +60,7 @@ const NUMBER_BOUNDS: Record<string, [number, number]> = {
   [Settings.BatchSize.schemaName]: [1, 1000],
   [Settings.MaxAttempts.schemaName]: [1, 1000],
   [Settings.RetentionDays.schemaName]: [1, 36500],
+  [Settings.PartitionCount.schemaName]: [1, MAX_PARTITION_COUNT],
 };
 /** A Service Bus queue or topic name: letters, digits, `.`, `-`, `_`, `/`; starts and ends with a letter or digit. */
 const ENTITY_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,258}[A-Za-z0-9])?$/;

@@ -103,6 +103,9 @@ describe('deployment settings values', () => {
     ['a number in exponent notation', [Settings.BatchSize.schemaName, '1e3'], /obx_BatchSize must be a whole number from 1 to 1000, got "1e3"/],
     ['a batch size of zero', [Settings.BatchSize.schemaName, '0'], /obx_BatchSize must be a whole number from 1 to 1000, got "0"/],
     ['a negative attempt count', [Settings.MaxAttempts.schemaName, '-1'], /obx_MaxAttempts must be a whole number from 1 to 1000/],
+    // The publisher's bound (contract MAX_PARTITION_COUNT): more partitions than it starts with is refused before import.
+    ['a partition count above the limit', [Settings.PartitionCount.schemaName, '65'], /obx_PartitionCount must be a whole number from 1 to 64, got "65"/],
+    ['a partition count of zero', [Settings.PartitionCount.schemaName, '0'], /obx_PartitionCount must be a whole number from 1 to 64, got "0"/],
     ['a Boolean written as true', [Settings.PublisherEnabled.schemaName, 'true'], /obx_PublisherEnabled must be "yes" or "no", got "true"/],
     ['allowed targets that are not JSON', [Settings.AllowedTargets.schemaName, 'orders,invoices'], /obx_AllowedTargets must be valid JSON/],
     ['an allowed target with a leading space', [Settings.AllowedTargets.schemaName, '[" orders"]'], /obx_AllowedTargets lists 1 invalid queue\/topic name\(s\).*" orders"/],
