@@ -5,6 +5,7 @@
 // Codes and messages follow Microsoft Learn:
 // - "Web API error codes" / "Dataverse error codes" (0x80040217 ObjectDoesNotExist, 0x80040237 DuplicateRecord,
 //   0x80060882 ConcurrencyVersionMismatch, 0x8004431A PicklistValueOutOfRange, 0x80044331 StringLengthTooLong,
+//   0x8004432F IntegerValueOutOfRange,
 //   0x80048d19 payload errors, 0x80060888 query/URL errors, 0x80044352 ExpiredVersionStamp, 0x8004E023 aggregate limit)
 // - "Service protection API limits" (0x80072322 requests, 0x80072321 execution time, 0x80072326 concurrency).
 
@@ -18,6 +19,7 @@ export type DataverseErrorCode =
   | '0x80048d19'
   | '0x8004431A'
   | '0x80044331'
+  | '0x8004432F'
   | '0x80040203'
   | '0x80044352'
   | '0x8004E023'
@@ -150,6 +152,10 @@ export const DataverseErrors = {
       '0x8004431A',
       `A validation error occurred. The value ${value} of '${column}' on record of type '${logicalName}' is outside the valid range. Accepted Values: ${options.join(',')}`,
     );
+  },
+  /** A whole number outside its column's MinValue..MaxValue (the documented IntegerValueOutOfRange; it names neither). */
+  integerOutOfRange(): DataverseError {
+    return new DataverseError(400, '0x8004432F', 'A validation error occurred. An integer provided is outside of the allowed values for this attribute.');
   },
   /** Emulator-only check (Dataverse enforces only SystemRequired columns at the API; see docs/emulator-dataverse.md). */
   requiredColumnMissing(column: string, logicalName: string): DataverseError {

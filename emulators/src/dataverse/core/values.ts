@@ -57,6 +57,10 @@ export function toStorage(entity: EntityDef, attr: AttributeDef, value: unknown)
     case 'bigint': {
       if (typeof value !== 'number' || !Number.isInteger(value)) return fail();
       if (attr.type === 'integer' && (value > 2147483647 || value < -2147483648)) return fail();
+      // The column's own range (e.g. obx_partitionslot 0-1023): a valid Int32 outside it is a validation error.
+      if ((attr.minValue !== undefined && value < attr.minValue) || (attr.maxValue !== undefined && value > attr.maxValue)) {
+        throw DataverseErrors.integerOutOfRange();
+      }
       return value;
     }
     case 'picklist':

@@ -82,6 +82,8 @@ function attributeDefinition(e: EntityDef, a: AttributeDef): Definition {
   };
   if (a.maxLength !== undefined && (a.type === 'string' || a.type === 'memo' || a.type === 'autonumber')) out.MaxLength = a.maxLength;
   if (a.autoNumberFormat) out.AutoNumberFormat = a.autoNumberFormat;
+  if (a.minValue !== undefined) out.MinValue = a.minValue;
+  if (a.maxValue !== undefined) out.MaxValue = a.maxValue;
   if (a.type === 'lookup' || a.type === 'owner') out.Targets = a.target ? [a.target] : [];
   return out;
 }

@@ -8,6 +8,9 @@ export interface AttributeDef {
   readonly schemaName: string;
   readonly type: ColumnType;
   readonly maxLength?: number;
+  /** Whole numbers: the range Dataverse accepts (`<MinValue>` / `<MaxValue>` of the column). */
+  readonly minValue?: number;
+  readonly maxValue?: number;
   readonly required: boolean;
   readonly options?: readonly number[];
   readonly optionLabels?: ReadonlyMap<number, string>;
@@ -106,6 +109,8 @@ export function col(
     schemaName: extra.schemaName ?? logicalName,
     type,
     maxLength: extra.maxLength ?? (type === 'string' ? 100 : type === 'memo' ? 2000 : type === 'autonumber' ? 100 : undefined),
+    ...(extra.minValue !== undefined ? { minValue: extra.minValue } : {}),
+    ...(extra.maxValue !== undefined ? { maxValue: extra.maxValue } : {}),
     required: extra.required ?? false,
     options: extra.options ?? (labels ? [...labels.keys()] : undefined),
     optionLabels: labels,

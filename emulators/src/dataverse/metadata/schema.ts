@@ -54,6 +54,8 @@ function fromColumn(c: ColumnModel, solution: SolutionModel): AttributeDef {
   return col(c.logicalName, c.type, {
     schemaName: c.schemaName,
     maxLength: c.maxLength,
+    minValue: c.minValue,
+    maxValue: c.maxValue,
     // System columns are never required of callers (model.ts); picklists with a default are filled in on create.
     required: c.required && !c.isSystem,
     options: c.options ?? (optionSet ? optionSet.options.map((o) => o.value) : undefined),
