@@ -8,7 +8,7 @@ import { DataverseClient, type DataverseClientOptions } from '@dataverse-outbox/
 import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { DataverseOutboxStore } from './dataverse/outboxStore';
 import { createChangeTrackingPublisher, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from './changetracking/publisher';
-import { createPublisher, type OutboxPublisher, type PublisherOptions } from './publisher';
+import { createPartitionedPublisher, type PartitionClients, type PartitionedPublisher, type PartitionedPublisherOptions } from './partitionedPublisher';
 import { createServiceBusClient } from './servicebus/connection';
 
 /** The Dataverse client of every host: a static token (emulator and tests only) or else DefaultAzureCredential. */
@@ -69,12 +69,38 @@ export function createHostFromAppSettings<TPublisher extends { close(): Promise<
   };
 }
 
-export type PublisherHost = AppHost<OutboxPublisher>;
+export type PublisherHost = AppHost<PartitionedPublisher>;
+
+/**
+ * The partitions' Dataverse clients from the app settings: one per managed identity (or static token) listed, created
+ * when a partition first needs it; partition i uses entry i mod n. None listed: every partition uses the instance's client.
+ */
+export function partitionClientsFromAppSettings(app: AppSettings, options: DataverseClientOptions = {}): PartitionClients | undefined {
+  const identities = app.partitionTokens.length > 0 ? app.partitionTokens.map((token) => ({ token })) : app.partitionClientIds.map((managedIdentityClientId) => ({ managedIdentityClientId }));
+  if (identities.length === 0) return undefined;
+  const clients = new Map<number, DataverseClient>();
+  return {
+    forPartition(partition) {
+      const i = partition % identities.length;
+      let client = clients.get(i);
+      if (!client) {
+        const identity = identities[i]!;
+        const credential = 'token' in identity ? { token: identity.token } : new DefaultAzureCredential({ managedIdentityClientId: identity.managedIdentityClientId });
+        clients.set(i, (client = new DataverseClient(app.dataverseUrl, credential, options)));
+      }
+      return client;
+    },
+    async close() {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+      clients.clear();
+    },
+  };
+}
 
 /** The outbox publisher's host (worker, Functions app). */
 export function createPublisherFromAppSettings(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  options: Partial<Omit<PublisherOptions, 'dataverse' | 'serviceBus'>> & { logger?: Logger; metrics?: PublisherMetrics; dataverseOptions?: DataverseClientOptions } = {},
+  options: Partial<Omit<PartitionedPublisherOptions, 'dataverse' | 'serviceBus'>> & { logger?: Logger; metrics?: PublisherMetrics; dataverseOptions?: DataverseClientOptions } = {},
 ): PublisherHost {
   const dataverseOptions: DataverseClientOptions = {
     ...options.dataverseOptions,
@@ -84,10 +110,12 @@ export function createPublisherFromAppSettings(
     },
   };
   return createHostFromAppSettings(env, dataverseOptions, (app, dataverse, serviceBus) =>
-    createPublisher({
+    createPartitionedPublisher({
       ...options,
       dataverse,
       serviceBus,
+      partitionClients: options.partitionClients ?? partitionClientsFromAppSettings(app, dataverseOptions),
+      maxPartitionsPerInstance: options.maxPartitionsPerInstance ?? app.maxPartitionsPerInstance,
       scope: options.scope ?? app.scope,
       leaseDurationInMs: options.leaseDurationInMs ?? app.leaseDurationSeconds * 1000,
       standbyPollInMs: options.standbyPollInMs ?? app.standbyPollSeconds * 1000,

@@ -22,13 +22,15 @@ export type { BatchPart, BatchRequest, BatchResponse } from '@dataverse-outbox/w
 
 // Publishers: the outbox and the change-tracking source, each a host loop around its cycle
 export { createPublisher, OutboxPublisher } from './publisher';
+export { createPartitionedPublisher, PartitionedPublisher } from './partitionedPublisher';
+export type { BalanceRound, PartitionClients, PartitionedPublisherOptions } from './partitionedPublisher';
 export type { PollingOptions, PublisherOptions, RunForResult } from './publisher';
 export { createChangeTrackingPublisher, ChangeTrackingPublisher } from './changetracking/publisher';
 export type { ChangeSourceReport, ChangeTrackingPublisherOptions, ChangeTrackingSettings } from './changetracking/publisher';
 export type { LoopTimer } from './core/hostLoop';
 
 // Hosts: everything built from the app settings (the one bootstrap), and the process wrapper of a long-running host
-export { createPublisherFromAppSettings, createChangeTrackingPublisherFromAppSettings, createDataverseClientFromAppSettings, createHostFromAppSettings } from './bootstrap';
+export { partitionClientsFromAppSettings, createPublisherFromAppSettings, createChangeTrackingPublisherFromAppSettings, createDataverseClientFromAppSettings, createHostFromAppSettings } from './bootstrap';
 export type { AppHost, ChangeTrackingHost, PublisherHost } from './bootstrap';
 export { readAppSettings, AppSettingNames } from './config';
 export type { AppSettings } from './config';

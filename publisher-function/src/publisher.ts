@@ -10,6 +10,8 @@ import { describeError } from './core/errors';
 import type { OutboxHealth } from './core/health';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
 import { KeyBlockers } from './core/ordering';
+import { partitionLeaseScope, type PartitionRef } from './core/partitions';
+import { partitionSlotRange } from '@dataverse-outbox/contract';
 import { HostLoop, leaseRenewalGap, type CycleVerdict, type LoopTimer } from './core/hostLoop';
 import { RefreshingSettings } from './core/refreshingSettings';
 import { noMetrics, silentLogger, systemClock, type Clock, type Logger, type OperationOptions, type PublisherMetrics } from './core/ports';
@@ -63,6 +65,13 @@ export interface PublisherOptions {
   pendingAgeIntervalInMs?: number;
   /** The loop's time and sleep (tests). Default real time. */
   loopTimer?: LoopTimer;
+  /**
+   * Publish one partition of the scope only (its slot range; partition 0 also takes rows without a slot), under the
+   * partition's own lease. Set by PartitionedPublisher. Default: the whole scope, under the scope's lease.
+   */
+  partition?: PartitionRef;
+  /** Asked after the lease is taken, before anything is sent (LeaseKeeperOptions.confirm). */
+  confirmLease?: (options: OperationOptions) => Promise<boolean>;
 }
 
 export interface RunForResult {
@@ -85,6 +94,8 @@ const DEFAULT_STANDBY_POLL_MS = 3000;
 export class OutboxPublisher {
   readonly scope: string;
   readonly owner: string;
+  /** The partition this publisher publishes (0 of 1: the whole scope). */
+  readonly partition: PartitionRef;
   readonly store: DataverseOutboxStore;
   readonly leaseStore: DataverseLeaseStore;
   private readonly sender: ServiceBusMessageSender;
@@ -111,10 +122,19 @@ export class OutboxPublisher {
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? noMetrics;
     this.clock = options.clock ?? systemClock;
-    this.store = new DataverseOutboxStore(options.dataverse);
+    this.partition = options.partition ?? { index: 0, count: 1 };
+    const slots = this.partition.count > 1 ? partitionSlotRange(this.partition.index, this.partition.count) : undefined;
+    this.store = new DataverseOutboxStore(options.dataverse, slots ? { partitionSlots: { ...slots, unassigned: this.partition.index === 0 } } : {});
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
-    this.lease = new LeaseKeeper(this.leaseStore, { scope: this.scope, owner: this.owner, durationInMs: options.leaseDurationInMs ?? DEFAULT_LEASE_DURATION_MS, clock: this.clock, logger: this.logger });
+    this.lease = new LeaseKeeper(this.leaseStore, {
+      scope: partitionLeaseScope(this.scope, this.partition),
+      owner: this.owner,
+      durationInMs: options.leaseDurationInMs ?? DEFAULT_LEASE_DURATION_MS,
+      clock: this.clock,
+      logger: this.logger,
+      confirm: options.confirmLease,
+    });
     this.settingsSource = new RefreshingSettings({
       read: async (o) => parseSettings(await readSettingsFromDataverse(options.dataverse, o), options.appSettings ?? process.env),
       refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
@@ -125,7 +145,7 @@ export class OutboxPublisher {
     this.loop = new HostLoop({
       name: 'publisher',
       cycleFailedMessage: 'publish cycle failed',
-      logFields: { scope: this.scope },
+      logFields: this.partition.count > 1 ? { scope: this.scope, partition: `${this.partition.index}/${this.partition.count}` } : { scope: this.scope },
       settings: this.settingsSource,
       cycle: (settings, o) => this.cycle(settings, o),
       verdict: publishVerdict,

@@ -26,6 +26,12 @@ export interface LeaseKeeperOptions {
   safetyMarginInMs?: number;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Asked after the lease was taken (not on renewals), before anything is sent under it: false gives it back at once.
+   * Partitions use it to check that no publisher of another partition count is live (acquire, then verify: of two
+   * instances that take conflicting leases at the same time, at least one sees the other).
+   */
+  confirm?: (options: OperationOptions) => Promise<boolean>;
 }
 
 export const DEFAULT_LEASE_DURATION_MS = 60_000;
@@ -37,6 +43,7 @@ export class LeaseKeeper {
   private readonly margin: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly confirm?: (options: OperationOptions) => Promise<boolean>;
   private until = 0;
   /** Bumped each time the lease is (re)taken after not being held: the runner rebuilds per-key state then. */
   generation = 0;
@@ -53,6 +60,7 @@ export class LeaseKeeper {
     this.margin = options.safetyMarginInMs ?? Math.round(this.durationInMs / 10);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.confirm = options.confirm;
     if (this.durationInMs < 1000) throw new RangeError('lease durationInMs must be at least 1000');
   }
 
@@ -74,6 +82,13 @@ export class LeaseKeeper {
       this.logger.warn('lease renewal failed', { scope: this.scope, owner: this.owner, error: (e as Error).message });
       return this.isHeld();
     }
+    if (ok && !wasHeld && this.confirm && !(await this.confirmed(options))) {
+      await this.port.release(this.scope, this.owner, options).catch((e: unknown) =>
+        this.logger.warn('could not give back an unconfirmed lease; it expires on its own', { scope: this.scope, error: (e as Error).message }),
+      );
+      this.until = 0;
+      return false;
+    }
     if (ok) {
       if (!wasHeld) {
         this.generation++;
@@ -85,6 +100,16 @@ export class LeaseKeeper {
       this.until = 0;
     }
     return ok;
+  }
+
+  private async confirmed(options: OperationOptions): Promise<boolean> {
+    try {
+      if (await this.confirm!(options)) return true;
+      this.logger.warn('lease taken but not confirmed; given back', { scope: this.scope, owner: this.owner });
+    } catch (e) {
+      this.logger.warn('lease taken but could not be confirmed; given back', { scope: this.scope, owner: this.owner, error: (e as Error).message });
+    }
+    return false;
   }
 
   async release(options: OperationOptions = {}): Promise<void> {

@@ -48,6 +48,8 @@ export interface LeasePort {
   /** Gives the lease up if we hold it (conditional write; a no-op otherwise). `force` releases whoever holds it (operator). */
   release(scope: string, owner: string | undefined, options?: OperationOptions & { force?: boolean }): Promise<boolean>;
   read(scope: string, options?: OperationOptions): Promise<LeaseState | undefined>;
+  /** Every lease of a scope: its own and those named `<scope>:...` (its partitions and members). One request. */
+  listScope(scope: string, options?: OperationOptions): Promise<LeaseState[]>;
 }
 
 export type SendOutcome = { ok: true } | { ok: false; permanent: boolean; code: string; reason: string };

@@ -32,6 +32,11 @@ export class RefreshingSettings<T> {
     return this.value;
   }
 
+  /** The next get() reads again, whatever the interval (e.g. another instance acts on settings this one has not seen). */
+  expire(): void {
+    this.readAt = 0;
+  }
+
   async get(options: OperationOptions = {}): Promise<T> {
     if (this.value !== undefined && this.now() - this.readAt < this.options.refreshIntervalInMs) return this.value;
     try {

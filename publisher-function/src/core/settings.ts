@@ -1,6 +1,6 @@
 // Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
 // settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
-import { entityNameProblem, normaliseEntityName, parseHealthThresholds, Settings, type HealthThresholds, type SettingKey } from '@dataverse-outbox/contract';
+import { MAX_PARTITION_COUNT, entityNameProblem, normaliseEntityName, parseHealthThresholds, Settings, type HealthThresholds, type SettingKey } from '@dataverse-outbox/contract';
 import { OutboxError } from './errors';
 
 export interface OutboxSettings {
@@ -13,6 +13,8 @@ export interface OutboxSettings {
   ackQueue: string;
   publisherEnabled: boolean;
   healthThresholds: HealthThresholds;
+  /** Publisher partitions of the scope (obx_PartitionCount): each has its own lease and slot range; 1 = one publisher. */
+  partitionCount: number;
 }
 
 /** Raw text per setting, as Dataverse stores environment variable values. */
@@ -28,6 +30,7 @@ const numberRanges: Partial<Record<SettingKey, [number, number]>> = {
   BatchSize: [1, 1000], // Dataverse bulk messages and $batch stop at 1,000
   MaxAttempts: [1, 1000],
   RetentionDays: [1, 3650],
+  PartitionCount: [1, MAX_PARTITION_COUNT],
 };
 
 /** Longest allowed-targets list (each target gets a sender and a dead-letter receiver). */
@@ -123,6 +126,7 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     ackQueue,
     publisherEnabled,
     healthThresholds,
+    partitionCount: num('PartitionCount'),
   };
   if (problems.length > 0) {
     throw new OutboxError('InvalidSettings', `Invalid outbox settings:\n  - ${problems.join('\n  - ')}`, { details: problems });

@@ -1,6 +1,6 @@
 // The publisher lease in Dataverse (obx_outboxlease, alternate key obx_name): taken and renewed only with
 // conditional writes, so two instances can never both believe they hold it. The loser gets 412.
-import { OutboxLease } from '@dataverse-outbox/contract';
+import { OutboxLease, odataStringLiteral } from '@dataverse-outbox/contract';
 import type { LeasePort, LeaseState, OperationOptions } from '../core/ports';
 import { alternateKey, type DataverseClient, type EntityRecord, DataverseError } from '@dataverse-outbox/web-api';
 
@@ -97,6 +97,21 @@ export class DataverseLeaseStore implements LeasePort {
     if (!current || !current.owner) return false;
     if (!options.force && current.owner !== owner) return false;
     return this.write(scope, current, null, null, options);
+  }
+
+  async listScope(scope: string, options: OperationOptions = {}): Promise<LeaseState[]> {
+    const leases: LeaseState[] = [];
+    for await (const r of this.client.listAll(OutboxLease.entitySetName, {
+      select: [C.id, C.name, C.owner, C.leaseUntil],
+      // startswith is a LIKE in Dataverse ("_" matches any character): classifyLease checks the exact prefix.
+      filter: `${C.name} eq ${odataStringLiteral(scope)} or startswith(${C.name},${odataStringLiteral(`${scope}:`)})`,
+      maxPageSize: 5000,
+      abortSignal: options.abortSignal,
+    })) {
+      const lease = toLease(r);
+      if (typeof r[C.name] === 'string') leases.push({ scope: r[C.name] as string, owner: lease.owner, until: lease.until });
+    }
+    return leases;
   }
 
   async read(scope: string, options: OperationOptions = {}): Promise<LeaseState | undefined> {

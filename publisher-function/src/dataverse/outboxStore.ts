@@ -138,13 +138,36 @@ const BATCH_LIMIT = 1000;
 
 export type { StatusCounts } from '../core/health';
 
+/** The rows of one publisher partition: its slot range, and the rows without a slot when it is the default partition. */
+export interface PartitionSlots {
+  from: number;
+  to: number;
+  /** Rows written by producers that know nothing of partitions (obx_partitionslot empty) belong to partition 0. */
+  unassigned: boolean;
+}
+
+export interface OutboxStoreOptions {
+  /** Publish only this partition's rows (readDue, readBackingOff). Default: every row (one partition). */
+  partitionSlots?: PartitionSlots;
+}
+
 export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
-  constructor(private readonly client: DataverseClient) {}
+  private readonly slotFilter: string;
+
+  constructor(
+    private readonly client: DataverseClient,
+    options: OutboxStoreOptions = {},
+  ) {
+    const slots = options.partitionSlots;
+    this.slotFilter = slots
+      ? ` and ((${C.partitionSlot} ge ${slots.from} and ${C.partitionSlot} lt ${slots.to})${slots.unassigned ? ` or ${C.partitionSlot} eq null` : ''})`
+      : '';
+  }
 
   async readDue(query: DueQuery, options: OperationOptions = {}): Promise<OutboxRow[]> {
     const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
       select: ROW_COLUMNS,
-      filter: `${C.status} eq ${OutboxStatus.Pending} and (${C.nextAttemptOn} eq null or ${C.nextAttemptOn} le ${odataLiteral(query.now)})${keyExclusion(query.excludeKeys)}`,
+      filter: `${C.status} eq ${OutboxStatus.Pending} and (${C.nextAttemptOn} eq null or ${C.nextAttemptOn} le ${odataLiteral(query.now)})${this.slotFilter}${keyExclusion(query.excludeKeys)}`,
       orderBy: `${C.sequence} asc`,
       top: query.top,
       abortSignal: options.abortSignal,
@@ -157,7 +180,7 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
     const rows: OutboxRow[] = [];
     for await (const r of this.client.listAll(OutboxMessage.entitySetName, {
       select: [C.id, C.messageId, C.sessionKey, C.sequence, C.status, C.nextAttemptOn, C.target, C.attempts, C.replayCount],
-      filter: `${C.status} eq ${OutboxStatus.Pending} and ${C.sessionKey} ne null and ${C.nextAttemptOn} gt ${odataLiteral(now)}`,
+      filter: `${C.status} eq ${OutboxStatus.Pending} and ${C.sessionKey} ne null and ${C.nextAttemptOn} gt ${odataLiteral(now)}${this.slotFilter}`,
       orderBy: `${C.sequence} asc`,
       maxPageSize: 5000,
       abortSignal: options.abortSignal,

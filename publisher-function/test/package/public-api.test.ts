@@ -11,6 +11,8 @@ it('exports the publishers, the hosts built from app settings, the typed errors 
   const needed = [
     'createPublisher',
     'OutboxPublisher',
+    'createPartitionedPublisher',
+    'PartitionedPublisher',
     'createChangeTrackingPublisher',
     'ChangeTrackingPublisher',
     'createPublisherFromAppSettings',
@@ -37,6 +39,8 @@ it('does not export the engine internals or the Functions test hook', () => {
     'runChangeTrackingCycle',
     'LeaseKeeper',
     'HostLoop',
+    'planBalance',
+    'classifyLease',
     'RefreshingSettings',
     'parseSettings',
     'ServiceBusMessageSender',
