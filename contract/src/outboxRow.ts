@@ -10,6 +10,10 @@
 // obx_status is never written: the Outbox Producer column security profile has no create permission on it, so Dataverse
 // refuses a create that sets it, and the column's default makes every new row Pending (docs/solution.md).
 //
+// obx_partitionslot is always written (partitions.ts): the slot of the row's session key, so every row of one key is
+// published by the same partition; a row without a key is spread by its row id, or, for an upsert, by its messageId
+// (Dataverse assigns the id of a row an upsert creates, and a retried upsert must store the slot the first one stored).
+//
 // Which writer upserts, and why:
 //  - OutboxWriter (Node) upserts on the obx_messageid alternate key when the producer gives a messageId
 //    (outboxRowUpsert). A service that lost the reply to its change set (timeout, crash, restart) retries the whole
@@ -27,6 +31,7 @@ import { DEFAULT_CONTENT_TYPE, isJsonContentType, isMimeContentType, MAX_CONTENT
 import { OutboxMessage } from './generated/names';
 import { describeValue, entityNameProblem, normaliseEntityName, normaliseGuid } from './identifiers';
 import { findJsonValueProblem } from './jsonValues';
+import { partitionSlotOfRow } from './partitions';
 
 const col = OutboxMessage.columns;
 const maxLength = OutboxMessage.maxLength;
@@ -119,8 +124,8 @@ export interface OutboxRowOptions {
   defaultSource?: { entity: string; id: string };
 }
 
-/** Column logical name -> value, as the Web API and Xrm.WebApi take them. */
-export type OutboxRowRecord = Record<string, string>;
+/** Column logical name -> value, as the Web API and Xrm.WebApi take them: text, and the whole-number partition slot. */
+export type OutboxRowRecord = Record<string, string | number>;
 
 export interface OutboxRow {
   /** obx_outboxmessageid of the row when it is created. */
@@ -129,7 +134,7 @@ export interface OutboxRow {
   readonly messageId: string;
   /** True when the producer gave the messageId (an idempotency key it may retry with). */
   readonly messageIdGiven: boolean;
-  /** Every column to create the row with: id, messageId and the message columns (never obx_status: it defaults to Pending). */
+  /** Every column to create the row with: id, messageId, the message columns and the partition slot (never obx_status: it defaults to Pending). */
   readonly record: OutboxRowRecord;
 }
 
@@ -137,7 +142,7 @@ export interface OutboxRow {
 export interface OutboxRowUpsert {
   readonly keyColumn: typeof col.messageId;
   readonly key: string;
-  /** The message columns: without the row id and the key column, and never obx_status. */
+  /** The message columns and the partition slot: without the row id and the key column, and never obx_status. */
   readonly record: OutboxRowRecord;
 }
 
@@ -225,6 +230,7 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
   if (source.entity !== undefined) record[col.sourceEntity] = source.entity;
   if (source.id !== undefined) record[col.sourceId] = source.id;
   if (expiresOn !== undefined) record[col.expiresOn] = expiresOn;
+  record[col.partitionSlot] = partitionSlotOfRow({ sessionKey, rowId });
   return { rowId, messageId: messageId !== undefined ? messageId : rowId, messageIdGiven: messageId !== undefined, record };
 }
 
@@ -232,8 +238,11 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
 export function outboxRowUpsert(row: OutboxRow): OutboxRowUpsert {
   const record: OutboxRowRecord = {};
   for (const column of Object.keys(row.record)) {
-    if (column !== col.id && column !== col.messageId) record[column] = row.record[column] as string;
+    if (column !== col.id && column !== col.messageId) record[column] = row.record[column] as string | number;
   }
+  // The row id is not sent, so it cannot spread a keyless row: the messageId, which every retry repeats, does instead.
+  const sessionKey = row.record[col.sessionKey];
+  record[col.partitionSlot] = partitionSlotOfRow({ sessionKey: typeof sessionKey === 'string' ? sessionKey : undefined, rowId: row.messageId });
   return { keyColumn: col.messageId, key: row.messageId, record };
 }
 

@@ -1,6 +1,7 @@
 // The one outbox-row builder: each rule and each OutboxRowError code, the record it builds (and its upsert form), and
 // both writers refusing the same bad messages with the same code, field and text through their real code against the
 // Dataverse emulator (OutboxWriter directly, commitWithOutbox through its $batch adapter), sending nothing.
+import { randomUUID } from 'node:crypto';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxWriter, type EnqueueInput } from '@dataverse-outbox/producer';
 import { DataverseClient, type EntityRecord } from '@dataverse-outbox/web-api';
@@ -16,6 +17,9 @@ import {
   OutboxRowError,
   outboxRowUpsert,
   OutboxStatus,
+  PARTITION_SLOTS,
+  partitionSlotOfKey,
+  partitionSlotOfRow,
   type OutboxRowErrorCode,
   type OutboxRowField,
   type OutboxRowInput,
@@ -77,6 +81,7 @@ describe('the record', () => {
         [col.sourceEntity]: 'salesorder',
         [col.sourceId]: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
         [col.expiresOn]: '2030-01-02T03:04:05.000Z',
+        [col.partitionSlot]: partitionSlotOfKey('customer-1'),
       },
     });
     expect(row.record).not.toHaveProperty(col.status);
@@ -92,6 +97,7 @@ describe('the record', () => {
       [col.payload]: 'null',
       [col.contentType]: 'application/json',
       [col.expiresOn]: '2030-01-02T02:04:05.000Z',
+      [col.partitionSlot]: partitionSlotOfRow({ rowId: ROW_ID }),
     });
   });
 
@@ -109,7 +115,7 @@ describe('the record', () => {
 
   it('names the default source only when the message names neither part of it', () => {
     const defaultSource = { entity: 'account', id: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' };
-    const source = (input: OutboxRowInput): [string | undefined, string | undefined] => {
+    const source = (input: OutboxRowInput): [unknown, unknown] => {
       const r = buildOutboxRow(input, { ...options, defaultSource }).record;
       return [r[col.sourceEntity], r[col.sourceId]];
     };
@@ -123,7 +129,41 @@ describe('the record', () => {
     const upsert = outboxRowUpsert(row);
     expect(upsert.keyColumn).toBe(col.messageId);
     expect(upsert.key).toBe('order-7');
-    expect(Object.keys(upsert.record).sort()).toEqual([col.contentType, col.name, col.payload, col.sessionKey, col.target].sort());
+    expect(Object.keys(upsert.record).sort()).toEqual([col.contentType, col.name, col.payload, col.sessionKey, col.target, col.partitionSlot].sort());
+    expect(upsert.record[col.partitionSlot]).toBe(partitionSlotOfKey('k'));
+  });
+});
+
+describe('the partition slot (obx_partitionslot, contract/src/partitions.ts)', () => {
+  let n = 0;
+  const newId = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+  const slotOf = (input: OutboxRowInput): unknown => buildOutboxRow(input, { newId }).record[col.partitionSlot];
+
+  it('is the slot of the session key as stored (trimmed): every row of a key shares it, whatever else differs', () => {
+    const slot = partitionSlotOfKey('customer-7');
+    expect(slotOf({ ...good, sessionKey: 'customer-7' })).toBe(slot);
+    expect(slotOf({ target: 'invoices', payload: 'x', contentType: 'text/plain', sessionKey: ' customer-7\t', messageId: 'm-1', eventType: 'E' })).toBe(slot);
+    // Case is kept, like the Service Bus sessionId: another case is another key.
+    expect(slotOf({ ...good, sessionKey: 'CUSTOMER-7' })).toBe(partitionSlotOfKey('CUSTOMER-7'));
+  });
+
+  it('spreads rows without a key by their row id (not one slot for all keyless rows)', () => {
+    const rows = Array.from({ length: 50 }, () => buildOutboxRow({ ...good, sessionKey: '  ' }, { newId: randomUUID }));
+    for (const row of rows) expect(row.record[col.partitionSlot]).toBe(partitionSlotOfRow({ rowId: row.rowId }));
+    const used = new Set(rows.map((r) => r.record[col.partitionSlot]));
+    // 50 random ids over 1,024 slots: about one collision expected.
+    expect(used.size).toBeGreaterThan(40);
+    expect([...used].every((slot) => Number.isInteger(slot) && (slot as number) >= 0 && (slot as number) < PARTITION_SLOTS)).toBe(true);
+  });
+
+  it('an upsert without a key is spread by its messageId (any case), so every retry stores the slot of the first', () => {
+    const first = outboxRowUpsert(buildOutboxRow({ ...good, messageId: 'Order-9' }, { newId }));
+    const retry = outboxRowUpsert(buildOutboxRow({ ...good, messageId: 'order-9' }, { newId }));
+    expect(first.record[col.partitionSlot]).toBe(partitionSlotOfKey('order-9'));
+    expect(retry.record[col.partitionSlot]).toBe(first.record[col.partitionSlot]);
+    // The create form of the same message (a new row id each time) is spread by that row id instead.
+    const created = buildOutboxRow({ ...good, messageId: 'order-9' }, { newId });
+    expect(created.record[col.partitionSlot]).toBe(partitionSlotOfRow({ rowId: created.rowId }));
   });
 });
 
@@ -381,12 +421,29 @@ describe('both writers refuse the same bad messages the same way, through their 
     const stored = async (messageId: string): Promise<EntityRecord> => {
       const rows = (await client.retrieveMultiple(OutboxMessage.entitySetName, { filter: `${col.messageId} eq '${messageId}'` })).value;
       expect(rows).toHaveLength(1);
-      const columns = [col.target, col.eventType, col.payload, col.contentType, col.sessionKey, col.correlationId, col.sourceEntity, col.sourceId, col.name, col.status];
+      const columns = [col.target, col.eventType, col.payload, col.contentType, col.sessionKey, col.correlationId, col.sourceEntity, col.sourceId, col.name, col.status, col.partitionSlot];
       return Object.fromEntries(columns.map((c) => [c, rows[0]![c]]));
     };
     const node = await stored('same-row-node');
     expect(node).toEqual(await stored('same-row-browser'));
     expect(node[col.status]).toBe(OutboxStatus.Pending);
     expect(node[col.target]).toBe('orders');
+    // Both stored the slot of the key, so one partition publishes every row of customer-1.
+    expect(node[col.partitionSlot]).toBe(partitionSlotOfKey('customer-1'));
+  });
+
+  it('store the slot of a keyless row: by its row id when they create it, by its messageId when the Node writer upserts it', async () => {
+    const keyless = (messageId?: string): OutboxRowInput => ({ target: 'orders', eventType: 'KeylessSlot', payload: { id: 8 }, ...(messageId ? { messageId } : {}) });
+    expect(await nodeWriter([keyless(), keyless('Keyless-Upsert')])).toBeUndefined();
+    expect(await browserWriter([keyless(), keyless('keyless-browser')])).toBeUndefined();
+    const rows = (await client.retrieveMultiple(OutboxMessage.entitySetName, { select: [col.id, col.messageId, col.partitionSlot], filter: `${col.eventType} eq 'KeylessSlot'` })).value;
+    expect(rows).toHaveLength(4);
+    for (const row of rows) {
+      const id = String(row[col.id]);
+      const messageId = String(row[col.messageId]);
+      // Created rows (messageId = the row id, or the browser's given one): the slot of the id Dataverse stored.
+      const expected = messageId === 'Keyless-Upsert' ? partitionSlotOfKey('keyless-upsert') : partitionSlotOfRow({ rowId: id });
+      expect({ messageId, slot: row[col.partitionSlot] }).toEqual({ messageId, slot: expected });
+    }
   });
 });

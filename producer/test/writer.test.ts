@@ -2,7 +2,7 @@
 // the contract's builder (upsert on obx_messageid for a producer's key, create otherwise, obx_status never sent), bad
 // input refused with OutboxRowError before anything is sent, and a failed change set raising its inner request's error.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, partitionSlotOfKey, partitionSlotOfRow } from '@dataverse-outbox/contract';
 import { DataverseClient, DataverseError, type DataverseRequestInfo, type EntityRecord } from '@dataverse-outbox/web-api';
 import { isOutboxRowError, OutboxRowError, OutboxWriter, outboxRowRequest } from '../src';
 
@@ -73,7 +73,19 @@ describe('the outbox row it writes', () => {
     expect(messageId).toBe('order#7');
     expect(request.method).toBe('PATCH');
     expect(request.url).toBe(`${SET}(obx_messageid='order%237')`);
-    expect(Object.keys(request.body ?? {}).sort()).toEqual([C.contentType, C.name, C.payload, C.target].sort());
+    expect(Object.keys(request.body ?? {}).sort()).toEqual([C.contentType, C.name, C.payload, C.target, C.partitionSlot].sort());
+  });
+
+  it('stores the partition slot of its session key (so one partition publishes the key in order); a keyless row the slot of its id', async () => {
+    const { messageIds } = await writer.transaction((tx) => {
+      tx.enqueue({ target: 'orders', payload: { n: 1 }, sessionKey: ' customer-42 ' });
+      tx.enqueue({ target: 'orders', payload: { n: 2 }, sessionKey: 'customer-42', messageId: 'slot-keyed-upsert' });
+      tx.enqueue({ target: 'orders', payload: { n: 3 } });
+    });
+    const [keyed, upserted, keyless] = await Promise.all(messageIds.map((id) => outboxRow(id)));
+    expect(keyed?.[C.partitionSlot]).toBe(partitionSlotOfKey('customer-42'));
+    expect(upserted?.[C.partitionSlot]).toBe(partitionSlotOfKey('customer-42'));
+    expect(keyless?.[C.partitionSlot]).toBe(partitionSlotOfRow({ rowId: String(keyless?.[C.id]) }));
   });
 
   it('a retried transaction with the same messageId lands on the same row, and never moves a published row back to Pending', async () => {
@@ -89,6 +101,9 @@ describe('the outbox row it writes', () => {
     const after = (await outboxRow('producer-retry-1'))!;
     expect(after[C.id]).toBe(first[C.id]);
     expect(after[C.status]).toBe(OutboxStatus.Published);
+    // Nor to another partition: a keyless upsert's slot comes from its messageId, which the retry repeats.
+    expect(after[C.partitionSlot]).toBe(first[C.partitionSlot]);
+    expect(after[C.partitionSlot]).toBe(partitionSlotOfKey('producer-retry-1'));
   });
 
   it('a producer messageId with # ? % / and a quote is stored exactly, and a retried transaction updates the same row', async () => {

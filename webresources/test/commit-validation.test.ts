@@ -1,4 +1,4 @@
-import { OutboxMessage } from '@dataverse-outbox/contract';
+import { OutboxMessage, partitionSlotOfKey, partitionSlotOfRow } from '@dataverse-outbox/contract';
 import {
   commitWithOutbox,
   CreateRequest,
@@ -211,9 +211,18 @@ describe('commitWithOutbox: the change set', () => {
       [col.contentType]: 'application/json',
       [col.sourceEntity]: 'salesorder',
       [col.sourceId]: newOrderId,
+      // No session key: the slot of the row id (partitionSlotOfRow), so keyless rows spread over the partitions.
+      [col.partitionSlot]: partitionSlotOfRow({ rowId: result.outboxRowIds[0] as string }),
     });
     expect(row2.payload).toEqual(
-      expect.objectContaining({ [col.payload]: 'plain text', [col.contentType]: 'text/plain', [col.sessionKey]: 'acct-1', [col.correlationId]: 'corr-1' }),
+      expect.objectContaining({
+        [col.payload]: 'plain text',
+        [col.contentType]: 'text/plain',
+        [col.sessionKey]: 'acct-1',
+        [col.correlationId]: 'corr-1',
+        // With one: the slot of the key, so one partition publishes every row of acct-1, in order.
+        [col.partitionSlot]: partitionSlotOfKey('acct-1'),
+      }),
     );
     expect(result.businessIds).toEqual([newOrderId, accountId, 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee']);
     expect(result.messageIds).toEqual(result.outboxRowIds);

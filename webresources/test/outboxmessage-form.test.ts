@@ -107,7 +107,7 @@ describe('Outbox Message form script (Obx.Outbox.Form.onLoad)', () => {
   it('before publishing only the publisher-managed columns are locked', () => {
     const { eventContext, formContext } = createOutboxMessageForm({ status: OutboxStatus.Failed, lastError: 'x' });
     onLoad(eventContext);
-    for (const column of [col.status, col.attempts, col.lastError, col.replayCount, col.sequence, col.messageId, col.payload, col.sourceId]) {
+    for (const column of [col.status, col.attempts, col.lastError, col.replayCount, col.sequence, col.messageId, col.payload, col.sourceId, col.partitionSlot]) {
       expect(isDisabled(formContext, column)).toBe(true);
     }
     for (const column of [col.target, col.eventType, col.correlationId]) {

@@ -18,9 +18,11 @@ export const PayloadHiddenNotice =
 /** Longest last-error text put into a notification bar; the full text stays in the Last Error column. */
 export const MaxNotificationErrorLength = 600;
 
-/** Columns only the publisher or the commands write: never editable on the form. */
+/** Columns only the publisher, the commands or the writer that created the row write: never editable on the form. */
 export const SystemManagedColumns: readonly string[] = [
   col.messageId,
+  // Set once by the writer (the row's publisher partition slot); moving a row between partitions could break per-key order.
+  col.partitionSlot,
   col.payload,
   col.sourceEntity,
   col.sourceId,

@@ -1,7 +1,7 @@
 // commitWithOutbox through the $batch adapter against the Dataverse emulator over a real socket: the business row and
 // the outbox row commit together, and a failing outbox request leaves neither (spec invariant 2). The commands' Web API
 // row store is exercised against the same server (ETag conditional updates).
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, partitionSlotOfKey } from '@dataverse-outbox/contract';
 import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { DataverseClient } from '@dataverse-outbox/web-api';
 import { createHttpBatchExecutor } from '@dataverse-outbox/webresources/http-batch';
@@ -103,6 +103,9 @@ describe('commitWithOutbox over $batch against the Dataverse emulator', () => {
       { webApi: webApi() },
     );
     expect((await get(`accounts(${accountId})?$select=name`)).body.name).toBe('Fabrikam Ltd');
+    // The rename row is stored with the slot of its session key (the account id).
+    const renamed = await get(`${OutboxMessage.entitySetName}?$select=${col.partitionSlot}&$filter=${encodeURIComponent(`${col.eventType} eq 'AccountRenamed' and ${col.sessionKey} eq '${accountId}'`)}`);
+    expect(renamed.body.value).toEqual([expect.objectContaining({ [col.partitionSlot]: partitionSlotOfKey(accountId as string) })]);
     const removed = await commitWithOutbox({ operation: 'delete', entityLogicalName: 'account', id: accountId }, { target: 'accounts', payload: { deleted: accountId } }, { webApi: webApi() });
     expect((await get(`accounts(${accountId})`)).status).toBe(404);
     expect((await get(`${OutboxMessage.entitySetName}(${removed.outboxRowIds[0]})`)).status).toBe(200);

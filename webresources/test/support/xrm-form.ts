@@ -47,6 +47,7 @@ export function createOutboxMessageForm(row: FormRow): { eventContext: Xrm.Event
   number(col.attempts, row.attempts);
   number(col.replayCount, row.replayCount);
   number(col.sequence, 7);
+  number(col.partitionSlot, 321);
   XrmMockGenerator.Attribute.createDate({ name: col.nextAttemptOn, value: row.nextAttemptOn ?? null } as never, [{ name: col.nextAttemptOn }] as never);
   const formContext = XrmMockGenerator.getFormContext() as unknown as Xrm.FormContext;
   // xrm-mock reports a Create form by default; an existing row's form is Update (2) unless the test says otherwise.
