@@ -23,7 +23,7 @@ import { startDataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { createPublisher, createServiceBusClient, DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { OutboxWriter } from '@dataverse-outbox/producer';
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, partitionSlotOfKey, Settings } from '@dataverse-outbox/contract';
 
 const C = OutboxMessage.columns;
 const TARGET = 'orders';
@@ -70,7 +70,16 @@ async function seedBlockedKey(client: DataverseClient, count: number): Promise<v
   for (let from = 0; from < count; from += 1000) {
     const records: EntityRecord[] = [];
     for (let i = from; i < Math.min(count, from + 1000); i++) {
-      records.push({ [C.name]: `blocked ${i}`, [C.messageId]: `blocked-${i}`, [C.target]: BLOCKED_TARGET, [C.sessionKey]: BLOCKED_KEY, [C.payload]: JSON.stringify({ i }), [C.contentType]: 'application/json' });
+      // As the writer stores them: with the slot of their key, so the whole key stays in one partition.
+      records.push({
+        [C.name]: `blocked ${i}`,
+        [C.messageId]: `blocked-${i}`,
+        [C.target]: BLOCKED_TARGET,
+        [C.sessionKey]: BLOCKED_KEY,
+        [C.partitionSlot]: partitionSlotOfKey(BLOCKED_KEY),
+        [C.payload]: JSON.stringify({ i }),
+        [C.contentType]: 'application/json',
+      });
     }
     await client.createMultiple(OutboxMessage.entitySetName, OutboxMessage.logicalName, records);
   }

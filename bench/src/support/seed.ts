@@ -1,7 +1,8 @@
 // Seeds outbox rows directly with CreateMultiple (1,000 rows per request, two requests in flight so that building the
 // next body overlaps the emulator's insert). Used for tables of 10 thousand to 1 million rows.
 import type { DataverseClient, EntityRecord } from '@dataverse-outbox/publisher-function';
-import { OutboxMessage, OutboxStatus, type OutboxStatusValue } from '@dataverse-outbox/contract';
+import { randomUUID } from 'node:crypto';
+import { OutboxMessage, OutboxStatus, partitionSlotOfRow, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { TARGET } from './world';
 
 const C = OutboxMessage.columns;
@@ -20,9 +21,14 @@ export function samplePayload(i: number): string {
   });
 }
 
+/** A keyless row as the producer's writer builds it: its own row id, and the partition slot of that id (so seeded rows
+ * spread over the publisher partitions as written rows do). */
 export function outboxRecord(prefix: string, i: number, status: OutboxStatusValue, finishedAt?: string): EntityRecord {
   const id = `${prefix}-${i}`;
+  const rowId = randomUUID();
   const rec: EntityRecord = {
+    [C.id]: rowId,
+    [C.partitionSlot]: partitionSlotOfRow({ rowId }),
     [C.name]: `SalesOrderWon opportunity:${id}`,
     [C.messageId]: id,
     [C.target]: TARGET,

@@ -4,7 +4,7 @@
 // hand-built row that bypassed the writer's checks) and an oversize payload. Each must end Failed with a clear reason
 // and never hold back the good ones (invariant 5).
 import { randomUUID } from 'node:crypto';
-import { OutboxMessage } from '@dataverse-outbox/contract';
+import { OutboxMessage, partitionSlotOfKey } from '@dataverse-outbox/contract';
 import { type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { OutboxWriter } from '@dataverse-outbox/producer';
 import { DEMO_CUSTOMERS, ERP_SALES_QUEUE, NOT_ALLOWED_TARGET } from '../config/localStack';
@@ -165,6 +165,9 @@ async function win(writer: OutboxWriter, order: DemoOrder, runId: string, signal
             [c.payload]: text.slice(0, Math.floor(text.length / 2)),
             [c.contentType]: 'application/json',
             [c.sessionKey]: order.accountId,
+            // Built by hand but partition-aware: the slot of the key, so this row and the writer's rows of the same
+            // customer are published by one partition, in order (without it the row would fall to partition 0).
+            [c.partitionSlot]: partitionSlotOfKey(order.accountId),
             [c.correlationId]: correlationId,
             [c.sourceEntity]: 'opportunity',
             [c.sourceId]: order.opportunityId,
