@@ -1,7 +1,8 @@
 // The per-message pipeline, in the order that makes the effect happen once:
 //   read -> (bad input: dead-letter, nothing written)
 //   -> ONE transaction { insert inbox row; run handler with the transaction } commit
-//      (with batching, a savepoint of a transaction shared by the messages in flight; the commit is the batch's)
+//      (with batching, a transaction shared by the messages in flight; the commit is the batch's, and a handler that
+//      throws sends the others round again without it, a savepoint each)
 //   -> complete -> acknowledge.
 // A crash before commit leaves nothing (redelivery runs it again); a crash after commit leaves the inbox row, so the
 // redelivery is completed and re-acknowledged without running the handler.
@@ -242,9 +243,8 @@ export async function processMessage<TTransaction>(
     }
   }
 
-  const handlerAbort = new AbortController();
-  const onClosing = (): void => handlerAbort.abort();
-  deps.closingSignal.addEventListener('abort', onClosing, { once: true });
+  // The handler's abortSignal is the consumer's own "stopped waiting" signal: one signal for all messages, rather than
+  // an AbortController and a listener per message (which showed up in the benchmark's profile).
   const faults = deps.faultInjection;
   let completedEarly = false;
   let entry: InboxEntry;
@@ -259,7 +259,7 @@ export async function processMessage<TTransaction>(
         ...(event.messageId ? { serviceBusMessageId: event.messageId } : {}),
       },
       async (transaction) => {
-        await registration.handle(event, { transaction, abortSignal: handlerAbort.signal, message });
+        await registration.handle(event, { transaction, abortSignal: deps.closingSignal, message });
         if (faults?.completeBeforeCommit) {
           await settler.complete();
           completedEarly = true;
@@ -289,8 +289,6 @@ export async function processMessage<TTransaction>(
     const details = { ...ids, error };
     const abandoned = await settle('abandoned', () => settler.abandon(), details);
     return { outcome: abandoned ? 'abandoned' : 'settlement-failed', ...base, ...details };
-  } finally {
-    deps.closingSignal.removeEventListener('abort', onClosing);
   }
 
   await faults?.afterCommit?.(event);
