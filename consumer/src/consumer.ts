@@ -65,10 +65,11 @@ export interface OutboxConsumerOptions<TTransaction> {
   /** Messages handled at once (non-session), or sessions handled at once (sessions). Default 1. */
   concurrency?: number;
   /**
-   * Inbox transactions shared by the messages in flight: one commit per batch, a savepoint per message (a failing handler
-   * rolls back only its own message). Default on when concurrency > 1: up to min(20, concurrency) messages per
-   * transaction, concurrency / maxMessages transactions at once. Handlers of one batch run one after the other on its
-   * connection, so a handler that waits on remote calls is better served by `false` (one transaction per message).
+   * Inbox transactions shared by the messages in flight: one commit per batch (a failing handler still fails alone: the
+   * batch is run again without it, a savepoint per message, so another handler of that batch may run twice, its writes
+   * committing once). Default on when concurrency > 1: up to min(20, concurrency) messages per transaction,
+   * concurrency / maxMessages transactions at once. Handlers of one batch run one after the other on its connection, so
+   * a handler that waits on remote calls is better served by `false` (one transaction per message).
    */
   batching?: InboxBatchingOptions | false;
   /** How long the SDK keeps renewing a message's (or session's) lock for a long handler. Default 300000 (5 min). */

@@ -37,7 +37,7 @@ export interface InboxBatchItem<TTransaction, T> {
 
 export type InboxBatchResult<T> =
   | InboxProcessResult<T>
-  /** `work` threw: its writes and its inbox record were rolled back (to its savepoint), the others are unaffected. */
+  /** `work` threw: its writes and its inbox record were rolled back, the others are unaffected. */
   | { status: 'failed'; error: unknown };
 
 export interface PurgeOptions extends OperationOptions {
@@ -75,12 +75,13 @@ export interface InboxStore<TTransaction> {
     options?: OperationOptions,
   ): Promise<InboxProcessResult<T>>;
   /**
-   * processOnce for many messages in ONE transaction: the records are inserted first (duplicates skipped), then each new
-   * record's `work` runs, one after the other, under a savepoint of its own; a `work` that throws rolls back only its own
-   * writes and record (result `failed`, with the error unchanged). One commit for the batch. The store's own failures
-   * (begin, insert, commit) throw ConsumerError `InboxFailed` and nothing of the batch is committed. Results are in the
-   * order of `items`; the outboxMessageIds of one batch must be distinct. Optional: a store without it is used one
-   * message at a time.
+   * processOnce for many messages in ONE transaction: the records are inserted first (one statement, duplicates skipped),
+   * then each new record's `work` runs, one after the other, and the batch commits once. A `work` that throws fails
+   * alone (result `failed`, with the error unchanged) and leaves nothing behind; the others still commit: the first
+   * transaction is rolled back and the others run again in a second one, each under a savepoint of its own (so a work
+   * may run twice, but its writes commit once). The store's own failures (begin, insert, commit) throw ConsumerError
+   * `InboxFailed` and nothing of the batch is committed. Results are in the order of `items`; the outboxMessageIds of
+   * one batch must be distinct. Optional: a store without it is used one message at a time.
    */
   processBatch?<T>(items: readonly InboxBatchItem<TTransaction, T>[], options?: OperationOptions): Promise<InboxBatchResult<T>[]>;
   /** The entry for an id, if it has been processed (and not purged). */

@@ -77,7 +77,7 @@ function batching<TTx>(makeKind: () => InboxKind<TTx>): void {
 
   it('processBatch: a failing work rolls back only its own writes and record; duplicates are reported, never run', async () => {
     const fixture = await kind.fixture();
-    const store = fixture.open();
+    const { store, statements } = fixture.openRecording();
     await store.processOnce({ outboxMessageId: 's-02' }, (tx) => fixture.writeEffect(tx, { outboxMessageId: 's-02', sessionKey: null, sequence: null }));
     const ran: string[] = [];
     const items = ids('s', 5).map((id) => ({
@@ -95,14 +95,59 @@ function batching<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(results.map((r) => r.status)).toEqual(['processed', 'duplicate', 'failed', 'processed', 'processed']);
     expect(results[2]).toEqual({ status: 'failed', error: new Error('handler failed') });
     expect(results[0]).toMatchObject({ status: 'processed', result: 'S-01', entry: { outboxMessageId: 's-01' } });
-    expect(ran).toEqual(['s-01', 's-03', 's-04', 's-05']);
+    // First try without savepoints: s-01 ran, s-03 threw, all of it was rolled back. Then the others again, a savepoint
+    // each: s-01 runs a second time (its first effect is gone), the failing one never again, the duplicate never.
+    expect(ran).toEqual(['s-01', 's-03', 's-01', 's-04', 's-05']);
+    expect(statements).toEqual(['BEGIN', 'COMMIT', 'BEGIN', 'ROLLBACK', 'BEGIN', 'SAVEPOINT', 'SAVEPOINT', 'SAVEPOINT', 'COMMIT']);
     expect((await fixture.effects()).map((e) => e.outboxMessageId).sort()).toEqual(['s-01', 's-02', 's-04', 's-05']);
     expect(await store.get('s-03')).toBeUndefined();
     expect(await fixture.inboxCount()).toBe(4);
     // The failed one is new again: a later batch runs it.
+    statements.length = 0;
     const retry = await store.processBatch!([{ record: { outboxMessageId: 's-03' }, work: () => 'ok' }, { record: { outboxMessageId: 's-04' }, work: () => 'no' }]);
     expect(retry.map((r) => r.status)).toEqual(['processed', 'duplicate']);
+    // Nothing failed: one transaction, no savepoint.
+    expect(statements).toEqual(['BEGIN', 'COMMIT']);
     await expect(store.processBatch!([items[0]!, items[0]!])).rejects.toThrow(RangeError);
+  });
+
+  it('processBatch: a batch where nothing fails is one transaction without savepoints; after a failure the others run again under savepoints, the failing one never', async () => {
+    const fixture = await kind.fixture();
+    const { store, statements } = fixture.openRecording();
+    const calls = new Map<string, number>();
+    const item = (id: string, fail = false): InboxBatchItem<TTx, string> => ({
+      record: { outboxMessageId: id },
+      work: async (tx: TTx) => {
+        calls.set(id, (calls.get(id) ?? 0) + 1);
+        await fixture.writeEffect(tx, { outboxMessageId: id, sessionKey: null, sequence: null });
+        if (fail) throw new Error(`${id} failed`);
+        return id;
+      },
+    });
+
+    const clean = await store.processBatch!(ids('k', 20).map((id) => item(id)));
+    expect(clean.every((r) => r.status === 'processed')).toBe(true);
+    expect(statements).toEqual(['BEGIN', 'COMMIT']);
+    expect([...calls.values()].every((n) => n === 1)).toBe(true);
+
+    // Two failing works: the first one ends the optimistic try; the second fails again under its savepoint.
+    statements.length = 0;
+    calls.clear();
+    const mixed = await store.processBatch!([item('m-01'), item('m-02', true), item('m-03'), item('m-04', true), item('m-05')]);
+    expect(mixed.map((r) => r.status)).toEqual(['processed', 'failed', 'processed', 'failed', 'processed']);
+    expect(mixed[3]).toEqual({ status: 'failed', error: new Error('m-04 failed') });
+    expect(statements).toEqual(['BEGIN', 'ROLLBACK', 'BEGIN', 'SAVEPOINT', 'SAVEPOINT', 'SAVEPOINT', 'ROLLBACK TO SAVEPOINT', 'SAVEPOINT', 'COMMIT']);
+    expect(Object.fromEntries(calls)).toEqual({ 'm-01': 2, 'm-02': 1, 'm-03': 1, 'm-04': 1, 'm-05': 1 });
+    const committed = (await fixture.effects()).map((e) => e.outboxMessageId).sort();
+    expect(committed).toEqual([...ids('k', 20), 'm-01', 'm-03', 'm-05']);
+    expect(await fixture.inboxCount()).toBe(23);
+
+    // A failing work alone (the rest duplicates): nothing to run again, no second transaction.
+    statements.length = 0;
+    const alone = await store.processBatch!([item('k-01'), item('m-02', true)]);
+    expect(alone.map((r) => r.status)).toEqual(['duplicate', 'failed']);
+    expect(statements).toEqual(['BEGIN', 'ROLLBACK']);
+    expect(await fixture.inboxCount()).toBe(23);
   });
 
   it('one bad handler in a batch of 20: the other 19 are committed, completed and acknowledged exactly once', async () => {

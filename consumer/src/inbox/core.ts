@@ -1,4 +1,5 @@
-// The inbox logic both databases share: dedup-then-work in one transaction, the InboxFailed / MigrationFailed /
+// The inbox logic both databases share: dedup-then-work in one transaction (and for a batch: one commit, savepoints
+// only after a failure), the InboxFailed / MigrationFailed /
 // ConsumerClosed errors, purge batching and the acknowledgement ledger's argument checks. An adapter (postgres.ts,
 // sqlite.ts) only supplies the SQL and its connection handling through InboxDialect.
 import { ConsumerError } from '../errors';
@@ -104,6 +105,12 @@ export function inboxStep(databaseName: string): InboxStep {
   };
 }
 
+/** How one batch transaction ended: committed with a result per item, or rolled back by the work at `index`. */
+type BatchOutcome<T> =
+  | { status: 'committed'; results: InboxBatchResult<T>[] }
+  /** `unclaimed`: the results known without running a work (duplicates), undefined for the records that were new. */
+  | { status: 'rolled back'; index: number; error: unknown; unclaimed: (InboxBatchResult<T> | undefined)[] };
+
 /** An inbox store over a dialect, and `runInTransaction` for adapters that offer transactions of their own. */
 export interface InboxCore<THandle> {
   store: InboxStore<THandle>;
@@ -131,6 +138,55 @@ export function createInboxCore<THandle>(dialect: InboxDialect<THandle>): InboxC
       await step('commit', undefined, () => tx.commit());
       return result;
     });
+  }
+
+  /**
+   * One batch transaction: every record first (one statement: duplicates are known before any work runs), then the work
+   * of each new record, one after the other, then one commit. `optimistic`: no savepoints; the first work that throws
+   * rolls the whole transaction back and is reported, with the results already known without running anything
+   * (duplicates). `savepoints`: each work under a savepoint of its own; one that throws rolls back only its own writes
+   * and record, and the batch commits.
+   */
+  async function runBatch<T>(tx: InboxTransaction<THandle>, items: readonly InboxBatchItem<THandle, T>[], mode: 'optimistic' | 'savepoints'): Promise<BatchOutcome<T>> {
+    const ids = items.map((item) => item.record.outboxMessageId);
+    const inserted = new Map((await step('insert batch', undefined, () => tx.insertMany(items.map((i) => i.record)))).map((e) => [e.outboxMessageId, e]));
+    const duplicateIds = ids.filter((id) => !inserted.has(id));
+    const existing =
+      duplicateIds.length === 0 ? new Map<string, InboxEntry>() : new Map((await step('read duplicates', undefined, () => tx.readMany(duplicateIds))).map((e) => [e.outboxMessageId, e]));
+    const results: (InboxBatchResult<T> | undefined)[] = ids.map((id) => {
+      if (inserted.has(id)) return undefined;
+      const duplicate = existing.get(id);
+      return duplicate
+        ? { status: 'duplicate', entry: duplicate }
+        : { status: 'failed', error: new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id }) };
+    });
+    for (const [index, item] of items.entries()) {
+      const entry = inserted.get(item.record.outboxMessageId);
+      if (!entry) continue;
+      const id = entry.outboxMessageId;
+      if (mode === 'optimistic') {
+        try {
+          results[index] = { status: 'processed', entry, result: await item.work(tx.handle) };
+        } catch (error) {
+          await step('rollback', id, () => tx.rollback());
+          return { status: 'rolled back', index, error, unclaimed: results.map((r) => (r?.status === 'processed' ? undefined : r)) };
+        }
+        continue;
+      }
+      // Savepoints stay unreleased (one round trip less each): rolling back to one keeps the work before it.
+      const savepoint = `obx_item_${index}`;
+      await step('savepoint', id, () => tx.savepoint(savepoint));
+      try {
+        results[index] = { status: 'processed', entry, result: await item.work(tx.handle) };
+      } catch (error) {
+        // Only this message's writes and record go; the handler's error passes unchanged.
+        await step('rollback to savepoint', id, () => tx.rollbackToSavepoint(savepoint));
+        await step('remove failed entry', id, () => tx.remove(id));
+        results[index] = { status: 'failed', error };
+      }
+    }
+    await step('commit', undefined, () => tx.commit());
+    return { status: 'committed', results: results as InboxBatchResult<T>[] };
   }
 
   const store: InboxStore<THandle> = {
@@ -169,42 +225,22 @@ export function createInboxCore<THandle>(dialect: InboxDialect<THandle>): InboxC
       const ids = items.map((item) => item.record.outboxMessageId);
       if (new Set(ids).size !== ids.length) throw new RangeError('processBatch: the outboxMessageIds of one batch must be distinct');
       if (items.length === 0) return [];
-      return dialect.transaction(undefined, step, async (tx): Promise<InboxBatchResult<T>[]> => {
-        // All records first, in one statement: duplicates are known before any work runs.
-        const inserted = new Map((await step('insert batch', undefined, () => tx.insertMany(items.map((i) => i.record)))).map((e) => [e.outboxMessageId, e]));
-        const duplicateIds = ids.filter((id) => !inserted.has(id));
-        const existing =
-          duplicateIds.length === 0
-            ? new Map<string, InboxEntry>()
-            : new Map((await step('read duplicates', undefined, () => tx.readMany(duplicateIds))).map((e) => [e.outboxMessageId, e]));
-        const results: InboxBatchResult<T>[] = [];
-        for (const [index, item] of items.entries()) {
-          const id = item.record.outboxMessageId;
-          const entry = inserted.get(id);
-          if (!entry) {
-            const duplicate = existing.get(id);
-            results.push(
-              duplicate
-                ? { status: 'duplicate', entry: duplicate }
-                : { status: 'failed', error: new ConsumerError('InboxFailed', `Inbox entry ${id} conflicted but cannot be read`, { outboxMessageId: id }) },
-            );
-            continue;
-          }
-          // Savepoints stay unreleased (one round trip less each): rolling back to one keeps the work before it.
-          const savepoint = `obx_item_${index}`;
-          await step('savepoint', id, () => tx.savepoint(savepoint));
-          try {
-            results.push({ status: 'processed', entry, result: await item.work(tx.handle) });
-          } catch (error) {
-            // Only this message's writes and record go; the handler's error passes unchanged.
-            await step('rollback to savepoint', id, () => tx.rollbackToSavepoint(savepoint));
-            await step('remove failed entry', id, () => tx.remove(id));
-            results.push({ status: 'failed', error });
-          }
-        }
-        await step('commit', undefined, () => tx.commit());
-        return results;
-      });
+      // First try: no savepoints (a SAVEPOINT per message was a round trip and a subtransaction each, for a failure that
+      // rarely comes). When a work throws, the whole transaction is rolled back: that message fails, and the others run
+      // again in a second transaction, a savepoint each, so whatever fails there rolls back only its own message.
+      const first = await dialect.transaction(undefined, step, (tx) => runBatch(tx, items, 'optimistic'));
+      if (first.status === 'committed') return first.results;
+      // Duplicates (and unreadable conflicts) stay what the first try found; the failed work is not run again.
+      const results = first.unclaimed.slice();
+      results[first.index] = { status: 'failed', error: first.error };
+      const again = items.flatMap((item, index) => (results[index] === undefined ? [{ item, index }] : []));
+      if (again.length > 0) {
+        const second = await dialect.transaction(undefined, step, (tx) => runBatch(tx, again.map((a) => a.item), 'savepoints'));
+        // With savepoints a failing work is its own result and the batch commits; anything else is the store's failure.
+        if (second.status !== 'committed') throw new ConsumerError('InboxFailed', `${dialect.databaseName} inbox: a batch with savepoints was rolled back`);
+        again.forEach((a, i) => (results[a.index] = second.results[i]));
+      }
+      return results as InboxBatchResult<T>[];
     },
 
     async get(outboxMessageId: string, opts: OperationOptions = {}): Promise<InboxEntry | undefined> {

@@ -1,5 +1,5 @@
 // Groups the inbox transactions of messages in flight into batches (InboxStore.processBatch): one transaction and one
-// commit for many messages, a savepoint each. Batching is "natural": nothing waits for a batch to fill; messages that
+// commit for many messages (savepoints only when a handler of the batch failed). Batching is "natural": nothing waits for a batch to fill; messages that
 // arrive while the store's transactions are busy form the next batch, so a lone message goes at once and a busy consumer
 // gets large batches. Each message's promise settles only after its batch committed (or failed), so a message is never
 // completed before its inbox record is durable.
