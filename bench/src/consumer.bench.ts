@@ -1,10 +1,12 @@
 // Consumer throughput benchmark: messages/s through createOutboxConsumer with the PostgreSQL inbox (inbox row + handler
 // write in the inbox transaction, complete, acknowledgement) at concurrency 1, 8 and 32 (the receiver's
 // maxConcurrentCalls), against a baseline in the same run: a plain SDK receiver that only completes (no database, no ack)
-// at the same concurrency. The consumer runs with its default batching (messages in flight share a transaction, a
-// savepoint each) and, for reference, with `batching: false` (one transaction per message).
+// at the same concurrency. The consumer runs with its default batching (messages in flight share a transaction and a
+// commit; savepoints only after a handler failed) and, for reference, with `batching: false` (one transaction per
+// message). Each run also reports the process's CPU time per message: the emulator runs in this process, so consumer,
+// SDK and broker share one event loop, and CPU per message is what bounds the throughput of both.
 //
-//   node --conditions=development --import tsx bench/src/consumer.bench.ts [--messages 1000] [--database-url postgres://...]
+//   node --conditions=development --import tsx bench/src/consumer.bench.ts [--messages 2000] [--database-url postgres://...]
 //
 // Writes bench/results/consumer.json and bench/results/consumer.md (with the command that produced them).
 import { randomUUID } from 'node:crypto';
@@ -32,6 +34,9 @@ interface Row {
   unbatchedMessagesPerSecond: number;
   baselineSeconds: number;
   baselineMessagesPerSecond: number;
+  /** Process CPU time (user + system) per message during the run, in microseconds. */
+  inboxCpuMicrosPerMessage: number;
+  baselineCpuMicrosPerMessage: number;
   /** inbox throughput / baseline throughput. */
   ratio: number;
 }
@@ -98,7 +103,7 @@ async function runInbox(
   concurrency: number,
   count: number,
   batching: boolean,
-): Promise<{ seconds: number; transactions: number }> {
+): Promise<{ seconds: number; transactions: number; cpuMicrosPerMessage: number }> {
   await send(client, queue, messagesFor(run, count));
   const counting = countingTransactions(inbox);
   let unexpected: string | undefined;
@@ -122,19 +127,22 @@ async function runInbox(
       settled += 1;
     },
   });
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await consumer.start();
   await waitUntil(() => settled >= count, 110_000, `${count} messages at concurrency ${concurrency}`);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await consumer.close();
   if (unexpected) throw new Error(unexpected);
-  return { seconds, transactions: counting.transactions() };
+  return { seconds, transactions: counting.transactions(), cpuMicrosPerMessage: Math.round((used.user + used.system) / count) };
 }
 
-async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number): Promise<number> {
+async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number): Promise<{ seconds: number; cpuMicrosPerMessage: number }> {
   await send(client, queue, messagesFor(`base-c${concurrency}`, count));
   let settled = 0;
   const receiver = client.createReceiver(queue, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const subscription = receiver.subscribe(
     {
@@ -148,15 +156,16 @@ async function runBaseline(client: ServiceBusClient, queue: string, concurrency:
   );
   await waitUntil(() => settled >= count, 110_000, `${count} baseline messages at concurrency ${concurrency}`);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await subscription.close();
   await receiver.close();
-  return seconds;
+  return { seconds, cpuMicrosPerMessage: Math.round((used.user + used.system) / count) };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      messages: { type: 'string', default: '1000' },
+      messages: { type: 'string', default: '2000' },
       'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     },
   });
@@ -184,7 +193,8 @@ async function main(): Promise<void> {
       progress(`concurrency ${concurrency}: ${count} messages through the PostgreSQL inbox, one transaction per message ...`);
       const unbatched = await runInbox(client, inbox, schema, `unbatched-c${concurrency}`, `unbatched-c${concurrency}`, concurrency, count, false);
       progress(`concurrency ${concurrency}: ${count} messages through the baseline receiver ...`);
-      const baselineSeconds = await runBaseline(client, `base-c${concurrency}`, concurrency, count);
+      const baseline = await runBaseline(client, `base-c${concurrency}`, concurrency, count);
+      const baselineSeconds = baseline.seconds;
       const row: Row = {
         concurrency,
         messages: count,
@@ -196,9 +206,11 @@ async function main(): Promise<void> {
         baselineSeconds: Number(baselineSeconds.toFixed(3)),
         baselineMessagesPerSecond: Math.round(count / baselineSeconds),
         ratio: Number((baselineSeconds / inboxSeconds).toFixed(2)),
+        inboxCpuMicrosPerMessage: batched.cpuMicrosPerMessage,
+        baselineCpuMicrosPerMessage: baseline.cpuMicrosPerMessage,
       };
       rows.push(row);
-      progress(`concurrency ${concurrency}: inbox ${row.inboxMessagesPerSecond} msg/s (${row.inboxTransactionsPerMessage} transactions/message), one transaction per message ${row.unbatchedMessagesPerSecond} msg/s, baseline ${row.baselineMessagesPerSecond} msg/s, ratio ${row.ratio}`);
+      progress(`concurrency ${concurrency}: inbox ${row.inboxMessagesPerSecond} msg/s (${row.inboxTransactionsPerMessage} transactions/message), one transaction per message ${row.unbatchedMessagesPerSecond} msg/s, baseline ${row.baselineMessagesPerSecond} msg/s, ratio ${row.ratio}; CPU per message ${row.inboxCpuMicrosPerMessage} us inbox, ${row.baselineCpuMicrosPerMessage} us baseline`);
     }
     const effects = await inbox.pool.query<{ n: string; distinct_ids: string }>(
       `SELECT count(*) AS n, count(DISTINCT outbox_message_id) AS distinct_ids FROM "${schema}".bench_effect`,
@@ -219,10 +231,11 @@ async function main(): Promise<void> {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
     setup:
       'Service Bus emulator (in process, AMQP over TCP) + official @azure/service-bus 7.9.5; PostgreSQL on 127.0.0.1; ' +
-      'inbox (default batching): the messages in flight share a transaction {insert their inbox rows; per message: savepoint, insert bench_effect row} ' +
-      'and one commit, then each is completed and acknowledged to outbox-acks (acknowledgements ready together go in one send); ' +
+      'inbox (default batching): the messages in flight share a transaction {insert their inbox rows in one statement; per message: insert bench_effect row} ' +
+      'and one commit (savepoints only in the second try of a batch whose handler failed: none here), then each is completed and acknowledged to outbox-acks ' +
+      '(acknowledgements ready together go in one send); ' +
       'one transaction per message: the same consumer with batching: false. ' +
-      'Baseline: plain SDK receiver, complete only.',
+      'Baseline: plain SDK receiver, complete only. CPU per message: this process (consumer or receiver, SDK, and the emulator) during the run.',
     rows,
   };
   const dir = process.env['BENCH_RESULTS_DIR'] ?? path.resolve(__dirname, '..', 'results'); // the suite runner may ask for another folder
@@ -237,11 +250,11 @@ async function main(): Promise<void> {
     '',
     result.setup,
     '',
-    '| concurrency | messages | inbox msg/s | transactions / message | one transaction per message, msg/s | baseline msg/s | inbox / baseline |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| concurrency | messages | inbox msg/s | transactions / message | one transaction per message, msg/s | baseline msg/s | inbox / baseline | CPU µs / message: inbox | CPU µs / message: baseline |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.concurrency} | ${r.messages} | ${r.inboxMessagesPerSecond} | ${r.inboxTransactionsPerMessage} | ${r.unbatchedMessagesPerSecond} | ${r.baselineMessagesPerSecond} | ${r.ratio} |`,
+        `| ${r.concurrency} | ${r.messages} | ${r.inboxMessagesPerSecond} | ${r.inboxTransactionsPerMessage} | ${r.unbatchedMessagesPerSecond} | ${r.baselineMessagesPerSecond} | ${r.ratio} | ${r.inboxCpuMicrosPerMessage} | ${r.baselineCpuMicrosPerMessage} |`,
     ),
     '',
     'Absolute numbers depend on the machine; compare the ratio column across runs.',
