@@ -138,8 +138,8 @@ async function runInbox(
   return { seconds, transactions: counting.transactions(), cpuMicrosPerMessage: Math.round((used.user + used.system) / count) };
 }
 
-async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number): Promise<{ seconds: number; cpuMicrosPerMessage: number }> {
-  await send(client, queue, messagesFor(`base-c${concurrency}`, count));
+async function runBaseline(client: ServiceBusClient, queue: string, concurrency: number, count: number, run = `base-c${concurrency}`): Promise<{ seconds: number; cpuMicrosPerMessage: number }> {
+  await send(client, queue, messagesFor(run, count));
   let settled = 0;
   const receiver = client.createReceiver(queue, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
   const cpu = process.cpuUsage();
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`--messages must be a positive integer, got ${values.messages}`);
   const databaseUrl = values['database-url']!;
   const schema = `consumer_bench_${process.pid}`;
-  const queues = concurrencies.flatMap((c) => [{ name: `inbox-c${c}` }, { name: `unbatched-c${c}` }, { name: `base-c${c}` }]);
+  const queues = [{ name: 'warmup' }, { name: 'warmup-base' }, ...concurrencies.flatMap((c) => [{ name: `inbox-c${c}` }, { name: `unbatched-c${c}` }, { name: `base-c${c}` }])];
   const emulator = await startServiceBusEmulator({
     port: 0,
     config: buildEmulatorConfig({ queues: [...queues, { name: Settings.AckQueue.defaultValue }] }),
@@ -184,8 +184,10 @@ async function main(): Promise<void> {
   try {
     await inbox.migrate();
     await inbox.pool.query(`CREATE TABLE "${schema}".bench_effect (id bigserial PRIMARY KEY, outbox_message_id text NOT NULL, payload jsonb)`);
-    // Warm-up: connections, JIT, SDK links.
-    await runInbox(client, inbox, schema, 'warmup', 'inbox-c1', 1, 20, true);
+    // Warm-up of both sides (connections, JIT, SDK links), batched and not: the first measured run is not the cold one.
+    await runInbox(client, inbox, schema, 'warmup', 'warmup', 8, 200, true);
+    await runInbox(client, inbox, schema, 'warmup-1', 'warmup', 1, 50, false);
+    await runBaseline(client, 'warmup-base', 8, 200, 'warmup-base');
     for (const concurrency of concurrencies) {
       progress(`concurrency ${concurrency}: ${count} messages through the PostgreSQL inbox ...`);
       const batched = await runInbox(client, inbox, schema, `inbox-c${concurrency}`, `inbox-c${concurrency}`, concurrency, count, true);
