@@ -112,8 +112,11 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   // Read a little more than a batch when earlier cycles are still writing, and skip their rows.
   const top = Math.min(5000, settings.batchSize + inFlight.size);
   // Keys blocked behind a row backing off are left out of the query: their waiting rows cost nothing per retry.
+  // Skip the rows in flight when the read STARTS: a write that lands while the read runs leaves its row out of
+  // `inFlight`, but the read may have seen it still Pending, and sending it again would be a second send.
+  const writingAtRead = new Set(inFlight);
   const fetched = await store.readDue({ now, top, excludeKeys: blockers.excludedKeys(now, inFlight) }, options);
-  const rows = fetched.filter((r) => !inFlight.has(r.id)).slice(0, settings.batchSize);
+  const rows = fetched.filter((r) => !writingAtRead.has(r.id) && !inFlight.has(r.id)).slice(0, settings.batchSize);
   const result = emptyResult('ran');
   result.read = rows.length;
   result.more = fetched.length >= top && rows.length > 0;

@@ -145,3 +145,36 @@ it('a later row waits for a row whose backoff write was lost while its key is le
   await lease.release();
   await sender.close();
 }, 60_000);
+
+it('a row whose write lands while the next read runs is not sent a second time', async () => {
+  // Found by the partition-count change test on a queue without duplicate detection: a cycle's read may see a row still
+  // Pending while the earlier cycle's write of it lands; the row then had already left `inFlight`.
+  await enqueue('k-race', 'race-1');
+  let releaseMark!: () => void;
+  const markGate = new Promise<void>((resolve) => (releaseMark = resolve));
+  const gated = storeWithApplyUpdates(h, async (updates, options) => {
+    await markGate;
+    return h.store.applyUpdates(updates, options);
+  });
+  let first: Awaited<ReturnType<typeof runPublishCycle>> | undefined;
+  const store = Object.create(gated) as OutboxStorePort;
+  store.readDue = async (query, options) => {
+    const rows = await h.store.readDue(query, options);
+    if (first) {
+      // The read has its rows (race-1 still Pending); now the first cycle's write lands and clears its in-flight mark.
+      releaseMark();
+      await first.marked;
+    }
+    return rows;
+  };
+  const { deps, sender, lease } = cycleDeps(store, 'mark-during-read');
+  const inFlight = new Set<string>();
+  first = await runPublishCycle(deps, { inFlight, deferMarks: true });
+  expect(first.published).toBe(1);
+  const second = await runPublishCycle(deps, { inFlight, deferMarks: true });
+  await second.marked;
+  expect(second.published).toBe(0);
+  expect((await rowByMessageId(h, 'race-1')).status).toBe(OutboxStatus.Published);
+  await lease.release();
+  await sender.close();
+}, 30_000);
