@@ -72,7 +72,7 @@ export function program(options: ProgramOptions = {}): Command {
 
   cmd
     .command('status')
-    .description('health: Pending, Failed and DeadLettered counts (bounded: "100+"), oldest pending age, time since the last publish, lease owner')
+    .description('health: Pending, Failed and DeadLettered counts (bounded: "100+"), oldest pending age, time since the last publish, lease owner (each partition\'s with obx_PartitionCount > 1)')
     .option('--scope <scope>', 'lease scope (default: OUTBOX_SCOPE, else "default")', parseScope)
     .action(async (o: { scope?: string }) => {
       const g = cmd.opts<GlobalOptions>();
@@ -88,7 +88,9 @@ export function program(options: ProgramOptions = {}): Command {
         ...(Object.entries(h.counts) as [HealthCountedStatus, number][]).map(([k, v]) => ({ [k]: formatCount(v, h.countsCapped.includes(k)) })),
         { 'oldest pending': h.oldestPendingAgeSeconds === null ? '-' : `${h.oldestPendingAgeSeconds} s` },
         { 'since last publish': h.secondsSinceLastPublish === null ? '-' : `${h.secondsSinceLastPublish} s` },
-        { 'lease owner': `${h.leaseOwner ?? '-'}${h.leaseActive ? '' : ' (expired)'}` },
+        ...(h.partitions
+          ? h.partitions.map((p) => ({ [`partition ${p.partition}`]: p.active ? (p.owner ?? '-') : 'no publisher' }))
+          : [{ 'lease owner': `${h.leaseOwner ?? '-'}${h.leaseActive ? '' : ' (expired)'}` }]),
         { 'last error': short(h.lastError ?? '-', 80) },
       );
       process.stdout.write(`${t.toString()}\n${h.reasons.map((r) => `- ${r}`).join('\n')}${h.reasons.length ? '\n' : ''}`);

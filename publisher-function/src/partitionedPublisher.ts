@@ -8,7 +8,7 @@ import { describeError } from './core/errors';
 import type { OutboxHealth } from './core/health';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
 import { HostLoop, leaseRenewalGap, type CycleVerdict } from './core/hostLoop';
-import { classifyLease, isLive, memberLeaseScope, partitionLeaseScope, planBalance, type BalancePlan, type PartitionRef } from './core/partitions';
+import { classifyLease, isLive, memberLeaseScope, planBalance, type BalancePlan, type PartitionRef } from './core/partitions';
 import { RefreshingSettings } from './core/refreshingSettings';
 import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from './core/ports';
 import { parseSettings, type OutboxSettings } from './core/settings';
@@ -361,8 +361,7 @@ export class PartitionedPublisher {
 
   async health(options: OperationOptions = {}): Promise<OutboxHealth> {
     const settings = await this.loadSettings(options);
-    const scope = partitionLeaseScope(this.scope, { index: 0, count: settings.partitionCount });
-    return getOutboxHealth({ store: this.store, lease: this.leaseStore, scope, settings, now: () => this.clock.now() }, options);
+    return getOutboxHealth({ store: this.store, lease: this.leaseStore, scope: this.scope, settings, now: () => this.clock.now() }, options);
   }
 
   /** Graceful stop: every lane finishes its batch and writes, gives its lease back; then the membership lease. */

@@ -38,9 +38,18 @@ export interface HealthInput {
   lastPublishedOn?: Date;
   leaseOwner?: string;
   leaseUntil?: Date;
+  /** With several partitions: who holds each (the lease is active only while all are held). */
+  partitions?: readonly PartitionHealth[];
   lastError?: string;
   publisherEnabled: boolean;
   thresholds: HealthThresholds;
+}
+
+/** One partition's lease in the health report. */
+export interface PartitionHealth {
+  partition: number;
+  owner: string | null;
+  active: boolean;
 }
 
 export interface OutboxHealth {
@@ -57,6 +66,8 @@ export interface OutboxHealth {
   secondsSinceLastPublish: number | null;
   leaseOwner: string | null;
   leaseActive: boolean;
+  /** Present with more than one partition: each partition's holder. */
+  partitions?: PartitionHealth[];
   lastError: string | null;
   checkedAt: string;
 }
@@ -79,16 +90,18 @@ export function computeHealth(input: HealthInput): OutboxHealth {
     },
     input.thresholds,
   );
+  const unheld = input.partitions?.filter((p) => !p.active).map((p) => p.partition) ?? [];
   return {
     // Counts are always read here, so at least the Failed figure is judged: a level is always known.
     level: e.level ?? 'green',
-    reasons: e.reasons,
+    reasons: unheld.length > 0 ? [...e.reasons, `partition${unheld.length > 1 ? 's' : ''} ${unheld.join(', ')} of ${input.partitions!.length} held by no publisher: the rows of ${unheld.length > 1 ? 'their' : 'its'} keys wait`] : e.reasons,
     counts,
     countsCapped,
     oldestPendingAgeSeconds: input.oldestPendingCreatedOn ? (e.oldestPendingAge.value ?? null) : null,
     secondsSinceLastPublish: e.sinceLastPublish.value ?? null,
     leaseOwner: input.leaseOwner ?? null,
     leaseActive,
+    ...(input.partitions ? { partitions: input.partitions.map((p) => ({ ...p })) } : {}),
     lastError: input.lastError ?? null,
     checkedAt: input.now.toISOString(),
   };

@@ -14,7 +14,7 @@ function port(figures: Awaited<ReturnType<OutboxHealthPort['countByStatus']>>, o
   };
 }
 
-const held = { read: () => Promise.resolve({ scope: 'default', owner: 'w1', until: new Date(now.getTime() + 30_000) }) };
+const held = { read: () => Promise.resolve({ scope: 'default', owner: 'w1', until: new Date(now.getTime() + 30_000) }), listScope: () => Promise.resolve([]) };
 const settings = { publisherEnabled: true, healthThresholds: { maxPendingAgeSeconds: 300, maxFailed: 0, maxDeadLettered: 0 } };
 
 it('a first row after a quiet night is not a stall: green, with the real time since the last publish', async () => {
@@ -25,7 +25,7 @@ it('a first row after a quiet night is not a stall: green, with the real time si
 it('switched off with a capped backlog and nobody on the lease: amber, the count shown as a lower bound', async () => {
   const h = await getOutboxHealth({
     store: port({ counts: { Pending: 50_000 }, capped: ['Pending'] }, ago(10)),
-    lease: { read: () => Promise.resolve(undefined) },
+    lease: { read: () => Promise.resolve(undefined), listScope: () => Promise.resolve([]) },
     scope: 'default',
     settings: { ...settings, publisherEnabled: false },
     now: () => now,
@@ -52,4 +52,37 @@ it('asks the port for bounded counts of the judged statuses only, one row past e
   // A count that reached its limit is over the threshold: judged red, shown as a lower bound.
   expect(h.counts).toEqual({ Pending: 0, Failed: 251, DeadLettered: 0 });
   expect(h.reasons).toEqual(['251+ Failed row(s) (threshold 250)']);
+});
+
+it('with several partitions every partition must be held: one without a publisher is named and turns the lease inactive', async () => {
+  const live = new Date(now.getTime() + 30_000);
+  const leases = [
+    { scope: 'default:p0of4', owner: 'w1', until: live },
+    { scope: 'default:p1of4', owner: 'w2', until: live },
+    { scope: 'default:p2of4', owner: 'w1', until: new Date(now.getTime() - 1) },
+    { scope: 'default:p3of4', owner: 'w2', until: live },
+    // A lease of the earlier count, a member and the one-partition lease are not partitions of this count.
+    { scope: 'default:p0of2', owner: 'old', until: live },
+    { scope: 'default:instance:abc', owner: 'w1', until: live },
+    { scope: 'default', owner: 'older', until: live },
+  ];
+  const lease = { read: () => Promise.reject(new Error('not used with partitions')), listScope: () => Promise.resolve(leases) };
+  const h = await getOutboxHealth({ store: port({ counts: { Pending: 3 }, capped: [] }, ago(20)), lease, scope: 'default', settings: { ...settings, partitionCount: 4 }, now: () => now });
+  expect(h.partitions).toEqual([
+    { partition: 0, owner: 'w1', active: true },
+    { partition: 1, owner: 'w2', active: true },
+    { partition: 2, owner: null, active: false },
+    { partition: 3, owner: 'w2', active: true },
+  ]);
+  expect(h.leaseActive).toBe(false);
+  expect(h.leaseOwner).toBe('w1, w2');
+  expect(h.reasons).toContain('partition 2 of 4 held by no publisher: the rows of its keys wait');
+  const all = await getOutboxHealth({
+    store: port({ counts: {}, capped: [] }),
+    lease: { ...lease, listScope: () => Promise.resolve(leases.map((l) => (l.scope === 'default:p2of4' ? { ...l, until: live } : l))) },
+    scope: 'default',
+    settings: { ...settings, partitionCount: 4 },
+    now: () => now,
+  });
+  expect({ level: all.level, leaseActive: all.leaseActive, reasons: all.reasons }).toEqual({ level: 'green', leaseActive: true, reasons: [] });
 });
