@@ -313,4 +313,36 @@ describe('partitioned publishing', () => {
     }
     expect(a.heldPartitions.length + b.heldPartitions.length).toBe(2);
   }, 180_000);
+
+  it('the Functions timer (runFor) shares partitions too: two instances, 2 partitions, one invocation each', async () => {
+    const scope = 'functions';
+    const make = (): PartitionedPublisher => {
+      const p = createPartitionedPublisher({
+        dataverse: new DataverseClient(dv.url, { token: 'publisher-app' }, { retryOptions: { retryDelayInMs: 50, maxRetries: 8 } }),
+        serviceBus,
+        scope,
+        appSettings: { ...appSettings(RAW_QUEUE), OUTBOX_PARTITION_COUNT: '2' },
+        leaseDurationInMs: 10_000,
+        standbyPollInMs: 300,
+        polling: { minIntervalInMs: 20, maxIntervalInMs: 200 },
+        ackListener: false,
+        deadLetterMonitorIntervalInMs: 0,
+        pendingAgeIntervalInMs: 0,
+      });
+      publishers.push(p);
+      return p;
+    };
+    await produce(RAW_QUEUE, 'timer', 6, 5);
+    const [a, b] = [make(), make()];
+    const [ra, rb] = await Promise.all([a.runFor(4000, { untilDeadline: true }), b.runFor(4000, { untilDeadline: true })]);
+    expect(ra.outcome).not.toBe('error');
+    expect(rb.outcome).not.toBe('error');
+    expect(ra.published + rb.published).toBe(30);
+    expect(await pendingCount()).toBe(0);
+    // Each instance ended its invocation holding one of the two partitions.
+    expect([a.heldPartitions.length, b.heldPartitions.length]).toEqual([1, 1]);
+    const expected = new Map<string, number>();
+    for (let k = 0; k < 6; k++) expected.set(`timer-k${k}`, 5);
+    expectOrderedPerKey(await receiveSessions(RAW_QUEUE, expected), expected);
+  }, 60_000);
 });
