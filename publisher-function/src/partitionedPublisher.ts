@@ -4,11 +4,11 @@
 // With a partition count of 1 it is exactly one publisher of the whole scope, as before partitions existed.
 import { randomUUID } from 'node:crypto';
 import type { DataverseClient } from '@dataverse-outbox/web-api';
-import { describeError } from './core/errors';
+import { describeError, OutboxError } from './core/errors';
 import type { OutboxHealth } from './core/health';
-import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper } from './core/lease';
+import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper, scopeNameProblem } from './core/lease';
 import { HostLoop, leaseRenewalGap, type CycleVerdict } from './core/hostLoop';
-import { classifyLease, isLive, memberLeaseScope, planBalance, type BalancePlan, type PartitionRef } from './core/partitions';
+import { classifyLease, isLive, memberLeaseScope, partitionLeaseScope, planBalance, type BalancePlan, type PartitionRef } from './core/partitions';
 import { RefreshingSettings } from './core/refreshingSettings';
 import { silentLogger, systemClock, type Clock, type Logger, type OperationOptions } from './core/ports';
 import { parseSettings, type OutboxSettings } from './core/settings';
@@ -77,7 +77,8 @@ export class PartitionedPublisher {
   private readonly clock: Clock;
   private readonly durationInMs: number;
   private readonly settingsSource: RefreshingSettings<OutboxSettings>;
-  private readonly member: LeaseKeeper;
+  /** This instance's membership lease, made at the first round with more than one partition. */
+  private member?: LeaseKeeper;
   private readonly loop: HostLoop<OutboxSettings, BalanceRound>;
   private readonly lanes = new Map<string, Lane>();
   /** The whole scope's rows (no slot range): acknowledgements, health and the stall gauge. */
@@ -97,7 +98,6 @@ export class PartitionedPublisher {
     this.durationInMs = options.leaseDurationInMs ?? DEFAULT_LEASE_DURATION_MS;
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.store = new DataverseOutboxStore(options.dataverse);
-    this.member = new LeaseKeeper(this.leaseStore, { scope: memberLeaseScope(this.scope, this.instanceId), owner: this.owner, durationInMs: this.durationInMs, clock: this.clock, logger: this.logger });
     this.settingsSource = new RefreshingSettings({
       read: async (o) => parseSettings(await readSettingsFromDataverse(options.dataverse, o), options.appSettings ?? process.env),
       refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
@@ -114,7 +114,7 @@ export class PartitionedPublisher {
       cycle: (settings, o) => this.balance(settings, o),
       verdict: (): CycleVerdict => 'standby',
       waits: () => ({ minIntervalInMs: balanceEvery(), maxIntervalInMs: balanceEvery(), standbyPollInMs: balanceEvery(), leaseRenewalGapInMs: leaseRenewalGap(this.durationInMs) }),
-      leases: () => [this.member],
+      leases: () => (this.member ? [this.member] : []),
       logger: this.logger,
       timer: options.loopTimer,
       onStart: (settings) => this.startSideJobs(settings),
@@ -230,8 +230,8 @@ export class PartitionedPublisher {
     const count = settings.partitionCount;
     // Lanes of an earlier count drain and give their leases back before anything of the new count starts.
     await Promise.all([...this.lanes.values()].filter((l) => l.partition.count !== count).map((l) => this.closeLane(l, 'partition count changed')));
-    if (count > 1) await this.member.ensure(options);
-    else await this.member.release(options).catch(() => undefined);
+    if (count > 1) await this.membership(count).ensure(options);
+    else await this.member?.release(options).catch(() => undefined);
 
     const now = this.clock.now();
     const leases = await this.leaseStore.listScope(this.scope, options);
@@ -276,6 +276,16 @@ export class PartitionedPublisher {
     }
     this.lastRound = round;
     return round;
+  }
+
+  private membership(count: number): LeaseKeeper {
+    // Partition and member lease names add up to 22 characters to the scope's; obx_name holds 200.
+    const tooLong = [memberLeaseScope(this.scope, this.instanceId), partitionLeaseScope(this.scope, { index: count - 1, count })].find((name) => scopeNameProblem(name));
+    if (tooLong) {
+      throw new OutboxError('InvalidSettings', `OUTBOX_SCOPE is ${this.scope.length} characters, too long for partitioned publishing: its lease names would be up to ${tooLong.length} characters and obx_name holds 200; use a scope of at most 178 characters, or obx_PartitionCount 1`);
+    }
+    this.member ??= new LeaseKeeper(this.leaseStore, { scope: memberLeaseScope(this.scope, this.instanceId), owner: this.owner, durationInMs: this.durationInMs, clock: this.clock, logger: this.logger });
+    return this.member;
   }
 
   private startLane(partition: PartitionRef, settings: OutboxSettings): void {

@@ -1,6 +1,8 @@
 // The partition app settings: hostile values are refused by name (never echoing a token), good ones parsed.
-import { isOutboxError, readAppSettings } from '../../src';
+import { ServiceBusClient } from '@azure/service-bus';
+import { createPartitionedPublisher, DataverseClient, isOutboxError, readAppSettings } from '../../src';
 import { partitionClientsFromAppSettings } from '../../src/bootstrap';
+import { parseSettings } from '../../src/core/settings';
 
 const base = { DATAVERSE_URL: 'https://contoso.crm.dynamics.com', SERVICEBUS_NAMESPACE: 'contoso.servicebus.windows.net' };
 
@@ -58,5 +60,21 @@ describe('partition app settings', () => {
     expect(clients.forPartition(0)).not.toBe(clients.forPartition(1));
     await clients.close();
     expect(partitionClientsFromAppSettings(readAppSettings(base))).toBeUndefined();
+  });
+});
+
+describe('scope names with partitions', () => {
+  it('hostile: a 200-character scope (valid for one partition) is refused by name with several: its lease names would pass 200', async () => {
+    const scope = `s${'x'.repeat(199)}`;
+    const dataverse = new DataverseClient('http://127.0.0.1:9', { token: 't' }, { retryOptions: { maxRetries: 0 } });
+    const serviceBus = new ServiceBusClient('Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true');
+    const p = createPartitionedPublisher({ dataverse, serviceBus, scope, appSettings: {} });
+    let caught: unknown;
+    await p.balance(parseSettings({}, { OUTBOX_PARTITION_COUNT: '4' })).catch((e: unknown) => (caught = e));
+    expect(isOutboxError(caught) && caught.code).toBe('InvalidSettings');
+    expect((caught as Error).message).toMatch(/OUTBOX_SCOPE is 200 characters, too long for partitioned publishing: .* at most 178 characters/);
+    await p.close();
+    await serviceBus.close();
+    await dataverse.close();
   });
 });
