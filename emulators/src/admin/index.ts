@@ -12,5 +12,5 @@ export type { LatencyOption, LatencyProfile } from '../dataverse/http/latency';
 export type { LimitsOption, ServiceProtectionLimits } from '../dataverse/http/serviceProtection';
 export type { ServiceBusEmulatorAdmin, DeadLetteredMessage } from '../servicebus/admin/ServiceBusEmulatorAdmin';
 export type { RefuseAttachesOptions, DelaySendsOptions, FaultsSnapshot } from '../servicebus/admin/FaultInjector';
-export type { EntitySummary } from '../servicebus/core/Broker';
+export type { DroppedDuplicate, EntitySummary } from '../servicebus/core/Broker';
 export type { ShortQueueConfig, ShortTopicConfig } from '../servicebus/configuration/EmulatorConfig';

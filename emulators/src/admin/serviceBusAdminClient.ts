@@ -3,7 +3,7 @@
 // (chaos run, benchmarks, tests). The same operations as the programmatic ServiceBusEmulatorAdmin, typed with its own
 // types (RemoteAdmin keeps the two equal).
 import type { ShortQueueConfig, ShortTopicConfig } from '../servicebus/configuration/EmulatorConfig';
-import type { EntitySummary } from '../servicebus/core/Broker';
+import type { DroppedDuplicate, EntitySummary } from '../servicebus/core/Broker';
 import type { DelaySendsOptions, FaultsSnapshot, RefuseAttachesOptions } from '../servicebus/admin/FaultInjector';
 import type { DeadLetteredMessage, ServiceBusEmulatorAdmin } from '../servicebus/admin/ServiceBusEmulatorAdmin';
 import { adminCall, trimBase, type AdminClientOptions, type RemoteAdmin } from './remote';
@@ -34,6 +34,11 @@ export class ServiceBusAdminClient implements RemoteAdmin<ServiceBusEmulatorAdmi
   /** Dead-lettered messages of a queue or subscription (`topic/Subscriptions/sub`), oldest first; nothing is removed. */
   async peekDeadLetters(entity: string, maxCount = 100): Promise<DeadLetteredMessage[]> {
     return (await this.call<{ messages: DeadLetteredMessage[] }>('GET', `entities/${encodeURIComponent(entity)}/deadletters?max=${maxCount}`)).messages;
+  }
+
+  /** Sends of a queue or topic that duplicate detection dropped, oldest first. */
+  async droppedDuplicates(entity: string, maxCount = 10_000): Promise<DroppedDuplicate[]> {
+    return (await this.call<{ dropped: DroppedDuplicate[] }>('GET', `entities/${encodeURIComponent(entity)}/duplicates?max=${maxCount}`)).dropped;
   }
 
   /** Closes every client connection abruptly; resolves with how many were open. */

@@ -20,5 +20,5 @@ export type {
 } from './configuration/EmulatorConfig';
 export type { ServiceBusEmulatorAdmin, DeadLetteredMessage } from './admin/ServiceBusEmulatorAdmin';
 export type { RefuseAttachesOptions, DelaySendsOptions, FaultsSnapshot } from './admin/FaultInjector';
-export type { EntitySummary } from './core/Broker';
+export type { DroppedDuplicate, EntitySummary } from './core/Broker';
 export { ADMIN_WRITE_HEADER } from '../shared/localSurface';

@@ -1,4 +1,9 @@
 // Duplicate detection, scheduled messages, time-to-live, topics with correlation-filter subscriptions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_WRITE_HEADER } from '@dataverse-outbox/emulators/servicebus';
+import { ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
 import { startHarness, sleep, eventually, type Harness } from './support';
 
 describe('Service Bus emulator: entity features', () => {
@@ -39,6 +44,51 @@ describe('Service Bus emulator: entity features', () => {
     await sender.sendMessages({ body: 5, messageId: 'same' });
     const later = await receiver.receiveMessages(10, { maxWaitTimeInMs: 1500 });
     expect(later.map((m) => m.body)).toEqual([5]);
+  });
+
+  it('lists each send that duplicate detection dropped, with when its messageId was first accepted; kept across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-dropped-'));
+    const entities = { queues: [{ name: 'Dedupe-Listed', requiresDuplicateDetection: true }, { name: 'plain' }] };
+    try {
+      const first = await startHarness(entities, { dataFile: join(dir, 'sb.sqlite') });
+      const sender = first.client.createSender('dedupe-listed');
+      const before = Date.now();
+      await sender.sendMessages({ body: 1, messageId: 'once' });
+      await sender.sendMessages({ body: 2, messageId: 'twice' });
+      await sender.sendMessages([{ body: 3, messageId: 'twice' }, { body: 4, messageId: 'thrice' }]);
+      await sender.sendMessages({ body: 5, messageId: 'twice' });
+      await first.client.createSender('plain').sendMessages([{ body: 6, messageId: 'x' }, { body: 7, messageId: 'x' }]);
+      const dropped = first.emulator.droppedDuplicates('dedupe-listed');
+      expect(dropped.map((d) => [d.entity, d.messageId])).toEqual([
+        ['Dedupe-Listed', 'twice'],
+        ['Dedupe-Listed', 'twice'],
+      ]);
+      // Both drops name the first accepted send, not the previous drop.
+      expect(new Set(dropped.map((d) => d.firstSeenAt)).size).toBe(1);
+      for (const d of dropped) expect(before <= d.firstSeenAt && d.firstSeenAt <= d.droppedAt).toBe(true);
+      // Without duplicate detection nothing is dropped, so nothing is listed.
+      expect(first.emulator.droppedDuplicates('plain')).toEqual([]);
+      expect(() => first.emulator.droppedDuplicates('nope')).toThrow(/nope/);
+      // The HTTP admin endpoint and its typed client give the same list; max bounds it.
+      const admin = new ServiceBusAdminClient(first.emulator.adminUrl);
+      expect(await admin.droppedDuplicates('dedupe-listed')).toEqual(dropped);
+      expect(await admin.droppedDuplicates('dedupe-listed', 1)).toEqual(dropped.slice(0, 1));
+      const missing = await fetch(`${first.emulator.adminUrl}/entities/nope/duplicates`, { headers: { [ADMIN_WRITE_HEADER]: '1' } });
+      expect(missing.status).toBe(404);
+      await first.close();
+
+      const second = await startHarness(entities, { dataFile: join(dir, 'sb.sqlite') });
+      try {
+        expect(second.emulator.droppedDuplicates('dedupe-listed')).toEqual(dropped);
+        // The detection history survived too: a fourth send of 'twice' is dropped and listed.
+        await second.client.createSender('dedupe-listed').sendMessages({ body: 8, messageId: 'twice' });
+        expect(second.emulator.droppedDuplicates('dedupe-listed').map((d) => d.messageId)).toEqual(['twice', 'twice', 'twice']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps duplicates when the entity does not require duplicate detection', async () => {

@@ -98,18 +98,26 @@ export class AdminServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const deadLetters = /^\/entities\/(.+)\/deadletters$/.exec(path);
+    const duplicates = /^\/entities\/(.+)\/duplicates$/.exec(path);
+    const entityOf = (encoded: string): string => {
+      try {
+        return decodeURIComponent(encoded);
+      } catch {
+        throw new HttpError(400, 'The entity name in the path is not valid percent-encoding.');
+      }
+    };
 
     if (method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
     if (method === 'GET' && path === '/entities') return send(res, 200, { entities: this.admin.listEntities() });
     if (method === 'GET' && deadLetters) {
       const max = Number(url.searchParams.get('max') ?? '100');
-      let entity: string;
-      try {
-        entity = decodeURIComponent(deadLetters[1]!);
-      } catch {
-        throw new HttpError(400, 'The entity name in the path is not valid percent-encoding.');
-      }
+      const entity = entityOf(deadLetters[1]!);
       return send(res, 200, { entity, messages: this.admin.peekDeadLetters(entity, Number.isFinite(max) && max > 0 ? max : 100) });
+    }
+    if (method === 'GET' && duplicates) {
+      const max = Number(url.searchParams.get('max') ?? '10000');
+      const entity = entityOf(duplicates[1]!);
+      return send(res, 200, { entity, dropped: this.admin.droppedDuplicates(entity, Number.isInteger(max) && max > 0 ? max : 10_000) });
     }
     if (method === 'POST' && path === '/entities') {
       const body = await readJson(req);

@@ -1,7 +1,7 @@
 // The emulator's admin operations, shared by the programmatic API and the admin HTTP endpoint.
 import { message as amqpMessage } from 'rhea';
 import { buildEmulatorConfig, toEntityDefinitions, type ShortQueueConfig, type ShortTopicConfig } from '../configuration/EmulatorConfig';
-import type { Broker, EntitySummary } from '../core/Broker';
+import type { Broker, DroppedDuplicate, EntitySummary } from '../core/Broker';
 import type { DelaySendsOptions, FaultInjector, FaultsSnapshot, RefuseAttachesOptions } from './FaultInjector';
 
 export interface DeadLetteredMessage {
@@ -22,6 +22,8 @@ export interface ServiceBusEmulatorAdmin {
   listEntities(): EntitySummary[];
   /** Dead-lettered messages of a queue or subscription (`topic/Subscriptions/sub`), oldest first; nothing is removed. */
   peekDeadLetters(entity: string, maxCount?: number): DeadLetteredMessage[];
+  /** Sends of a queue or topic that duplicate detection dropped, oldest first (kept across restarts with a data file). */
+  droppedDuplicates(entity: string, maxCount?: number): DroppedDuplicate[];
   /** Closes every client connection abruptly; returns how many were open. */
   dropAllConnections(): number;
   /** Refuses attaches (com.microsoft:server-busy, which the SDK retries) for a while, for one entity or all. */
@@ -67,6 +69,7 @@ export function createAdmin(broker: Broker, faults: FaultInjector, dropAllConnec
         body: decodeBody(d.message.payload),
       }));
     },
+    droppedDuplicates: (entity, maxCount = 10_000) => broker.droppedDuplicates(entity, maxCount),
     dropAllConnections,
     refuseAttaches: (options) => faults.refuseAttaches(options),
     delaySends: (options) => faults.delaySends(options),

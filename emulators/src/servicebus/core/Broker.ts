@@ -51,6 +51,14 @@ export type Disposition =
   | { kind: 'defer'; propertiesToModify?: PropertiesToModify }
   | { kind: 'deadletter'; reason?: string; description?: string; propertiesToModify?: PropertiesToModify };
 
+/** A send duplicate detection dropped: its messageId was accepted at `firstSeenAt` (epoch ms) within the window. */
+export interface DroppedDuplicate {
+  entity: string;
+  messageId: string;
+  firstSeenAt: number;
+  droppedAt: number;
+}
+
 export interface EntitySummary {
   name: string;
   kind: 'queue' | 'subscription';
@@ -265,6 +273,7 @@ export class Broker {
         const seenAt = entity.seenMessageIds.get(messageId);
         if (seenAt !== undefined && seenAt > now - entity.settings.duplicateDetectionHistoryTimeWindowInMs) {
           sequenceNumbers.push(undefined);
+          this.store.recordDroppedDuplicate(entity.key, messageId, seenAt, now);
           continue;
         }
         entity.seenMessageIds.set(messageId, now);
@@ -304,6 +313,16 @@ export class Broker {
       if (queue.add(message, after)) this.wake(queue);
     }
     return sequenceNumbers;
+  }
+
+  /**
+   * Sends of a queue or topic that duplicate detection dropped, oldest first (Azure keeps no such list: the emulator's
+   * admin API offers it so a test can tell a message sent twice from one sent once).
+   */
+  droppedDuplicates(address: string, maxCount: number): DroppedDuplicate[] {
+    const key = this.sendEntity(address);
+    const name = this.sendEntities.get(key)!.name;
+    return this.store.droppedDuplicates(key, maxCount).map((d) => ({ entity: name, ...d }));
   }
 
   /** Cancels scheduled messages (every subscription's copy, for a topic). Unknown numbers are ignored, as in Azure. */

@@ -81,6 +81,9 @@ export class MessageStore {
       CREATE TABLE IF NOT EXISTS session_states (entity TEXT NOT NULL, session_id TEXT NOT NULL, state BLOB NOT NULL,
         PRIMARY KEY (entity, session_id)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS rule_sets (entity TEXT PRIMARY KEY, definitions TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS dropped_duplicates (entity TEXT NOT NULL, message_id TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
+        dropped_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS dropped_duplicates_entity ON dropped_duplicates (entity, dropped_at);
     `);
     this.statements = {
       insert: this.db.prepare(
@@ -102,6 +105,10 @@ export class MessageStore {
       setSessionState: this.db.prepare('INSERT OR REPLACE INTO session_states (entity, session_id, state) VALUES (?, ?, ?)'),
       clearSessionState: this.db.prepare('DELETE FROM session_states WHERE entity = ? AND session_id = ?'),
       saveRuleSet: this.db.prepare('INSERT OR REPLACE INTO rule_sets (entity, definitions) VALUES (?, ?)'),
+      droppedDuplicate: this.db.prepare('INSERT INTO dropped_duplicates (entity, message_id, first_seen_at, dropped_at) VALUES (?, ?, ?, ?)'),
+      readDroppedDuplicates: this.db.prepare(
+        'SELECT message_id, first_seen_at, dropped_at FROM dropped_duplicates WHERE entity = ? ORDER BY dropped_at, rowid LIMIT ?',
+      ),
     };
   }
 
@@ -165,6 +172,20 @@ export class MessageStore {
 
   rememberMessageId(entity: string, messageId: string, seenAt: number): void {
     this.queue(() => this.statements.duplicate.run(entity, messageId, seenAt));
+  }
+
+  /** A send dropped by duplicate detection (kept for the admin API: a harness counts what was sent twice). */
+  recordDroppedDuplicate(entity: string, messageId: string, firstSeenAt: number, droppedAt: number): void {
+    this.queue(() => this.statements.droppedDuplicate.run(entity, messageId, firstSeenAt, droppedAt));
+  }
+
+  /** Committed drops of an entity, oldest first. */
+  droppedDuplicates(entity: string, maxCount: number): Array<{ messageId: string; firstSeenAt: number; droppedAt: number }> {
+    return (this.statements.readDroppedDuplicates.all(entity, maxCount) as Array<{ message_id: string; first_seen_at: number; dropped_at: number }>).map((r) => ({
+      messageId: r.message_id,
+      firstSeenAt: r.first_seen_at,
+      droppedAt: r.dropped_at,
+    }));
   }
 
   forgetMessageIdsBefore(entity: string, before: number): void {
