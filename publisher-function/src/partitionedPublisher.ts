@@ -18,6 +18,7 @@ import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { getOutboxHealth } from './health';
 import { OutboxPublisher, type PublisherOptions, type RunForResult } from './publisher';
 import { AckListener } from './servicebus/ackListener';
+import { PendingAgeGauge } from './pendingAgeGauge';
 import { runDeadLetterMonitor, type DeadLetterMonitorResult } from './servicebus/deadLetterMonitor';
 
 /** The Dataverse clients of the partitions (one application user each); closed with the publisher. */
@@ -84,8 +85,7 @@ export class PartitionedPublisher {
   /** The whole scope's rows (no slot range): acknowledgements, health and the stall gauge. */
   readonly store: DataverseOutboxStore;
   private ackListener?: AckListener;
-  private pendingAgeTimer?: NodeJS.Timeout;
-  private pendingAgeRunning?: Promise<number | undefined>;
+  private readonly pendingAge: PendingAgeGauge;
   private settingsRecheckedAt = 0;
   private lastRound?: BalanceRound;
 
@@ -98,6 +98,7 @@ export class PartitionedPublisher {
     this.durationInMs = options.leaseDurationInMs ?? DEFAULT_LEASE_DURATION_MS;
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.store = new DataverseOutboxStore(options.dataverse);
+    this.pendingAge = new PendingAgeGauge(this.store, this.clock, options.metrics, this.logger, { scope: this.scope });
     this.settingsSource = new RefreshingSettings({
       read: async (o) => parseSettings(await readSettingsFromDataverse(options.dataverse, o), options.appSettings ?? process.env),
       refreshIntervalInMs: options.settingsRefreshIntervalInMs ?? 300_000,
@@ -143,22 +144,9 @@ export class PartitionedPublisher {
     return this.heldPartitions.length > 0;
   }
 
-  /** Age in seconds of the oldest Pending row of the scope (the stall gauge; see OutboxPublisher.measurePendingAge). */
+  /** Age in seconds of the oldest Pending row of the scope (the stall gauge), or undefined when unreadable. */
   measurePendingAge(options: OperationOptions = {}): Promise<number | undefined> {
-    this.pendingAgeRunning ??= (async () => {
-      try {
-        const oldest = await this.store.oldestPending(options);
-        const age = oldest?.createdOn ? Math.max(0, Math.round((this.clock.now().getTime() - oldest.createdOn.getTime()) / 1000)) : 0;
-        this.options.metrics?.pendingAge?.(age);
-        return age;
-      } catch (e) {
-        this.logger.warn('could not measure the oldest pending age', { scope: this.scope, error: describeError(e) });
-        return undefined;
-      } finally {
-        this.pendingAgeRunning = undefined;
-      }
-    })();
-    return this.pendingAgeRunning;
+    return this.pendingAge.measure(options);
   }
 
   /** Every lane's publisher (tests, metrics). */
@@ -347,17 +335,11 @@ export class PartitionedPublisher {
       this.ackListener.start();
     }
     // Every running instance reports, partitions or not: a starved or switched-off publisher is the stall to alert on.
-    const ageEvery = this.options.pendingAgeIntervalInMs ?? 60_000;
-    if (ageEvery > 0) {
-      void this.measurePendingAge();
-      this.pendingAgeTimer = setInterval(() => void this.measurePendingAge(), ageEvery);
-    }
+    this.pendingAge.start(this.options.pendingAgeIntervalInMs ?? 60_000);
   }
 
   private async stopAll(): Promise<void> {
-    if (this.pendingAgeTimer) clearInterval(this.pendingAgeTimer);
-    this.pendingAgeTimer = undefined;
-    await this.pendingAgeRunning;
+    await this.pendingAge.stop();
     await Promise.all([...this.lanes.values()].map((l) => this.closeLane(l, 'stopping')));
     await this.ackListener?.close();
     this.ackListener = undefined;

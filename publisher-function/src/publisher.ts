@@ -23,6 +23,7 @@ import { DataverseOutboxStore } from './dataverse/outboxStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { getOutboxHealth } from './health';
 import { AckListener } from './servicebus/ackListener';
+import { PendingAgeGauge } from './pendingAgeGauge';
 import { runDeadLetterMonitor, type DeadLetterMonitorResult } from './servicebus/deadLetterMonitor';
 import { ServiceBusMessageSender } from './servicebus/sender';
 
@@ -110,8 +111,7 @@ export class OutboxPublisher {
   private readonly loop: HostLoop<OutboxSettings, PublishCycleResult>;
   private ackListener?: AckListener;
   private dlqTimer?: NodeJS.Timeout;
-  private pendingAgeTimer?: NodeJS.Timeout;
-  private pendingAgeRunning?: Promise<number | undefined>;
+  private readonly pendingAge: PendingAgeGauge;
   private dlqRunning?: Promise<unknown>;
   /** Time of the last successful publish by this instance. */
   lastPublishedAt?: Date;
@@ -125,6 +125,7 @@ export class OutboxPublisher {
     this.partition = options.partition ?? { index: 0, count: 1 };
     const slots = this.partition.count > 1 ? partitionSlotRange(this.partition.index, this.partition.count) : undefined;
     this.store = new DataverseOutboxStore(options.dataverse, slots ? { partitionSlots: { ...slots, unassigned: this.partition.index === 0 } } : {});
+    this.pendingAge = new PendingAgeGauge(this.store, this.clock, this.metrics, this.logger, { scope: this.scope });
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
     this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
     this.lease = new LeaseKeeper(this.leaseStore, {
@@ -271,19 +272,13 @@ export class OutboxPublisher {
       }, dlqEvery);
     }
     // Every running instance reports, lease or not: a switched-off or starved publisher is exactly the stall to alert on.
-    const ageEvery = this.options.pendingAgeIntervalInMs ?? 60_000;
-    if (ageEvery > 0) {
-      void this.measurePendingAge();
-      this.pendingAgeTimer = setInterval(() => void this.measurePendingAge(), ageEvery);
-    }
+    this.pendingAge.start(this.options.pendingAgeIntervalInMs ?? 60_000);
   }
 
   private async stopSideJobs(): Promise<void> {
     if (this.dlqTimer) clearInterval(this.dlqTimer);
     this.dlqTimer = undefined;
-    if (this.pendingAgeTimer) clearInterval(this.pendingAgeTimer);
-    this.pendingAgeTimer = undefined;
-    await this.pendingAgeRunning;
+    await this.pendingAge.stop();
     await this.ackListener?.close();
     this.ackListener = undefined;
     await this.dlqRunning?.catch(() => undefined);
@@ -295,20 +290,7 @@ export class OutboxPublisher {
    * Returns it in seconds (0 when none is Pending), or undefined when Dataverse could not be read.
    */
   measurePendingAge(options: OperationOptions = {}): Promise<number | undefined> {
-    this.pendingAgeRunning ??= (async () => {
-      try {
-        const oldest = await this.store.oldestPending(options);
-        const age = oldest?.createdOn ? Math.max(0, Math.round((this.clock.now().getTime() - oldest.createdOn.getTime()) / 1000)) : 0;
-        this.metrics.pendingAge?.(age);
-        return age;
-      } catch (e) {
-        this.logger.warn('could not measure the oldest pending age', { scope: this.scope, error: describeError(e) });
-        return undefined;
-      } finally {
-        this.pendingAgeRunning = undefined;
-      }
-    })();
-    return this.pendingAgeRunning;
+    return this.pendingAge.measure(options);
   }
 
   /** One pass of the dead-letter monitor over the allowed targets. */
