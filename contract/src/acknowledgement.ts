@@ -1,6 +1,8 @@
 // The acknowledgement message (spec "Acknowledgement message"): what a consumer sends to obx_AckQueue after it handled
 // (or rejected) a message, built by the consumer toolkit and parsed by the publisher's ack listener. One definition of
 // the wire shape, so the two sides cannot drift apart. Browser-safe: no Node, Azure or DOM types (bytes are decoded here).
+// Two forms: one acknowledgement per message (the spec's, what every consumer sends), and a batch (one message, a JSON
+// array of the same acknowledgement objects, its own subject), which the consumer toolkit sends when several are ready.
 import { MessageProperties } from './generated/names';
 import { describeValue, normaliseGuid, requireGuid } from './identifiers';
 
@@ -57,22 +59,142 @@ const MAX_SERVICE_BUS_MESSAGE_ID = 128;
  * Throws InvalidIdentifierError when outboxId is no GUID: the publisher could only dead-letter such an ack.
  */
 export function toAcknowledgementMessage(ack: Acknowledgement): AcknowledgementMessage {
-  const outboxId = requireGuid(ack.outboxId, 'acknowledgement outboxId');
-  const body: AcknowledgementBody = {
-    outboxId,
+  return singleMessage(ack, acknowledgementBody(ack));
+}
+
+/** The spec's JSON body of one acknowledgement (InvalidIdentifierError when outboxId is no GUID). */
+function acknowledgementBody(ack: Acknowledgement): AcknowledgementBody {
+  return {
+    outboxId: requireGuid(ack.outboxId, 'acknowledgement outboxId'),
     messageId: ack.messageId,
     outcome: ack.outcome,
     ...(ack.reason === undefined ? {} : { reason: ack.reason }),
     processedAt: ack.processedAt.toISOString(),
   };
+}
+
+function singleMessage(ack: Acknowledgement, body: AcknowledgementBody): AcknowledgementMessage {
   return {
     messageId: `${ack.messageId}:ack:${ack.outcome}`.slice(0, MAX_SERVICE_BUS_MESSAGE_ID),
     contentType: 'application/json',
     subject: acknowledgementSubject,
-    correlationId: outboxId,
+    correlationId: body.outboxId,
     body,
-    applicationProperties: { [MessageProperties.outboxMessageId]: ack.messageId, [MessageProperties.outboxId]: outboxId },
+    applicationProperties: { [MessageProperties.outboxMessageId]: ack.messageId, [MessageProperties.outboxId]: body.outboxId },
   };
+}
+
+/** The Service Bus subject of a message that carries several acknowledgements (see AcknowledgementBatchMessage). */
+export const acknowledgementBatchSubject = 'OutboxAcknowledgementBatch';
+
+/**
+ * Most acknowledgements in one batch message, built or read. The publisher applies a batch message as a whole (it is
+ * settled once every ack in it is), so a bound keeps one message's work to a few Dataverse requests; a longer array
+ * from some other sender is refused as a whole (AckBatchTooLarge) rather than read.
+ */
+export const MAX_ACKNOWLEDGEMENTS_PER_BATCH = 1000;
+
+/**
+ * Most UTF-8 bytes of a batch body built here. Service Bus Standard caps a message at 256 KB with its headers and
+ * properties; a batch stays well inside, so it fits any ack queue (Premium allows more, never less).
+ */
+export const MAX_ACKNOWLEDGEMENT_BATCH_BYTES = 192 * 1024;
+
+/**
+ * Several acknowledgements in one Service Bus message: one send, one message stored and billed, one receive and one
+ * settlement at the publisher, where one message per ack cost each of those per ack. The body is a JSON array of the
+ * spec's acknowledgement objects, unchanged. No correlation id or ack properties (they name one row), and no message id
+ * from here: a batch has no identity duplicate detection could use (a resent ack lands in another batch), so the
+ * sender gives it a unique one; a batch applied twice is harmless, like any ack.
+ */
+export interface AcknowledgementBatchMessage {
+  contentType: 'application/json';
+  subject: typeof acknowledgementBatchSubject;
+  body: AcknowledgementBody[];
+}
+
+export interface AcknowledgementBatchLimits {
+  /** Acknowledgements per batch message at most. Default (and upper bound) MAX_ACKNOWLEDGEMENTS_PER_BATCH. */
+  maxAcknowledgements?: number;
+  /** UTF-8 bytes of a batch body at most. Default MAX_ACKNOWLEDGEMENT_BATCH_BYTES. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * One batch message for these acknowledgements (2 or more; 1 works too, but toAcknowledgementMessages sends a lone ack
+ * in the spec's single form). RangeError when there are none, more than MAX_ACKNOWLEDGEMENTS_PER_BATCH, or a body
+ * above MAX_ACKNOWLEDGEMENT_BATCH_BYTES (toAcknowledgementMessages splits instead); InvalidIdentifierError for an
+ * outboxId that is no GUID.
+ */
+export function toAcknowledgementBatchMessage(acks: readonly Acknowledgement[]): AcknowledgementBatchMessage {
+  if (acks.length === 0) throw new RangeError('an acknowledgement batch needs at least one acknowledgement');
+  if (acks.length > MAX_ACKNOWLEDGEMENTS_PER_BATCH) throw new RangeError(`an acknowledgement batch holds at most ${MAX_ACKNOWLEDGEMENTS_PER_BATCH} acknowledgements, got ${acks.length}`);
+  const body = acks.map(acknowledgementBody);
+  const bytes = batchBytes(body.map(bodyBytes));
+  if (bytes > MAX_ACKNOWLEDGEMENT_BATCH_BYTES) throw new RangeError(`an acknowledgement batch body is at most ${MAX_ACKNOWLEDGEMENT_BATCH_BYTES} bytes, got ${bytes}`);
+  return batchMessage(body);
+}
+
+function batchMessage(body: AcknowledgementBody[]): AcknowledgementBatchMessage {
+  return { contentType: 'application/json', subject: acknowledgementBatchSubject, body };
+}
+
+/**
+ * The messages for these acknowledgements, in their order: batch messages within the limits, and the single form for
+ * an ack that is alone (one ack in all, the last one left over, or one too large to share a message). InvalidIdentifierError
+ * for an outboxId that is no GUID (nothing is built then).
+ */
+export function toAcknowledgementMessages(acks: readonly Acknowledgement[], limits: AcknowledgementBatchLimits = {}): Array<AcknowledgementMessage | AcknowledgementBatchMessage> {
+  const maxCount = limits.maxAcknowledgements ?? MAX_ACKNOWLEDGEMENTS_PER_BATCH;
+  const maxBytes = limits.maxBodyBytes ?? MAX_ACKNOWLEDGEMENT_BATCH_BYTES;
+  if (!Number.isInteger(maxCount) || maxCount < 1 || maxCount > MAX_ACKNOWLEDGEMENTS_PER_BATCH) {
+    throw new RangeError(`maxAcknowledgements must be a whole number from 1 to ${MAX_ACKNOWLEDGEMENTS_PER_BATCH}, got ${maxCount}`);
+  }
+  if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_ACKNOWLEDGEMENT_BATCH_BYTES) {
+    throw new RangeError(`maxBodyBytes must be a whole number from 1 to ${MAX_ACKNOWLEDGEMENT_BATCH_BYTES}, got ${maxBytes}`);
+  }
+  const bodies = acks.map(acknowledgementBody);
+  const messages: Array<AcknowledgementMessage | AcknowledgementBatchMessage> = [];
+  let start = 0;
+  // "[" + "]": an element adds its own bytes plus one comma after the first.
+  let bytes = 2;
+  const flush = (end: number): void => {
+    if (end - start === 1) messages.push(singleMessage(acks[start]!, bodies[start]!));
+    else if (end > start) messages.push(batchMessage(bodies.slice(start, end)));
+    start = end;
+    bytes = 2;
+  };
+  for (let i = 0; i < bodies.length; i++) {
+    const size = bodyBytes(bodies[i]!);
+    if (i > start && (i - start >= maxCount || bytes + 1 + size > maxBytes)) flush(i);
+    bytes += size + (i > start ? 1 : 0);
+  }
+  flush(bodies.length);
+  return messages;
+}
+
+/** UTF-8 bytes of one element as JSON.stringify writes it. */
+function bodyBytes(body: AcknowledgementBody): number {
+  return utf8Length(JSON.stringify(body));
+}
+
+function batchBytes(elementBytes: readonly number[]): number {
+  return elementBytes.reduce((sum, n) => sum + n, 2 + Math.max(0, elementBytes.length - 1));
+}
+
+/** UTF-8 length of a string (an unpaired surrogate counts as the 3 bytes of U+FFFD, as encoders write it). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /**
@@ -90,6 +212,10 @@ export const MalformedAcknowledgementReasons = {
   InvalidOutboxId: 'InvalidOutboxId',
   /** `outcome` is not "processed" or "rejected". */
   InvalidOutcome: 'InvalidOutcome',
+  /** A message with the batch subject whose body is not a JSON array (the whole message). */
+  BatchNotAnArray: 'AckBatchNotAnArray',
+  /** A batch of more than MAX_ACKNOWLEDGEMENTS_PER_BATCH acknowledgements (the whole message, none of it read). */
+  BatchTooLarge: 'AckBatchTooLarge',
 } as const;
 export type MalformedAcknowledgementReason = (typeof MalformedAcknowledgementReasons)[keyof typeof MalformedAcknowledgementReasons];
 
@@ -116,30 +242,72 @@ function field(body: object, name: keyof AcknowledgementBody): unknown {
  * that is not the spec's ack gets a reason from the closed set and a readable problem (never the body itself).
  */
 export function parseAcknowledgement(body: unknown): ParsedAcknowledgement {
+  const read = readBody(body);
+  return 'value' in read ? readAcknowledgement(read.value, '') : read;
+}
+
+/**
+ * Parses a received acknowledgement message of either form: one result per acknowledgement, in the order of the
+ * batch (a malformed element gets its own reason and never stops the others; a single ack is a list of one). When the
+ * message as a whole cannot be read (not JSON, a batch that is no array or is longer than MAX_ACKNOWLEDGEMENTS_PER_BATCH)
+ * one malformed result stands for it. An empty batch gives no results.
+ *
+ * The subject tells the forms apart: acknowledgementBatchSubject is a batch, any other subject the spec's single ack
+ * (so a JSON array under a single ack's subject stays AckNotAnObject). A host that cannot say (the Functions trigger
+ * passes bodies alone) gives undefined, and the body decides: an array is a batch, each element checked as any ack.
+ */
+export function parseAcknowledgements(body: unknown, subject?: unknown): ParsedAcknowledgement[] {
+  const subjectKnown = subject !== undefined && subject !== null;
+  const batch = subject === acknowledgementBatchSubject;
+  if (subjectKnown && !batch) return [parseAcknowledgement(body)];
+  const read = readBody(body);
+  if (!('value' in read)) return [read];
+  const value = read.value;
+  if (!Array.isArray(value)) {
+    return batch
+      ? [malformed(MalformedAcknowledgementReasons.BatchNotAnArray, `ack batch body is not a JSON array (got ${value === null ? 'null' : typeof value === 'object' ? 'an object' : describeValue(value)})`)]
+      : [readAcknowledgement(value, '')];
+  }
+  if (value.length > MAX_ACKNOWLEDGEMENTS_PER_BATCH) {
+    return [malformed(MalformedAcknowledgementReasons.BatchTooLarge, `ack batch holds ${value.length} acknowledgements; at most ${MAX_ACKNOWLEDGEMENTS_PER_BATCH}`)];
+  }
+  // An index loop, not map: a hole in an array handed over as is (never from JSON) is an element all the same.
+  const results: ParsedAcknowledgement[] = [];
+  for (let i = 0; i < value.length; i++) results.push(readAcknowledgement(value[i], `ack ${i + 1} of ${value.length} in the batch: `));
+  return results;
+}
+
+/** The body as a value: bytes decoded as UTF-8, text parsed as JSON, anything else as it is. */
+function readBody(body: unknown): { value: unknown } | { problem: string; reason: MalformedAcknowledgementReason } {
   let value = body;
   // isView, not instanceof: a Node Buffer or a typed array from another realm (a test sandbox) is bytes all the same.
   if (ArrayBuffer.isView(value)) {
     const text = decodeUtf8(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-    if (text === undefined) return malformed(MalformedAcknowledgementReasons.NotJson, 'ack body is not UTF-8 text');
+    if (text === undefined) return { reason: MalformedAcknowledgementReasons.NotJson, problem: 'ack body is not UTF-8 text' };
     value = text;
   }
   if (typeof value === 'string') {
     try {
       value = JSON.parse(value);
     } catch {
-      return malformed(MalformedAcknowledgementReasons.NotJson, 'ack body is not JSON');
+      return { reason: MalformedAcknowledgementReasons.NotJson, problem: 'ack body is not JSON' };
     }
   }
+  return { value };
+}
+
+/** One acknowledgement object (a whole body, or one element of a batch: `where` then prefixes its problem). */
+function readAcknowledgement(value: unknown, where: string): ParsedAcknowledgement {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return malformed(MalformedAcknowledgementReasons.NotAnObject, `ack body is not a JSON object (got ${Array.isArray(value) ? 'an array' : describeValue(value)})`);
+    return malformed(MalformedAcknowledgementReasons.NotAnObject, `${where}${where ? 'ack' : 'ack body'} is not a JSON object (got ${Array.isArray(value) ? 'an array' : describeValue(value)})`);
   }
   const rawId = field(value, 'outboxId');
-  if (rawId === undefined || rawId === null || rawId === '') return malformed(MalformedAcknowledgementReasons.MissingOutboxId, 'ack has no outboxId');
+  if (rawId === undefined || rawId === null || rawId === '') return malformed(MalformedAcknowledgementReasons.MissingOutboxId, `${where}ack has no outboxId`);
   const outboxId = normaliseGuid(rawId);
-  if (outboxId === undefined) return malformed(MalformedAcknowledgementReasons.InvalidOutboxId, `ack outboxId must be a GUID, got ${describeValue(rawId)}`);
+  if (outboxId === undefined) return malformed(MalformedAcknowledgementReasons.InvalidOutboxId, `${where}ack outboxId must be a GUID, got ${describeValue(rawId)}`);
   const outcome = field(value, 'outcome');
   if (outcome !== 'processed' && outcome !== 'rejected') {
-    return malformed(MalformedAcknowledgementReasons.InvalidOutcome, `ack outcome must be "processed" or "rejected", got ${describeValue(outcome)}`);
+    return malformed(MalformedAcknowledgementReasons.InvalidOutcome, `${where}ack outcome must be "processed" or "rejected", got ${describeValue(outcome)}`);
   }
   // processedAt is the consumer's clock: informative only, so an unreadable or out-of-range value becomes "now".
   const rawAt = field(value, 'processedAt');

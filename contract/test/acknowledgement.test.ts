@@ -4,10 +4,18 @@ import {
   InvalidIdentifierError,
   MalformedAcknowledgementReasons,
   MessageProperties,
+  MAX_ACKNOWLEDGEMENT_BATCH_BYTES,
+  MAX_ACKNOWLEDGEMENTS_PER_BATCH,
+  acknowledgementBatchSubject,
   acknowledgementSubject,
   parseAcknowledgement,
+  parseAcknowledgements,
+  toAcknowledgementBatchMessage,
   toAcknowledgementMessage,
+  toAcknowledgementMessages,
   type Acknowledgement,
+  type AcknowledgementBatchMessage,
+  type AcknowledgementMessage,
   type MalformedAcknowledgementReason,
   type ParsedAcknowledgement,
 } from '../src';
@@ -104,8 +112,9 @@ describe('parseAcknowledgement: every malformed kind has its reason', () => {
         { outboxId: ID, outcome: 'maybe' },
       ].map((b) => problemOf(parseAcknowledgement(b))),
     );
+    for (const b of [{}, new Array(1001).fill({})]) reached.add(problemOf(parseAcknowledgements(b, acknowledgementBatchSubject)[0]!));
     expect([...reached].sort()).toEqual(Object.values(MalformedAcknowledgementReasons).sort());
-    expect(Object.values(MalformedAcknowledgementReasons)).toEqual(['AckNotJson', 'AckNotAnObject', 'MissingOutboxId', 'InvalidOutboxId', 'InvalidOutcome']);
+    expect(Object.values(MalformedAcknowledgementReasons)).toEqual(['AckNotJson', 'AckNotAnObject', 'MissingOutboxId', 'InvalidOutboxId', 'InvalidOutcome', 'AckBatchNotAnArray', 'AckBatchTooLarge']);
   });
 });
 
@@ -166,5 +175,179 @@ describe('parseAcknowledgement: hostile but readable acks', () => {
     const ack = parsed(`{"__proto__":{"reason":"injected"},"outboxId":"${ID}","outcome":"processed","extra":1}`);
     expect(ack.reason).toBeUndefined();
     expect(Object.keys(ack).sort()).toEqual(['messageId', 'outboxId', 'outcome', 'processedAt']);
+  });
+});
+
+describe('acknowledgement batches: many acknowledgements in one message', () => {
+  const ackFor = (i: number, extra: Partial<Acknowledgement> = {}): Acknowledgement => ({
+    outboxId: `0a1b2c3d-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+    messageId: `order-${i}`,
+    outcome: 'processed',
+    processedAt: at,
+    ...extra,
+  });
+  const utf8Bytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value)).length;
+  const isBatch = (m: AcknowledgementMessage | AcknowledgementBatchMessage): m is AcknowledgementBatchMessage => m.subject === acknowledgementBatchSubject;
+  /** The acks a list of messages carries, read back as the publisher reads them (bytes, with each message's subject). */
+  const readBack = (messages: ReadonlyArray<AcknowledgementMessage | AcknowledgementBatchMessage>): ParsedAcknowledgement[] =>
+    messages.flatMap((m) => parseAcknowledgements(overTheWire(m.body), m.subject));
+
+  it('sends a lone ack in the single form, exactly the spec message (older publishers read it)', () => {
+    const ack = ackFor(1);
+    expect(toAcknowledgementMessages([ack])).toEqual([toAcknowledgementMessage(ack)]);
+    expect(toAcknowledgementMessages([])).toEqual([]);
+  });
+
+  it('puts several acks in one message: its own subject, a JSON array of the spec bodies, read back one result per ack', () => {
+    const acks = [ackFor(1), ackFor(2, { outcome: 'rejected', reason: 'ValidationFailed: amount < 0 „Müller“ 🚚' }), ackFor(3)];
+    const messages = toAcknowledgementMessages(acks);
+    expect(messages).toHaveLength(1);
+    const batch = messages[0]!;
+    expect(batch).toEqual({ contentType: 'application/json', subject: 'OutboxAcknowledgementBatch', body: acks.map((a) => toAcknowledgementMessage(a).body) });
+    expect(acknowledgementBatchSubject).not.toBe(acknowledgementSubject);
+    expect(readBack(messages)).toEqual(acks.map((ack) => ({ ack })));
+    expect(toAcknowledgementBatchMessage(acks)).toEqual(batch);
+  });
+
+  it('splits by count: at most 1,000 acks a message, or fewer when asked; a lone leftover goes in the single form', () => {
+    const acks = Array.from({ length: 2_001 }, (_, i) => ackFor(i));
+    const messages = toAcknowledgementMessages(acks);
+    expect(messages.map((m) => (isBatch(m) ? m.body.length : 1))).toEqual([1000, 1000, 1]);
+    expect(messages.map((m) => m.subject)).toEqual([acknowledgementBatchSubject, acknowledgementBatchSubject, acknowledgementSubject]);
+    expect(toAcknowledgementMessages(acks.slice(0, 1500)).map((m) => (isBatch(m) ? m.body.length : 1))).toEqual([1000, 500]);
+    expect(readBack(messages)).toEqual(acks.map((ack) => ({ ack })));
+    expect(toAcknowledgementMessages(acks.slice(0, 5), { maxAcknowledgements: 2 }).map((m) => (isBatch(m) ? m.body.length : 1))).toEqual([2, 2, 1]);
+    expect(MAX_ACKNOWLEDGEMENTS_PER_BATCH).toBe(1000);
+  });
+
+  it('splits by UTF-8 bytes: every batch body fits, each is as full as the next ack allows, one too large goes alone', () => {
+    // Reasons of mixed width (1-, 2-, 3- and 4-byte characters, and an unpaired surrogate JSON.stringify escapes).
+    const alphabet = ['a', 'é', '€', '🚚', '\ud800', '"', '\n'];
+    const acks = Array.from({ length: 600 }, (_, i) => ackFor(i, { outcome: 'rejected', reason: alphabet[i % alphabet.length]!.repeat(50 + ((i * 37) % 400)) }));
+    acks.splice(100, 0, ackFor(9999, { outcome: 'rejected', reason: 'x'.repeat(MAX_ACKNOWLEDGEMENT_BATCH_BYTES) }));
+    for (const maxBodyBytes of [MAX_ACKNOWLEDGEMENT_BATCH_BYTES, 20_000, 4_096]) {
+      const messages = toAcknowledgementMessages(acks, { maxBodyBytes });
+      expect(readBack(messages)).toEqual(acks.map((ack) => ({ ack: { ...ack, reason: ack.reason!.slice(0, 2000) } })));
+      let next = 0;
+      for (const m of messages) {
+        const count = isBatch(m) ? m.body.length : 1;
+        if (isBatch(m)) {
+          expect(utf8Bytes(m.body)).toBeLessThanOrEqual(maxBodyBytes);
+          expect(count).toBeGreaterThan(1);
+        }
+        const following = acks[next + count];
+        // Tight: the first ack of the next message would not have fitted (or it is the huge one).
+        if (following) expect(utf8Bytes([...acks.slice(next, next + count + 1).map((a) => toAcknowledgementMessage(a).body)])).toBeGreaterThan(maxBodyBytes);
+        next += count;
+      }
+      expect(next).toBe(acks.length);
+      expect(messages.find((m) => !isBatch(m) && m.body.outboxId === ackFor(9999).outboxId)).toBeDefined();
+    }
+  });
+
+  it('counts bytes exactly at the edge', () => {
+    const acks = [ackFor(1, { outcome: 'rejected', reason: '🚚é€' }), ackFor(2)];
+    const exact = utf8Bytes(acks.map((a) => toAcknowledgementMessage(a).body));
+    expect(toAcknowledgementMessages(acks, { maxBodyBytes: exact })).toHaveLength(1);
+    expect(toAcknowledgementMessages(acks, { maxBodyBytes: exact - 1 }).map((m) => m.subject)).toEqual([acknowledgementSubject, acknowledgementSubject]);
+  });
+
+  it('refuses what it cannot build: no acks, more than the bounds, a body too large, an outboxId that is no GUID', () => {
+    expect(() => toAcknowledgementBatchMessage([])).toThrow(RangeError);
+    expect(() => toAcknowledgementBatchMessage(Array.from({ length: 1001 }, (_, i) => ackFor(i)))).toThrow(/at most 1000/);
+    expect(() => toAcknowledgementBatchMessage([ackFor(1, { outcome: 'rejected', reason: 'x'.repeat(MAX_ACKNOWLEDGEMENT_BATCH_BYTES) })])).toThrow(/bytes/);
+    expect(() => toAcknowledgementBatchMessage([ackFor(1), { ...ackFor(2), outboxId: 'nope' }])).toThrow(InvalidIdentifierError);
+    expect(() => toAcknowledgementMessages([ackFor(1), { ...ackFor(2), outboxId: 'nope' }])).toThrow(InvalidIdentifierError);
+    for (const limits of [{ maxAcknowledgements: 0 }, { maxAcknowledgements: 1001 }, { maxAcknowledgements: 1.5 }, { maxBodyBytes: 0 }, { maxBodyBytes: MAX_ACKNOWLEDGEMENT_BATCH_BYTES + 1 }, { maxBodyBytes: Number.NaN }]) {
+      expect(() => toAcknowledgementMessages([ackFor(1)], limits)).toThrow(RangeError);
+    }
+  });
+});
+
+describe('parseAcknowledgements: one result per ack, one bad ack never stops the rest of its batch', () => {
+  const good = (i: number): Record<string, unknown> => ({ outboxId: `0a1b2c3d-0000-4000-8000-${String(i).padStart(12, '0')}`, messageId: `m-${i}`, outcome: 'processed', processedAt: at.toISOString() });
+  const ackOf = (i: number): ParsedAcknowledgement => ({ ack: { outboxId: good(i).outboxId as string, messageId: `m-${i}`, outcome: 'processed', processedAt: at } });
+  const batch = (body: unknown): ParsedAcknowledgement[] => parseAcknowledgements(body, acknowledgementBatchSubject);
+
+  it('gives each malformed element its own reason, naming its place, and reads every other element', () => {
+    const elements: unknown[] = [good(1), null, good(2), 42, 'text', [good(3)], {}, { ...good(4), outboxId: "x') or (1 eq 1" }, { ...good(5), outcome: 'done' }, good(6)];
+    const results = batch(overTheWire(elements));
+    expect(results).toEqual([
+      ackOf(1),
+      { reason: MalformedAcknowledgementReasons.NotAnObject, problem: 'ack 2 of 10 in the batch: ack is not a JSON object (got null)' },
+      ackOf(2),
+      { reason: MalformedAcknowledgementReasons.NotAnObject, problem: 'ack 4 of 10 in the batch: ack is not a JSON object (got number)' },
+      { reason: MalformedAcknowledgementReasons.NotAnObject, problem: 'ack 5 of 10 in the batch: ack is not a JSON object (got "text")' },
+      { reason: MalformedAcknowledgementReasons.NotAnObject, problem: 'ack 6 of 10 in the batch: ack is not a JSON object (got an array)' },
+      { reason: MalformedAcknowledgementReasons.MissingOutboxId, problem: 'ack 7 of 10 in the batch: ack has no outboxId' },
+      { reason: MalformedAcknowledgementReasons.InvalidOutboxId, problem: 'ack 8 of 10 in the batch: ack outboxId must be a GUID, got "x\') or (1 eq 1"' },
+      { reason: MalformedAcknowledgementReasons.InvalidOutcome, problem: 'ack 9 of 10 in the batch: ack outcome must be "processed" or "rejected", got "done"' },
+      ackOf(6),
+    ]);
+  });
+
+  it('never takes an element that is JSON text as an ack (an element must be an object)', () => {
+    expect(problemOf(batch([JSON.stringify(good(1))])[0]!)).toBe(MalformedAcknowledgementReasons.NotAnObject);
+  });
+
+  it('keeps duplicates of one outboxId in one batch as they are (the publisher applies the first, as across messages)', () => {
+    expect(batch([good(1), { ...good(1), outcome: 'rejected', reason: 'late' }, good(1)])).toEqual([
+      ackOf(1),
+      { ack: { ...(ackOf(1) as { ack: Acknowledgement }).ack, outcome: 'rejected', reason: 'late' } },
+      ackOf(1),
+    ]);
+  });
+
+  it('reads an empty batch as no acks, and exactly 1,000 acks in full', () => {
+    expect(batch('[]')).toEqual([]);
+    const full = Array.from({ length: 1000 }, (_, i) => good(i));
+    expect(batch(overTheWire(full))).toEqual(full.map((_, i) => ackOf(i)));
+  });
+
+  it('refuses a batch longer than 1,000 as a whole, without reading its elements, however long it is', () => {
+    expect(batch(new Array(1001).fill(good(1)))).toEqual([{ reason: MalformedAcknowledgementReasons.BatchTooLarge, problem: 'ack batch holds 1001 acknowledgements; at most 1000' }]);
+    const huge = `[${'0,'.repeat(999_999)}0]`;
+    expect(batch(huge)).toEqual([{ reason: MalformedAcknowledgementReasons.BatchTooLarge, problem: 'ack batch holds 1000000 acknowledgements; at most 1000' }]);
+  });
+
+  it.each<[string, unknown, MalformedAcknowledgementReason, string]>([
+    ['an object', overTheWire(good(1)), MalformedAcknowledgementReasons.BatchNotAnArray, 'ack batch body is not a JSON array (got an object)'],
+    ['null', 'null', MalformedAcknowledgementReasons.BatchNotAnArray, 'ack batch body is not a JSON array (got null)'],
+    ['a string', '"[]"', MalformedAcknowledgementReasons.BatchNotAnArray, 'ack batch body is not a JSON array (got "[]")'],
+    ['text that is not JSON', `[${JSON.stringify(good(1))}`, MalformedAcknowledgementReasons.NotJson, 'ack body is not JSON'],
+    ['bytes that are not UTF-8', Uint8Array.from([0x5b, 0xff, 0x5d]), MalformedAcknowledgementReasons.NotJson, 'ack body is not UTF-8 text'],
+  ])('refuses a batch body that is %s as a whole', (_what, body, reason, problem) => {
+    expect(batch(body)).toEqual([{ reason, problem }]);
+  });
+
+  it('survives deep nesting: as the whole body, as an element, inside an element', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(batch(deep).map(problemOf)).toEqual([MalformedAcknowledgementReasons.NotAnObject]);
+    expect(batch(`[${deep},${JSON.stringify(good(1))}]`)).toEqual([expect.objectContaining({ reason: MalformedAcknowledgementReasons.NotAnObject }), ackOf(1)]);
+    expect(batch(`[{"outboxId":"${good(1).outboxId as string}","outcome":"processed","messageId":${deep}}]`)).toEqual([{ ack: expect.objectContaining({ messageId: '' }) }]);
+  });
+
+  it('ignores __proto__ in an element, and reads a hole in an array handed over as is as a bad element', () => {
+    const text = `[{"__proto__":{"outboxId":"${good(9).outboxId as string}","outcome":"processed"}},${JSON.stringify(good(1))}]`;
+    expect(batch(text).map(problemOf)).toEqual([MalformedAcknowledgementReasons.MissingOutboxId, undefined]);
+    const holed: unknown[] = [good(1)];
+    holed[2] = good(2);
+    expect(batch(holed)).toEqual([ackOf(1), { reason: MalformedAcknowledgementReasons.NotAnObject, problem: 'ack 2 of 3 in the batch: ack is not a JSON object (got undefined)' }, ackOf(2)]);
+  });
+
+  it('tells the forms apart by subject; without one (a host that passes bodies alone) by the body', () => {
+    const single = overTheWire(good(1));
+    const array = overTheWire([good(1), good(2)]);
+    // The single subject keeps the spec's rule: an array is no ack.
+    expect(parseAcknowledgements(array, acknowledgementSubject).map(problemOf)).toEqual([MalformedAcknowledgementReasons.NotAnObject]);
+    expect(parseAcknowledgements(single, acknowledgementSubject)).toEqual([ackOf(1)]);
+    expect(parseAcknowledgements(array, 'SomethingElse').map(problemOf)).toEqual([MalformedAcknowledgementReasons.NotAnObject]);
+    expect(parseAcknowledgements(single, 'SomethingElse')).toEqual([ackOf(1)]);
+    for (const unknownSubject of [undefined, null]) {
+      expect(parseAcknowledgements(array, unknownSubject)).toEqual([ackOf(1), ackOf(2)]);
+      expect(parseAcknowledgements(single, unknownSubject)).toEqual([ackOf(1)]);
+      expect(parseAcknowledgements({ ...good(1) }, unknownSubject)).toEqual([ackOf(1)]);
+      expect(parseAcknowledgements('nope', unknownSubject).map(problemOf)).toEqual([MalformedAcknowledgementReasons.NotJson]);
+    }
   });
 });
