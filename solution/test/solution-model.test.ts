@@ -5,11 +5,13 @@ import path from 'node:path';
 import {
   ChangeCheckpoint,
   MAX_PARTITION_COUNT,
+  MESSAGE_FORMATS,
   OutboxLease,
   OutboxMessage,
   OutboxStatus,
   OutboxStatusChoice,
   PARTITION_SLOTS,
+  parseMessageFormats,
   partitionCountProblem,
   SecurityRoles,
   Settings,
@@ -94,6 +96,14 @@ describe('readSolutionModel()', () => {
     expect(variable).toMatchObject({ type: 'Number', defaultValue: '1', appSetting: 'OUTBOX_PARTITION_COUNT', displayName: 'Outbox: partition count' });
     expect(partitionCountProblem(Number(variable?.defaultValue))).toBeUndefined();
     expect(variable?.description).toContain(`1-${MAX_PARTITION_COUNT}`);
+  });
+
+  it('has the message formats setting: JSON, default {} (every target in the default format), which the contract accepts', () => {
+    const variable = model.environmentVariables.find((v) => v.schemaName === Settings.MessageFormats.schemaName);
+    expect(variable).toMatchObject({ type: 'JSON', defaultValue: '{}', appSetting: 'OUTBOX_MESSAGE_FORMATS', displayName: 'Outbox: message formats' });
+    expect(parseMessageFormats(variable?.defaultValue ?? '', 'default', [])).toEqual({ formats: new Map(), problems: [] });
+    // The description names every format the contract knows.
+    for (const format of MESSAGE_FORMATS) expect(variable?.description).toContain(format);
   });
 
   it('carries the system columns a real export has (organization-owned: no owner columns)', () => {

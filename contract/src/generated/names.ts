@@ -165,6 +165,12 @@ export const Settings = {
     defaultValue: '10',
     appSetting: 'OUTBOX_MAX_ATTEMPTS',
   },
+  MessageFormats: {
+    schemaName: 'obx_MessageFormats',
+    type: 'JSON',
+    defaultValue: '{}',
+    appSetting: 'OUTBOX_MESSAGE_FORMATS',
+  },
   PartitionCount: {
     schemaName: 'obx_PartitionCount',
     type: 'Number',

@@ -3,7 +3,7 @@
 // reads the two values it needs itself (retention days, ack queue) so the cleanup job matches what was imported.
 import { readFileSync } from 'node:fs';
 
-import { MAX_PARTITION_COUNT, Settings, describeValue, parseHealthThresholds } from '@dataverse-outbox/contract';
+import { MAX_PARTITION_COUNT, Settings, describeValue, normaliseEntityName, parseHealthThresholds, parseMessageFormats } from '@dataverse-outbox/contract';
 
 import { hasControlCharacter } from './arguments';
 import { DeployError } from './errors';
@@ -83,6 +83,12 @@ export function settingsValueProblems(entries: readonly { SchemaName: string; Va
       problems.push(`${name} contains a control character, got ${describeValue(value)}`);
       continue;
     }
+    if (name === Settings.MessageFormats.schemaName) {
+      // The contract's reader, the one the publisher starts with; each key must be among the file's allowed targets
+      // (the solution default, none, when the file does not set them).
+      problems.push(...parseMessageFormats(value, name, allowedTargetsOf(entries)).problems);
+      continue;
+    }
     if (name === Settings.HealthThresholds.schemaName) {
       // The contract's reader, the one the publisher starts with: a value it would refuse is refused before import.
       problems.push(...parseHealthThresholds(value, name).problems);
@@ -92,6 +98,20 @@ export function settingsValueProblems(entries: readonly { SchemaName: string; Va
     if (problem) problems.push(`${name} ${problem}, got ${describeValue(value)}`);
   }
   return problems;
+}
+
+/** The allowed targets the file sets (normalised), or undefined when they are unusable (reported on their own). */
+function allowedTargetsOf(entries: readonly { SchemaName: string; Value: string }[]): string[] | undefined {
+  const entry = entries.find((e) => e.SchemaName === Settings.AllowedTargets.schemaName);
+  const text = entry && entry.Value !== '' ? entry.Value : Settings.AllowedTargets.defaultValue;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return undefined;
+    const names = parsed.map((t) => normaliseEntityName(t));
+    return names.every((n): n is string => n !== undefined) ? names : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function valueProblem(schemaName: string, type: string, value: string): string | undefined {

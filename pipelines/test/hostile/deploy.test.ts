@@ -117,6 +117,10 @@ describe('deployment settings values', () => {
     ['a misspelt health threshold', [Settings.HealthThresholds.schemaName, '{"maxfailed":1}'], /obx_HealthThresholds has an unknown field "maxfailed"/],
     ['health thresholds that are not JSON', [Settings.HealthThresholds.schemaName, '{maxFailed:1}'], /obx_HealthThresholds is not valid JSON/],
     ['a namespace given as a URL', [Settings.ServiceBusNamespace.schemaName, 'https://contoso.servicebus.windows.net'], /obx_ServiceBusNamespace must be a fully qualified namespace/],
+    // obx_MessageFormats: the contract's reader, with the file's own allowed targets (["orders","invoices"]).
+    ['message formats as an array', [Settings.MessageFormats.schemaName, '["orders"]'], /obx_MessageFormats must be a JSON object of target name -> format/],
+    ['an unknown message format', [Settings.MessageFormats.schemaName, '{"orders":"cloudevents"}'], /obx_MessageFormats entry "orders": the format must be one of "default", "cloudevents-binary", "cloudevents-structured", got "cloudevents"/],
+    ['a message format for a target that is not allowed', [Settings.MessageFormats.schemaName, '{"payments":"cloudevents-binary"}'], /obx_MessageFormats entry "payments": target "payments" is not in the allowed targets \("orders", "invoices"\)/],
     ['a NUL character in a value', [Settings.AckQueue.schemaName, 'outbox\u0000acks'], /obx_AckQueue contains a control character/],
   ];
 
