@@ -32,6 +32,7 @@ import { OutboxMessage } from './generated/names';
 import { describeValue, entityNameProblem, normaliseEntityName, normaliseGuid } from './identifiers';
 import { findJsonValueProblem } from './jsonValues';
 import { partitionSlotOfRow } from './partitions';
+import { MAX_SCHEDULE_AHEAD_MS } from './scheduling';
 
 const col = OutboxMessage.columns;
 const maxLength = OutboxMessage.maxLength;
@@ -60,6 +61,12 @@ export interface OutboxRowInput {
   name?: string;
   /** Not sent after this moment (a Date or an ISO 8601 string). */
   expiresOn?: Date | string;
+  /**
+   * Scheduled event: not sent before this moment (a Date or an ISO 8601 string with a time zone), stored in
+   * obx_nextattempton rounded up to the whole second (Dataverse keeps no milliseconds). A past time means now; more than
+   * a year ahead is refused. It does not hold back later rows of its key (contract/src/scheduling.ts).
+   */
+  notBefore?: Date | string;
 }
 
 /** The input field an OutboxRowError is about; 'message' for the message as a whole. */
@@ -73,7 +80,7 @@ export type OutboxRowErrorCode =
   | 'InvalidTarget'
   /** target is not one of the allowed targets the caller passed. */
   | 'TargetNotAllowed'
-  /** A field is not text, holds control characters, or is not what it names (sourceId a GUID, sourceEntity a logical name, expiresOn a date). */
+  /** A field is not text, holds control characters, or is not what it names (sourceId a GUID, sourceEntity a logical name, expiresOn and notBefore a date). */
   | 'InvalidField'
   /** A text field is longer than its column. */
   | 'FieldTooLong'
@@ -118,6 +125,8 @@ export function isOutboxRowError(error: unknown): error is OutboxRowError {
 export interface OutboxRowOptions {
   /** A new random GUID for the row id (node:crypto in Node, Web Crypto in browsers: the contract has neither). */
   newId(): string;
+  /** The time a past notBefore is compared with. Default: the system clock. */
+  now?(): Date;
   /** When given, a target outside it is refused (TargetNotAllowed); the publisher enforces obx_AllowedTargets anyway. */
   allowedTargets?: readonly string[];
   /** The business row a message without sourceEntity and sourceId names (commitWithOutbox: its first change). */
@@ -208,6 +217,7 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
 
   const source = sourceOf(m, text('sourceEntity'), options.defaultSource, fail);
   const expiresOn = expiresOnOf(m.expiresOn, fail);
+  const notBefore = notBeforeOf(m.notBefore, options.now ? options.now() : new Date(), fail);
   if (!('payload' in m) || m.payload === undefined) throw fail('InvalidPayload', 'payload', 'payload is required (use null for an empty JSON body)');
   const payload = payloadOf(m.payload, contentType, fail);
 
@@ -230,6 +240,8 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
   if (source.entity !== undefined) record[col.sourceEntity] = source.entity;
   if (source.id !== undefined) record[col.sourceId] = source.id;
   if (expiresOn !== undefined) record[col.expiresOn] = expiresOn;
+  // A scheduled event: obx_attempts defaults to 0, so the row reads as scheduled (scheduling.ts) until it is due.
+  if (notBefore !== undefined) record[col.nextAttemptOn] = notBefore;
   record[col.partitionSlot] = partitionSlotOfRow({ sessionKey, rowId });
   return { rowId, messageId: messageId !== undefined ? messageId : rowId, messageIdGiven: messageId !== undefined, record };
 }
@@ -311,6 +323,34 @@ function expiresOnOf(value: unknown, fail: Fail): string | undefined {
   const date = value instanceof Date ? value : typeof value === 'string' && value.trim() !== '' ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) throw fail('InvalidField', 'expiresOn', `expiresOn must be a Date or an ISO 8601 string, not ${describeValue(value)}`);
   return date.toISOString();
+}
+
+/** ISO 8601 with a date, a time and a zone: a local time would mean a different moment on every machine. */
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Date.parse rolls 2030-02-30 over to March 2 and 24:00 to the next day: each part must be in its range. */
+function isRealIsoInstant(text: string): boolean {
+  const m = ISO_INSTANT.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p))) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
+}
+
+/** obx_nextattempton for notBefore: undefined when absent or not in the future (send now), else the next whole second. */
+function notBeforeOf(value: unknown, now: Date, fail: Fail): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const refuse = (why: string): OutboxRowError => fail('InvalidField', 'notBefore', `notBefore ${why}, not ${describeValue(value)}`);
+  let date: Date;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'string' && isRealIsoInstant(value)) date = new Date(value);
+  else throw refuse('must be a Date or an ISO 8601 date and time with a zone (e.g. 2030-01-31T09:00:00Z)');
+  const at = date.getTime();
+  if (Number.isNaN(at)) throw refuse('is not a real date and time');
+  if (at - now.getTime() > MAX_SCHEDULE_AHEAD_MS) throw refuse(`is more than a year ahead (at most ${new Date(now.getTime() + MAX_SCHEDULE_AHEAD_MS).toISOString()})`);
+  if (at <= now.getTime()) return undefined;
+  // Dataverse stores whole seconds; rounding down could send the message up to a second early.
+  return new Date(Math.ceil(at / 1000) * 1000).toISOString();
 }
 
 /** The payload as stored in obx_payload. Problems say where, never quote the payload (business data). */

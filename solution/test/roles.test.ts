@@ -77,7 +77,8 @@ const COLUMN_PERMISSIONS: readonly (readonly [string, { [P]: string; [O]: string
   // so a new row always starts Pending with no attempts.
   [C.status, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
   [C.attempts, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
-  [C.nextAttemptOn, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
+  // Producers may create it: a scheduled event's "not before" time (contract/src/scheduling.ts), never change it.
+  [C.nextAttemptOn, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'RC' }],
   [C.lastError, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
   [C.publishedOn, { [P]: 'RU', [O]: 'R', [Rd]: 'R', [Pr]: 'R' }],
   [C.ackedOn, { [P]: 'RU', [O]: 'RU', [Rd]: 'R', [Pr]: 'R' }],
@@ -179,7 +180,8 @@ describe('column security: the Operator cannot edit the message, producers canno
   });
 
   it('producers set no delivery-state column on create, so a new row takes the Pending default', () => {
-    for (const column of [C.status, C.attempts, C.nextAttemptOn, C.lastError, C.publishedOn, C.ackedOn, C.replayCount]) {
+    // obx_nextattempton is the exception: a scheduled event's not-before time; the row is still Pending with 0 attempts.
+    for (const column of [C.status, C.attempts, C.lastError, C.publishedOn, C.ackedOn, C.replayCount]) {
       expect({ column, create: granted(Pr, column).includes('C') }).toEqual({ column, create: false });
     }
     const status = model.tables.find((t) => t.logicalName === OutboxMessage.logicalName)?.columns.find((c) => c.logicalName === C.status);
