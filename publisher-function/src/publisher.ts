@@ -195,6 +195,7 @@ export class OutboxPublisher {
       metrics: this.metrics,
       settings,
       backoff: this.options.backoff,
+      environmentUrl: this.options.dataverse.url,
     };
   }
 

@@ -1,5 +1,15 @@
-// Row -> Service Bus message, exactly as the spec's "Row -> Service Bus message" section says.
-import { DEFAULT_CONTENT_TYPE, isJsonContentType, MessageProperties } from '@dataverse-outbox/contract';
+// Row -> Service Bus message, exactly as the spec's "Row -> Service Bus message" section says, in the format the row's
+// target is set to (obx_MessageFormats): the default, or CloudEvents 1.0 in the AMQP binding's binary or structured mode.
+import {
+  CloudEvents,
+  cloudEventSource,
+  DEFAULT_CONTENT_TYPE,
+  isJsonContentType,
+  MessageFormat,
+  MessageProperties,
+  type CloudEventAttributes,
+  type MessageFormatName,
+} from '@dataverse-outbox/contract';
 import type { OutboxRow } from './row';
 
 /** The message as the core describes it; the Service Bus adapter hands it to the SDK unchanged. */
@@ -29,8 +39,41 @@ export function wireMessageId(row: Pick<OutboxRow, 'messageId' | 'replayCount'>)
   return row.replayCount > 0 ? `${row.messageId}#r${row.replayCount}` : row.messageId;
 }
 
+/** How one target's messages are shaped. */
+export interface MessageFormatContext {
+  format: MessageFormatName;
+  /** The Dataverse environment URL: the base of the CloudEvents `source`. Needed for the CloudEvents formats only. */
+  environmentUrl?: string;
+}
+
+const defaultFormat: MessageFormatContext = { format: MessageFormat.Default };
+
+/** Structured mode's content type: the JSON event format, UTF-8 as JSON always is. */
+export const CLOUDEVENTS_STRUCTURED_CONTENT_TYPE = `${CloudEvents.jsonContentType}; charset=utf-8`;
+
+/**
+ * The CloudEvents attributes of a row. A replay is the same event again, so `id` is the logical id without `#r<n>`
+ * (CloudEvents consumers deduplicate on source + id); the Service Bus messageId keeps the suffix. Throws when the row
+ * has no event type or the environment is unknown: validateRow reports both first, so no half-formed event is sent.
+ */
+export function cloudEventAttributes(row: OutboxRow, environmentUrl: string | undefined): CloudEventAttributes {
+  const type = row.eventType?.trim();
+  if (!type) throw new TypeError('CloudEvents need obx_eventtype');
+  if (!environmentUrl) throw new TypeError('CloudEvents need the Dataverse environment URL');
+  const attributes: CloudEventAttributes = {
+    specversion: CloudEvents.specVersion,
+    id: logicalMessageId(row),
+    source: cloudEventSource(environmentUrl, row.sourceEntity),
+    type,
+    datacontenttype: row.contentType?.trim() || DEFAULT_CONTENT_TYPE,
+  };
+  if (row.sourceId) attributes.subject = row.sourceId;
+  if (row.createdOn) attributes.time = row.createdOn.toISOString();
+  return attributes;
+}
+
 /** Maps a validated row (its target normalised). Throws SyntaxError if a JSON payload does not parse (validateRow reports that first). */
-export function toOutboundMessage(row: OutboxRow): OutboundMessage {
+export function toOutboundMessage(row: OutboxRow, context: MessageFormatContext = defaultFormat): OutboundMessage {
   const contentType = row.contentType?.trim() || DEFAULT_CONTENT_TYPE;
   const payload = row.payload ?? '';
   const applicationProperties: Record<string, string | number> = {
@@ -49,5 +92,19 @@ export function toOutboundMessage(row: OutboxRow): OutboundMessage {
   if (row.eventType) message.subject = row.eventType;
   if (row.correlationId) message.correlationId = row.correlationId;
   if (row.sessionKey) message.sessionId = row.sessionKey;
-  return message;
+  if (context.format === MessageFormat.Default) return message;
+
+  // CloudEvents: the outbox's own properties stay (acknowledgements and the consumer's deduplication use them).
+  const { datacontenttype, ...attributes } = cloudEventAttributes(row, context.environmentUrl);
+  if (context.format === MessageFormat.CloudEventsBinary) {
+    // Binary mode: every attribute but datacontenttype (the AMQP content-type) as a `cloudEvents:` property, in the
+    // canonical string form the binding allows; the body is the payload, as in the default format.
+    for (const [name, value] of Object.entries(attributes)) applicationProperties[`${CloudEvents.propertyPrefix}${name}`] = value;
+    return message;
+  }
+  // Structured mode: the JSON event format. JSON data is embedded as JSON, any other payload as a string; no data
+  // member when the payload is empty.
+  const envelope: Record<string, unknown> = { ...attributes, datacontenttype };
+  if (payload !== '') envelope.data = message.body;
+  return { ...message, body: envelope, contentType: CLOUDEVENTS_STRUCTURED_CONTENT_TYPE };
 }

@@ -1,6 +1,6 @@
 // One publish cycle: lease -> read due rows (one request) -> reject bad rows -> order per key -> send per target in
 // batches -> one conditional bulk write of every outcome. Knows nothing of HTTP or AMQP: everything goes through ports.
-import { normaliseEntityName, OutboxStatus } from '@dataverse-outbox/contract';
+import { MessageFormat, normaliseEntityName, OutboxStatus, type MessageFormatName } from '@dataverse-outbox/contract';
 import { statusWhenSent } from './acks';
 import { backoffDelayInMs, type BackoffOptions } from './backoff';
 import { describeError } from './errors';
@@ -24,6 +24,8 @@ export interface PublishCycleDeps {
   settings: OutboxSettings;
   backoff?: BackoffOptions;
   random?: () => number;
+  /** The Dataverse environment URL: the CloudEvents `source` of targets set to a CloudEvents format (obx_MessageFormats). */
+  environmentUrl?: string;
 }
 
 export interface PublishCycleResult {
@@ -131,8 +133,9 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   // 1. Reject what can never be sent (target, expiry, properties, JSON) before touching Service Bus. From here on a
   //    row carries its normalised target: the form checked against obx_AllowedTargets is the one sent to.
   const checked: OutboxRow[] = [];
+  const messageFormatOf = (target: string): MessageFormatName => settings.messageFormats.get(target) ?? MessageFormat.Default;
   for (const row of rows) {
-    const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now });
+    const problem = validateRow(row, { allowedTargets: settings.allowedTargets, now, messageFormatOf, environmentUrl: deps.environmentUrl });
     if (problem) fail(row, problem.code, problem.reason);
     else checked.push({ ...row, target: normaliseEntityName(row.target)! });
   }
@@ -215,7 +218,7 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
     const mapped: { row: OutboxRow; message: OutboundMessage }[] = [];
     for (const row of attempt) {
       try {
-        mapped.push({ row, message: toOutboundMessage(row) });
+        mapped.push({ row, message: toOutboundMessage(row, { format: messageFormatOf(group.target), environmentUrl: deps.environmentUrl }) });
       } catch (e) {
         // The error's name only: its message may quote the payload.
         fail(row, 'EncodingFailed', `The row could not be turned into a message (${e instanceof Error ? e.name : 'error'}). Fix the producer, then retry or cancel the row.`);

@@ -1,6 +1,16 @@
 // Outbox settings: the solution's environment variables (definition default, then value), overridden by OUTBOX_* app
 // settings. Parsing collects every problem so the operator sees them all at once, then refuses to start.
-import { MAX_PARTITION_COUNT, entityNameProblem, normaliseEntityName, parseHealthThresholds, Settings, type HealthThresholds, type SettingKey } from '@dataverse-outbox/contract';
+import {
+  MAX_PARTITION_COUNT,
+  entityNameProblem,
+  normaliseEntityName,
+  parseHealthThresholds,
+  parseMessageFormats,
+  Settings,
+  type HealthThresholds,
+  type MessageFormatName,
+  type SettingKey,
+} from '@dataverse-outbox/contract';
 import { OutboxError } from './errors';
 
 export interface OutboxSettings {
@@ -15,6 +25,8 @@ export interface OutboxSettings {
   healthThresholds: HealthThresholds;
   /** Publisher partitions of the scope (obx_PartitionCount): each has its own lease and slot range; 1 = one publisher. */
   partitionCount: number;
+  /** obx_MessageFormats: normalised allowed target -> message format; a target not listed gets the default format. */
+  messageFormats: ReadonlyMap<string, MessageFormatName>;
 }
 
 /** Raw text per setting, as Dataverse stores environment variable values. */
@@ -102,6 +114,12 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     if (bad.length === 0) allowedTargets = [...new Set(targetsRaw.map((t: unknown) => normaliseEntityName(t)!))];
   }
 
+  // The contract's reader (the deploy check uses it too); each key must be an allowed target. Only checked against a
+  // usable allow-list: with a broken one every key would be reported as well, burying the real problem.
+  const formatsR = get('MessageFormats');
+  const { formats: messageFormats, problems: formatProblems } = parseMessageFormats(formatsR.value, where(formatsR), problems.length === 0 ? allowedTargets : undefined);
+  problems.push(...formatProblems);
+
   // The contract's reader: unknown fields and values below 0 are refused by name; blank means the solution default.
   const thresholdsR = get('HealthThresholds');
   const { thresholds: healthThresholds, problems: thresholdProblems } = parseHealthThresholds(thresholdsR.value, where(thresholdsR));
@@ -127,6 +145,7 @@ export function parseSettings(fromDataverse: RawSettings, appSettings: Readonly<
     publisherEnabled,
     healthThresholds,
     partitionCount: num('PartitionCount'),
+    messageFormats,
   };
   if (problems.length > 0) {
     throw new OutboxError('InvalidSettings', `Invalid outbox settings:\n  - ${problems.join('\n  - ')}`, { details: problems });

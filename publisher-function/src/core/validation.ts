@@ -1,7 +1,18 @@
 // Row-level checks made before sending. A row that fails one can never succeed by retrying, so it ends Failed at
 // once with a reason an operator can act on (invariant 5), and the rest of the batch goes on. Reasons say where a
 // problem is, never quote the payload (it is business data and may be hostile).
-import { checkJson, entityNameProblem, isMimeContentType, MAX_CONTENT_TYPE_LENGTH, MAX_JSON_DEPTH, normaliseEntityName, type JsonProblem } from '@dataverse-outbox/contract';
+import {
+  checkJson,
+  entityNameProblem,
+  isCloudEventsFormat,
+  isMimeContentType,
+  MAX_CONTENT_TYPE_LENGTH,
+  MAX_JSON_DEPTH,
+  normaliseEntityName,
+  Settings,
+  type JsonProblem,
+  type MessageFormatName,
+} from '@dataverse-outbox/contract';
 import { isJsonContentType, logicalMessageId, wireMessageId } from './mapping';
 import type { OutboxRow } from './row';
 
@@ -13,7 +24,11 @@ export type RowProblemCode =
   | 'PayloadTooDeep'
   | 'PayloadTooLarge'
   | 'InvalidContentType'
-  | 'InvalidMessageProperty';
+  | 'InvalidMessageProperty'
+  /** The target is set to CloudEvents (obx_MessageFormats), which needs obx_eventtype for the `type` attribute. */
+  | 'MissingEventType'
+  /** The target is set to CloudEvents, but this publisher was given no Dataverse environment URL for `source`. */
+  | 'CloudEventSourceUnknown';
 
 export interface RowProblem {
   code: RowProblemCode;
@@ -27,6 +42,10 @@ export interface RowValidationContext {
   now: Date;
   /** Largest message the target accepts (Service Bus entity max size), when known. */
   maxMessageSizeInBytes?: (target: string) => number | undefined;
+  /** The format of a (normalised) target, from obx_MessageFormats. Default: the default format for every target. */
+  messageFormatOf?: (target: string) => MessageFormatName;
+  /** The Dataverse environment URL (the CloudEvents `source`); needed only for CloudEvents targets. */
+  environmentUrl?: string;
 }
 
 /** Bytes Service Bus adds around the body for our headers and properties; kept generous so the check never passes a message the broker refuses. */
@@ -125,5 +144,22 @@ export function validateRow(row: OutboxRow, ctx: RowValidationContext): RowProbl
   if (row.expiresOn && row.expiresOn.getTime() <= ctx.now.getTime()) {
     return { code: 'Expired', reason: `Expired: obx_expireson ${row.expiresOn.toISOString()} passed before the row could be published.` };
   }
-  return propertyProblem(row) ?? payloadProblem(row, ctx, normaliseEntityName(row.target)!);
+  const normalised = normaliseEntityName(row.target)!;
+  return propertyProblem(row) ?? formatProblem(row, ctx, normalised) ?? payloadProblem(row, ctx, normalised);
+}
+
+/** What a CloudEvents target needs of the row and the publisher; checked before sending, so no half-formed event goes out. */
+function formatProblem(row: OutboxRow, ctx: RowValidationContext, target: string): RowProblem | undefined {
+  const format = ctx.messageFormatOf?.(target);
+  if (!isCloudEventsFormat(format)) return undefined;
+  if (!row.eventType?.trim()) {
+    return {
+      code: 'MissingEventType',
+      reason: `Target "${target}" is set to ${format} in ${Settings.MessageFormats.schemaName}, and a CloudEvent needs a type: the row has no obx_eventtype. Fix the producer, then retry or cancel the row.`,
+    };
+  }
+  if (!ctx.environmentUrl) {
+    return { code: 'CloudEventSourceUnknown', reason: `Target "${target}" is set to ${format}, but the publisher knows no Dataverse environment URL for the CloudEvents source.` };
+  }
+  return undefined;
 }
