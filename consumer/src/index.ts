@@ -18,7 +18,7 @@ export type {
   OutboxHandlerContext,
 } from './internal/processMessage';
 export { payloadSchemaVersion, readOutboxEvent } from './outboxEvent';
-export type { OutboxEvent, ReadOutboxEventResult } from './outboxEvent';
+export type { OutboxEvent, ReadOutboxEventResult, ReceivedCloudEvent } from './outboxEvent';
 export type { AcknowledgementSweepOptions } from './acknowledgementLedger';
 export type { InboxBatchingOptions } from './internal/inboxBatcher';
 export { ConsumerError, DeadLetterReasons, PermanentError, isConsumerError, isPermanentError } from './errors';

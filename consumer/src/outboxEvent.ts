@@ -1,7 +1,10 @@
 // Reads a received Service Bus message into an OutboxEvent (spec "Row -> Service Bus message"), or says precisely why it
-// cannot be read. Nothing here touches the inbox: bad input is rejected before any write.
+// cannot be read. Nothing here touches the inbox: bad input is rejected before any write. All three message formats a
+// target may be set to (obx_MessageFormats) give the handler the same event: the default format, CloudEvents binary
+// mode (`cloudEvents:` application properties; `cloudEvents_` is read too) and structured mode
+// (`application/cloudevents+json`), the last two with their CloudEvents attributes in `cloudEvent`.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { describeValue, MessageProperties, normaliseGuid } from '@dataverse-outbox/contract';
+import { CloudEvents, describeValue, MessageProperties, normaliseGuid, type CloudEventAttributes } from '@dataverse-outbox/contract';
 
 import { DeadLetterReasons, type DeadLetterReason } from './errors';
 
@@ -28,6 +31,15 @@ export interface OutboxEvent<TPayload = unknown> {
   /** How many times Service Bus delivered this message before (0 on the first delivery). */
   readonly deliveryCount: number;
   readonly enqueuedTime: Date | undefined;
+  /** The CloudEvents attributes, when the message is a CloudEvent (binary or structured mode); undefined otherwise. */
+  readonly cloudEvent?: ReceivedCloudEvent;
+}
+
+/** A received CloudEvent's attributes: the outbox's (contract CloudEventAttributes) and any extension attributes. */
+export interface ReceivedCloudEvent extends Readonly<CloudEventAttributes> {
+  readonly mode: 'binary' | 'structured';
+  /** Attributes other than the core ones (names as sent, values as received). */
+  readonly extensions: Readonly<Record<string, unknown>>;
 }
 
 export type ReadOutboxEventResult =
@@ -152,18 +164,22 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
     const problem = typeof value === 'string' ? controlCharacterProblem(value) : undefined;
     if (problem) return { ok: false, reason: DeadLetterReasons.InvalidMessageProperty, description: `${name} ${problem}`, outboxId, outboxMessageId };
   }
-  const contentType = message.contentType ?? jsonContentType;
-  const decoded = decodeBody(message.body, contentType);
+  const messageContentType = message.contentType ?? jsonContentType;
+  const decoded = decodeBody(message.body, messageContentType);
   if (!decoded.ok) {
     return { ok: false, reason: DeadLetterReasons.InvalidBody, description: decoded.description, outboxId, outboxMessageId };
   }
+  const cloud = readCloudEvent(message, messageContentType, decoded.payload);
+  if (cloud && !cloud.ok) return { ok: false, reason: cloud.reason, description: cloud.description, outboxId, outboxMessageId };
+  const contentType = cloud?.contentType ?? messageContentType;
+  const payload = cloud ? cloud.payload : decoded.payload;
   const sequenceText = stringProperty(message, MessageProperties.outboxSequence);
   const sequence = sequenceText === undefined ? undefined : Number(sequenceText);
   const event: OutboxEvent = {
     outboxMessageId,
     outboxId,
-    eventType: message.subject ?? '',
-    payload: decoded.payload,
+    eventType: cloud?.event.type ?? message.subject ?? '',
+    payload,
     contentType,
     correlationId: idToString(message.correlationId),
     sessionKey: message.sessionId,
@@ -173,6 +189,7 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
     messageId: idToString(message.messageId) ?? '',
     deliveryCount: message.deliveryCount ?? 0,
     enqueuedTime: message.enqueuedTimeUtc,
+    ...(cloud ? { cloudEvent: cloud.event } : {}),
   };
   const unacknowledgeable =
     outboxId !== undefined
@@ -181,6 +198,92 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
         ? `application property "${MessageProperties.outboxId}" is missing`
         : `application property "${MessageProperties.outboxId}" is not a GUID (got ${describeValue(rawOutboxId)})`;
   return unacknowledgeable ? { ok: true, event, unacknowledgeable } : { ok: true, event };
+}
+
+type CloudEventReading =
+  | { ok: true; event: ReceivedCloudEvent; payload: unknown; contentType: string }
+  | { ok: false; reason: DeadLetterReason; description: string };
+
+const coreAttributes = ['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype'] as const;
+
+/** A binary-mode attribute under either prefix (the binding's `cloudEvents:`, or `cloudEvents_`). */
+function binaryAttribute(message: ServiceBusReceivedMessage, name: string): unknown {
+  const properties = message.applicationProperties ?? {};
+  const value = properties[`${CloudEvents.propertyPrefix}${name}`];
+  return value !== undefined ? value : properties[`${CloudEvents.alternatePropertyPrefix}${name}`];
+}
+
+/** Why a CloudEvent's attributes are unusable (the binding allows a timestamp in native AMQP form too), or the attributes. */
+function checkAttributes(raw: Record<string, unknown>, where: string): { ok: true; attributes: CloudEventAttributes } | { ok: false; description: string } {
+  const text: Record<string, string | undefined> = {};
+  for (const name of coreAttributes) {
+    const value = raw[name];
+    if (value === undefined || value === null) continue;
+    if (name === 'time' && value instanceof Date) {
+      if (Number.isNaN(value.getTime())) return { ok: false, description: `${where}time is not a valid timestamp` };
+      text[name] = value.toISOString();
+      continue;
+    }
+    if (typeof value !== 'string') return { ok: false, description: `${where}${name} must be a string, got ${describeValue(value)}` };
+    const problem = controlCharacterProblem(value);
+    if (problem) return { ok: false, description: `${where}${name} ${problem}` };
+    text[name] = value;
+  }
+  if (text.specversion !== CloudEvents.specVersion) {
+    return { ok: false, description: `${where}specversion must be "${CloudEvents.specVersion}", got ${describeValue(raw.specversion ?? null)}` };
+  }
+  for (const name of ['id', 'source', 'type'] as const) {
+    if (!text[name]) return { ok: false, description: `${where}${name} is missing or empty: a CloudEvent requires it` };
+  }
+  if (text.time !== undefined && Number.isNaN(Date.parse(text.time))) return { ok: false, description: `${where}time is not an RFC 3339 timestamp, got ${describeValue(text.time)}` };
+  const attributes: CloudEventAttributes = { specversion: text.specversion, id: text.id!, source: text.source!, type: text.type! };
+  if (text.subject !== undefined) attributes.subject = text.subject;
+  if (text.time !== undefined) attributes.time = text.time;
+  if (text.datacontenttype !== undefined) attributes.datacontenttype = text.datacontenttype;
+  return { ok: true, attributes };
+}
+
+/**
+ * The CloudEvent a message carries, per the AMQP binding: structured when the content type is a CloudEvents media type
+ * (only the JSON event format is read), binary when the `specversion` property is there; undefined for the default
+ * format. In structured mode the handler's payload and content type are the event's data and datacontenttype.
+ */
+function readCloudEvent(message: ServiceBusReceivedMessage, contentType: string, body: unknown): CloudEventReading | undefined {
+  const type = mediaType(contentType);
+  if (type.startsWith(CloudEvents.mediaTypePrefix)) {
+    if (type !== CloudEvents.jsonContentType) {
+      return { ok: false, reason: DeadLetterReasons.InvalidBody, description: `content type ${type} is a CloudEvents event format this consumer does not read (only ${CloudEvents.jsonContentType})` };
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) {
+      return { ok: false, reason: DeadLetterReasons.InvalidBody, description: `a structured CloudEvent must be a JSON object, got ${Array.isArray(body) ? 'an array' : describeValue(body)}` };
+    }
+    const envelope = body as Record<string, unknown>;
+    const checked = checkAttributes(envelope, 'structured CloudEvent: ');
+    if (!checked.ok) return { ok: false, reason: DeadLetterReasons.InvalidBody, description: checked.description };
+    const extensions = Object.fromEntries(Object.entries(envelope).filter(([k]) => !(coreAttributes as readonly string[]).includes(k) && k !== 'data' && k !== 'data_base64'));
+    const dataContentType = checked.attributes.datacontenttype ?? jsonContentType;
+    let payload: unknown = envelope.data === undefined ? null : envelope.data;
+    if (envelope.data_base64 !== undefined) {
+      if (typeof envelope.data_base64 !== 'string') return { ok: false, reason: DeadLetterReasons.InvalidBody, description: 'structured CloudEvent: data_base64 must be a string' };
+      payload = Buffer.from(envelope.data_base64, 'base64');
+    }
+    return { ok: true, event: { ...checked.attributes, mode: 'structured', extensions }, payload, contentType: dataContentType };
+  }
+  if (binaryAttribute(message, 'specversion') === undefined) return undefined;
+  const raw: Record<string, unknown> = {};
+  for (const name of coreAttributes) raw[name] = binaryAttribute(message, name);
+  // datacontenttype is the AMQP content-type in binary mode.
+  raw.datacontenttype = message.contentType;
+  const checked = checkAttributes(raw, 'CloudEvents application property ');
+  if (!checked.ok) return { ok: false, reason: DeadLetterReasons.InvalidMessageProperty, description: checked.description };
+  const extensions: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(message.applicationProperties ?? {})) {
+    for (const prefix of [CloudEvents.propertyPrefix, CloudEvents.alternatePropertyPrefix]) {
+      const attribute = name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+      if (attribute !== undefined && !(coreAttributes as readonly string[]).includes(attribute)) extensions[attribute] = value;
+    }
+  }
+  return { ok: true, event: { ...checked.attributes, mode: 'binary', extensions }, payload: body, contentType };
 }
 
 /** Default schema-version reader: the payload's `schemaVersion` field, when the payload is a JSON object. */
