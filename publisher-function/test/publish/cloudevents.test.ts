@@ -7,9 +7,11 @@
 // checks them against the CloudEvents 1.0 schema.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { CloudEvents, MessageProperties, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { CloudEvents, MessageFormat, MessageProperties, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 
-import { createPublisher, isOutboxError } from '../../src';
+import { createPublisher, isOutboxError, type OutboxRow } from '../../src';
+import { toOutboundMessage } from '../../src/core/mapping';
+import { parseSettings } from '../../src/core/settings';
 import { rowByMessageId, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
@@ -133,9 +135,12 @@ describe('CloudEvents targets (obx_MessageFormats)', () => {
       );
     }
     // The default-format target is not affected: its row without an event type is published in the outbox's format.
-    const [m] = await receiveRaw(SESSION_QUEUE, 1).catch(() => [] as ServiceBusReceivedMessage[]);
+    const session = await h.serviceBus.acceptNextSession(SESSION_QUEUE, { receiveMode: 'receiveAndDelete', skipParsingBodyAsJson: true });
+    const [m] = await session.receiveMessages(1, { maxWaitTimeInMs: 2000 }).finally(() => session.close());
     expect((await rowByMessageId(h, 'default-notype')).status).toBe(OutboxStatus.Published);
-    expect(m === undefined || Object.keys(m.applicationProperties ?? {}).every((k) => !k.startsWith('cloudEvents'))).toBe(true);
+    expect(m).toMatchObject({ messageId: 'default-notype', contentType: 'application/json', sessionId: 'k1' });
+    expect(Object.keys(m!.applicationProperties ?? {}).filter((k) => k.startsWith('cloudEvents'))).toEqual([]);
+    expect(JSON.parse(bodyText(m!))).toEqual({ orderId: 9 });
   });
 });
 
@@ -165,5 +170,44 @@ describe('hostile obx_MessageFormats: the publisher refuses to start, naming the
     } finally {
       await publisher.close();
     }
+  });
+});
+
+describe('CloudEvents mapping rules', () => {
+  const row: OutboxRow = {
+    id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    messageId: 'order-7',
+    target: 'orders',
+    eventType: 'com.contoso.OrderWon',
+    payload: '{"orderId":7}',
+    sequence: '000000000042',
+    status: OutboxStatus.Pending,
+    attempts: 0,
+    replayCount: 2,
+    createdOn: new Date('2026-12-07T10:00:00Z'),
+  };
+
+  it('a replay keeps the CloudEvent id (the same event again: CloudEvents consumers deduplicate on source + id); only the Service Bus messageId gets #r<n>', () => {
+    const binary = toOutboundMessage(row, { format: MessageFormat.CloudEventsBinary, environmentUrl: 'https://contoso.crm.dynamics.com' });
+    expect(binary.messageId).toBe('order-7#r2');
+    expect(binary.applicationProperties).toMatchObject({ 'cloudEvents:id': 'order-7', 'cloudEvents:source': 'https://contoso.crm.dynamics.com', 'cloudEvents:time': '2026-12-07T10:00:00.000Z' });
+    // No source row: no subject attribute at all (never an empty one).
+    expect(binary.applicationProperties).not.toHaveProperty('cloudEvents:subject');
+    const structured = toOutboundMessage(row, { format: MessageFormat.CloudEventsStructured, environmentUrl: 'https://contoso.crm.dynamics.com' });
+    expect(structured).toMatchObject({ messageId: 'order-7#r2', body: { id: 'order-7', data: { orderId: 7 } } });
+  });
+
+  it('the default format is unchanged: no CloudEvents property', () => {
+    const plain = toOutboundMessage(row);
+    expect(Object.keys(plain.applicationProperties).some((k) => k.startsWith('cloudEvents'))).toBe(false);
+    expect(plain.body).toEqual({ orderId: 7 });
+  });
+
+  it('hostile settings from Dataverse are named by the setting and entry too', () => {
+    expect(() => parseSettings({ MessageFormats: '{"orders":"structured"}' }, { OUTBOX_ALLOWED_TARGETS: '["orders"]' })).toThrow(
+      /obx_MessageFormats \(dataverse\) entry "orders": the format must be one of "default", "cloudevents-binary", "cloudevents-structured", got "structured"/,
+    );
+    // A usable value is read with its target normalised.
+    expect(parseSettings({ MessageFormats: '{"ORDERS":"cloudevents-binary"}' }, { OUTBOX_ALLOWED_TARGETS: '["orders"]' }).messageFormats).toEqual(new Map([['orders', 'cloudevents-binary']]));
   });
 });
