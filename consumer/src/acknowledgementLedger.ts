@@ -103,18 +103,23 @@ export class AcknowledgementLedger {
     const unmatchable = entries.filter((e) => !isGuid(e.outboxId)).map((e) => e.outboxMessageId);
     try {
       if (unmatchable.length > 0) await this.deps.inbox.markAcknowledged(unmatchable);
-      for (const entry of entries) {
-        if (!isGuid(entry.outboxId)) continue;
-        await this.deps.send({
-          outboxId: normaliseGuid(entry.outboxId)!,
-          messageId: entry.outboxMessageId,
-          outcome: 'processed',
-          processedAt: entry.processedAt,
-        });
-        sent.push(entry);
-      }
+      // All handed over at once, so the consumer's sender puts them in a few messages rather than one send each.
+      const sendable = entries.filter((e) => isGuid(e.outboxId));
+      const results = await Promise.allSettled(
+        sendable.map((entry) =>
+          this.deps.send({
+            outboxId: normaliseGuid(entry.outboxId)!,
+            messageId: entry.outboxMessageId,
+            outcome: 'processed',
+            processedAt: entry.processedAt,
+          }),
+        ),
+      );
+      results.forEach((r, i) => r.status === 'fulfilled' && sent.push(sendable[i]!));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
-      // What was sent before a failure is recorded; the rest waits for the next sweep.
+      // What was sent is recorded, also when another send failed; the rest waits for the next sweep.
       if (sent.length > 0) {
         await this.deps.inbox.markAcknowledged(sent.map((e) => e.outboxMessageId));
         this.deps.onResent?.(sent);

@@ -1,6 +1,7 @@
 // createOutboxConsumer: the official @azure/service-bus receiver (peekLock) wired to the inbox pipeline.
 // Non-session entities use receiver.subscribe with maxConcurrentCalls; session entities run `concurrency` session loops
 // (acceptNextSession -> one message at a time, in order -> close when idle), since the JS SDK has no session processor.
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import {
@@ -11,7 +12,7 @@ import {
   type ServiceBusSender,
   type ServiceBusSessionReceiver,
 } from '@azure/service-bus';
-import { Settings, toAcknowledgementMessage, type Acknowledgement } from '@dataverse-outbox/contract';
+import { Settings, acknowledgementBatchSubject, toAcknowledgementMessage, toAcknowledgementMessages, type Acknowledgement } from '@dataverse-outbox/contract';
 
 import { AcknowledgementLedger, type AcknowledgementSweepOptions } from './acknowledgementLedger';
 import { ConsumerError, describeError } from './errors';
@@ -45,6 +46,18 @@ export interface OutboxConsumerSessionOptions {
   acceptRetryDelayInMs?: number;
 }
 
+export interface OutboxAcknowledgeOptions {
+  /** The ack queue. Default obx_AckQueue's default (`outbox-acks`). */
+  queue?: string;
+  /**
+   * Acknowledgements ready together go in one message (the contract's batch form, subject `OutboxAcknowledgementBatch`:
+   * a JSON array of the spec's acks, up to 1,000 or 192 KiB); a lone one in the spec's single form. One message stored,
+   * billed, received and settled for many. `false` = one message per acknowledgement, for a publisher older than the
+   * batch form (it dead-letters a batch as AckNotAnObject). Default false.
+   */
+  batch?: boolean;
+}
+
 export interface ConsumerLogger {
   info(message: string, data?: Record<string, unknown>): void;
   warn(message: string, data?: Record<string, unknown>): void;
@@ -61,7 +74,7 @@ export interface OutboxConsumerOptions<TTransaction> {
   /** One handler for every event type, or handlers by event type (others are dead-lettered as UnknownEventType). */
   handler: OutboxEventHandler<TTransaction> | OutboxEventHandlers<TTransaction>;
   /** Where acknowledgements go; default queue = obx_AckQueue's default (`outbox-acks`). `false` = acks off. */
-  acknowledge?: { queue?: string } | false;
+  acknowledge?: OutboxAcknowledgeOptions | false;
   /** Messages handled at once (non-session), or sessions handled at once (sessions). Default 1. */
   concurrency?: number;
   /**
@@ -160,6 +173,7 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
   const entityPath = entityPathOf(options.entity);
   const logger = options.logger ?? silentLogger;
   const ackQueue = options.acknowledge === false ? undefined : (options.acknowledge?.queue ?? Settings.AckQueue.defaultValue);
+  const batchAcknowledgements = options.acknowledge !== false && options.acknowledge?.batch === true;
   const sessionOptions = options.sessions ? (options.sessions === true ? {} : options.sessions) : undefined;
   const lockRenewal = options.maxAutoLockRenewalDurationInMs ?? 300_000;
   const ownsClient = !(options.serviceBus instanceof ServiceBusClient);
@@ -206,12 +220,21 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
     }
   }
 
-  // Acknowledgements ready together go in one send (a Service Bus batch: one round trip, each still its own message).
+  // Acknowledgements ready together go in one send: one message in the batch form (or one message each, in one
+  // Service Bus batch, with `batch: false`).
   const sendAcknowledgements = sendBatcher<Acknowledgement>(
     async (acks) => {
       if (!client || !ackQueue) return;
       ackSender ??= client.createSender(ackQueue);
-      await ackSender.sendMessages(acks.map(toAcknowledgementMessage));
+      if (!batchAcknowledgements) {
+        await ackSender.sendMessages(acks.map(toAcknowledgementMessage));
+        return;
+      }
+      // A batch gets a unique message id: it has no identity of its own, and applying it twice is harmless.
+      const messages = toAcknowledgementMessages(acks).map((m) => (m.subject === acknowledgementBatchSubject ? { ...m, messageId: randomUUID() } : m));
+      // One send per message when the acks were split (over 1,000 or 192 KiB): together they may not fit one send.
+      if (messages.length === 1) await ackSender.sendMessages(messages[0]!);
+      else for (const message of messages) await ackSender.sendMessages(message);
     },
     { maxItems: 50, maxSends: 2 },
   );

@@ -3,6 +3,7 @@ export { createOutboxConsumer } from './consumer';
 export type {
   CloseOptions,
   ConsumerLogger,
+  OutboxAcknowledgeOptions,
   OutboxConsumer,
   OutboxConsumerEntity,
   OutboxConsumerOptions,

@@ -15,7 +15,7 @@ import {
 import { createOutboxConsumerWithFaultInjection, type ConsumerFaultInjection } from '../src/testing';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from './support/inboxKinds';
 import { describePostgres } from './support/postgres';
-import { ackBody, drain, outboxMessage, peekAll, rowId, startBroker, waitFor, type TestBroker } from './support/serviceBus';
+import { drain, drainAcks, outboxMessage, peekAll, rowId, startBroker, waitFor, type TestBroker } from './support/serviceBus';
 
 jest.setTimeout(120_000);
 
@@ -195,7 +195,7 @@ function batching<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(dead?.applicationProperties?.['outbox-message-id']).toBe('b-07');
     expect(dead?.deadLetterReason).toBe(DeadLetterReasons.ValidationFailed);
     expect(await peekAll(broker.client, 'bad-handler')).toHaveLength(0);
-    const acks = (await drain(broker.client, 'bad-handler-acks', 25, { timeoutInMs: 3000 })).map(ackBody);
+    const acks = await drainAcks(broker.client, 'bad-handler-acks', 25, { timeoutInMs: 3000 });
     expect(acks).toHaveLength(21);
     expect(acks.filter((a) => a.outcome === 'processed').map((a) => a.messageId).sort()).toEqual(good);
     expect(acks.filter((a) => a.outcome === 'rejected').map((a) => a.messageId)).toEqual(['b-07']);
@@ -264,7 +264,7 @@ function batching<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect((await fixture.effects()).map((e) => e.outboxMessageId).sort()).toEqual(batch);
     expect(await fixture.inboxCount()).toBe(20);
     expect(await peekAll(broker.client, 'crash')).toHaveLength(0);
-    const acks = (await drain(broker.client, 'crash-acks', 25, { timeoutInMs: 3000 })).map(ackBody);
+    const acks = await drainAcks(broker.client, 'crash-acks', 25, { timeoutInMs: 3000 });
     expect(acks.map((a) => a.messageId).sort()).toEqual(batch);
     expect(acks.every((a) => a.outcome === 'processed')).toBe(true);
   });

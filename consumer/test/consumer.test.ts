@@ -1,6 +1,7 @@
 // Acceptance tests of createOutboxConsumer: the Service Bus emulator driven by the official SDK, with the inbox on
 // real PostgreSQL and on SQLite. Each test has its own queue(s), inbox and effects table.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+import { acknowledgementBatchSubject, acknowledgementSubject, parseAcknowledgements } from '@dataverse-outbox/contract';
 
 import {
   createOutboxConsumer,
@@ -13,7 +14,7 @@ import {
 } from '../src/index';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from './support/inboxKinds';
 import { describePostgres } from './support/postgres';
-import { ackBody, ackQueue, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
+import { ackQueue, acksIn, drain, drainAcks, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 jest.setTimeout(120_000);
 
@@ -31,6 +32,10 @@ const queues = [
   { name: 'long', maxDeliveryCount: 10, lockDurationInMs: 1000 },
   { name: 'closing', maxDeliveryCount: 10 },
   { name: 'classified', maxDeliveryCount: 10 },
+  { name: 'ack-batch', maxDeliveryCount: 10 },
+  { name: 'acks-batch' },
+  { name: 'ack-single', maxDeliveryCount: 10 },
+  { name: 'acks-single' },
 ];
 const topics = [{ name: 'events', subscriptions: [{ name: 'erp', maxDeliveryCount: 10 }] }];
 
@@ -50,6 +55,20 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     await broker?.close();
     await kind?.cleanup();
   });
+
+  /** Ack-queue messages (received and completed) until they carry `count` acknowledgements. */
+  async function drainMessagesCarrying(queue: string, count: number): Promise<ServiceBusReceivedMessage[]> {
+    const messages: ServiceBusReceivedMessage[] = [];
+    let carried = 0;
+    const deadline = Date.now() + 30_000;
+    while (carried < count && Date.now() < deadline) {
+      for (const m of await drain(broker.client, queue, 1, { timeoutInMs: 1000 })) {
+        messages.push(m);
+        carried += acksIn(m).length;
+      }
+    }
+    return messages;
+  }
 
   /** Writes one effect row per handled message, inside the inbox transaction. */
   function effectHandler(fixture: InboxFixture<TTx>) {
@@ -76,8 +95,6 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     return { consumer, settlements };
   }
 
-  const acksFor = (messages: ServiceBusReceivedMessage[]) => messages.map(ackBody);
-
   it('applies a message delivered 5 times exactly once, completing and acknowledging every delivery', async () => {
     const fixture = await kind.fixture();
     const sender = broker.client.createSender('dup');
@@ -100,7 +117,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(await fixture.effects()).toHaveLength(1);
     expect(await fixture.inboxCount()).toBe(1);
     expect(settlements.map((s) => s.outcome).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'processed']);
-    const acks = acksFor(await drain(broker.client, 'acks-dup', 5));
+    const acks = await drainAcks(broker.client, 'acks-dup', 5);
     expect(acks).toHaveLength(5);
     expect(new Set(acks.map((a) => `${a.outboxId}|${a.messageId}|${a.outcome}|${a.processedAt}`)).size).toBe(1);
     expect(acks[0]).toEqual({ outboxId: rowId('row-1'), messageId: 'order-1', outcome: 'processed', processedAt: expect.any(String) });
@@ -129,7 +146,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect(settlements.map((s) => s.outcome)).toEqual(['abandoned', 'abandoned', 'processed']);
     expect(settlements.map((s) => s.deliveryCount)).toEqual([0, 1, 2]);
     expect(await fixture.effects()).toEqual([{ outboxMessageId: 't-1', sessionKey: null, sequence: null }]);
-    const [ack] = acksFor(await drain(broker.client, 'acks-transient', 1));
+    const [ack] = await drainAcks(broker.client, 'acks-transient', 1);
     expect(ack).toMatchObject({ messageId: 't-1', outcome: 'processed' });
   });
 
@@ -173,7 +190,7 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     // At once: one delivery, no retries.
     await waitFor('settlement reported', () => settlements.length >= 1);
     expect(settlements.map((s) => [s.outcome, s.deliveryCount])).toEqual([['dead-lettered', 0]]);
-    const [ack] = acksFor(await drain(broker.client, ackQueue, 1));
+    const [ack] = await drainAcks(broker.client, ackQueue, 1);
     expect(ack).toEqual({
       outboxId: rowId('row-p1'),
       messageId: 'p-1',
@@ -247,8 +264,45 @@ function acceptance<TTx>(makeKind: () => InboxKind<TTx>): void {
     expect((await fixture.effects()).map((e) => e.outboxMessageId)).toEqual(['b-5']);
     expect(await fixture.inboxCount()).toBe(1);
     // Rejections are acknowledged when the message names its outbox-message-id; the id-less one only dead-letters.
-    const acks = acksFor(await drain(broker.client, 'acks-bad', 4));
+    const acks = await drainAcks(broker.client, 'acks-bad', 4);
     expect(acks.map((a) => `${a.messageId}:${a.outcome}`).sort()).toEqual(['b-2:rejected', 'b-3:rejected', 'b-4:rejected', 'b-5:processed']);
+  });
+
+  it.each([
+    ['the batch form (acknowledge.batch)', true, 'ack-batch', 'acks-batch'],
+    ['one message each (acknowledge.batch: false, for an older publisher)', false, 'ack-single', 'acks-single'],
+  ] as const)('acknowledges the messages handled together in %s, each message exactly once', async (_form, batch, queue, acks) => {
+    const fixture = await kind.fixture();
+    const ids = Array.from({ length: 40 }, (_, i) => `ab-${batch ? 'on' : 'off'}-${String(i).padStart(2, '0')}`);
+    const sender = broker.client.createSender(queue);
+    await sender.sendMessages(ids.map((id) => outboxMessage({ outboxMessageId: id, outboxId: rowId(id), eventType: 'SalesOrderWon' })));
+    await sender.close();
+    const { settlements } = await startConsumer({ entity: queue, inbox: fixture.open(), handler: effectHandler(fixture), concurrency: 16, acknowledge: { queue: acks, batch } });
+    await waitFor('40 settlements', () => settlements.length >= 40);
+
+    const messages = await drainMessagesCarrying(acks, 40);
+    const received = messages.flatMap(acksIn);
+    expect(received.map((a) => a.messageId).sort()).toEqual(ids);
+    expect(received.every((a, i) => a.outboxId === rowId(a.messageId) && a.outcome === 'processed' && typeof received[i]!.processedAt === 'string')).toBe(true);
+    // What the publisher reads: the contract's parser, given each message's subject, finds every ack and no problem.
+    const parsed = messages.flatMap((m) => parseAcknowledgements(m.body, m.subject));
+    expect(parsed.filter((p) => !('ack' in p))).toEqual([]);
+    expect(parsed).toHaveLength(40);
+    const batches = messages.filter((m) => m.subject === acknowledgementBatchSubject);
+    if (batch) {
+      // Messages handled together were acknowledged together: fewer messages than acks, each batch with its own id.
+      expect(batches.length).toBeGreaterThan(0);
+      expect(messages.length).toBeLessThan(40);
+      expect(new Set(batches.map((m) => m.messageId)).size).toBe(batches.length);
+      expect(batches.every((m) => m.contentType === 'application/json' && acksIn(m).length > 1)).toBe(true);
+    } else {
+      expect(batches).toEqual([]);
+      expect(messages.map((m) => m.subject)).toEqual(Array(40).fill(acknowledgementSubject));
+    }
+    // A lone ack is always the spec's single message, whatever the setting.
+    for (const single of messages.filter((m) => m.subject !== acknowledgementBatchSubject)) {
+      expect(single.messageId).toBe(`${acksIn(single)[0]!.messageId}:ack:processed`);
+    }
   });
 
   it('never applies a message twice when two consumers race for it (lock expired mid-handler, redelivered to the other)', async () => {

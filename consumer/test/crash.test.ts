@@ -14,7 +14,7 @@ import {
 } from '../examples/erp-sales';
 import { describePostgres, dropSchema, testDatabaseUrl, uniqueSchema } from './support/postgres';
 import { killAllChildren, spawnTs } from './support/process';
-import { ackBody, drain, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
+import { drainAcks, outboxMessage, peekAll, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 jest.setTimeout(180_000);
 
@@ -88,8 +88,8 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
     expect((await peekAll(broker.client, queue)).map((m) => m.messageId)).toEqual(['ac-1']);
 
     const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend));
-    const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 60_000 });
-    expect(ack && ackBody(ack)).toMatchObject({ outboxId: rowId('row-ac-1'), messageId: 'ac-1', outcome: 'processed' });
+    const [ack] = await drainAcks(broker.client, `${queue}-acks`, 1, { timeoutInMs: 60_000 });
+    expect(ack).toMatchObject({ outboxId: rowId('row-ac-1'), messageId: 'ac-1', outcome: 'processed' });
     await restarted.waitForLog((l) => l.msg === 'message duplicate' && l.outboxMessageId === 'ac-1');
     await waitFor('queue empty', async () => (await peekAll(broker.client, queue)).length === 0);
     await stopGracefully(restarted);
@@ -111,8 +111,8 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
     expect(await peekAll(broker.client, `${queue}-acks`)).toHaveLength(0);
 
     const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend, { [erpSalesEnv.ackSweep]: '500' }));
-    const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 30_000 });
-    expect(ack && ackBody(ack)).toMatchObject({ outboxId: rowId('row-acp-1'), messageId: 'acp-1', outcome: 'processed' });
+    const [ack] = await drainAcks(broker.client, `${queue}-acks`, 1, { timeoutInMs: 30_000 });
+    expect(ack).toMatchObject({ outboxId: rowId('row-acp-1'), messageId: 'acp-1', outcome: 'processed' });
     await restarted.waitForLog((l) => l.msg === 'acknowledged again after a lost acknowledgement' && l.count === 1);
     // Recorded: later sweeps do not send it again.
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -131,8 +131,8 @@ function crashSuite(name: string, makeBackend: (testName: string) => Backend, cl
     expect([afterCrash.salesOrders, afterCrash.inboxEntries]).toEqual([0, 0]);
 
     const restarted = spawnTs(erpSalesMainPath, serviceEnv(queue, backend));
-    const [ack] = await drain(broker.client, `${queue}-acks`, 1, { timeoutInMs: 60_000 });
-    expect(ack && ackBody(ack)).toMatchObject({ messageId: 'bc-1', outcome: 'processed' });
+    const [ack] = await drainAcks(broker.client, `${queue}-acks`, 1, { timeoutInMs: 60_000 });
+    expect(ack).toMatchObject({ messageId: 'bc-1', outcome: 'processed' });
     const processed = await restarted.waitForLog((l) => l.msg === 'message processed' && l.outboxMessageId === 'bc-1');
     expect(processed.deliveryCount).toBeGreaterThanOrEqual(1);
     await stopGracefully(restarted);

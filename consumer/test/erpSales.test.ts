@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { DeadLetterReasons } from '../src/index';
 import { checkErpSalesInvariants, createErpSalesService, readErpSalesConfig, type ErpSalesService } from '../examples/erp-sales';
-import { ackBody, drain, outboxMessage, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
+import { drain, drainAcks, outboxMessage, startBroker, waitFor, type TestBroker, rowId } from './support/serviceBus';
 
 describe('erp-sales sample service', () => {
   let broker: TestBroker;
@@ -41,7 +41,7 @@ describe('erp-sales sample service', () => {
     const sender = broker.client.createSender('erp-sales');
     await sender.sendMessages([order('s-1', 'opp-1', 1, 10), order('s-2', 'opp-2', 2, 20), order('s-3', 'opp-1', 3, 30), order('s-1', 'opp-1', 1, 10)]);
     await sender.close();
-    const acks = (await drain(broker.client, 'erp-acks', 4)).map(ackBody);
+    const acks = await drainAcks(broker.client, 'erp-acks', 4);
     expect(acks.every((a) => a.outcome === 'processed')).toBe(true);
     const state = await service.state();
     expect(checkErpSalesInvariants(state, ['s-1', 's-2', 's-3'])).toEqual({ ok: true, missing: [], duplicated: [], unexpected: [], outOfOrder: [] });
@@ -62,7 +62,7 @@ describe('erp-sales sample service', () => {
     const [dead] = await drain(broker.client, 'erp-sales', 1, { deadLetter: true });
     expect(dead?.deadLetterReason).toBe(DeadLetterReasons.ValidationFailed);
     expect(dead?.deadLetterErrorDescription).toMatch(/amount must be a non-negative number/);
-    const [ack] = (await drain(broker.client, 'erp-acks', 1)).map(ackBody);
+    const [ack] = await drainAcks(broker.client, 'erp-acks', 1);
     expect(ack).toMatchObject({ messageId: 'bad-1', outcome: 'rejected' });
     await waitFor('no effect', async () => !(await service.state()).appliedMessageIds.includes('bad-1'));
   });

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
-import { MessageProperties, normaliseGuid } from '@dataverse-outbox/contract';
+import { MessageProperties, acknowledgementBatchSubject, normaliseGuid } from '@dataverse-outbox/contract';
 
 import { createOutboxConsumer, createSqliteInbox, DeadLetterReasons, type MessageSettlement, type OutboxConsumer, type OutboxEvent } from '../../src/index';
 import { postgresKind, sqliteKind, type InboxFixture, type InboxKind } from '../support/inboxKinds';
 import { describePostgres } from '../support/postgres';
-import { ackBody, drain, outboxMessage, rowId, startBroker, waitFor, type TestBroker } from '../support/serviceBus';
+import { acksIn, drain, drainAcks, outboxMessage, rowId, startBroker, waitFor, type TestBroker } from '../support/serviceBus';
 
 jest.setTimeout(60_000);
 
@@ -145,7 +145,7 @@ function hostileSuite<TTx>(makeKind: () => InboxKind<TTx>, queue: string): void 
   it('read with the SDK: every dead letter carries its reason, and no acknowledgement names a non-GUID row', async () => {
     const dead: ServiceBusReceivedMessage[] = await drain(broker.client, queue, cases.filter((c) => c[2].outcome === 'dead-lettered').length, { deadLetter: true, timeoutInMs: 10_000 });
     expect(dead.map((m) => m.deadLetterReason).sort()).toEqual(cases.flatMap((c) => (c[2].outcome === 'dead-lettered' ? [c[2].reason] : [])).sort());
-    const acks = (await drain(broker.client, ackQueue, 1000, { timeoutInMs: 3000 })).map(ackBody);
+    const acks = await drainAcks(broker.client, ackQueue, 1000, { timeoutInMs: 3000 });
     expect(acks.length).toBeGreaterThan(0);
     expect(acks.filter((a) => normaliseGuid(a.outboxId) !== a.outboxId)).toEqual([]);
   });
@@ -179,8 +179,42 @@ describe('the acknowledgement sweep', () => {
     try {
       await consumer.start();
       await waitFor('sweep done', async () => (await inbox.listUnacknowledged({ processedBefore: new Date(Date.now() + 60_000), limit: 10 })).length === 0, 10_000, 50);
-      const acks = (await drain(broker.client, 'sweep-acks', 2, { timeoutInMs: 2000 })).map(ackBody);
+      const acks = await drainAcks(broker.client, 'sweep-acks', 2, { timeoutInMs: 2000 });
       expect(acks.map((a) => [a.messageId, a.outboxId])).toEqual([['good', rowId('good')]]);
+    } finally {
+      await consumer.close({ timeoutInMs: 5000 });
+      await inbox.close();
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('acknowledges a backlog of unacknowledged entries (a restart after a crash) in a few batch messages, each entry once, and records them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sweep-backlog-'));
+    const broker = await startBroker([{ name: 'backlog-q' }, { name: 'backlog-acks' }]);
+    const inbox = createSqliteInbox({ filename: path.join(dir, 'inbox.sqlite') });
+    await inbox.migrate();
+    const ids = Array.from({ length: 120 }, (_, i) => `backlog-${i}`);
+    for (const id of ids) await inbox.processOnce({ outboxMessageId: id, outboxId: rowId(id) }, () => undefined);
+    const consumer = createOutboxConsumer({
+      serviceBus: broker.client,
+      entity: 'backlog-q',
+      inbox,
+      acknowledge: { queue: 'backlog-acks', batch: true },
+      acknowledgementSweep: { intervalInMs: 200, graceInMs: 1 },
+      retention: false,
+      handler: () => undefined,
+    });
+    try {
+      await consumer.start();
+      await waitFor('sweep done', async () => (await inbox.listUnacknowledged({ processedBefore: new Date(Date.now() + 60_000), limit: 200 })).length === 0, 10_000, 50);
+      const messages = await drain(broker.client, 'backlog-acks', 120, { timeoutInMs: 2000 });
+      const acks = messages.flatMap(acksIn);
+      expect(acks.map((a) => a.messageId).sort()).toEqual([...ids].sort());
+      expect(acks.every((a) => a.outboxId === rowId(a.messageId) && a.outcome === 'processed')).toBe(true);
+      // Sent one at a time, the backlog was 120 messages; handed over together, the sender's batches of up to 50.
+      expect(messages.length).toBeLessThanOrEqual(5);
+      expect(messages.every((m) => m.subject === acknowledgementBatchSubject)).toBe(true);
     } finally {
       await consumer.close({ timeoutInMs: 5000 });
       await inbox.close();

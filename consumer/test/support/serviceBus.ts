@@ -6,7 +6,7 @@ import {
 } from '@azure/service-bus';
 import { createHash } from 'node:crypto';
 
-import { Settings, MessageProperties } from '@dataverse-outbox/contract';
+import { Settings, MessageProperties, acknowledgementBatchSubject } from '@dataverse-outbox/contract';
 import { buildEmulatorConfig, startServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 
 export const ackQueue = Settings.AckQueue.defaultValue;
@@ -137,6 +137,35 @@ export interface AckBody {
 export function ackBody(message: ServiceBusReceivedMessage): AckBody {
   const body: unknown = message.body;
   return (Buffer.isBuffer(body) ? JSON.parse(body.toString('utf8')) : body) as AckBody;
+}
+
+/** The acknowledgements one ack-queue message carries, read from the wire: one, or each element of a batch. */
+export function acksIn(message: ServiceBusReceivedMessage): AckBody[] {
+  if (message.subject !== acknowledgementBatchSubject) return [ackBody(message)];
+  const body = ackBody(message) as unknown;
+  if (!Array.isArray(body)) throw new Error(`an acknowledgement batch whose body is not an array: ${JSON.stringify(body)}`);
+  return body as AckBody[];
+}
+
+/**
+ * Receives (and completes) ack-queue messages until they carry `count` acknowledgements or the deadline passed; the
+ * acknowledgements in the order received, whichever form carried them.
+ */
+export async function drainAcks(client: ServiceBusClient, queue: string, count: number, options: { timeoutInMs?: number } = {}): Promise<AckBody[]> {
+  const receiver = client.createReceiver(queue);
+  const acks: AckBody[] = [];
+  const deadline = Date.now() + (options.timeoutInMs ?? 30_000);
+  try {
+    while (acks.length < count && Date.now() < deadline) {
+      for (const message of await receiver.receiveMessages(Math.max(1, count - acks.length), { maxWaitTimeInMs: 1000 })) {
+        await receiver.completeMessage(message);
+        acks.push(...acksIn(message));
+      }
+    }
+  } finally {
+    await receiver.close();
+  }
+  return acks;
 }
 
 /** A deterministic GUID for a readable test name (outbox row ids are GUIDs; the consumer acknowledges only those). */
