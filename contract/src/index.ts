@@ -10,5 +10,6 @@ export * from './jsonCheck';
 export * from './jsonValues';
 export * from './contentType';
 export * from './outboxRow';
+export * from './scheduling';
 export * from './partitions';
 export * from './messageFormats';
