@@ -17,10 +17,10 @@ export const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** The row fields that say whether it is scheduled; dates as Date or as the Web API's ISO text. */
 export interface SchedulableRow {
-  status: number | null | undefined;
-  attempts: number | null | undefined;
-  nextAttemptOn: Date | string | null | undefined;
-  lastError?: string | null | undefined;
+  status?: number | null;
+  attempts?: number | null;
+  nextAttemptOn?: Date | string | null;
+  lastError?: string | null;
 }
 
 /**
@@ -40,7 +40,5 @@ export function isScheduled(row: SchedulableRow, now: Date): boolean {
   return scheduledUntil(row, now) !== undefined;
 }
 
-/** The reason a publisher writes on a row it holds behind an earlier row of its key (never a scheduled row). */
-export function heldBehindReason(rowId: string): string {
-  return `Held behind row ${rowId} of its session key`;
-}
+/** The obx_lasterror a publisher writes on a row it holds behind an earlier row of its key: not a scheduled event. */
+export const HELD_BEHIND_KEY_REASON = 'Held behind an earlier row of its session key that is waiting to retry';

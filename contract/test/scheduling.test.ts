@@ -1,7 +1,7 @@
 // Scheduled events in the contract: notBefore as both writers store it (obx_nextattempton, rounded up to the second;
 // past means now; hostile values refused with one OutboxRowError), and the one definition of "scheduled" the monitor,
 // the command bar and the publisher use.
-import { buildOutboxRow, isScheduled, MAX_SCHEDULE_AHEAD_MS, OutboxMessage, OutboxRowError, outboxRowUpsert, OutboxStatus, scheduledUntil, type OutboxRowOptions } from '../src';
+import { buildOutboxRow, HELD_BEHIND_KEY_REASON, isScheduled, MAX_SCHEDULE_AHEAD_MS, OutboxMessage, OutboxRowError, outboxRowUpsert, OutboxStatus, scheduledUntil, type OutboxRowOptions } from '../src';
 
 const col = OutboxMessage.columns;
 const NOW = new Date('2030-01-01T12:00:00.000Z');
@@ -64,7 +64,7 @@ describe('isScheduled', () => {
     ['due', { status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: NOW.toISOString() }],
     ['without a time', { status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: null }],
     ['backing off after an attempt', { status: OutboxStatus.Pending, attempts: 1, nextAttemptOn: future }],
-    ['held behind an earlier row of its key', { status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: future, lastError: 'Held behind row x of its session key' }],
+    ['held behind an earlier row of its key', { status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: future, lastError: HELD_BEHIND_KEY_REASON }],
     ['cancelled', { status: OutboxStatus.Cancelled, attempts: 0, nextAttemptOn: future }],
     ['an unreadable time', { status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: 'soon' }],
   ])('is false for a row %s', (_what, row) => {

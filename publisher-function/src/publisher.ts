@@ -150,6 +150,8 @@ export class OutboxPublisher {
       settings: this.settingsSource,
       cycle: (settings, o) => this.cycle(settings, o),
       verdict: publishVerdict,
+      // An idle cycle says when the next row comes due: a scheduled event goes out then, not after the idle wait.
+      wakeAt: (r) => r.nextDueOn,
       waits: () => ({
         minIntervalInMs: options.polling?.minIntervalInMs ?? 100,
         maxIntervalInMs: options.polling?.maxIntervalInMs ?? 5000,

@@ -84,6 +84,8 @@ export interface HostLoopOptions<S, R> {
   cycle: (settings: S, options: OperationOptions) => Promise<R>;
   /** What a cycle's result means for the wait before the next one. */
   verdict: (result: R) => CycleVerdict;
+  /** When the cycle knows work comes due (e.g. a scheduled row): the wait after it ends then at the latest. */
+  wakeAt?: (result: R) => Date | undefined;
   waits: LoopWaits | (() => LoopWaits);
   /** The leases to release on stop (after `onStop`). */
   leases: () => Iterable<ReleasableLease>;
@@ -161,6 +163,12 @@ export class HostLoop<S, R> {
     }
   }
 
+  /** The wait, cut short to the time the cycle's result says work comes due. */
+  private untilDue(wait: number, result: R): number {
+    const due = this.options.wakeAt?.(result);
+    return due ? Math.min(wait, Math.max(0, due.getTime() - this.timer.now())) : wait;
+  }
+
   private waitAfterError(pace: Pace): number {
     const w = this.waits;
     pace.interval = Math.min(w.maxIntervalInMs, Math.max(pace.interval * 2, w.errorMinWaitInMs ?? 1000));
@@ -194,7 +202,8 @@ export class HostLoop<S, R> {
       let wait: number;
       try {
         const settings = await this.options.settings.get();
-        wait = this.waitAfter(this.options.verdict(await this.options.cycle(settings, {})), pace);
+        const result = await this.options.cycle(settings, {});
+        wait = this.untilDue(this.waitAfter(this.options.verdict(result), pace), result);
       } catch (e) {
         // A failed cycle never ends the loop: it is logged, and the next one comes after a growing wait.
         this.options.logger.error(this.options.cycleFailedMessage ?? `${this.options.name} cycle failed`, { ...this.options.logFields, error: describeError(e) });
@@ -221,7 +230,7 @@ export class HostLoop<S, R> {
       const verdict = this.options.verdict(result);
       if (verdict === 'more') continue;
       if (!untilDeadline || verdict === 'disabled') return;
-      const wait = this.waitAfter(verdict, pace);
+      const wait = this.untilDue(this.waitAfter(verdict, pace), result);
       if (deadline - this.timer.now() <= wait) return;
       await this.sleep(wait);
     }

@@ -28,6 +28,11 @@ export interface OutboxStorePort {
   readDue(query: DueQuery, options?: OperationOptions): Promise<OutboxRow[]>;
   /** Pending rows with an ordering key whose obx_nextattempton is in the future (rows backing off, and rows held behind them). */
   readBackingOff(now: Date, options?: OperationOptions): Promise<OutboxRow[]>;
+  /**
+   * The earliest obx_nextattempton after `now` of a Pending row (a scheduled event or a retry), or undefined: one
+   * `$top=1` read, made when a cycle found nothing due, so the loop wakes when the next row comes due.
+   */
+  readNextDueOn?(now: Date, options?: OperationOptions): Promise<Date | undefined>;
   readByIds(ids: readonly string[], options?: OperationOptions): Promise<OutboxRow[]>;
   /**
    * Applies the changes in as few requests as the store can (one $batch). An update with an etag is applied only

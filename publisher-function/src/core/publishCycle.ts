@@ -1,6 +1,6 @@
 // One publish cycle: lease -> read due rows (one request) -> reject bad rows -> order per key -> send per target in
 // batches -> one conditional bulk write of every outcome. Knows nothing of HTTP or AMQP: everything goes through ports.
-import { MessageFormat, normaliseEntityName, OutboxStatus, type MessageFormatName } from '@dataverse-outbox/contract';
+import { HELD_BEHIND_KEY_REASON, isScheduled, MessageFormat, normaliseEntityName, OutboxStatus, type MessageFormatName } from '@dataverse-outbox/contract';
 import { statusWhenSent } from './acks';
 import { backoffDelayInMs, type BackoffOptions } from './backoff';
 import { describeError } from './errors';
@@ -43,6 +43,8 @@ export interface PublishCycleResult {
   more: boolean;
   /** Sent rows that could not be marked (they stay Pending and are resent with the same messageId). */
   markError?: string;
+  /** Nothing was due: when the next Pending row comes due (a scheduled event or a retry), if the store said. */
+  nextDueOn?: Date;
   /** Settles when the cycle's outcomes are written (already settled unless `deferMarks`). */
   marked: Promise<MarkSummary>;
 }
@@ -90,11 +92,13 @@ const emptyResult = (outcome: PublishCycleResult['outcome']): PublishCycleResult
 
 /** Rebuilds the per-key blockers from the store; called when a publisher takes the lease. */
 export async function loadBlockers(deps: Pick<PublishCycleDeps, 'store' | 'blockers' | 'clock'>, options: OperationOptions = {}): Promise<void> {
-  const rows = await deps.store.readBackingOff(deps.clock.now(), options);
+  const now = deps.clock.now();
+  const rows = await deps.store.readBackingOff(now, options);
   deps.blockers.clear();
-  // Every waiting row blocks its key: backing off, or held behind one.
+  // Every waiting row blocks its key: backing off, or held behind one. A scheduled event does not: it joins its key's
+  // order when it comes due (contract/src/scheduling.ts).
   for (const row of rows) {
-    if (row.sessionKey && row.nextAttemptOn) deps.blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
+    if (row.sessionKey && row.nextAttemptOn && !isScheduled(row, now)) deps.blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until: row.nextAttemptOn });
   }
 }
 
@@ -122,7 +126,11 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
   const result = emptyResult('ran');
   result.read = rows.length;
   result.more = fetched.length >= top && rows.length > 0;
-  if (rows.length === 0) return result;
+  if (rows.length === 0) {
+    // Idle: learn when the next row comes due, so a scheduled event is sent on time, not after the longest idle wait.
+    if (fetched.length === 0 && store.readNextDueOn) result.nextDueOn = await store.readNextDueOn(now, options);
+    return result;
+  }
 
   const outcomes: Outcome[] = [];
   const fail = (row: OutboxRow, code: string, reason: string): void => {
@@ -314,7 +322,10 @@ function recordHolds(holds: readonly { row: OutboxRow; behindUntil: Date }[], bl
       continue;
     }
     const until = new Date(behindUntil.getTime() + 1);
-    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until } });
+    // A reason tells a held row from a scheduled event (both Pending, 0 attempts, obx_nextattempton ahead); one already
+    // there (an earlier error, or a consumer's rejection statusWhenSent reads) says so too, and stays.
+    const lastError = row.lastError ? {} : { lastError: HELD_BEHIND_KEY_REASON };
+    outcomes.push({ row, kind: 'held', target: row.target, changes: { nextAttemptOn: until, ...lastError } });
     if (row.sessionKey) blockers.block(row.sessionKey, { rowId: row.id, sequence: row.sequence, until });
   }
 }

@@ -179,7 +179,7 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
   async readBackingOff(now: Date, options: OperationOptions = {}): Promise<OutboxRow[]> {
     const rows: OutboxRow[] = [];
     for await (const r of this.client.listAll(OutboxMessage.entitySetName, {
-      select: [C.id, C.messageId, C.sessionKey, C.sequence, C.status, C.nextAttemptOn, C.target, C.attempts, C.replayCount],
+      select: [C.id, C.messageId, C.sessionKey, C.sequence, C.status, C.nextAttemptOn, C.target, C.attempts, C.replayCount, C.lastError],
       filter: `${C.status} eq ${OutboxStatus.Pending} and ${C.sessionKey} ne null and ${C.nextAttemptOn} gt ${odataLiteral(now)}${this.slotFilter}`,
       orderBy: `${C.sequence} asc`,
       maxPageSize: 5000,
@@ -189,6 +189,18 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
       rows.push(rowFromRecord(r));
     }
     return rows;
+  }
+
+  async readNextDueOn(now: Date, options: OperationOptions = {}): Promise<Date | undefined> {
+    const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+      select: [C.nextAttemptOn],
+      filter: `${C.status} eq ${OutboxStatus.Pending} and ${C.nextAttemptOn} gt ${odataLiteral(now)}${this.slotFilter}`,
+      orderBy: `${C.nextAttemptOn} asc`,
+      top: 1,
+      abortSignal: options.abortSignal,
+    });
+    const first = page.value[0];
+    return first ? date(first[C.nextAttemptOn]) : undefined;
   }
 
   /**
