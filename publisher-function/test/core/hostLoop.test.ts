@@ -121,6 +121,21 @@ describe('HostLoop pacing', () => {
     expect(t.timer.sleeps.slice(0, 8)).toEqual([100, 200, 300, 300, 300, 300, 300, 250]);
   });
 
+  it('a wait ends when the cycle says work comes due (a scheduled row): never later, and at once when it is already due', async () => {
+    const dueIn: (number | undefined)[] = [150, 1000, -50, undefined];
+    const t: ReturnType<typeof scripted> = scripted(['idle', 'idle', 'idle', 'idle'], {
+      wakeAt: () => {
+        const d = dueIn.shift();
+        return d === undefined ? undefined : new Date(t.timer.t + d);
+      },
+    });
+    await t.loop.start();
+    await t.finished;
+    await t.loop.stop();
+    // idle 200 cut to 150; idle 400 (due later); due already: no wait; idle 400.
+    expect(t.timer.sleeps.slice(0, 3)).toEqual([150, 400, 400]);
+  });
+
   it('wake() cuts an idle wait short', async () => {
     const t = scripted(['idle', 'idle', 'idle']);
     t.timer.holdSleeps = true;
