@@ -48,33 +48,61 @@ export async function processAckMessages(store: OutboxStorePort, bodies: readonl
 
 export interface AckListenerOptions {
   logger?: Logger;
-  /** Messages per receive. Default 250. */
+  /** Most acks applied together (read by id, 50 ids a request, and one $batch write). Default 250. */
   maxMessageCount?: number;
-  /** Wait per receive when the queue is empty. Default 5 s. */
+  /**
+   * How long a batch collects acks once the first one is in hand: it is applied when full or this long after, whichever
+   * comes first. Default 100 ms: each ack then waits at most this long plus one read and one write (50 ms + 5 ms per
+   * row with Dataverse's latency), where the SDK's own batching held every receive open for a second after its first
+   * message. While acks keep flowing this costs at most two requests per delay (20/s at 100 ms): run the listener under
+   * its own application user at volume (docs/operations.md), or raise it to trade latency for requests.
+   */
+  maxBatchDelayInMs?: number;
+  /** Wait per receive while the queue is empty. Default 5 s. */
   maxWaitTimeInMs?: number;
   /**
-   * Batches being applied at once (each: one read and one $batch write). Default 4: one batch at a time tops out near
-   * 140 acks/s with Dataverse's per-request latency, far below what the publisher sends.
+   * Batches being applied at once (each: one read and one $batch write). Default 4: the next batch is collected while
+   * earlier ones are written, so a batch never waits for the write of the one before it.
    */
   maxConcurrentBatches?: number;
   /** Poison acks are counted here (`outbox.notices.poison`, by source and reason). */
   metrics?: Pick<PublisherMetrics, 'poisonNotice'>;
 }
 
-/** Long-running listener for the worker host: receives while earlier batches are still being written. */
+/** See AckListenerOptions.maxBatchDelayInMs. */
+export const DEFAULT_ACK_BATCH_DELAY_MS = 100;
+
+/** Messages one receiver delivered and holds unsettled: they are settled through that receiver and no other. */
+interface BatchPart {
+  receiver: ServiceBusReceiver;
+  messages: ServiceBusReceivedMessage[];
+}
+
+/**
+ * Long-running listener for the worker host: receives while earlier batches are still being written.
+ *
+ * Receivers come from a small pool, and a receiver that holds unsettled acks never receives again until they are
+ * settled. A receive re-opens a receiver's link after a connection loss (or after the SDK closed it on a drain timeout)
+ * under the same link name, and the SDK then settles a message that came on the old link through the new one, for a
+ * delivery that link never had: no answer comes, and the settlement waits out the operation timeout, three times over
+ * with retries (a minute with the publisher's client). So a batch is settled only through the receivers that delivered
+ * it: on the link its messages came on or, once that link is gone, by lock token over $management (what the SDK does
+ * for a message whose link closed), failing fast when the lock went with the connection. Another receiver of the pool
+ * collects the next batch meanwhile.
+ */
 export class AckListener {
-  private receiver?: ServiceBusReceiver;
   private loop?: Promise<void>;
   private stopping = false;
   private readonly logger: Logger;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Every open receiver of the pool, and those holding no unsettled ack (last used on top). */
+  private readonly receivers = new Set<ServiceBusReceiver>();
+  private readonly idle: ServiceBusReceiver[] = [];
   /** Consecutive batches Dataverse could not take: receiving pauses, so redeliveries do not burn the delivery count. */
   private failures = 0;
   /** The longest Retry-After Dataverse gave for the last batch (0 when none). */
   private retryAfterInMs = 0;
   private readonly stop = new AbortController();
-  /** The tail of the settlement queue (see serially). */
-  private settlements: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly client: ServiceBusClient,
@@ -85,55 +113,136 @@ export class AckListener {
     this.logger = options.logger ?? silentLogger;
     const concurrency = options.maxConcurrentBatches ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`maxConcurrentBatches must be a positive integer, got ${concurrency}`);
+    const delay = options.maxBatchDelayInMs ?? DEFAULT_ACK_BATCH_DELAY_MS;
+    if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`maxBatchDelayInMs must be a non-negative number, got ${delay}`);
   }
 
   start(): void {
     if (this.loop) return;
-    this.receiver = this.client.createReceiver(this.queue, { receiveMode: 'peekLock' });
+    this.idle.push(this.openReceiver());
     this.loop = this.run();
   }
 
+  private openReceiver(): ServiceBusReceiver {
+    const receiver = this.client.createReceiver(this.queue, { receiveMode: 'peekLock' });
+    this.receivers.add(receiver);
+    return receiver;
+  }
+
+  /**
+   * A receiver whose acks are all settled goes back to the pool. One that failed to settle is closed instead: that stops
+   * the SDK renewing the locks of the acks it still holds, so they come back at their lock expiry (at once when the
+   * connection they came on is gone) and are applied again, harmlessly.
+   */
+  private release(receiver: ServiceBusReceiver, settled: boolean): void {
+    if (settled && !this.stopping) {
+      this.idle.push(receiver);
+      return;
+    }
+    this.receivers.delete(receiver);
+    void receiver.close().catch(() => undefined);
+  }
+
   private async run(): Promise<void> {
-    const receiver = this.receiver!;
     const concurrency = this.options.maxConcurrentBatches ?? 4;
     let receiveFailures = 0;
+    // The last batch found acks: the next one is collected at once, for at most the batch delay.
+    let flowing = false;
     while (!this.stopping) {
       while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
       if (this.failures > 0) await this.pause(this.failures);
       if (this.stopping) break;
-      let messages: ServiceBusReceivedMessage[];
-      // Aborted by close(): an empty wait would otherwise hold close() for up to maxWaitTimeInMs. The SDK leaves its
-      // abort listener on the signal it is given after an empty receive, so each receive gets its own short-lived
-      // signal, linked to the listener's for exactly the time of the call (one leaked listener per idle receive
-      // otherwise: MaxListenersExceededWarning after ~50 s idle).
-      const receiveAbort = new AbortController();
-      const onStop = (): void => receiveAbort.abort();
-      this.stop.signal.addEventListener('abort', onStop, { once: true });
+      let parts: BatchPart[];
       try {
-        messages = await receiver.receiveMessages(this.options.maxMessageCount ?? 250, { maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 5000, abortSignal: receiveAbort.signal });
+        parts = await this.collect(flowing);
         receiveFailures = 0;
       } catch (e) {
         if (this.stopping) break;
         receiveFailures++;
+        flowing = false;
         this.logger.warn('ack listener error; retrying', { queue: this.queue, error: describeError(e) });
         await this.pause(receiveFailures);
         continue;
-      } finally {
-        this.stop.signal.removeEventListener('abort', onStop);
       }
-      if (messages.length === 0) continue;
-      const batch = this.settle(receiver, messages).finally(() => this.inFlight.delete(batch));
+      flowing = parts.length > 0;
+      if (parts.length === 0) continue;
+      const batch = this.settle(parts).finally(() => this.inFlight.delete(batch));
       this.inFlight.add(batch);
     }
     await Promise.all(this.inFlight);
   }
 
   /**
-   * Applies one batch to Dataverse, then settles each message, one at a time: rhea merges dispositions issued at the
-   * same moment for neighbouring deliveries into one frame with the first one's outcome, so a Promise.all here would
-   * complete a poison ack or dead-letter a good one. Never throws.
+   * One batch: full, or the batch delay after its first ack. receiveMessages alone cannot do this: once a message
+   * arrives it keeps collecting for up to a second (the SDK's fixed wait after the first message), bounded only by
+   * maxWaitTimeInMs. So an idle listener waits for a single message with the long idle wait, and then collects the
+   * rest of its batch with what is left of the batch delay as maxWaitTimeInMs; while acks flow, each batch is one
+   * receive bounded by the delay (more when a delay over a second outlasts one). Each receive is on a receiver holding
+   * no ack (see the class). Acks already received are never dropped on a failed receive: they are applied, the error
+   * reported on the next receive.
    */
-  private async settle(receiver: ServiceBusReceiver, messages: ServiceBusReceivedMessage[]): Promise<void> {
+  private async collect(flowing: boolean): Promise<BatchPart[]> {
+    const maxCount = this.options.maxMessageCount ?? 250;
+    const delay = this.options.maxBatchDelayInMs ?? DEFAULT_ACK_BATCH_DELAY_MS;
+    const parts: BatchPart[] = [];
+    let count = 0;
+    if (!flowing) {
+      const first = await this.receive(1, this.options.maxWaitTimeInMs ?? 5000);
+      if (!first) return parts;
+      parts.push(first);
+      count = first.messages.length;
+    }
+    const deadline = performance.now() + delay;
+    while (count < maxCount && !this.stopping) {
+      const left = Math.round(deadline - performance.now());
+      // A flowing batch gets at least one receive (a delay of 0: whatever Service Bus has ready).
+      if (left <= 0 && count > 0) break;
+      let part: BatchPart | undefined;
+      try {
+        part = await this.receive(maxCount - count, Math.max(1, left));
+      } catch (e) {
+        if (count === 0) throw e;
+        if (!this.stopping) this.logger.warn('ack listener error; applying the acks already received', { queue: this.queue, error: describeError(e) });
+        break;
+      }
+      if (!part) break;
+      parts.push(part);
+      count += part.messages.length;
+    }
+    return parts;
+  }
+
+  /**
+   * One receive on an idle receiver of the pool (a new one when none is idle). The receiver stays with the messages it
+   * returns until they are settled; with none (or on a failed receive, whose messages the SDK gives up to their locks,
+   * settling none of them) it is idle again at once.
+   */
+  private async receive(count: number, maxWaitTimeInMs: number): Promise<BatchPart | undefined> {
+    const receiver = this.idle.pop() ?? this.openReceiver();
+    // Aborted by close(): an empty wait would otherwise hold close() for up to maxWaitTimeInMs. The SDK leaves its
+    // abort listener on the signal it is given after an empty receive, so each receive gets its own short-lived
+    // signal, linked to the listener's for exactly the time of the call (one leaked listener per idle receive
+    // otherwise: MaxListenersExceededWarning after ~50 s idle).
+    const receiveAbort = new AbortController();
+    const onStop = (): void => receiveAbort.abort();
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    let messages: ServiceBusReceivedMessage[] = [];
+    try {
+      messages = await receiver.receiveMessages(count, { maxWaitTimeInMs, abortSignal: receiveAbort.signal });
+    } finally {
+      this.stop.signal.removeEventListener('abort', onStop);
+      if (messages.length === 0) this.release(receiver, true);
+    }
+    return messages.length ? { receiver, messages } : undefined;
+  }
+
+  /**
+   * Applies one batch to Dataverse, then settles each message through the receiver that delivered it, one at a time:
+   * rhea merges dispositions issued at the same moment for neighbouring deliveries of a link into one frame with the
+   * first one's outcome, so a Promise.all here would complete a poison ack or dead-letter a good one. Never throws.
+   */
+  private async settle(parts: BatchPart[]): Promise<void> {
+    const messages = parts.flatMap((p) => p.messages);
     let dispositions: AckDisposition[];
     try {
       dispositions = await processAckMessages(this.store, messages.map((m) => m.body), this.logger);
@@ -145,30 +254,37 @@ export class AckListener {
     const abandoned = dispositions.filter((d): d is Extract<AckDisposition, { action: 'abandon' }> => d.action === 'abandon');
     this.failures = abandoned.length ? this.failures + 1 : 0;
     this.retryAfterInMs = Math.max(0, ...abandoned.map((d) => d.retryAfterInMs ?? 0));
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      const d = dispositions[i]!;
-      try {
-        if (d.action === 'complete') await this.serially(() => receiver.completeMessage(m));
-        else if (d.action === 'deadLetter') {
-          this.options.metrics?.poisonNotice?.('ack', d.reason);
-          await this.serially(() => receiver.deadLetterMessage(m, { deadLetterReason: d.reason, deadLetterErrorDescription: d.description.slice(0, 1024) }));
-        } else await this.serially(() => receiver.abandonMessage(m));
-      } catch (e) {
-        // Settling failed (lock lost, connection gone): the message comes back and is applied again, harmlessly.
-        if (!this.stopping) this.logger.warn('ack listener could not settle an acknowledgement; it will be redelivered', { queue: this.queue, action: d.action, error: describeError(e) });
-      }
+    let first = 0;
+    for (const part of parts) {
+      const settled = await this.settlePart(part, dispositions.slice(first, first + part.messages.length));
+      first += part.messages.length;
+      this.release(part.receiver, settled);
     }
   }
 
   /**
-   * One settlement at a time across every batch in flight too: the last delivery of one batch and the first of the
-   * next are neighbours, and their dispositions would merge just the same.
+   * Settles one receiver's messages in order. After a failed settlement (lock lost, link or connection gone) the rest are
+   * left to their locks: they were received together, so their locks went the same way, and trying each in turn would
+   * only wait out the SDK's retries for every one. True when every message was settled.
    */
-  private serially(settle: () => Promise<void>): Promise<void> {
-    const run = this.settlements.then(settle, settle);
-    this.settlements = run.catch(() => undefined);
-    return run;
+  private async settlePart(part: BatchPart, dispositions: AckDisposition[]): Promise<boolean> {
+    const { receiver, messages } = part;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const d = dispositions[i]!;
+      try {
+        if (d.action === 'complete') await receiver.completeMessage(m);
+        else if (d.action === 'deadLetter') {
+          this.options.metrics?.poisonNotice?.('ack', d.reason);
+          await receiver.deadLetterMessage(m, { deadLetterReason: d.reason, deadLetterErrorDescription: d.description.slice(0, 1024) });
+        } else await receiver.abandonMessage(m);
+      } catch (e) {
+        // The acks come back and are applied again, harmlessly.
+        if (!this.stopping) this.logger.warn('ack listener could not settle acknowledgements; they will be redelivered', { queue: this.queue, action: d.action, count: messages.length - i, error: describeError(e) });
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Backs off after batches Dataverse could not take: exponential, never shorter than the Retry-After it gave. */
@@ -181,11 +297,12 @@ export class AckListener {
   async close(): Promise<void> {
     this.stopping = true;
     this.stop.abort();
-    await Promise.all(this.inFlight);
-    const receiver = this.receiver;
-    this.receiver = undefined;
-    await receiver?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);
+    await Promise.all(this.inFlight);
     this.loop = undefined;
+    const receivers = [...this.receivers];
+    this.receivers.clear();
+    this.idle.length = 0;
+    await Promise.all(receivers.map((r) => r.close().catch(() => undefined)));
   }
 }
