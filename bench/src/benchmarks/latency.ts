@@ -29,6 +29,10 @@ export interface LatencyLevel {
   /** Until the consumer's handler ran. */
   commitToConsumerMs: Summary;
   commitToAckMs: Summary;
+  /** The acknowledgement path alone: from the consumer's handler to the ack in Dataverse (absent in older results). */
+  consumerToAckMs?: Summary;
+  /** The ack listener's batches in this level: acks per batch, and the time of its read by id and of its $batch write. */
+  ackBatches?: { count: number; rows: Summary; readMs: Summary; writeMs: Summary };
   producerRetries: number;
   /** Acknowledgements recorded per second while the ack listener had work (first to last ack of the level). */
   ackRecordsPerSecond: number;
@@ -46,14 +50,22 @@ export interface LatencyData {
 }
 
 /** Records when each acknowledgement reaches Dataverse (applied, or recorded early before the Published mark). */
-function ackRecorder(inner: OutboxStorePort, onAck: (rowId: string, at: number) => void): OutboxStorePort {
+function ackRecorder(inner: OutboxStorePort, track: Tracker): OutboxStorePort {
+  const onAck = (rowId: string, at: number): void => track.onAck(rowId, at);
   return {
     readDue: (q, o) => inner.readDue(q, o),
     readBackingOff: (n, o) => inner.readBackingOff(n, o),
-    readByIds: (ids, o) => inner.readByIds(ids, o),
+    async readByIds(ids, o) {
+      const t = performance.now();
+      const rows = await inner.readByIds(ids, o);
+      track.ackReads.push(performance.now() - t);
+      return rows;
+    },
     async applyUpdates(updates, o) {
+      const t = performance.now();
       const r = await inner.applyUpdates(updates, o);
       const at = performance.now();
+      track.ackWrites.push({ rows: updates.length, ms: at - t });
       const conflicts = new Set(r.conflicts);
       for (const u of updates) if (!conflicts.has(u.id) && (u.changes.status === OutboxStatus.Acked || u.changes.ackedOn)) onAck(u.id, at);
       return r;
@@ -124,6 +136,7 @@ async function runLevel(ctx: BenchContext, writers: OutboxWriter[], rate: number
   const publish: number[] = [];
   const consumed: number[] = [];
   const ack: number[] = [];
+  const consumerToAck: number[] = [];
   for (const [id, at] of track.sent) {
     const c = commits.get(id);
     if (c !== undefined) publish.push(Math.max(0, at - c));
@@ -135,6 +148,8 @@ async function runLevel(ctx: BenchContext, writers: OutboxWriter[], rate: number
   for (const [id, at] of track.acked) {
     const c = commits.get(id);
     if (c !== undefined) ack.push(Math.max(0, at - c));
+    const r = track.received.get(id);
+    if (c !== undefined && r !== undefined) consumerToAck.push(Math.max(0, at - r));
   }
   return {
     offeredPerSecond: rate,
@@ -145,6 +160,8 @@ async function runLevel(ctx: BenchContext, writers: OutboxWriter[], rate: number
     commitToPublishMs: summarize(publish),
     commitToConsumerMs: summarize(consumed),
     commitToAckMs: summarize(ack),
+    consumerToAckMs: summarize(consumerToAck),
+    ackBatches: { count: track.ackWrites.length, rows: summarize(track.ackWrites.map((w) => w.rows)), readMs: summarize(track.ackReads), writeMs: summarize(track.ackWrites.map((w) => w.ms)) },
     producerRetries: retries,
     ackRecordsPerSecond: rateOf([...track.acked.values()]),
     sendsPerSecond: rateOf([...track.sent.values()]),
@@ -165,12 +182,16 @@ class Tracker {
   sent = new Map<string, number>();
   received = new Map<string, number>();
   acked = new Map<string, number>();
+  ackReads: number[] = [];
+  ackWrites: { rows: number; ms: number }[] = [];
   private rowToMessage = new Map<string, string>();
   private commits = new Map<string, number>();
   reset(commits: Map<string, number>): void {
     this.sent = new Map();
     this.received = new Map();
     this.acked = new Map();
+    this.ackReads = [];
+    this.ackWrites = [];
     this.commits = commits;
   }
   settlements = new Map<string, number>();
@@ -232,7 +253,7 @@ export const latencyBenchmark = defineBenchmark<LatencyData, Sizes>({
         },
       });
       await consumer.start();
-      listener = new AckListener(world.serviceBus, ackRecorder(new DataverseOutboxStore(world.publisherClient), (id, at) => track.onAck(id, at)), ACK_QUEUE);
+      listener = new AckListener(world.serviceBus, ackRecorder(new DataverseOutboxStore(world.publisherClient), track), ACK_QUEUE);
       listener.start();
       await publisher.start();
       const levels: LatencyLevel[] = [];
@@ -240,7 +261,7 @@ export const latencyBenchmark = defineBenchmark<LatencyData, Sizes>({
         const level = await runLevel(ctx, writers, rate, sizes.seconds, track);
         levels.push(level);
         ctx.progress.log(
-          `latency: ${rate} msg/s offered (${level.achievedPerSecond} achieved): commit-to-publish p50 ${level.commitToPublishMs.p50} ms p99 ${level.commitToPublishMs.p99} ms; to consumer p50 ${level.commitToConsumerMs.p50} ms; commit-to-ack p50 ${level.commitToAckMs.p50} ms p99 ${level.commitToAckMs.p99} ms; ${level.received}/${level.committed} received, ${level.acked} acked`,
+          `latency: ${rate} msg/s offered (${level.achievedPerSecond} achieved): commit-to-publish p50 ${level.commitToPublishMs.p50} ms p99 ${level.commitToPublishMs.p99} ms; to consumer p50 ${level.commitToConsumerMs.p50} ms; commit-to-ack p50 ${level.commitToAckMs.p50} ms p99 ${level.commitToAckMs.p99} ms; consumer-to-ack p50 ${level.consumerToAckMs?.p50} ms p99 ${level.consumerToAckMs?.p99} ms (${level.ackBatches?.count} ack batches, p50 ${level.ackBatches?.rows.p50} acks, read p50 ${level.ackBatches?.readMs.p50} ms, write p50 ${level.ackBatches?.writeMs.p50} ms); ${level.received}/${level.committed} received, ${level.acked} acked`,
         );
       }
       return { seconds: sizes.seconds, producers: sizes.producers, levels };
@@ -274,6 +295,16 @@ export const latencyBenchmark = defineBenchmark<LatencyData, Sizes>({
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...d.levels.map((l) => `| ${l.offeredPerSecond} | ${l.achievedPerSecond} | ${l.committed} (${l.producerRetries}) | ${l.received} | ${l.acked} | ${fmt(l.commitMs)} | ${fmt(l.commitToPublishMs)} | ${fmt(l.commitToConsumerMs)} | ${fmt(l.commitToAckMs)} |`),
       '',
+      'Where the acknowledgement time goes (from the consumer\'s handler to the ack in Dataverse; the ack listener\'s batches of the level: acks per batch, the read by id and the $batch write, p50 / p99):',
+      '',
+      '| offered msg/s | consumer to ack (p50 / p90 / p99 / max) | ack batches | acks per batch | read by id ms | $batch write ms |',
+      '|---:|---:|---:|---:|---:|---:|',
+      ...d.levels.map((l) =>
+        l.consumerToAckMs && l.ackBatches
+          ? `| ${l.offeredPerSecond} | ${fmt(l.consumerToAckMs)} | ${l.ackBatches.count} | ${l.ackBatches.rows.p50} / ${l.ackBatches.rows.p99} | ${l.ackBatches.readMs.p50} / ${l.ackBatches.readMs.p99} | ${l.ackBatches.writeMs.p50} / ${l.ackBatches.writeMs.p99} |`
+          : `| ${l.offeredPerSecond} | not measured | | | | |`,
+      ),
+      '',
       `![Commit to publish](${publishPlot})`,
       '',
       `![Commit to ack](${ackPlot})`,
@@ -283,12 +314,12 @@ export const latencyBenchmark = defineBenchmark<LatencyData, Sizes>({
         const behind = top.ackRecordsPerSecond > 0 && top.ackRecordsPerSecond < top.offeredPerSecond * 0.9;
         return behind
           ? [
-              `**Finding (publisher, acknowledgements):** at ${top.offeredPerSecond} msg/s offered the publisher sent ${top.sendsPerSecond} msg/s but the ack listener recorded only ${top.ackRecordsPerSecond} acks/s, so commit-to-ack grows with the backlog (p50 ${top.commitToAckMs.p50} ms against ${top.commitToPublishMs.p50} ms to publish). The listener keeps up to 4 receives of up to 250 acks in flight, each read by id (50 ids a request) and written with one $batch of updates (50 ms + 5 ms per row with the realistic profile); past that, the acks share the application user's service protection budget with the publisher: run the ack listener under its own application user (budget section).`,
+              `**Finding (publisher, acknowledgements):** at ${top.offeredPerSecond} msg/s offered the publisher sent ${top.sendsPerSecond} msg/s but the ack listener recorded only ${top.ackRecordsPerSecond} acks/s, so commit-to-ack grows with the backlog (p50 ${top.commitToAckMs.p50} ms against ${top.commitToPublishMs.p50} ms to publish). The listener writes a batch when it holds 250 acks or 100 ms after its first ack, up to 4 batches at once, each read by id (50 ids a request) and written with one $batch of updates (50 ms + 5 ms per row with the realistic profile); past that, the acks share the application user's service protection budget with the publisher: run the ack listener under its own application user (budget section).`,
               '',
             ]
           : [];
       })(),
-      'Commit-to-publish includes the publisher\'s adaptive poll (100 ms after activity), one read (50 ms + 0.2 ms per row) and the send. Commit-to-ack adds the consumer\'s inbox transaction, its acknowledgement message, and the ack listener\'s receive (up to 250 acks per receive, up to 4 receives being written at once) and bulk write (reads by id, 50 ids a request, and one $batch: 50 ms + 5 ms per row). Ratios between loads in the same run show how latency grows with load.',
+      'Commit-to-publish includes the publisher\'s adaptive poll (100 ms after activity), one read (50 ms + 0.2 ms per row) and the send. Commit-to-ack adds the consumer\'s inbox transaction, its acknowledgement message, and the ack listener\'s batch (written when it holds 250 acks or 100 ms after its first ack, up to 4 batches being written at once) and bulk write (reads by id, 50 ids a request, and one $batch: 50 ms + 5 ms per row). Ratios between loads in the same run show how latency grows with load.',
     ].join('\n');
   },
 });
