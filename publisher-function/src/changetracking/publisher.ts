@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBusClient } from '@azure/service-bus';
+import { MessageFormat } from '@dataverse-outbox/contract';
 import { backoffDelayInMs, type BackoffOptions } from '../core/backoff';
 import { describeError, OutboxError } from '../core/errors';
 import { HostLoop, leaseRenewalGap, type LoopTimer } from '../core/hostLoop';
@@ -165,6 +166,7 @@ export class ChangeTrackingPublisher {
           metrics: this.metrics,
           batchSize: settings.outbox.batchSize,
           idleCheckpointIntervalInMs: this.options.idleCheckpointIntervalInMs,
+          messageFormat: { format: settings.outbox.messageFormats.get(source.target) ?? MessageFormat.Default, environmentUrl: this.options.dataverse.url },
         },
         source,
         options,

@@ -93,18 +93,26 @@ export function toOutboundMessage(row: OutboxRow, context: MessageFormatContext 
   if (row.correlationId) message.correlationId = row.correlationId;
   if (row.sessionKey) message.sessionId = row.sessionKey;
   if (context.format === MessageFormat.Default) return message;
+  return inMessageFormat(message, cloudEventAttributes(row, context.environmentUrl), context.format, payload !== '');
+}
 
-  // CloudEvents: the outbox's own properties stay (acknowledgements and the consumer's deduplication use them).
-  const { datacontenttype, ...attributes } = cloudEventAttributes(row, context.environmentUrl);
-  if (context.format === MessageFormat.CloudEventsBinary) {
+/**
+ * Reshapes a default-format message into a CloudEvents format: the one definition the outbox rows and the
+ * change-tracking sources share. The outbox's own properties stay (acknowledgements and the consumer's deduplication use
+ * them). `hasData`: false for an empty payload (structured mode then has no `data` member).
+ */
+export function inMessageFormat(message: OutboundMessage, attributes: CloudEventAttributes, format: MessageFormatName, hasData: boolean): OutboundMessage {
+  if (format === MessageFormat.Default) return message;
+  const { datacontenttype, ...rest } = attributes;
+  if (format === MessageFormat.CloudEventsBinary) {
     // Binary mode: every attribute but datacontenttype (the AMQP content-type) as a `cloudEvents:` property, in the
     // canonical string form the binding allows; the body is the payload, as in the default format.
-    for (const [name, value] of Object.entries(attributes)) applicationProperties[`${CloudEvents.propertyPrefix}${name}`] = value;
-    return message;
+    const applicationProperties = { ...message.applicationProperties };
+    for (const [name, value] of Object.entries(rest)) if (value !== undefined) applicationProperties[`${CloudEvents.propertyPrefix}${name}`] = value;
+    return { ...message, applicationProperties };
   }
-  // Structured mode: the JSON event format. JSON data is embedded as JSON, any other payload as a string; no data
-  // member when the payload is empty.
-  const envelope: Record<string, unknown> = { ...attributes, datacontenttype };
-  if (payload !== '') envelope.data = message.body;
+  // Structured mode: the JSON event format. JSON data is embedded as JSON, any other payload as a string.
+  const envelope: Record<string, unknown> = { ...rest, datacontenttype: datacontenttype ?? message.contentType };
+  if (hasData) envelope.data = message.body;
   return { ...message, body: envelope, contentType: CLOUDEVENTS_STRUCTURED_CONTENT_TYPE };
 }

@@ -7,7 +7,7 @@ import type { LeaseKeeper } from '../../core/lease';
 import type { Clock, Logger, MessageSenderPort, OperationOptions } from '../../core/ports';
 import type { ChangeTrackingSourceConfig } from './config';
 import { ChangeTrackingError, isChangeTrackingError } from './errors';
-import { toChangeMessage, toOmittedChangeMessage, type TrackedChange } from './mapping';
+import { toChangeMessage, toOmittedChangeMessage, type ChangeMessageFormat, type TrackedChange } from './mapping';
 import type { ChangeCheckpoint, ChangeTrackingMetrics, CheckpointPort, DeltaReaderPort } from './ports';
 
 export interface ChangeCycleDeps {
@@ -22,6 +22,8 @@ export interface ChangeCycleDeps {
   batchSize: number;
   /** Save the delta token after an empty delta only when the last save is older than this (tokens expire). Default 1 h. */
   idleCheckpointIntervalInMs?: number;
+  /** The source's target format (obx_MessageFormats); default: the default format. */
+  messageFormat?: ChangeMessageFormat;
 }
 
 export type ChangeCycleMode = 'initial' | 'delta' | 'resync';
@@ -55,7 +57,7 @@ export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: Chan
       const chunk = changes.slice(i, i + deps.batchSize);
       // A lost lease stops sending at once (another instance owns the source now).
       if (!lease.isHeld()) throw new OutboxError('LeaseLost', `lease ${lease.scope} lost while publishing source "${source.name}"; stopping before the next send`);
-      const outcomes = await sender.send(source.target, chunk.map((c) => toChangeMessage(source, c)), options);
+      const outcomes = await sender.send(source.target, chunk.map((c) => toChangeMessage(source, c, deps.messageFormat)), options);
       const tooLarge: TrackedChange[] = [];
       const now = clock.now();
       for (let j = 0; j < chunk.length; j++) {
@@ -75,7 +77,7 @@ export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: Chan
         }
       }
       if (tooLarge.length > 0) {
-        const outcomes2 = await sender.send(source.target, tooLarge.map((c) => toOmittedChangeMessage(source, c, 'MessageSizeExceeded')), options);
+        const outcomes2 = await sender.send(source.target, tooLarge.map((c) => toOmittedChangeMessage(source, c, 'MessageSizeExceeded', deps.messageFormat)), options);
         tooLarge.forEach((c, k) => {
           const o = outcomes2[k];
           if (!o?.ok) throw new ChangeTrackingError('SendFailed', `source "${source.name}": even the id-only message for ${source.table} ${c.id} was refused (${o ? `${o.code}: ${o.reason}` : 'no outcome'})`, { source: source.name });

@@ -2,8 +2,8 @@
 // table, the row id and the row version, so reading the same delta again (crash before checkpoint, resync) yields the
 // same ids and Service Bus duplicate detection drops the copies.
 import { createHash } from 'node:crypto';
-import { MessageProperties } from '@dataverse-outbox/contract';
-import { DEFAULT_CONTENT_TYPE, type OutboundMessage } from '../../core/mapping';
+import { CloudEvents, cloudEventSource, MessageFormat, MessageProperties, type CloudEventAttributes, type MessageFormatName } from '@dataverse-outbox/contract';
+import { DEFAULT_CONTENT_TYPE, inMessageFormat, type OutboundMessage } from '../../core/mapping';
 import type { ChangeTrackingSourceConfig } from './config';
 
 /** Application properties added by change-tracking sources (besides the spec's `outbox-message-id`, `source-entity`, `source-id`). */
@@ -50,7 +50,40 @@ export function changeBody(source: ChangeTrackingSourceConfig, change: TrackedCh
   return body;
 }
 
-export function toChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange): OutboundMessage {
+/** The source's target format (obx_MessageFormats) and the environment URL (the CloudEvents `source`). */
+export interface ChangeMessageFormat {
+  format: MessageFormatName;
+  environmentUrl: string;
+}
+
+/**
+ * A change's CloudEvents attributes: id = the messageId (one per row version, so a re-read is the same event),
+ * source = environment URL/table, type = the source's event type (or deleted event type), subject = the row id,
+ * time = the row's modifiedon (none for a deletion: Dataverse's delta does not say when).
+ */
+export function changeCloudEventAttributes(source: ChangeTrackingSourceConfig, change: TrackedChange, environmentUrl: string): CloudEventAttributes {
+  const attributes: CloudEventAttributes = {
+    specversion: CloudEvents.specVersion,
+    id: changeMessageId(source.table, change),
+    source: cloudEventSource(environmentUrl, source.table),
+    type: change.kind === 'deleted' ? source.deletedEventType : source.eventType,
+    subject: change.id,
+    datacontenttype: DEFAULT_CONTENT_TYPE,
+  };
+  if (change.kind === 'changed' && change.modifiedOn) attributes.time = change.modifiedOn.toISOString();
+  return attributes;
+}
+
+function formatted(message: OutboundMessage, source: ChangeTrackingSourceConfig, change: TrackedChange, format: ChangeMessageFormat | undefined): OutboundMessage {
+  if (!format || format.format === MessageFormat.Default) return message;
+  return inMessageFormat(message, changeCloudEventAttributes(source, change, format.environmentUrl), format.format, true);
+}
+
+export function toChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, format?: ChangeMessageFormat): OutboundMessage {
+  return formatted(defaultChangeMessage(source, change), source, change, format);
+}
+
+function defaultChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange): OutboundMessage {
   const messageId = changeMessageId(source.table, change);
   const applicationProperties: Record<string, string | number> = {
     [MessageProperties.outboxMessageId]: messageId,
@@ -72,7 +105,7 @@ export function toChangeMessage(source: ChangeTrackingSourceConfig, change: Trac
 }
 
 /** Stand-in for a row whose selected columns do not fit in a message: same messageId, the id and a marker, never dropped. */
-export function toOmittedChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, reason: string): OutboundMessage {
-  const full = toChangeMessage(source, change);
-  return { ...full, body: { [source.primaryIdAttribute]: change.id, '@omitted': { reason, columns: [...source.columns] } } };
+export function toOmittedChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, reason: string, format?: ChangeMessageFormat): OutboundMessage {
+  const full = defaultChangeMessage(source, change);
+  return formatted({ ...full, body: { [source.primaryIdAttribute]: change.id, '@omitted': { reason, columns: [...source.columns] } } }, source, change, format);
 }
