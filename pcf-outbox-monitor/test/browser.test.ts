@@ -20,6 +20,8 @@ const screenshotPath = process.env.UPDATE_SCREENSHOTS === '1'
   ? path.resolve(__dirname, '..', '..', 'docs', 'images', 'monitor.png')
   : path.join(os.tmpdir(), 'obx-monitor-browser-test.png');
 const deadline = 30_000;
+/** The scheduled row's time: a whole second (Dataverse keeps no milliseconds), an hour ahead. */
+const scheduledFor = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
 
 let dataverse: DataverseEmulator;
 let host: MonitorHost;
@@ -89,7 +91,9 @@ beforeAll(async () => {
   const now = Date.now();
   for (let i = 0; i < 6; i++) await createRow(`order-${1000 + i}`, 'Acked', { [c.publishedOn]: new Date(now - i * 3 * hour).toISOString(), [c.attempts]: 1 });
   for (let i = 0; i < 3; i++) await createRow(`order-${2000 + i}`, 'Published', { [c.publishedOn]: new Date(now - i * 2 * hour - 60_000).toISOString(), [c.attempts]: 1 });
-  for (let i = 0; i < 4; i++) await createRow(`order-${3000 + i}`, 'Pending');
+  for (let i = 0; i < 3; i++) await createRow(`order-${3000 + i}`, 'Pending');
+  // A scheduled event: Pending, never attempted, not sent before its time (contract scheduledUntil).
+  await createRow('order-3003', 'Pending', { [c.attempts]: 0, [c.nextAttemptOn]: scheduledFor.toISOString() });
   await createRow('order-4000', 'Failed', {
     [c.attempts]: 10,
     [c.lastError]: 'Target "erp-orders-v2" is not in obx_AllowedTargets; the row will not be sent until an operator fixes the setting and retries.',
@@ -154,6 +158,14 @@ it('renders HTML in payloads and errors as text and runs nothing', async () => {
   expect(await page.locator('#control-root img, .ms-Panel img, .ms-Panel b').count()).toBe(0);
   await page.getByRole('button', { name: 'Close details' }).click();
   await page.locator('.ms-Panel').waitFor({ state: 'detached', timeout: deadline });
+});
+
+it('shows a scheduled row as "Scheduled until <time>" and the others of its status as Pending', async () => {
+  const row = page.getByRole('row').filter({ hasText: 'order-3003' });
+  const badge = row.locator('[data-scheduled="true"]');
+  await badge.waitFor({ timeout: deadline });
+  expect(await badge.textContent()).toBe(`Scheduled until ${scheduledFor.toISOString().slice(0, 10)} ${scheduledFor.toISOString().slice(11, 19)} UTC`);
+  expect(await page.getByRole('row').filter({ hasText: 'order-3002' }).locator('[data-status]').textContent()).toBe('Pending');
 });
 
 it('opens a record on double click', async () => {

@@ -69,7 +69,7 @@ export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps)
 
   const specs = React.useMemo<ColumnSpec[]>(
     () => [
-      { key: c.status, name: 'Status', sortColumn: c.status, minWidth: 100, maxWidth: 130, wide: false, render: (r) => <StatusBadge status={r.status} label={r.statusLabel} /> },
+      { key: c.status, name: 'Status', sortColumn: c.status, minWidth: 100, maxWidth: 130, wide: false, render: (r) => <StatusBadge status={r.status} label={r.statusLabel} scheduledUntil={r.scheduledUntil} /> },
       {
         key: c.name,
         name: 'Name',

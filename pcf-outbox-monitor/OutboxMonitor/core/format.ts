@@ -18,6 +18,11 @@ export function formatDuration(seconds: number): string {
   return hours > 0 ? `${Math.floor(s / DAY)} d ${hours} h` : `${Math.floor(s / DAY)} d`;
 }
 
+/** 2030-01-31 09:00:05 UTC: one unambiguous form, whatever the browser's locale and zone. */
+export function formatUtc(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+}
+
 export function secondsBetween(earlier: Date, later: Date): number {
   return (later.getTime() - earlier.getTime()) / 1000;
 }

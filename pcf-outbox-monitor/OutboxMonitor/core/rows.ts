@@ -1,6 +1,6 @@
 // The grid's row model: one outbox row read from the bound view, with every oddity (missing column, unknown status,
 // unreadable date) kept visible instead of silently dropped.
-import { OutboxMessage } from '@dataverse-outbox/contract';
+import { OutboxMessage, scheduledUntil } from '@dataverse-outbox/contract';
 import { readDate } from './format';
 import { readStatus, type StatusReading } from './status';
 
@@ -32,6 +32,11 @@ export interface OutboxRow {
   attempts: number | undefined;
   createdOn: Date | undefined;
   lastError: string | undefined;
+  /**
+   * A Pending scheduled event not due yet: the time it is scheduled for (contract scheduledUntil). Needs the view to
+   * have obx_nextattempton (and obx_attempts, obx_lasterror); without it the row reads as plain Pending.
+   */
+  scheduledUntil: Date | undefined;
   /** What was wrong with this row's data, in words (shown in the row). */
   problems: readonly string[];
 }
@@ -45,7 +50,7 @@ function text(value: unknown): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
-export function toOutboxRow(id: string, read: CellReader, availableColumns: ReadonlySet<string>): OutboxRow {
+export function toOutboxRow(id: string, read: CellReader, availableColumns: ReadonlySet<string>, now: Date = new Date()): OutboxRow {
   const problems: string[] = [];
   const has = (column: string): boolean => availableColumns.has(column);
 
@@ -70,7 +75,15 @@ export function toOutboxRow(id: string, read: CellReader, availableColumns: Read
     else createdOn = date;
   }
 
+  let nextAttemptOn: Date | undefined;
+  if (has(c.nextAttemptOn)) {
+    const date = readDate(read(c.nextAttemptOn).value);
+    if (date === null) problems.push('Next attempt on is not a date');
+    else nextAttemptOn = date;
+  }
+
   const str = (column: string): string | undefined => (has(column) ? text(read(column).value) : undefined);
+  const lastError = str(c.lastError);
   // A "label" that is only the number itself (the pcf-start harness formats choices as numbers) is no label.
   const label = statusCell.formatted && statusCell.formatted.replace(/[\s,.\u00a0\u202f']/g, '') !== String(statusCell.value) ? statusCell.formatted : undefined;
   return {
@@ -83,7 +96,8 @@ export function toOutboxRow(id: string, read: CellReader, availableColumns: Read
     sessionKey: str(c.sessionKey),
     attempts,
     createdOn,
-    lastError: str(c.lastError),
+    lastError,
+    scheduledUntil: scheduledUntil({ status: status.kind === 'known' ? status.value : undefined, attempts, nextAttemptOn, lastError }, now),
     problems,
   };
 }

@@ -46,6 +46,8 @@ const view: ViewColumn[] = [
   { name: c.attempts, displayName: 'Attempts', dataType: 'Whole.None' },
   { name: c.createdOn, displayName: 'Created on', dataType: 'DateAndTime.DateAndTime' },
   { name: c.lastError, displayName: 'Last error', dataType: 'Multiple' },
+  // Not a grid column: it tells a scheduled row ("Scheduled until <time>") from a plain Pending one.
+  { name: c.nextAttemptOn, displayName: 'Next attempt on', dataType: 'DateAndTime.DateAndTime' },
 ];
 
 // Model-driven apps register Fluent's icon font before controls load. The host page has no font (and no internet), so it
