@@ -52,6 +52,19 @@ describe('Outbox Message form script (Obx.Outbox.Form.onLoad)', () => {
     expect(status?.message).toContain('2030-01-02 03:04:05 UTC');
   });
 
+  it('a scheduled row (Pending, never attempted, its time ahead) says so, until when, and that cancel works', () => {
+    const at = new Date(Math.ceil((Date.now() + 3_600_000) / 1000) * 1000);
+    const { eventContext, formContext } = createOutboxMessageForm({ status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: at });
+    onLoad(eventContext);
+    const status = notifications(formContext).find((n) => n.uniqueId === FormNotificationIds.status);
+    expect(status?.level).toBe('INFO');
+    expect(status?.message).toBe(`Scheduled until ${at.toISOString().slice(0, 10)} ${at.toISOString().slice(11, 19)} UTC: not sent before then. Cancel works until it is sent.`);
+    // Due already: an ordinary Pending row, no notification.
+    const due = createOutboxMessageForm({ status: OutboxStatus.Pending, attempts: 0, nextAttemptOn: new Date(Date.now() - 1000) });
+    onLoad(due.eventContext);
+    expect(notifications(due.formContext).find((n) => n.uniqueId === FormNotificationIds.status)).toBeUndefined();
+  });
+
   it('shows the payload formatted and read-only, and never submits the formatted text', () => {
     const stored = '{"orderId":12345678901234567890,"lines":[{"sku":"A","qty":2}],"note":"a, b: {c}","empty":{}}';
     const { eventContext, formContext } = createOutboxMessageForm({ status: OutboxStatus.Pending, payload: stored });

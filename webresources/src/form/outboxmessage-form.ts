@@ -1,6 +1,6 @@
 // Form script of the Outbox Message main form (registered as Obx.Outbox.Form.onLoad, execution context passed).
 // Operators read rows here; status changes go through the Retry / Replay / Cancel commands only.
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, scheduledUntil } from '@dataverse-outbox/contract';
 import { formatJsonText, isJsonContentType } from '../shared/json-format';
 
 const col = OutboxMessage.columns;
@@ -69,6 +69,11 @@ export function statusNotification(formContext: Xrm.FormContext): { message: str
       return { level: 'INFO', message: 'Cancelled by an operator: this message will not be published.' };
     case OutboxStatus.Pending: {
       const attempts = value<number>(formContext, col.attempts) ?? 0;
+      // The contract's one definition: never attempted, not held, and its time still ahead.
+      const scheduled = scheduledUntil({ status, attempts, nextAttemptOn: value<Date>(formContext, col.nextAttemptOn), lastError }, new Date());
+      if (scheduled) {
+        return { level: 'INFO', message: `Scheduled until ${formatDate(scheduled)}: not sent before then. Cancel works until it is sent.` };
+      }
       if (attempts > 0 && lastError && lastError.trim()) {
         return {
           level: 'WARNING',
