@@ -1,9 +1,10 @@
 // Acknowledgements from consumers (obx_AckQueue): applied to rows in bulk; an ack message is completed only after
 // Dataverse has it, abandoned (redelivered later) when Dataverse cannot take it now, and dead-lettered alone, with a
-// specific reason, when it can never be applied. One poison ack never decides the fate of its neighbours.
+// specific reason, when it can never be applied. One poison ack never decides the fate of its neighbours. A message
+// carries one ack (the spec's form) or a batch of them (the contract's batch form, one message for many acks).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
-import { parseAcknowledgement, type Acknowledgement } from '@dataverse-outbox/contract';
+import { parseAcknowledgements, type Acknowledgement, type ParsedAcknowledgement } from '@dataverse-outbox/contract';
 import { PoisonReasons, type PoisonReason } from '../core/acks';
 import { applyAcknowledgements, type NoticeOutcome } from '../core/ackProcessor';
 import { describeError } from '../core/errors';
@@ -34,16 +35,45 @@ function dispositionFor(ack: Acknowledgement, outcome: NoticeOutcome | undefined
  * Decides what to do with each received ack message (same order). Shared by the worker and the Functions trigger.
  * Malformed acks (not JSON, no or non-GUID outboxId, bad outcome) and acks for unknown rows are dead-lettered alone;
  * acks Dataverse cannot take right now are abandoned, never dead-lettered, so a good ack is never lost un-applied.
+ * A batch message is settled as a whole once every ack in it has its result: completed when all were applied;
+ * abandoned when one must wait (its redelivery applies the others again, harmlessly: a final row never moves);
+ * otherwise, when some can never be applied, dead-lettered after the others were, naming each bad one. `subjects`
+ * (same order) tell the two forms apart; a host that has none (the Functions trigger) reads a JSON array as a batch.
  */
-export async function processAckMessages(store: OutboxStorePort, bodies: readonly unknown[], logger: Logger = silentLogger, options: OperationOptions = {}): Promise<AckDisposition[]> {
-  const parsed = bodies.map((b) => parseAcknowledgement(b));
-  const acks: Acknowledgement[] = parsed.flatMap((p) => ('ack' in p ? [p.ack] : []));
-  const results = acks.length ? await applyAcknowledgements(store, acks, logger, options) : new Map<string, NoticeOutcome>();
-  const dispositions = parsed.map((p): AckDisposition => ('ack' in p ? dispositionFor(p.ack, results.get(p.ack.outboxId), logger) : { action: 'deadLetter', reason: p.reason, description: p.problem }));
+export async function processAckMessages(
+  store: OutboxStorePort,
+  bodies: readonly unknown[],
+  logger: Logger = silentLogger,
+  options: OperationOptions & { subjects?: readonly unknown[] } = {},
+): Promise<AckDisposition[]> {
+  const { subjects, ...operation } = options;
+  const parsed = bodies.map((b, i) => parseAcknowledgements(b, subjects?.[i]));
+  const acks: Acknowledgement[] = parsed.flatMap((items) => items.flatMap((p) => ('ack' in p ? [p.ack] : [])));
+  const results = acks.length ? await applyAcknowledgements(store, acks, logger, operation) : new Map<string, NoticeOutcome>();
+  const dispositionOf = (p: ParsedAcknowledgement): AckDisposition => ('ack' in p ? dispositionFor(p.ack, results.get(p.ack.outboxId), logger) : { action: 'deadLetter', reason: p.reason, description: p.problem });
+  const dispositions = parsed.map((items) => (items.length === 1 ? dispositionOf(items[0]!) : batchDisposition(items, items.map(dispositionOf))));
   const abandoned = dispositions.filter((d) => d.action === 'abandon');
   if (abandoned.length) logger.warn('acknowledgements not applied yet; they will be redelivered', { count: abandoned.length, error: abandoned[0]!.reason });
   for (const d of dispositions) if (d.action === 'deadLetter') logger.warn('acknowledgement dead-lettered', { reason: d.reason, problem: d.description });
   return dispositions;
+}
+
+/** One message of several acks (or none): what its acks' own dispositions add up to. */
+function batchDisposition(items: readonly ParsedAcknowledgement[], each: readonly AckDisposition[]): AckDisposition {
+  const waiting = each.filter((d): d is Extract<AckDisposition, { action: 'abandon' }> => d.action === 'abandon');
+  if (waiting.length) {
+    const retryAfterInMs = Math.max(-1, ...waiting.map((d) => d.retryAfterInMs ?? -1));
+    return { action: 'abandon', reason: waiting[0]!.reason, ...(retryAfterInMs >= 0 ? { retryAfterInMs } : {}) };
+  }
+  const poison = each.flatMap((d, i) => (d.action === 'deadLetter' ? [{ d, i }] : []));
+  if (poison.length === 0) return { action: 'complete' };
+  // The parser names an element's place in its problem; the row's own results are named here.
+  const named = poison.map(({ d, i }) => ('ack' in items[i]! ? `ack ${i + 1} of ${each.length} in the batch: ${d.description}` : d.description));
+  return {
+    action: 'deadLetter',
+    reason: poison[0]!.d.reason,
+    description: `${poison.length} of the ${each.length} acks in this batch can never be applied (the other ${each.length - poison.length} were applied): ${named.join('; ')}`,
+  };
 }
 
 export interface AckListenerOptions {
@@ -245,7 +275,7 @@ export class AckListener {
     const messages = parts.flatMap((p) => p.messages);
     let dispositions: AckDisposition[];
     try {
-      dispositions = await processAckMessages(this.store, messages.map((m) => m.body), this.logger);
+      dispositions = await processAckMessages(this.store, messages.map((m) => m.body), this.logger, { subjects: messages.map((m) => m.subject) });
     } catch (e) {
       // Only a bug gets here (processAckMessages reports store failures per ack): leave the messages to their lock.
       this.logger.error('ack listener could not process a batch; it will be redelivered', { queue: this.queue, error: describeError(e) });

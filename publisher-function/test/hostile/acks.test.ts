@@ -1,7 +1,7 @@
 // Hostile acknowledgements and dead letters (issue 17): each bad item gets its specific reason, and the good items of the
 // same batch are still applied. One pair of emulators for the file; the real store, the official SDK.
 import type { ServiceBusMessage } from '@azure/service-bus';
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
+import { MessageProperties, OutboxStatus, acknowledgementSubject } from '@dataverse-outbox/contract';
 import { InvalidIdentifierError } from '@dataverse-outbox/contract';
 import { idFilter } from '../../src/dataverse/outboxStore';
 import { processAckMessages, runDeadLetterMonitor, type AckDisposition } from '../../src';
@@ -75,7 +75,8 @@ const badAcks: BadAck[] = [
 describe('hostile acknowledgements: dead-lettered alone with a specific reason, the rest of the batch applied', () => {
   it.each(badAcks)('hostile: ack with %s', async (_name, body, reason, description) => {
     const [before, after] = [take(), take()];
-    const dispositions = await processAckMessages(h.store, [JSON.stringify(ack(before)), body, ack(after)]);
+    // With the subject the worker's listener passes: the single form (so an array is no ack, not a batch).
+    const dispositions = await processAckMessages(h.store, [JSON.stringify(ack(before)), body, ack(after)], undefined, { subjects: Array(3).fill(acknowledgementSubject) });
     expect(dispositions[0]).toEqual({ action: 'complete' });
     expect(dispositions[2]).toEqual({ action: 'complete' });
     const d = dispositions[1] as Extract<AckDisposition, { action: 'deadLetter' }>;
