@@ -66,6 +66,11 @@ export class HostedDataverse extends DataverseAdminClient {
     return new HostedDataverse(child, ready.url, ready.apiUrl);
   }
 
+  /** The emulator process (CPU accounting). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   close(): Promise<void> {
     return stopChild(this.child);
   }
@@ -88,6 +93,11 @@ export class HostedServiceBus {
   static async start(options: Pick<ServiceBusEmulatorOptions, 'config' | 'dataFile' | 'maxMessageSizeInBytes'>): Promise<HostedServiceBus> {
     const { child, ready } = await host<{ connectionString: string }>('servicebus', options);
     return new HostedServiceBus(child, ready.connectionString);
+  }
+
+  /** The emulator process (CPU accounting). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   close(): Promise<void> {

@@ -2,7 +2,7 @@
 // status at any size (the Web API caps $count at 5,000 and aggregates at 50,000 rows, as Dataverse does) and SQLite's
 // query plan for the publish query. Used for assertions and explanations, never by the product under test.
 import Database from 'better-sqlite3';
-import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import { OutboxMessage, OutboxStatus, partitionSlotRange } from '@dataverse-outbox/contract';
 
 const C = OutboxMessage.columns;
 const T = OutboxMessage.logicalName;
@@ -22,6 +22,17 @@ export class StoreObserver {
 
   total(): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${T}`).get() as { n: number }).n;
+  }
+
+  /** Rows in one status per partition of `count` (by obx_partitionslot's range; rows without a slot are partition 0's). */
+  countByPartition(status: number, count: number): number[] {
+    const slot = C.partitionSlot;
+    const cases = Array.from({ length: count - 1 }, (_, p) => `WHEN ${slot} < ${partitionSlotRange(p, count).to} THEN ${p}`).join(' ');
+    const partition = `CASE WHEN ${slot} IS NULL THEN 0 ${cases} ELSE ${count - 1} END`;
+    const rows = this.db.prepare(`SELECT ${partition} AS p, COUNT(*) AS n FROM ${T} WHERE ${C.status} = ? GROUP BY p`).all(status) as { p: number; n: number }[];
+    const out = new Array<number>(count).fill(0);
+    for (const r of rows) out[r.p] = r.n;
+    return out;
   }
 
   /** Ids of rows in one status. */
