@@ -1,10 +1,11 @@
 // A downstream consumer for benchmarks that must prove order per key and exactly-once effect on every message: it
 // receives a session queue with the official SDK (session loops: accept the next session, take its messages in order,
 // let it go when idle, as the consumer toolkit does), checks that each key's payload counter goes 0, 1, 2, ... with no
-// gap and no repeat, and acknowledges every message in the consumer toolkit's acknowledgement format.
+// gap and no repeat, and acknowledges every message as the consumer toolkit does (acknowledgement batch messages).
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusSender } from '@azure/service-bus';
-import { MessageProperties, toAcknowledgementMessage } from '@dataverse-outbox/contract';
+import { acknowledgementBatchSubject, MessageProperties, toAcknowledgementMessages } from '@dataverse-outbox/contract';
 
 export interface SessionConsumerOptions {
   /** Session loops at once. Default 8. */
@@ -123,15 +124,16 @@ export class VerifyingSessionConsumer {
   private async acknowledge(messages: readonly ServiceBusReceivedMessage[]): Promise<void> {
     if (!this.sender || messages.length === 0) return;
     const processedAt = new Date();
-    const acks = messages.map((m) =>
-      toAcknowledgementMessage({
-        outboxId: String(m.applicationProperties?.[MessageProperties.outboxId] ?? ''),
-        messageId: String(m.applicationProperties?.[MessageProperties.outboxMessageId] ?? m.messageId),
-        outcome: 'processed',
-        processedAt,
-      }),
-    );
-    for (let i = 0; i < acks.length; i += 100) await this.sender.sendMessages(acks.slice(i, i + 100));
+    const acks = messages.map((m) => ({
+      outboxId: String(m.applicationProperties?.[MessageProperties.outboxId] ?? ''),
+      messageId: String(m.applicationProperties?.[MessageProperties.outboxMessageId] ?? m.messageId),
+      outcome: 'processed' as const,
+      processedAt,
+    }));
+    // As the consumer toolkit sends them: batch messages (a unique message id each), a lone ack in the single form.
+    for (const message of toAcknowledgementMessages(acks)) {
+      await this.sender.sendMessages(message.subject === acknowledgementBatchSubject ? { ...message, messageId: randomUUID() } : message);
+    }
     this.acknowledged += acks.length;
   }
 
