@@ -1,12 +1,12 @@
 // Issue 21 item 4, scheduled events, through the emulators' real sockets: a producer's notBefore (OutboxWriter) is not
 // sent before it and is sent within a second after it although the publisher idles at the production polling (waits
-// doubling to 5 s); it does not hold back its key (contract/src/scheduling.ts: it joins its key's order when due, also
-// after a publisher takes the lease); an operator's cancel before it is due means it is never sent; hostile notBefore
-// values are refused by the writer with one OutboxRowError and write nothing.
-import { isScheduled, OutboxRowError, OutboxStatus } from '@dataverse-outbox/contract';
+// doubling to 5 s), with one publisher and with partitions; it does not hold back its key (contract/src/scheduling.ts:
+// it joins its key's order when due, also after a publisher takes the lease); an operator's cancel before it is due
+// means it is never sent; hostile notBefore values are refused by the writer with one OutboxRowError and write nothing.
+import { isScheduled, OutboxRowError, OutboxStatus, partitionOfSlot, partitionSlotOfKey } from '@dataverse-outbox/contract';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { runOperatorAction } from '../../src';
-import { rowByMessageId, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
+import { createPartitionedPublisher, runOperatorAction } from '../../src';
+import { eventually, rowByMessageId, SESSION_QUEUE, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
 useHarness((started) => (h = started));
@@ -76,6 +76,44 @@ it('a publisher that takes the lease while a row is scheduled does not hold its 
     expect(got.map((m) => m.messageId)).toEqual(['lease-after', 'lease-scheduled']);
     expect(enqueuedAt(got[0]!)).toBeLessThan(notBefore.getTime());
     expect(enqueuedAt(got[1]!)).toBeGreaterThanOrEqual(notBefore.getTime());
+  } finally {
+    await p.close();
+  }
+}, 60_000);
+
+it('partitioned (2 partitions): each partition wakes for its own scheduled row, delivered within 1 s after it is due', async () => {
+  // One key in each partition.
+  const keyIn = (partition: number): string => {
+    for (let i = 0; ; i++) if (partitionOfSlot(partitionSlotOfKey(`part-${i}`), 2) === partition) return `part-${i}`;
+  };
+  const keys = [keyIn(0), keyIn(1)];
+  const p = createPartitionedPublisher({
+    dataverse: h.client,
+    serviceBus: h.serviceBus,
+    appSettings: { ...h.appSettings, OUTBOX_PARTITION_COUNT: '2' },
+    leaseDurationInMs: 10_000,
+    standbyPollInMs: 300,
+    polling: PRODUCTION_POLLING,
+    ackListener: false,
+    deadLetterMonitorIntervalInMs: 0,
+    pendingAgeIntervalInMs: 0,
+  });
+  await p.start();
+  try {
+    await eventually(async () => p.heldPartitions.join() === '0,1', 'both partitions held', 20_000);
+    await new Promise((r) => setTimeout(r, 7000));
+    const notBefore = new Date(Date.now() + 5000);
+    const due = Math.ceil(notBefore.getTime() / 1000) * 1000;
+    await h.writer.transaction((tx) => {
+      for (const key of keys) tx.enqueue({ target: SESSION_QUEUE, sessionKey: key, payload: { key }, messageId: `partitioned-${key}`, notBefore });
+    });
+    for (const key of keys) {
+      const [m] = await receiveSession(key, 1, 15_000);
+      expect(m?.messageId).toBe(`partitioned-${key}`);
+      const late = enqueuedAt(m!) - due;
+      expect(late).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThanOrEqual(DELIVERED_WITHIN_MS);
+    }
   } finally {
     await p.close();
   }
