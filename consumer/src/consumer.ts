@@ -53,7 +53,7 @@ export interface OutboxAcknowledgeOptions {
    * Acknowledgements ready together go in one message (the contract's batch form, subject `OutboxAcknowledgementBatch`:
    * a JSON array of the spec's acks, up to 1,000 or 192 KiB); a lone one in the spec's single form. One message stored,
    * billed, received and settled for many. `false` = one message per acknowledgement, for a publisher older than the
-   * batch form (it dead-letters a batch as AckNotAnObject). Default false.
+   * batch form (it dead-letters a batch as AckNotAnObject). Default true.
    */
   batch?: boolean;
 }
@@ -173,7 +173,7 @@ export function createConsumer<TTransaction>(options: OutboxConsumerOptions<TTra
   const entityPath = entityPathOf(options.entity);
   const logger = options.logger ?? silentLogger;
   const ackQueue = options.acknowledge === false ? undefined : (options.acknowledge?.queue ?? Settings.AckQueue.defaultValue);
-  const batchAcknowledgements = options.acknowledge !== false && options.acknowledge?.batch === true;
+  const batchAcknowledgements = options.acknowledge !== false && options.acknowledge?.batch !== false;
   const sessionOptions = options.sessions ? (options.sessions === true ? {} : options.sessions) : undefined;
   const lockRenewal = options.maxAutoLockRenewalDurationInMs ?? 300_000;
   const ownsClient = !(options.serviceBus instanceof ServiceBusClient);
