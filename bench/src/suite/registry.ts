@@ -3,6 +3,7 @@ import { budgetBenchmark } from '../benchmarks/budget';
 import { cleanupBenchmark } from '../benchmarks/cleanup';
 import { growthBenchmark } from '../benchmarks/growth';
 import { latencyBenchmark } from '../benchmarks/latency';
+import { partitionsBenchmark } from '../benchmarks/partitions';
 import type { ComponentBenchmark } from './component';
 import type { Benchmark } from './types';
 
@@ -11,6 +12,7 @@ export const suiteBenchmarks: readonly Benchmark[] = [
   cleanupBenchmark as unknown as Benchmark,
   budgetBenchmark as unknown as Benchmark,
   latencyBenchmark as unknown as Benchmark,
+  partitionsBenchmark as unknown as Benchmark,
 ];
 
 export const componentBenchmarks: readonly ComponentBenchmark[] = [
