@@ -10,7 +10,7 @@
 //
 // The same column carries the publisher's retry backoff (obx_attempts > 0) and its holds behind a failing row of the
 // key (obx_lasterror says so): only a Pending row with neither is "scheduled", the one definition below.
-import { OutboxStatus } from './generated/names';
+import { OutboxMessage, OutboxStatus } from './generated/names';
 
 /** How far ahead a message may be scheduled: one year (365 days). Further is refused as a likely unit mistake. */
 export const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
@@ -38,6 +38,16 @@ export function scheduledUntil(row: SchedulableRow, now: Date): Date | undefined
 /** True for a Pending scheduled event that is not due yet at `now` (see scheduledUntil). */
 export function isScheduled(row: SchedulableRow, now: Date): boolean {
   return scheduledUntil(row, now) !== undefined;
+}
+
+/**
+ * OData `$filter` condition that leaves out scheduled events not due yet at `now` (the query form of scheduledUntil):
+ * the pending-age figures (health, the monitor, the stall gauge) measure how long due work waits, and a row scheduled
+ * for next week is not late. Combine it with `obx_status eq Pending`.
+ */
+export function notScheduledFilter(now: Date): string {
+  const c = OutboxMessage.columns;
+  return `(${c.nextAttemptOn} eq null or ${c.nextAttemptOn} le ${now.toISOString()} or ${c.attempts} gt 0 or ${c.lastError} ne null)`;
 }
 
 /** The obx_lasterror a publisher writes on a row it holds behind an earlier row of its key: not a scheduled event. */

@@ -1,6 +1,6 @@
 // A fake ComponentFramework.Context of our own: a dataset over an in-memory outbox table (sorting, filtering, paging,
 // selection, open record) and a webAPI over the same table that answers the monitor's queries. Every call is recorded.
-import { OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
+import { isScheduled, OutboxMessage, OutboxStatus, Settings } from '@dataverse-outbox/contract';
 import type { IInputs } from '../OutboxMonitor/inputs';
 import { gridColumns } from '../OutboxMonitor/core/rows';
 import { statusLabels, statusNameOf } from '../OutboxMonitor/core/status';
@@ -287,9 +287,12 @@ export function createFakeContext(options: FakeOptions): FakeContext {
         .slice(0, Number(count[2]))
         .map((r) => ({ [OutboxMessage.primaryIdAttribute]: r.obx_outboxmessageid }));
     }
-    if (query.includes(`${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.sequence} asc&$top=1`)) {
+    // The oldest Pending row that is not a scheduled event before its time (contract notScheduledFilter).
+    if (query.includes(`${c.status} eq ${OutboxStatus.Pending} and (${c.nextAttemptOn} eq null or `) && query.endsWith(`&$orderby=${c.sequence} asc&$top=1`)) {
+      const now = new Date();
       return table
         .filter((r) => r[c.status] === OutboxStatus.Pending)
+        .filter((r) => !isScheduled({ status: r[c.status] as number, attempts: r[c.attempts] as number | null, nextAttemptOn: r[c.nextAttemptOn] as string | null, lastError: r[c.lastError] as string | null }, now))
         .sort((a, b) => compare(a[c.createdOn], b[c.createdOn]))
         .slice(0, 1)
         .map((r) => ({ [c.createdOn]: r[c.createdOn] }));

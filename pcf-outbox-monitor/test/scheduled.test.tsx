@@ -45,3 +45,17 @@ it('offers Cancel for a scheduled row', () => {
   fireEvent.click(toggle);
   expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Cancel selected rows' }).disabled).toBe(false);
 });
+
+it('a scheduled row before its time is not counted as the oldest pending work (header and health)', async () => {
+  const longAgo = new Date(Date.now() - 3 * 3_600_000).toISOString();
+  mountMonitor({
+    columns: [...gridColumns.map((col) => col.name), c.nextAttemptOn],
+    rows: [
+      outboxRow({ [c.name]: 'reminder', [c.createdOn]: longAgo, [c.nextAttemptOn]: inAnHour.toISOString() }),
+      outboxRow({ [c.name]: 'due now' }),
+    ],
+  });
+  // The due row was created a minute ago (outboxRow): the age shown is that, not the reminder's three hours.
+  const age = await screen.findByText(/^1 min$/);
+  expect(age).toBeTruthy();
+});

@@ -31,7 +31,8 @@ function countsOf(rows: readonly OutboxRow[]): StatusCounts {
 function oldestPending(rows: readonly OutboxRow[]): Date | null {
   let oldest: Date | null = null;
   for (const row of rows) {
-    if (row.status.kind !== 'known' || row.status.name !== 'Pending' || !row.createdOn) continue;
+    // A scheduled event before its time is not late work.
+    if (row.status.kind !== 'known' || row.status.name !== 'Pending' || !row.createdOn || row.scheduledUntil) continue;
     if (!oldest || row.createdOn.getTime() < oldest.getTime()) oldest = row.createdOn;
   }
   return oldest;

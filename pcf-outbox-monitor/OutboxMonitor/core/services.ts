@@ -1,7 +1,7 @@
 // The monitor's Web API reads, written against a narrow port that context.webAPI satisfies (the conditional writes
 // are in runAction.ts). index.ts binds them to the real context; tests bind them to a fake; the components only ever
 // see the resulting plain async functions.
-import { healthCountedStatuses, healthCountLimits, OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
+import { healthCountedStatuses, healthCountLimits, notScheduledFilter, OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
 import { describeError, readDate } from './format';
 import {
   bucketLast24Hours,
@@ -125,7 +125,8 @@ export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthR
       // The FIFO head in (obx_status, obx_sequence) order: one indexed row, not a sort of every Pending row.
       const result = await webApi.retrieveMultipleRecords(
         m.logicalName,
-        `?$select=${c.createdOn}&$filter=${c.status} eq ${OutboxStatus.Pending}&$orderby=${c.sequence} asc&$top=1`,
+        // Scheduled events before their time are not late work (contract notScheduledFilter).
+        `?$select=${c.createdOn}&$filter=${c.status} eq ${OutboxStatus.Pending} and ${notScheduledFilter(now)}&$orderby=${c.sequence} asc&$top=1`,
       );
       return firstDate(result.entities, c.createdOn);
     }, 'Oldest pending row unavailable'),

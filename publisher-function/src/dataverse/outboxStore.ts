@@ -1,5 +1,5 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
-import { OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
+import { notScheduledFilter, OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxHealthPort, StatusCountLimits, StatusCounts } from '../core/health';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
@@ -324,11 +324,11 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
     return { counts, capped: asked.filter((name) => capped.has(name)) };
   }
 
-  /** The oldest Pending row (FIFO head), or undefined. */
+  /** The oldest Pending row (FIFO head) that is due or waiting to retry (not a scheduled event before its time), or undefined. */
   async oldestPending(options: OperationOptions = {}): Promise<OutboxRow | undefined> {
     const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
       select: LIST_COLUMNS,
-      filter: `${C.status} eq ${OutboxStatus.Pending}`,
+      filter: `${C.status} eq ${OutboxStatus.Pending} and ${notScheduledFilter(new Date())}`,
       orderBy: `${C.sequence} asc`,
       top: 1,
       abortSignal: options.abortSignal,
@@ -349,7 +349,8 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
     const [pub, failed, retrying] = await Promise.all([
       newest(`${C.publishedOn} ne null`, `${C.publishedOn} desc,${C.id} desc`, [C.id, C.publishedOn]),
       newest(`${C.status} eq ${OutboxStatus.Failed}`, `${C.sequence} desc,${C.id} desc`, errorColumns),
-      newest(`${C.status} eq ${OutboxStatus.Pending} and ${C.nextAttemptOn} ne null`, `${C.nextAttemptOn} desc,${C.id} desc`, errorColumns),
+      // Rows that were attempted: a scheduled event (no attempts) has no error, and a hold's reason is not one.
+      newest(`${C.status} eq ${OutboxStatus.Pending} and ${C.nextAttemptOn} ne null and ${C.attempts} gt 0`, `${C.nextAttemptOn} desc,${C.id} desc`, errorColumns),
     ]);
     const errors = [...failed.value, ...retrying.value]
       .filter((r) => str(r[C.lastError]) !== undefined)

@@ -142,6 +142,29 @@ it('a scheduled row cancelled before it is due is never delivered; one due at th
   }
 }, 60_000);
 
+it('health: a scheduled row before its time is not the oldest pending work, and its (empty) error hides no other', async () => {
+  await h.writer.transaction((tx) => {
+    tx.enqueue({ target: SESSION_QUEUE, sessionKey: 'order-5', payload: 1, messageId: 'health-scheduled', notBefore: new Date(Date.now() + 3_600_000) });
+  });
+  const row = await rowByMessageId(h, 'health-scheduled');
+  expect(isScheduled(row, new Date())).toBe(true);
+  // Every other row of this file is sent or cancelled by now: nothing is late.
+  expect(await h.store.oldestPending()).toBeUndefined();
+  // A retrying row's error is reported although the scheduled row's obx_nextattempton is later.
+  const retrying = await enqueueOne('health-retrying');
+  await h.store.applyUpdates([{ id: retrying.id, etag: retrying.etag, changes: { attempts: 1, nextAttemptOn: new Date(Date.now() + 60_000), lastError: 'Attempt 1 failed: ServiceBusy' } }]);
+  expect((await h.store.oldestPending())?.messageId).toBe('health-retrying');
+  expect((await h.store.latest()).lastError).toBe('Attempt 1 failed: ServiceBusy');
+  await runOperatorAction(h.store, 'cancel', { ids: [row.id, retrying.id] });
+});
+
+async function enqueueOne(messageId: string) {
+  await h.writer.transaction((tx) => {
+    tx.enqueue({ target: SESSION_QUEUE, payload: 1, messageId });
+  });
+  return rowByMessageId(h, messageId);
+}
+
 it.each([
   ['NaN (an invalid Date)', new Date(Number.NaN)],
   ['"tomorrow"', 'tomorrow'],
