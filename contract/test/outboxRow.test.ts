@@ -384,6 +384,7 @@ describe('both writers refuse the same bad messages the same way, through their 
     ['TargetNotAllowed', [{ target: 'payments', payload: {} }]],
     ['InvalidField', [{ target: 'orders', payload: {}, sourceId: 'not-a-guid' }]],
     ['InvalidField', [{ target: 'orders', payload: {}, messageId: 'order\r\n7' }]],
+    ['InvalidField', [{ target: 'orders', payload: {}, notBefore: 'tomorrow' }]],
     ['FieldTooLong', [{ target: 'orders', payload: {}, sessionKey: 'k'.repeat(maxLength.obx_sessionkey + 1) }]],
     ['InvalidContentType', [{ target: 'orders', payload: 'x', contentType: 'text plain' }]],
     ['InvalidPayload', [{ target: 'orders', payload: '{"a":' }]],
@@ -406,7 +407,10 @@ describe('both writers refuse the same bad messages the same way, through their 
   });
 
   it('and write the same row for the same good message (the browser creates it, the Node writer upserts on its key)', async () => {
+    // A scheduled event: both store the time, rounded up to the second, in obx_nextattempton.
+    const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000 + 250);
     const message = (messageId: string): OutboxRowInput => ({
+      notBefore,
       target: ' Orders ',
       eventType: 'OrderPlaced',
       payload: { id: 7 },
@@ -421,13 +425,14 @@ describe('both writers refuse the same bad messages the same way, through their 
     const stored = async (messageId: string): Promise<EntityRecord> => {
       const rows = (await client.retrieveMultiple(OutboxMessage.entitySetName, { filter: `${col.messageId} eq '${messageId}'` })).value;
       expect(rows).toHaveLength(1);
-      const columns = [col.target, col.eventType, col.payload, col.contentType, col.sessionKey, col.correlationId, col.sourceEntity, col.sourceId, col.name, col.status, col.partitionSlot];
+      const columns = [col.target, col.eventType, col.payload, col.contentType, col.sessionKey, col.correlationId, col.sourceEntity, col.sourceId, col.name, col.status, col.partitionSlot, col.nextAttemptOn];
       return Object.fromEntries(columns.map((c) => [c, rows[0]![c]]));
     };
     const node = await stored('same-row-node');
     expect(node).toEqual(await stored('same-row-browser'));
     expect(node[col.status]).toBe(OutboxStatus.Pending);
     expect(node[col.target]).toBe('orders');
+    expect(new Date(String(node[col.nextAttemptOn])).getTime()).toBe(notBefore.getTime() - 250 + 1000);
     // Both stored the slot of the key, so one partition publishes every row of customer-1.
     expect(node[col.partitionSlot]).toBe(partitionSlotOfKey('customer-1'));
   });
