@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     process.stdout.write('\nCtrl+C: stopping the chaos phase; checking what is there.\n');
     ctl.abort();
   });
-  process.stdout.write(`Chaos run: ${o.orders} orders, seed ${seed}, ${o.duration} s of chaos\n`);
+  process.stdout.write(`Chaos run: ${o.orders} orders, seed ${seed}, ${o.duration} s of chaos, ${o.publishers} publisher(s) sharing ${o.partitions} partition(s)\n`);
   const report = await runChaos({
     orders: o.orders,
     seed,
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     ctShare: o.ctShare,
     meanGapMs: o.meanGap ? o.meanGap * 1000 : undefined,
     leaseDurationMs: o.lease * 1000,
+    partitions: o.partitions,
+    publishers: o.publishers,
     kinds: o.kinds,
     blockedKeyRows: o.blockedKeyRows,
     quiescenceTimeoutMs: o.quiescenceTimeout * 1000,

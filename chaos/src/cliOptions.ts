@@ -2,9 +2,10 @@
 // refused with a message naming the option before any process, port or data folder exists.
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_PARTITION_COUNT } from '@dataverse-outbox/contract';
 import { repoRoot } from '@dataverse-outbox/stack';
 import { parseSeed } from './random';
-import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
+import { faultDescriptions, faultKinds, MAX_PUBLISHERS, type FaultKind } from './schedule';
 
 export interface ChaosCliOptions {
   orders: number;
@@ -13,6 +14,8 @@ export interface ChaosCliOptions {
   ctShare: number;
   meanGap?: number;
   lease: number;
+  partitions: number;
+  publishers: number;
   kinds?: FaultKind[];
   blockedKeyRows?: number;
   quiescenceTimeout: number;
@@ -73,6 +76,9 @@ export function chaosCommand(): Command {
     .option('--mean-gap <seconds>', 'mean time between two chaos actions (default: duration/25, between 1.5 and 4 s)', seconds(0.25, 3600))
     // Whole seconds within the bounds of the publisher's own setting (OUTBOX_LEASE_DURATION_SECONDS), which the run sets.
     .option('--lease <seconds>', 'publisher lease duration (whole seconds)', wholeNumber(5, 3600), 6)
+    // The publisher's own bound on the partition count (OUTBOX_PARTITION_COUNT); one application user per partition.
+    .option('--partitions <n>', 'partitions of the scope (OUTBOX_PARTITION_COUNT), each published under its own application user', wholeNumber(1, MAX_PARTITION_COUNT), 1)
+    .option('--publishers <n>', 'publisher worker processes sharing the partitions', wholeNumber(1, MAX_PUBLISHERS), 2)
     .option('--kinds <list>', `fault kinds, comma-separated (default all): ${faultKinds.join(', ')}`, kindList)
     .option('--blocked-key-rows <n>', 'rows behind the head row of each blocked-key fault (default: orders/5, 100 to 2,000)', wholeNumber(1, 100_000))
     .option('--quiescence-timeout <seconds>', 'how long to wait for quiescence after the chaos phase', seconds(1, 86_400), 180)
@@ -96,6 +102,8 @@ export function parseChaosArgs(command: Command, args: readonly string[]): Chaos
     ...(o.ctShare !== 0.2 ? [`--ct-share ${o.ctShare}`] : []),
     ...(o.meanGap ? [`--mean-gap ${o.meanGap}`] : []),
     ...(o.lease !== 6 ? [`--lease ${o.lease}`] : []),
+    ...(o.partitions !== 1 ? [`--partitions ${o.partitions}`] : []),
+    ...(o.publishers !== 2 ? [`--publishers ${o.publishers}`] : []),
     ...(o.kinds ? [`--kinds ${o.kinds.join(',')}`] : []),
     ...(o.blockedKeyRows ? [`--blocked-key-rows ${o.blockedKeyRows}`] : []),
     ...(o.brokenConsumer ? ['--broken-consumer'] : []),

@@ -2,11 +2,13 @@
 // shows. Actions on one component never overlap (a per-component lock); a component that is down is restarted (with
 // retries, since its dependencies may be down too) before the lock is released.
 import type { ComponentProcess, LocalStack } from '@dataverse-outbox/stack';
-import { OutboxLease, OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { odataLiteral, type DataverseClient } from '@dataverse-outbox/publisher-function';
+import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
+import type { DataverseClient } from '@dataverse-outbox/publisher-function';
 import type { DataverseAdminClient, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
-import type { ChaosComponent } from './processes';
+import type { ChaosComponent, PublisherName } from './processes';
 import { BLOCKED_QUEUE } from './blockedKey';
+import type { PartitionMove } from './faultChecks';
+import { readPartitionHolders, victimLeaseEnd, type PartitionHolder } from './leases';
 import type { BlockedKeyWindow, ChaosProducer } from './producers';
 import { describeAction, type ChaosAction, type FaultKind } from './schedule';
 import type { AckedRow, ServiceBusInjector } from './serviceBusInjector';
@@ -19,9 +21,45 @@ export interface ExecutedAction {
   description: string;
   outcome: 'done' | 'skipped';
   note?: string;
+  /** Epoch ms: when the action struck and until when it could still affect the system (a restart done, a window over). */
+  from: number;
+  to: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Beyond lease + standby poll, the time a survivor may take to see a free partition, claim it and confirm the claim. */
+export const MOVE_MARGIN_MS = 2500;
+
+/** Faults of Dataverse itself: while one is on, taking a lease (a write, then a read) may have to wait. */
+export const dataverseFaultKinds: ReadonlySet<FaultKind> = new Set(['kill-dataverse', 'dataverse-429', 'dataverse-503', 'dataverse-timeout', 'dataverse-drop', 'dataverse-refuse-reads']);
+
+/**
+ * How long after it strikes an action can still affect the system, when the action itself does not tell (kills and
+ * pauses end when their component runs again). Faults on the next few requests: those come within a second or two
+ * under the run's traffic, then the clients retry; 5 s covers both.
+ */
+function effectWindowMs(a: ChaosAction): number {
+  switch (a.kind) {
+    case 'dataverse-429':
+    case 'dataverse-refuse-reads':
+      return a.windowMs;
+    case 'dataverse-503':
+    case 'dataverse-drop':
+    case 'servicebus-drop-connections':
+      return 5000;
+    case 'dataverse-timeout':
+      return a.timeoutMs + 5000;
+    case 'servicebus-refuse-attaches':
+      return a.durationMs;
+    case 'servicebus-delay-sends':
+      return a.durationMs + a.delayMs;
+    case 'blocked-key':
+      return a.failForMs;
+    default:
+      return 0;
+  }
+}
 
 export class ChaosExecutor {
   readonly faults: Partial<Record<FaultKind, number>> = {};
@@ -31,6 +69,8 @@ export class ChaosExecutor {
   readonly log: ExecutedAction[] = [];
   /** One per blocked-key action, for the checker (other keys' latency while the key was blocked). */
   readonly blockedWindows: BlockedKeyWindow[] = [];
+  /** One per kill-partition-holder action that killed a holder: how fast its partitions moved. */
+  readonly partitionMoves: PartitionMove[] = [];
   /** A publisher may hold a sender link to the blocked-key queue from an earlier action (then refusing attaches is not enough). */
   private blockedQueueUsed = false;
   private readonly locks = new Map<AnyComponent, Promise<void>>();
@@ -48,6 +88,14 @@ export class ChaosExecutor {
       producer: ChaosProducer;
       injector: ServiceBusInjector;
       t0: number;
+      /** The publisher processes of the run. */
+      publishers: readonly PublisherName[];
+      /** The scope's partition count and the publishers' lease settings (the move check's bound). */
+      partitions: number;
+      leaseDurationMs: number;
+      standbyPollMs: number;
+      /** Reads the lease rows while a move is timed: few retries and a short timeout, so each look is quick. */
+      leaseReader: DataverseClient;
       onLine?: (line: string) => void;
     },
   ) {
@@ -167,12 +215,68 @@ export class ChaosExecutor {
     return killed === 0 ? 'not running' : undefined;
   }
 
-  /** Which publisher holds the lease now (its owner name carries the instance). */
-  private async leaseHolder(): Promise<'a' | 'b' | undefined> {
-    const c = OutboxLease.columns;
-    const r = await this.deps.dataverse.retrieve(OutboxLease.entitySetName, `${c.name}=${odataLiteral('default')}`, { select: [c.owner, c.leaseUntil] });
-    const owner = typeof r?.[c.owner] === 'string' ? (r[c.owner] as string) : '';
-    return owner.includes(':publisher-a:') ? 'a' : owner.includes(':publisher-b:') ? 'b' : undefined;
+  /** Who holds each partition of the run's count now (the health report's view of the lease rows). */
+  private holders(): Promise<PartitionHolder[]> {
+    return readPartitionHolders(this.deps.leaseReader, this.deps.partitions, this.deps.publishers);
+  }
+
+  /**
+   * The kill-partition-holder action: SIGKILL the publisher holding the most partitions, time until every one of them
+   * is held by another live publisher (looking every 100 ms), then restart it. Holds every publisher's lock meanwhile,
+   * so no other publisher kill or pause blurs the measurement.
+   */
+  private async killPartitionHolder(downMs: number, entry: ExecutedAction): Promise<string | undefined> {
+    let note: string | undefined;
+    await this.exclusive([...this.deps.publishers], async () => {
+      const before = await this.holders();
+      const held = new Map<PublisherName, number[]>();
+      for (const h of before) if (h.publisher) held.set(h.publisher, [...(held.get(h.publisher) ?? []), h.partition]);
+      const ranked = [...held].filter(([p]) => this.proc(p).state === 'running').sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+      if (ranked.length === 0) return void (note = 'no running publisher holds a partition');
+      const [victim, partitions] = ranked[0]!;
+      const victimOwner = before.find((h) => h.publisher === victim)!.owner!;
+      entry.note = `${victim} holding ${partitions.length > 1 ? 'partitions' : 'partition'} ${partitions.join(', ')} of ${this.deps.partitions}`;
+      const leaseEndsAt = await victimLeaseEnd(this.deps.leaseReader, victimOwner).catch(() => undefined);
+      const killedAt = Date.now();
+      if (!(await this.killNow(victim))) return void (note = `${victim} not running`);
+      const survivors = this.deps.publishers.filter((p) => p !== victim && this.proc(p).state === 'running');
+      const boundMs = this.deps.leaseDurationMs + this.deps.standbyPollMs + MOVE_MARGIN_MS;
+      const move: PartitionMove = {
+        at: killedAt - this.deps.t0,
+        victim,
+        partitions,
+        count: this.deps.partitions,
+        survivors: survivors.length,
+        boundMs,
+        ...(leaseEndsAt !== undefined ? { leaseEndedAfterMs: Math.max(0, leaseEndsAt - killedAt) } : {}),
+        takenBy: {},
+        faultsDuring: [],
+      };
+      if (survivors.length > 0) {
+        // Three times the bound, then give up looking (the check reports a move never seen).
+        while (Date.now() - killedAt < 3 * boundMs) {
+          const now = await this.holders().catch(() => undefined);
+          const seenAt = Date.now();
+          const taken = now?.filter((h) => partitions.includes(h.partition) && h.publisher !== undefined && h.owner !== victimOwner && survivors.includes(h.publisher));
+          if (taken && taken.length === partitions.length) {
+            move.movedAfterMs = seenAt - killedAt;
+            for (const h of taken) move.takenBy[h.partition] = h.publisher!;
+            break;
+          }
+          await sleep(100);
+        }
+      }
+      // The Dataverse faults that struck while the partitions were free (they can delay any claim).
+      const until = killedAt + (move.movedAfterMs ?? 3 * boundMs);
+      move.faultsDuring = this.log.filter((a) => a !== entry && dataverseFaultKinds.has(a.kind) && a.outcome === 'done' && a.from <= until && a.to >= killedAt).map((a) => a.description);
+      this.partitionMoves.push(move);
+      this.deps.onLine?.(
+        `   ${victim} killed holding ${partitions.join(', ')}: ${move.movedAfterMs !== undefined ? `taken over after ${move.movedAfterMs} ms by ${Object.entries(move.takenBy).map(([i, p]) => `${p} (${i})`).join(', ')}` : survivors.length ? 'NOT taken over' : 'no other publisher running'} (bound ${boundMs} ms${move.leaseEndedAfterMs !== undefined ? `, its leases ended ${move.leaseEndedAfterMs} ms after the kill` : ''})`,
+      );
+      await sleep(downMs);
+      await this.ensureRunning(victim);
+    });
+    return note;
   }
 
   /** A few rows whose acknowledgement was applied already: their acks sent again are good acks the listener must complete. */
@@ -200,7 +304,8 @@ export class ChaosExecutor {
   async run(action: ChaosAction): Promise<void> {
     const at = Date.now() - this.deps.t0;
     const description = describeAction(action);
-    const entry: ExecutedAction = { at, kind: action.kind, description, outcome: 'done' };
+    const from = Date.now();
+    const entry: ExecutedAction = { at, kind: action.kind, description, outcome: 'done', from, to: from + effectWindowMs(action) };
     this.log.push(entry);
     this.deps.onLine?.(`${(at / 1000).toFixed(1).padStart(6)} s  ${description}`);
     const count = (): void => void (this.faults[action.kind] = (this.faults[action.kind] ?? 0) + 1);
@@ -208,19 +313,24 @@ export class ChaosExecutor {
       entry.outcome = 'skipped';
       entry.note = note;
     };
+    // A kill or pause lasts until its component runs again.
     const background = (work: Promise<string | undefined>): void =>
       this.track(
-        work.then(
-          (note) => (note ? skip(note) : count()),
-          (e: unknown) => skip(`failed: ${(e as Error).message.split('\n')[0]}`),
-        ),
+        work
+          .then(
+            (note) => (note ? skip(note) : count()),
+            (e: unknown) => skip(`failed: ${(e as Error).message.split('\n')[0]}`),
+          )
+          .finally(() => void (entry.to = Math.max(entry.to, Date.now()))),
       );
     try {
       switch (action.kind) {
         case 'kill-publisher':
           return background(this.killAndRestart([`publisher-${action.which}`], action.downMs));
         case 'kill-both-publishers':
-          return background(this.killAndRestart(['publisher-a', 'publisher-b'], action.downMs));
+          return background(this.killAndRestart([...this.deps.publishers], action.downMs));
+        case 'kill-partition-holder':
+          return background(this.killPartitionHolder(action.downMs, entry));
         case 'kill-consumer':
           return background(this.killAndRestart(['consumer'], action.downMs, action.busyKillAfterMs));
         case 'kill-ct-consumer':
@@ -232,9 +342,9 @@ export class ChaosExecutor {
         case 'kill-servicebus':
           return background(this.killAndRestart(['servicebus'], action.downMs));
         case 'pause-publisher': {
-          const which = action.which === 'holder' ? ((await this.leaseHolder().catch(() => undefined)) ?? 'a') : action.which;
-          const name: AnyComponent = `publisher-${which}`;
-          entry.note = `publisher-${which}`;
+          const holder = action.which === 'holder' ? (await this.holders().catch(() => undefined))?.find((h) => h.partition === 0)?.publisher : undefined;
+          const name: PublisherName = action.which === 'holder' ? (holder ?? this.deps.publishers[0]!) : `publisher-${action.which}`;
+          entry.note = name;
           return background(
             (async () => {
               let note: string | undefined;

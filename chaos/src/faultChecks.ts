@@ -2,6 +2,7 @@
 // letter accounted for, every poison acknowledgement dead-lettered alone with the expected reason, deep payloads Failed
 // with a depth reason, whitespace targets published to the trimmed entity or Failed with a clear reason without holding
 // their key, and a blocked key that neither loses its order nor slows the other keys. Pure: stores in, violations out.
+import { partitionOfSlot } from '@dataverse-outbox/contract';
 import { outOfOrderKeys } from '@dataverse-outbox/stack';
 import { CT_QUEUE } from './ctStore';
 import type { DeadLetteredMessage } from '@dataverse-outbox/emulators/admin';
@@ -9,11 +10,36 @@ import type { BlockedKeyWindow, ChaosOrder } from './producers';
 import type { FinalStores, OutboxRowState } from './stores';
 import { isInjectedDeadLetter, type InjectedAck, type InjectedDeadLetter } from './serviceBusInjector';
 
+/** A kill-partition-holder action: the publisher holding the most partitions killed, and how fast they moved. */
+export interface PartitionMove {
+  /** Ms after the chaos phase started. */
+  at: number;
+  victim: string;
+  /** The partitions it held (indexes of `count`). */
+  partitions: number[];
+  count: number;
+  /** Publishers running when it was killed (0: nobody to take over, nothing to check). */
+  survivors: number;
+  /** Lease duration + standby poll + margin: the partitions must be held by live publishers within it. */
+  boundMs: number;
+  /** When the victim's last lease row (partitions and membership) ran out, after the kill. */
+  leaseEndedAfterMs?: number;
+  /** Until every partition it held was held by a live publisher (undefined: not seen within three bounds). */
+  movedAfterMs?: number;
+  /** Partition -> the publisher that took it. */
+  takenBy: Record<number, string>;
+  /** Dataverse faults that struck while its partitions were free: taking a lease may have had to wait for them. */
+  faultsDuring: string[];
+}
+
 /** What the run put into the system beside the producers' rows. */
 export interface InjectedFaults {
   acks: readonly InjectedAck[];
   deadLetters: readonly InjectedDeadLetter[];
   blockedWindows: readonly BlockedKeyWindow[];
+  partitionMoves?: readonly PartitionMove[];
+  /** The scope's partition count (default 1). */
+  partitions?: number;
 }
 
 export const noInjectedFaults: InjectedFaults = { acks: [], deadLetters: [], blockedWindows: [] };
@@ -37,8 +63,24 @@ export interface BlockedKeyFigures {
   headAttempts: number;
   /** From the head row's commit to its publish. */
   blockedMs?: number;
-  /** Commit-to-publish (createdon -> obx_publishedon) of the other keys' good orders committed while the key was blocked. */
+  /** The partition that publishes the key (rows without a slot: partition 0). */
+  partition: number;
+  /** Commit-to-publish (createdon -> obx_publishedon) of the other keys' good orders of that partition committed while the key was blocked. */
   otherKeys: LatencyFigures;
+  /** The same for the other partitions' keys (reported, not judged: another lane cannot wait behind this key). */
+  otherPartitions?: LatencyFigures;
+}
+
+export interface PartitionMoveFigures {
+  /** Kills of a partition holder with another publisher running. */
+  kills: number;
+  /** Of them, moves seen within the bound. */
+  inTime: number;
+  /** Late, but while a Dataverse fault struck (reported, not a violation). */
+  lateDuringDataverseFault: number;
+  medianMs?: number;
+  maxMs?: number;
+  boundMs?: number;
 }
 
 export interface InjectedFaultFigures {
@@ -50,9 +92,10 @@ export interface InjectedFaultFigures {
   blockedKeys: BlockedKeyFigures[];
   /** Commit-to-publish of good orders committed while no key was blocked (the baseline). */
   unblockedLatency: LatencyFigures;
+  partitionMoves?: PartitionMoveFigures;
 }
 
-type Add = (invariant: 'nothing-lost' | 'effect-exactly-once' | 'order-per-key' | 'poison-isolation' | 'dead-letters-explained' | 'no-head-of-line-blocking', flow: 'outbox' | 'change-tracking', message: string, items: readonly string[]) => void;
+type Add = (invariant: 'nothing-lost' | 'effect-exactly-once' | 'order-per-key' | 'poison-isolation' | 'dead-letters-explained' | 'no-head-of-line-blocking' | 'partitions-move', flow: 'outbox' | 'change-tracking', message: string, items: readonly string[]) => void;
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -181,9 +224,11 @@ export function checkInjectedFaults(args: {
 
   // Commit-to-publish from the store's own times (createdon -> obx_publishedon, both whole seconds), never the producer's
   // clock: a producer may see its commit after the publisher has already sent the row.
+  const count = injected.partitions ?? 1;
+  const partitionOf = (r: OutboxRowState | undefined): number => (r?.partitionSlot === undefined ? 0 : partitionOfSlot(r.partitionSlot, count));
   const goodLatency = of('good').flatMap((o) => {
     const r = rowOf(o);
-    return r?.publishedOn !== undefined && r.createdOn !== undefined ? [{ at: r.createdOn, ms: r.publishedOn - r.createdOn }] : [];
+    return r?.publishedOn !== undefined && r.createdOn !== undefined ? [{ at: r.createdOn, ms: r.publishedOn - r.createdOn, partition: partitionOf(r) }] : [];
   });
   const windows = injected.blockedWindows.map((w) => {
     const head = stores.rows.find((r) => r.messageId.toLowerCase() === w.headMessageId.toLowerCase());
@@ -195,17 +240,35 @@ export function checkInjectedFaults(args: {
   const blockedKeys: BlockedKeyFigures[] = [];
   const slowed: string[] = [];
   for (const { w, head, start, end } of windows) {
-    const otherKeys = latency(goodLatency.filter((g) => g.at >= start && g.at <= end).map((g) => g.ms));
-    blockedKeys.push({ sessionKey: w.sessionKey, rows: w.rows, headStatus: head?.status ?? 'no row', headAttempts: head?.attempts ?? 0, blockedMs: head?.publishedOn !== undefined ? head.publishedOn - start : undefined, otherKeys });
+    // Only the blocked key's own partition can wait behind it: each partition is a lane of its own. A lane of another
+    // partition stalled by other faults meanwhile (a publisher paused while Service Bus dropped its connection, then
+    // handed a partition) says nothing about the blocked key, so its keys are reported apart, not judged. A blocked key
+    // that stalled something every lane shares (the Service Bus client) slows its own partition too, and is caught there.
+    const partition = partitionOf(head);
+    const during = goodLatency.filter((g) => g.at >= start && g.at <= end);
+    const otherKeys = latency(during.filter((g) => g.partition === partition).map((g) => g.ms));
+    const otherPartitions = count > 1 ? latency(during.filter((g) => g.partition !== partition).map((g) => g.ms)) : undefined;
+    blockedKeys.push({
+      sessionKey: w.sessionKey,
+      rows: w.rows,
+      headStatus: head?.status ?? 'no row',
+      headAttempts: head?.attempts ?? 0,
+      blockedMs: head?.publishedOn !== undefined ? head.publishedOn - start : undefined,
+      partition,
+      otherKeys,
+      ...(otherPartitions ? { otherPartitions } : {}),
+    });
     // The typical order of another key during the block must wait no longer than the slowest tenth of the orders
     // committed while no key was blocked, plus 5 s. The other faults go on during the window (a publisher or Dataverse
     // killed in it delays every key alike), so a tighter bound would judge the chaos, not the blocked key; the bug this
     // catches made other keys wait for most of the block (over a minute behind 10,000 rows).
     if (otherKeys.rows >= 10 && unblockedLatency.rows >= 10 && otherKeys.medianMs > unblockedLatency.p90Ms + 5000) {
-      slowed.push(`${w.sessionKey} (${w.rows} rows): other keys' median commit-to-publish ${otherKeys.medianMs} ms over ${otherKeys.rows} orders, p90 ${unblockedLatency.p90Ms} ms while no key was blocked`);
+      slowed.push(`${w.sessionKey} (${w.rows} rows, partition ${partition}): other keys' median commit-to-publish ${otherKeys.medianMs} ms over ${otherKeys.rows} orders, p90 ${unblockedLatency.p90Ms} ms while no key was blocked`);
     }
   }
   add('no-head-of-line-blocking', 'outbox', 'other keys slowed down while one key was blocked', slowed);
+
+  const partitionMoves = checkPartitionMoves(injected.partitionMoves ?? [], add);
 
   return {
     poisonAcks: { sent: poisonAcks.length, deadLetteredAsExpected: poisonAcks.filter((a) => foundPoisonAcks.has(a.messageId)).length, byReason },
@@ -220,5 +283,29 @@ export function checkInjectedFaults(args: {
     },
     blockedKeys,
     unblockedLatency,
+    ...(partitionMoves ? { partitionMoves } : {}),
+  };
+}
+
+/**
+ * A killed publisher's partitions are held again by live publishers within lease + standby poll + margin: its leases
+ * end at most one lease duration after the kill (renewed at half), a survivor's balancing round sees them free within a
+ * standby poll, and taking a lease is a write and a read. A move slower than that while a Dataverse fault struck is
+ * reported, not judged: the claim may have had to wait for Dataverse.
+ */
+function checkPartitionMoves(moves: readonly PartitionMove[], add: Add): PartitionMoveFigures | undefined {
+  const judged = moves.filter((m) => m.survivors > 0);
+  if (moves.length === 0) return undefined;
+  const late = judged.filter((m) => m.movedAfterMs === undefined || m.movedAfterMs > m.boundMs);
+  const describe = (m: PartitionMove): string =>
+    `${m.victim} killed at ${(m.at / 1000).toFixed(1)} s holding ${m.partitions.join(', ')} of ${m.count}: ${m.movedAfterMs !== undefined ? `moved after ${m.movedAfterMs} ms` : `not moved within ${3 * m.boundMs} ms`} (bound ${m.boundMs} ms${m.leaseEndedAfterMs !== undefined ? `, its leases ended ${m.leaseEndedAfterMs} ms after the kill` : ''})`;
+  add('partitions-move', 'outbox', "a killed publisher's partitions not taken over by the live publishers within lease + standby poll + margin", late.filter((m) => m.faultsDuring.length === 0).map(describe));
+  const times = judged.flatMap((m) => (m.movedAfterMs !== undefined ? [m.movedAfterMs] : [])).sort((a, b) => a - b);
+  return {
+    kills: judged.length,
+    inTime: judged.length - late.length,
+    lateDuringDataverseFault: late.filter((m) => m.faultsDuring.length > 0).length,
+    ...(times.length ? { medianMs: percentile(times, 0.5), maxMs: times[times.length - 1]! } : {}),
+    ...(judged.length ? { boundMs: judged[0]!.boundMs } : {}),
   };
 }

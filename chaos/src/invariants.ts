@@ -1,12 +1,14 @@
 // The invariant checks of a chaos run, from the stores alone: what the producers saw is only used to know which change
 // sets to look for; every outcome is settled by reading Dataverse (resolveOrders), and every effect by reading the
 // consumers' databases. Pure: stores in, violations and figures out.
+import { partitionOfSlot } from '@dataverse-outbox/contract';
 import { outOfOrderKeys, reasonKey } from '@dataverse-outbox/stack';
 import type { AuditSummary } from './audit';
 import { CT_QUEUE } from './ctStore';
 import type { ChaosOrder } from './producers';
 import type { FinalStores } from './stores';
 import { checkInjectedFaults, noInjectedFaults, type InjectedFaultFigures, type InjectedFaults } from './faultChecks';
+import { auditResends, type ActionWindow, type PublisherEvent, type ResendFigures } from './resends';
 
 export const invariantNames = [
   'nothing-lost',
@@ -19,6 +21,8 @@ export const invariantNames = [
   'service-bus-drained',
   'dead-letters-explained',
   'no-head-of-line-blocking',
+  'partitions-move',
+  'no-unexplained-resend',
 ] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
@@ -34,6 +38,8 @@ export const invariantTitles: Record<InvariantName, string> = {
   'service-bus-drained': 'no message left active, locked, deferred or scheduled in Service Bus',
   'dead-letters-explained': 'every dead letter accounted for (a poison row, a poison message the run injected, a consumer rejection recorded on its row)',
   'no-head-of-line-blocking': "4/5. a blocked key or a bad row holds back only its own key: other keys' latency not hurt",
+  'partitions-move': "a killed publisher's partitions are taken over by the live publishers within lease + standby poll + 2.5 s",
+  'no-unexplained-resend': 'the publisher sends a row again only after a kill, a pause, a lost lease, an outage, a send it saw fail or an outcome it could not write (every send dropped by duplicate detection explained)',
 };
 
 export interface Violation {
@@ -61,6 +67,8 @@ export interface CheckFigures {
     failureReasons: Record<string, number>;
     /** Rows whose effect is there but whose acknowledgement never arrived (consumer killed between complete and ack). */
     acksLost: number;
+    /** Good orders' commit-to-publish (createdon -> obx_publishedon, whole seconds) per partition: a stalled lane shows here. */
+    latencyByPartition: PartitionLatency[];
   };
   changeTracking: {
     changeSets: number;
@@ -73,6 +81,24 @@ export interface CheckFigures {
   };
   serviceBus: { entity: string; active: number; locked: number; deadLettered: number }[];
   injected: InjectedFaultFigures;
+  /** The duplicate-send audit (when the stores carry the dropped duplicates). */
+  resends?: ResendFigures;
+}
+
+/** What the run's own logs say, for the duplicate-send audit. */
+export interface RunEvidence {
+  publisherEvents: readonly PublisherEvent[];
+  actions: readonly ActionWindow[];
+  /** The queues the outbox publisher sends to. */
+  publisherTargets: readonly string[];
+}
+
+export interface PartitionLatency {
+  partition: number;
+  rows: number;
+  medianMs: number;
+  p90Ms: number;
+  maxMs: number;
 }
 
 export interface CheckResult {
@@ -109,7 +135,7 @@ class Violations {
 const isFinalWithReason = (status: string, reason: string): boolean =>
   status === 'Acked' || status === 'Cancelled' || ((status === 'Failed' || status === 'DeadLettered') && reason.trim() !== '');
 
-export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit: AuditSummary, injected: InjectedFaults = noInjectedFaults): CheckResult {
+export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit: AuditSummary, injected: InjectedFaults = noInjectedFaults, evidence?: RunEvidence): CheckResult {
   resolveOrders(orders, stores);
   const v = new Violations();
   const rowByMessageId = new Map(stores.rows.map((r) => [r.messageId.toLowerCase(), r]));
@@ -203,6 +229,12 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
     const left = e.activeMessageCount + e.lockedMessageCount + e.deferredMessageCount + e.scheduledMessageCount;
     if (left > 0) v.add('service-bus-drained', e.name === CT_QUEUE ? 'change-tracking' : 'outbox', `messages left in ${e.name}`, [`${e.activeMessageCount} active, ${e.lockedMessageCount} locked, ${e.deferredMessageCount} deferred, ${e.scheduledMessageCount} scheduled`]);
   }
+  let resends: ResendFigures | undefined;
+  if (stores.droppedDuplicates && evidence) {
+    const r = auditResends({ dropped: stores.droppedDuplicates, publisherTargets: evidence.publisherTargets, rows: stores.rows, events: evidence.publisherEvents, actions: evidence.actions });
+    resends = r.figures;
+    v.add('no-unexplained-resend', 'outbox', 'outbox row sent to Service Bus again with nothing to explain it (duplicate detection dropped the copy)', r.unexplained);
+  }
   const injectedFigures = checkInjectedFaults({ committed, stores, rowOf, erpEffectsOf: effectsOf, injected, add: (invariant, flow, message, items) => v.add(invariant, flow, message, items) });
 
   const rowsByStatus: Record<string, number> = {};
@@ -212,6 +244,21 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
     if (r.status === 'Failed' || r.status === 'DeadLettered') failureReasons[reasonKey(r.lastError)] = (failureReasons[reasonKey(r.lastError)] ?? 0) + 1;
   }
   const ctCommitted = ct.filter((o) => o.resolved === 'committed');
+  const count = injected.partitions ?? 1;
+  const waits = new Map<number, number[]>();
+  for (const o of good) {
+    const r = rowOf(o);
+    if (r?.publishedOn === undefined || r.createdOn === undefined) continue;
+    const p = r.partitionSlot === undefined ? 0 : partitionOfSlot(r.partitionSlot, count);
+    waits.set(p, [...(waits.get(p) ?? []), r.publishedOn - r.createdOn]);
+  }
+  const latencyByPartition = [...waits]
+    .sort((a, b) => a[0] - b[0])
+    .map(([partition, list]): PartitionLatency => {
+      const sorted = [...list].sort((a, b) => a - b);
+      const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+      return { partition, rows: sorted.length, medianMs: at(0.5), p90Ms: at(0.9), maxMs: sorted[sorted.length - 1]! };
+    });
   return {
     ok: v.list.length === 0,
     violations: v.list,
@@ -230,6 +277,7 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
         rowsByStatus,
         failureReasons,
         acksLost,
+        latencyByPartition,
       },
       changeTracking: {
         changeSets: ct.length,
@@ -242,6 +290,7 @@ export function checkInvariants(orders: ChaosOrder[], stores: FinalStores, audit
       },
       serviceBus,
       injected: injectedFigures,
+      ...(resends ? { resends } : {}),
     },
   };
 }

@@ -1,12 +1,25 @@
-// The chaos run's own components, next to the stack's emulators and ERP consumer: two publisher workers that fight for
-// the lease, the change-tracking worker and its consumer. Each is a ComponentProcess (same spawn, log, kill and
-// restart behaviour as the stack's components), on the stack's ports and data folder.
+// The chaos run's own components, next to the stack's emulators and ERP consumer: the publisher workers (two by default)
+// that share the scope's partitions (or fight for its one lease), the change-tracking worker and its consumer. Each is a
+// ComponentProcess (same spawn, log, kill and restart behaviour as the stack's components), on the stack's ports and
+// data folder.
 import path from 'node:path';
 import { ComponentProcess, repoRoot, type LocalStack } from '@dataverse-outbox/stack';
 import { BLOCKED_QUEUE } from './blockedKey';
 import { CT_EVENT_TYPE, CT_QUEUE } from './ctStore';
+import { publisherLetters, type PublisherLetter } from './schedule';
 
-export type ChaosComponent = 'publisher-a' | 'publisher-b' | 'ct-worker' | 'ct-consumer';
+export type PublisherName = `publisher-${PublisherLetter}`;
+export type ChaosComponent = PublisherName | 'ct-worker' | 'ct-consumer';
+
+/** The publisher processes of a run with `count` of them: publisher-a, publisher-b, ... */
+export function publisherNames(count: number): PublisherName[] {
+  return publisherLetters.slice(0, count).map((l): PublisherName => `publisher-${l}`);
+}
+
+/** The bearer token partition `index` publishes with: one application user per partition (DATAVERSE_PARTITION_TOKENS). */
+export function partitionToken(index: number): string {
+  return `chaos-partition-${index}`;
+}
 
 export const chaosEntryPoints = {
   publisher: path.join(repoRoot, 'chaos', 'src', 'publisherMain.ts'),
@@ -26,8 +39,15 @@ export const ctSource = {
   pageSize: 500,
 } as const;
 
+/** How often a publisher without a partition looks for a free one (OUTBOX_STANDBY_POLL_SECONDS). */
+export const STANDBY_POLL_SECONDS = 1;
+
 export interface ChaosProcessOptions {
   leaseDurationMs: number;
+  /** Publisher worker processes (default 2). */
+  publishers?: number;
+  /** The scope's partition count (OUTBOX_PARTITION_COUNT; default 1: one lease, today's behaviour). */
+  partitions?: number;
   ctFile: string;
   startTimeoutMs?: number;
 }
@@ -44,7 +64,8 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
     SERVICEBUS_CONNECTION_STRING: stack.serviceBusConnectionString,
     OUTBOX_SCOPE: 'default',
   };
-  const publisher = (which: 'a' | 'b'): ComponentProcess =>
+  const partitions = options.partitions ?? 1;
+  const publisher = (which: PublisherLetter): ComponentProcess =>
     new ComponentProcess(
       {
         ...common,
@@ -58,8 +79,12 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
           OUTBOX_ALLOWED_TARGETS: JSON.stringify(['erp-sales', BLOCKED_QUEUE]),
           // The publisher's documented lease settings (whole seconds, at least 5); a standby looks every second.
           OUTBOX_LEASE_DURATION_SECONDS: String(Math.max(5, Math.ceil(options.leaseDurationMs / 1000))),
-          OUTBOX_STANDBY_POLL_SECONDS: '1',
+          OUTBOX_STANDBY_POLL_SECONDS: String(STANDBY_POLL_SECONDS),
           CHAOS_DLQ_MONITOR_MS: '5000',
+          // The solution setting overridden per process (spec: OUTBOX_<SETTING>); with several partitions each publishes
+          // under its own application user (the emulator takes any token as a user of its own).
+          OUTBOX_PARTITION_COUNT: String(partitions),
+          ...(partitions > 1 ? { DATAVERSE_PARTITION_TOKENS: Array.from({ length: partitions }, (_, i) => partitionToken(i)).join(',') } : {}),
         },
         readyLine: /"message":"publisher started"/,
         ready: async ({ sawLine }) => sawLine,
@@ -67,8 +92,7 @@ export function createChaosProcesses(stack: LocalStack, options: ChaosProcessOpt
       path.join(stack.layout.logs, `publisher-${which}.log`),
     );
   const procs = new Map<ChaosComponent, ComponentProcess>();
-  procs.set('publisher-a', publisher('a'));
-  procs.set('publisher-b', publisher('b'));
+  for (const l of publisherLetters.slice(0, options.publishers ?? 2)) procs.set(`publisher-${l}`, publisher(l));
   procs.set(
     'ct-worker',
     new ComponentProcess(

@@ -3,6 +3,7 @@ import type { AuditSummary } from './audit';
 import type { AnyComponent, ExecutedAction } from './executor';
 import type { InjectedFaultFigures } from './faultChecks';
 import { invariantNames, invariantTitles, type CheckFigures, type Violation } from './invariants';
+import { resendCauses, resendCauseTitles, type ResendFigures } from './resends';
 import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
 
 export interface ChaosReport {
@@ -21,6 +22,9 @@ export interface ChaosReport {
     durationMs: number;
     meanGapMs: number;
     leaseDurationMs: number;
+    /** The scope's partition count and the publisher processes sharing it. */
+    partitions: number;
+    publishers: number;
     brokenConsumer: boolean;
     kinds: FaultKind[];
     /** Rows behind the head row of each blocked-key action. */
@@ -60,7 +64,7 @@ export function formatMarkdown(r: ChaosReport): string {
   const lines: string[] = [];
   lines.push(`# Chaos run ${r.ok ? 'PASSED' : 'FAILED'} (seed ${r.seed})`, '');
   lines.push(`- Started ${r.startedAt}, finished ${r.finishedAt}; reproduce with \`${r.reproduce}\``);
-  lines.push(`- Orders: ${n(r.options.orders)} (${n(r.options.outboxOrders)} through the outbox, ${n(r.options.ctOrders)} through change tracking, ${n(r.options.rollbacks)} change sets made to fail); chaos phase ${s(r.options.durationMs)}, an action every ${s(r.options.meanGapMs)} on average, publisher lease ${s(r.options.leaseDurationMs)}${r.options.brokenConsumer ? '; **broken consumer variant (completes before commit)**' : ''}`);
+  lines.push(`- Orders: ${n(r.options.orders)} (${n(r.options.outboxOrders)} through the outbox, ${n(r.options.ctOrders)} through change tracking, ${n(r.options.rollbacks)} change sets made to fail); chaos phase ${s(r.options.durationMs)}, an action every ${s(r.options.meanGapMs)} on average, publisher lease ${s(r.options.leaseDurationMs)}; ${n(r.options.publishers)} publisher processes sharing ${n(r.options.partitions)} partition${r.options.partitions === 1 ? '' : 's'}${r.options.partitions > 1 ? ' (one application user each)' : ''}${r.options.brokenConsumer ? '; **broken consumer variant (completes before commit)**' : ''}`);
   lines.push(`- Timings: start-up ${s(r.timings.startupMs)}, chaos ${s(r.timings.chaosMs)}, quiescence ${r.timings.quiesced ? s(r.timings.quiescenceMs) : `NOT reached in ${s(r.timings.quiescenceMs)}`}, checks ${s(r.timings.checkMs)}, total ${s(r.timings.totalMs)}`);
   if (r.error) lines.push('', `**Harness error:** ${r.error}`);
   lines.push('', '## Result', '', '| figure | value |', '|---|---|');
@@ -77,10 +81,16 @@ export function formatMarkdown(r: ChaosReport): string {
     lines.push(`| outbox rows by status | ${Object.entries(f.outbox.rowsByStatus).map(([k, v]) => `${k} ${n(v)}`).join(', ')} |`);
     lines.push(`| failure reasons | ${Object.entries(f.outbox.failureReasons).map(([k, v]) => `${k}: ${n(v)}`).join(', ') || '-'} |`);
     lines.push(`| rows left Published with their effect present (acknowledgement never applied) | ${n(f.outbox.acksLost)} |`);
+    if (f.outbox.latencyByPartition?.length) {
+      lines.push(
+        `| good orders' commit-to-publish per partition: median / p90 / max (orders) | ${f.outbox.latencyByPartition.map((l) => `p${l.partition}: ${s(l.medianMs)} / ${s(l.p90Ms)} / ${s(l.maxMs)} (${n(l.rows)})`).join('; ')} |`,
+      );
+    }
     lines.push(`| change-tracking change sets: committed / rolled back (made to fail) / ambiguous settled | ${n(f.changeTracking.committed)} / ${n(f.changeTracking.rolledBack)} (${n(f.changeTracking.deliberateRollbacks)}) / ${n(f.changeTracking.ambiguousCommitted)} |`);
     lines.push(`| opportunities tracked / changes applied by the change-tracking consumer | ${n(f.changeTracking.opportunities)} / ${n(f.changeTracking.changesApplied)} |`);
   }
   if (r.audit) lines.push(`| status audit: reads / failed reads / transitions observed / regressions | ${n(r.audit.reads)} / ${n(r.audit.failedReads)} / ${n(r.audit.transitionsObserved)} / ${n(r.audit.regressions.length)} |`);
+  if (f?.resends) lines.push(...resendSection(f.resends));
   if (f?.injected) lines.push(...injectedSection(f.injected));
   lines.push('', '## Invariants', '', '| invariant | result |', '|---|---|');
   for (const name of invariantNames) {
@@ -118,8 +128,26 @@ function injectedSection(i: InjectedFaultFigures): string[] {
   lines.push(`| whitespace targets: rows / published to the trimmed entity / Failed with a reason; longest wait of the row behind | ${n(i.whitespaceTargets.rows)} / ${n(i.whitespaceTargets.published)} / ${n(i.whitespaceTargets.failed)}; ${i.whitespaceTargets.longestFollowerWaitMs !== undefined ? s(i.whitespaceTargets.longestFollowerWaitMs) : '-'} |`);
   lines.push(`| good orders' commit-to-publish while no key was blocked | ${lat(i.unblockedLatency)} |`);
   for (const b of i.blockedKeys) {
-    lines.push(`| blocked key ${b.sessionKey}: ${n(b.rows)} rows; head ${b.headStatus} after ${n(b.headAttempts)} attempt(s)${b.blockedMs !== undefined ? `, blocked ${s(b.blockedMs)}` : ''}; other keys meanwhile | ${lat(b.otherKeys)} |`);
+    lines.push(
+      `| blocked key ${b.sessionKey}: ${n(b.rows)} rows; head ${b.headStatus} after ${n(b.headAttempts)} attempt(s)${b.blockedMs !== undefined ? `, blocked ${s(b.blockedMs)}` : ''}; other keys of its partition (${b.partition ?? 0}) meanwhile${b.otherPartitions ? '; other partitions (not judged)' : ''} | ${lat(b.otherKeys)}${b.otherPartitions ? `; ${lat(b.otherPartitions)}` : ''} |`,
+    );
   }
+  const m = i.partitionMoves;
+  if (m) {
+    lines.push(
+      `| kill-partition-holder: holders killed with another publisher running / partitions taken over within ${m.boundMs !== undefined ? s(m.boundMs) : 'the bound'} / late while a Dataverse fault struck | ${n(m.kills)} / ${n(m.inTime)} / ${n(m.lateDuringDataverseFault)} |`,
+    );
+    if (m.medianMs !== undefined) lines.push(`| kill-partition-holder: time from the kill until every partition it held was held again (median / max) | ${s(m.medianMs)} / ${s(m.maxMs ?? 0)} |`);
+  }
+  return lines;
+}
+
+/** The duplicate-send audit, as report lines. */
+function resendSection(r: ResendFigures): string[] {
+  const lines = ['', '## Duplicate sends (dropped by Service Bus duplicate detection)', '', '| figure | value |', '|---|---|'];
+  lines.push(`| sends dropped as duplicates, per queue | ${Object.entries(r.droppedPerEntity).map(([k, v]) => `${k} ${n(v)}`).join(', ') || '-'} |`);
+  lines.push(`| outbox rows the publisher sent more than once / extra sends | ${n(r.outboxRowsResent)} / ${n(r.outboxResends)} |`);
+  lines.push(`| extra sends by cause (the first that explains each) | ${[...resendCauses, 'unexplained' as const].map((c) => `${resendCauseTitles[c]} ${n(r.byCause[c])}`).join(', ')} |`);
   return lines;
 }
 
@@ -134,6 +162,8 @@ export function formatConsole(r: ChaosReport): string {
     `  duplicates    ${n(r.duplicatesAbsorbed.erpConsumer + r.duplicatesAbsorbed.ctConsumer)} delivered and absorbed by the inbox`,
     `  lost          ${n(r.lost)}`,
     `  dup. effects  ${n(r.duplicateEffects)}`,
+    ...(f?.resends ? [`  dup. sends    ${n(f.resends.outboxResends)} outbox rows sent again (${n(f.resends.byCause.unexplained)} unexplained)`] : []),
+    ...(f?.injected.partitionMoves ? [`  part. moves   ${n(f.injected.partitionMoves.inTime)} of ${n(f.injected.partitionMoves.kills)} within ${s(f.injected.partitionMoves.boundMs ?? 0)}${f.injected.partitionMoves.maxMs !== undefined ? ` (max ${s(f.injected.partitionMoves.maxMs)})` : ''}`] : []),
     `  quiescence    ${r.timings.quiesced ? s(r.timings.quiescenceMs) : `not reached within ${s(r.timings.quiescenceMs)}`}`,
   ];
   if (r.error) out.push(`  ERROR         ${r.error}`);

@@ -1,5 +1,5 @@
-// One chaos run: start the stack on its own data folder (emulators + ERP consumer from the stack's orchestrator, plus two
-// publishers, the change-tracking worker and its consumer), drive the demo producer and the chaos producer while the
+// One chaos run: start the stack on its own data folder (emulators + ERP consumer from the stack's orchestrator, plus the
+// publishers (two by default, sharing the scope's partitions), the change-tracking worker and its consumer), drive the demo producer and the chaos producer while the
 // seeded schedule breaks things, then restore everything, wait for quiescence (bounded) and check the invariants from
 // the stores. Returns the report; never throws for a failed invariant (the report says so).
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -25,11 +25,12 @@ import { CT_QUEUE, readCtChanges } from './ctStore';
 import { ChaosExecutor } from './executor';
 import { isInjectedDeadLetter } from './serviceBusInjector';
 import { checkInvariants, type CheckResult } from './invariants';
-import { createChaosProcesses, type ChaosComponent } from './processes';
+import { createChaosProcesses, publisherNames, STANDBY_POLL_SECONDS, type ChaosComponent } from './processes';
+import { publisherEvents } from './resends';
 import { ChaosProducer, type ChaosOrder } from './producers';
 import { Random } from './random';
 import type { ChaosReport } from './report';
-import { faultKinds, planSchedule, type FaultKind } from './schedule';
+import { faultKinds, MAX_PUBLISHERS, planSchedule, type FaultKind } from './schedule';
 import { ServiceBusInjector } from './serviceBusInjector';
 import { readFinalStores, readOpportunities } from './stores';
 
@@ -47,6 +48,10 @@ export interface ChaosOptions {
   meanGapMs?: number;
   /** Publisher lease (default 6 s). */
   leaseDurationMs?: number;
+  /** The scope's partition count (default 1: one lease, as before partitions). */
+  partitions?: number;
+  /** Publisher worker processes (default 2). */
+  publishers?: number;
   /** Fault kinds (default: all). */
   kinds?: readonly FaultKind[];
   /** Rows behind the head row of each blocked-key action (default: a fifth of the orders, 100 to 2,000). */
@@ -102,6 +107,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const outboxOrders = Math.max(1, options.orders - ctOrders);
   const meanGapMs = options.meanGapMs ?? Math.min(4000, Math.max(1500, options.durationMs / 25));
   const leaseDurationMs = options.leaseDurationMs ?? 6000;
+  const partitions = options.partitions ?? 1;
+  const publishers = options.publishers ?? 2;
+  if (!(Number.isInteger(publishers) && publishers >= 1 && publishers <= MAX_PUBLISHERS)) throw new RangeError(`publishers must be a whole number from 1 to ${MAX_PUBLISHERS}`);
+  const publisherList = publisherNames(publishers);
   const kinds = [...(options.kinds ?? defaultKinds())];
   const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'outbox-chaos-')), 'data');
   const ctFile = path.join(dataDir, 'ct-orders.sqlite');
@@ -110,10 +119,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const report: ChaosReport = {
     ok: false,
     seed: options.seed,
-    reproduce: options.reproduce ?? `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}${options.kinds ? ` --kinds ${kinds.join(',')}` : ''}${options.brokenConsumer ? ' --broken-consumer' : ''}`,
+    reproduce:
+      options.reproduce ??
+      `npm run chaos -- --orders ${options.orders} --seed ${options.seed} --duration ${Math.round(options.durationMs / 1000)}${partitions !== 1 ? ` --partitions ${partitions}` : ''}${publishers !== 2 ? ` --publishers ${publishers}` : ''}${options.kinds ? ` --kinds ${kinds.join(',')}` : ''}${options.brokenConsumer ? ' --broken-consumer' : ''}`,
     startedAt: new Date(started).toISOString(),
     finishedAt: '',
-    options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, brokenConsumer: Boolean(options.brokenConsumer), kinds, blockedKeyRows },
+    options: { orders: options.orders, outboxOrders, ctOrders, rollbacks, durationMs: options.durationMs, meanGapMs, leaseDurationMs, partitions, publishers, brokenConsumer: Boolean(options.brokenConsumer), kinds, blockedKeyRows },
     timings: { startupMs: 0, chaosMs: 0, quiescenceMs: 0, quiesced: false, checkMs: 0, totalMs: 0 },
     faults: {},
     faultsTotal: 0,
@@ -168,7 +179,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     await stack.start();
     const liveStack = stack;
-    procs = createChaosProcesses(stack, { leaseDurationMs, ctFile });
+    procs = createChaosProcesses(stack, { leaseDurationMs, ctFile, partitions, publishers });
     await Promise.all([...procs.values()].map((p) => p.start()));
     blockedConsumer = await startBlockedKeyConsumer({ connectionString: stack.serviceBusConnectionString, file: blockedFile, ackQueue: ACK_QUEUE });
     serviceBusClient = createServiceBusClient({ connectionString: stack.serviceBusConnectionString });
@@ -183,6 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const producerClient = client(6, 15_000);
     const readClient = client(10, 30_000);
+    const leaseReader = client(0, 2000);
     const dataverseAdmin = new DataverseAdminClient(stack.urls.dataverse);
     const serviceBusAdmin = new ServiceBusAdminClient(stack.urls.serviceBusAdmin);
     const producer = new ChaosProducer({ client: producerClient, random: random.fork('producer'), ctOrders, rollbacks, durationMs: options.durationMs * 0.8 });
@@ -208,10 +220,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const t0 = Date.now();
     const audit = new StatusAudit(client(1, 20_000), 1000);
     audit.start();
-    executor = new ChaosExecutor({ stack, procs, dataverseAdmin, serviceBusAdmin, dataverse: readClient, producer, injector, t0, onLine: say });
+    executor = new ChaosExecutor({
+      stack,
+      procs,
+      dataverseAdmin,
+      serviceBusAdmin,
+      dataverse: readClient,
+      producer,
+      injector,
+      t0,
+      publishers: publisherList,
+      partitions,
+      // The publishers' own lease setting: whole seconds, at least 5 (processes.ts).
+      leaseDurationMs: Math.max(5, Math.ceil(leaseDurationMs / 1000)) * 1000,
+      standbyPollMs: STANDBY_POLL_SECONDS * 1000,
+      leaseReader,
+      onLine: say,
+    });
     const chaosProducing = producer.run();
-    const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs, kinds, leaseDurationMs, blockedKeyRows });
-    say(`Chaos phase: ${schedule.length} actions over ${(options.durationMs / 1000).toFixed(0)} s (seed ${options.seed})`);
+    const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, meanGapMs, kinds, leaseDurationMs, blockedKeyRows, publishers });
+    say(`Chaos phase: ${schedule.length} actions over ${(options.durationMs / 1000).toFixed(0)} s (seed ${options.seed}), ${publishers} publisher${publishers > 1 ? 's' : ''} sharing ${partitions} partition${partitions > 1 ? 's' : ''}`);
     const ticker = setInterval(() => {
       const k = Object.values(executor!.kills).reduce((a, b) => a + (b ?? 0), 0);
       say(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  outbox change sets ${progress.committed + progress.failed}/${progress.total} (${progress.failed} failed), change-tracking ${producer.orders.filter((o) => o.flow === 'change-tracking').length}, actions ${executor!.log.length}, kills ${k}`);
@@ -271,8 +299,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       const c0 = Date.now();
       await audit.stop();
-      const stores = await readFinalStores({ client: readClient, erpDatabase: stack.erpDatabase, ctFile, blockedFile, serviceBus: serviceBusAdmin, queues: [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE, BLOCKED_QUEUE] });
-      const result: CheckResult = checkInvariants(orders, stores, audit.summary(), { acks: injector.acks, deadLetters: injector.deadLetters, blockedWindows: executor.blockedWindows });
+      const stores = await readFinalStores({
+        client: readClient,
+        erpDatabase: stack.erpDatabase,
+        ctFile,
+        blockedFile,
+        serviceBus: serviceBusAdmin,
+        queues: [ERP_SALES_QUEUE, ACK_QUEUE, CT_QUEUE, BLOCKED_QUEUE],
+        deduplicatedQueues: [ERP_SALES_QUEUE, CT_QUEUE, BLOCKED_QUEUE],
+      });
+      const logs = stack.layout.logs;
+      const result: CheckResult = checkInvariants(
+        orders,
+        stores,
+        audit.summary(),
+        { acks: injector.acks, deadLetters: injector.deadLetters, blockedWindows: executor.blockedWindows, partitionMoves: executor.partitionMoves, partitions },
+        {
+          publisherEvents: publisherList.flatMap((p) => publisherEvents(p, logLines(path.join(logs, `${p}.log`)))),
+          actions: executor.log,
+          publisherTargets: [ERP_SALES_QUEUE, BLOCKED_QUEUE],
+        },
+      );
       report.timings.checkMs = Date.now() - c0;
       report.figures = result.figures;
       report.audit = audit.summary();

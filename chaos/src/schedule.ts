@@ -4,10 +4,16 @@
 // round deals each kind before any second copy).
 import { Random } from './random';
 
+/** The publisher processes' letters (publisher-a, publisher-b, ...): `--publishers` takes the first ones. */
+export const publisherLetters = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
+export type PublisherLetter = (typeof publisherLetters)[number];
+export const MAX_PUBLISHERS = publisherLetters.length;
+
 export const faultKinds = [
   'kill-publisher',
   'kill-both-publishers',
   'pause-publisher',
+  'kill-partition-holder',
   'kill-consumer',
   'kill-dataverse',
   'kill-servicebus',
@@ -32,8 +38,10 @@ export type FaultKind = (typeof faultKinds)[number];
 
 /** What each kind does, for reports and `--help`. */
 export const faultDescriptions: Record<FaultKind, string> = {
-  'kill-publisher': 'SIGKILL one of the two publisher workers, restart it after a pause',
-  'kill-both-publishers': 'SIGKILL both publisher workers at once, restart them',
+  'kill-publisher': 'SIGKILL one of the publisher workers, restart it after a pause',
+  'kill-both-publishers': 'SIGKILL every publisher worker at once (both, with the default two), restart them',
+  'kill-partition-holder':
+    'SIGKILL the publisher holding the most partitions (with one partition: the lease holder); its partitions must be taken over by the live publishers within lease + standby poll + 2.5 s; restart it',
   'pause-publisher': 'SIGSTOP a publisher for longer than its lease (a zombie after a GC/VM pause), then SIGCONT',
   'kill-consumer': 'SIGKILL the ERP consumer (erp-sales), restart it; mostly SIGKILL it again while it drains its backlog',
   'kill-dataverse': 'SIGKILL the Dataverse emulator, restart it on the same port and data file',
@@ -56,16 +64,17 @@ export const faultDescriptions: Record<FaultKind, string> = {
   'dataverse-refuse-reads': 'Dataverse answers every GET of the outbox table 429 for a while, while acknowledgements (and a poison one) arrive',
 };
 
-export const killKinds: ReadonlySet<FaultKind> = new Set(['kill-publisher', 'kill-both-publishers', 'kill-consumer', 'kill-dataverse', 'kill-servicebus', 'kill-ct-worker', 'kill-ct-consumer']);
+export const killKinds: ReadonlySet<FaultKind> = new Set(['kill-publisher', 'kill-both-publishers', 'kill-partition-holder', 'kill-consumer', 'kill-dataverse', 'kill-servicebus', 'kill-ct-worker', 'kill-ct-consumer']);
 
 /** Dataverse entity sets a fault may be aimed at (undefined = every request). */
 const dataverseTargets = [undefined, '$batch', '$batch', '$batch', 'obx_outboxmessages', 'obx_outboxleases'] as const;
 const serviceBusEntities = [undefined, 'erp-sales', 'outbox-acks', 'erp-sales-ct'] as const;
 
 export type ChaosAction =
-  | { kind: 'kill-publisher'; which: 'a' | 'b'; downMs: number }
+  | { kind: 'kill-publisher'; which: PublisherLetter; downMs: number }
   | { kind: 'kill-both-publishers'; downMs: number }
-  | { kind: 'pause-publisher'; which: 'a' | 'b' | 'holder'; pauseMs: number }
+  | { kind: 'pause-publisher'; which: PublisherLetter | 'holder'; pauseMs: number }
+  | { kind: 'kill-partition-holder'; downMs: number }
   | { kind: 'kill-consumer' | 'kill-ct-consumer'; downMs: number; /** Kill again while it drains its backlog (ms after its next processed message). */ busyKillAfterMs?: number }
   | { kind: 'kill-dataverse' | 'kill-servicebus' | 'kill-ct-worker'; downMs: number }
   | { kind: 'dataverse-429'; rate: number; retryAfterSeconds: number; windowMs: number; entitySet?: string }
@@ -101,6 +110,8 @@ export interface ScheduleOptions {
   leaseDurationMs: number;
   /** Rows behind the failing head row of each blocked-key action (default 1,000). */
   blockedKeyRows?: number;
+  /** Publisher processes to pick from (default 2: publisher-a and publisher-b). */
+  publishers?: number;
 }
 
 /** Whitespace variants of the ERP queue's name a producer may write by mistake (what each must become: the trimmed name). */
@@ -109,22 +120,25 @@ export const whitespaceTargetVariants = [' erp-sales', 'erp-sales ', 'erp-sales\
 /** How many copies of a kind go in each round (kills of the busy components more often). */
 const weight: Partial<Record<FaultKind, number>> = {
   'kill-publisher': 3,
+  'kill-partition-holder': 2,
   'kill-consumer': 3,
   'kill-ct-consumer': 2,
   'dataverse-429': 2,
   'dataverse-drop': 2,
 };
 
-function draw(r: Random, kind: FaultKind, leaseDurationMs: number, blockedKeyRows: number): ChaosAction {
+function draw(r: Random, kind: FaultKind, leaseDurationMs: number, blockedKeyRows: number, publishers: number): ChaosAction {
   const down = (): number => r.int(200, 3000);
   const optional = <T>(items: readonly T[]): T | undefined => r.pick(items) ?? undefined;
+  const letters = publisherLetters.slice(0, publishers);
   switch (kind) {
     case 'kill-publisher':
-      return { kind, which: r.pick(['a', 'b'] as const), downMs: down() };
+      return { kind, which: r.pick(letters), downMs: down() };
     case 'kill-both-publishers':
+    case 'kill-partition-holder':
       return { kind, downMs: down() };
     case 'pause-publisher':
-      return { kind, which: r.pick(['a', 'b', 'holder', 'holder'] as const), pauseMs: Math.round(leaseDurationMs * r.between(1.2, 2)) };
+      return { kind, which: r.pick([...letters, 'holder', 'holder'] as const), pauseMs: Math.round(leaseDurationMs * r.between(1.2, 2)) };
     case 'kill-consumer':
     case 'kill-ct-consumer':
       // Mostly a second kill while it works through the backlog the first one built: a kill while messages are in flight.
@@ -172,6 +186,8 @@ export function planSchedule(options: ScheduleOptions): ScheduledAction[] {
   const r = new Random(options.seed).fork('schedule');
   const out: ScheduledAction[] = [];
   const blockedKeyRows = options.blockedKeyRows ?? 1000;
+  const publishers = options.publishers ?? 2;
+  if (!(Number.isInteger(publishers) && publishers >= 1 && publishers <= MAX_PUBLISHERS)) throw new RangeError(`publishers must be a whole number from 1 to ${MAX_PUBLISHERS}`);
   // The first round deals every kind once before the extra copies of the weighted ones (so even a short run sees each
   // kind); later rounds are shuffled whole.
   const extras = kinds.flatMap((k) => Array.from({ length: (weight[k] ?? 1) - 1 }, () => k));
@@ -179,11 +195,16 @@ export function planSchedule(options: ScheduleOptions): ScheduledAction[] {
   // The first action comes after a short settling time; the last one leaves a few seconds before the end.
   let at = Math.min(2000, options.durationMs / 10);
   const end = options.durationMs - Math.min(3000, options.durationMs / 10);
+  // Until every kind has been dealt once, a gap is at most an equal share of the time left, so a short phase still
+  // sees every kind (gaps of at least 250 ms, so a phase shorter than 250 ms per kind may not).
+  let undealt = kinds.length;
   while (at < end) {
     if (round.length === 0) round = r.shuffle(kinds.flatMap((k) => Array.from({ length: weight[k] ?? 1 }, () => k)));
     const kind = round.shift()!;
-    out.push({ at: Math.round(at), action: draw(r, kind, options.leaseDurationMs, blockedKeyRows) });
-    at += Math.max(250, r.exponential(options.meanGapMs));
+    out.push({ at: Math.round(at), action: draw(r, kind, options.leaseDurationMs, blockedKeyRows, publishers) });
+    undealt = Math.max(0, undealt - 1);
+    const gap = r.exponential(options.meanGapMs);
+    at += Math.max(250, undealt > 0 ? Math.min(gap, (end - at) / (undealt + 1)) : gap);
   }
   return out;
 }
@@ -195,9 +216,11 @@ export function describeAction(a: ChaosAction): string {
     case 'kill-publisher':
       return `SIGKILL publisher-${a.which}, down ${a.downMs} ms`;
     case 'kill-both-publishers':
-      return `SIGKILL both publishers, down ${a.downMs} ms`;
+      return `SIGKILL every publisher, down ${a.downMs} ms`;
+    case 'kill-partition-holder':
+      return `SIGKILL the publisher holding the most partitions, down ${a.downMs} ms once they moved`;
     case 'pause-publisher':
-      return `SIGSTOP publisher ${a.which === 'holder' ? '(the lease holder)' : `-${a.which}`} for ${a.pauseMs} ms`;
+      return `SIGSTOP publisher ${a.which === 'holder' ? '(the holder of partition 0)' : `-${a.which}`} for ${a.pauseMs} ms`;
     case 'kill-consumer':
     case 'kill-ct-consumer':
       return `SIGKILL ${a.kind.slice(5)}, down ${a.downMs} ms${a.busyKillAfterMs !== undefined ? `, then again ${a.busyKillAfterMs} ms after its next processed message` : ''}`;

@@ -5,7 +5,7 @@ import type { DataverseClient } from '@dataverse-outbox/publisher-function';
 import { readSalesOrders, type SalesOrderRow } from '@dataverse-outbox/stack';
 import type { ErpSalesDatabaseConfig } from '@dataverse-outbox/consumer/examples/erp-sales';
 import { readCtChanges, type CtChange } from './ctStore';
-import type { DeadLetteredMessage, EntitySummary, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
+import type { DeadLetteredMessage, DroppedDuplicate, EntitySummary, ServiceBusAdminClient } from '@dataverse-outbox/emulators/admin';
 import { readBlockedEffects, type BlockedEffect } from './blockedKey';
 
 const c = OutboxMessage.columns;
@@ -25,6 +25,8 @@ export interface OutboxRowState {
   modifiedOn?: number;
   /** Epoch ms (createdon, whole seconds): the commit, on the same clock family as obx_publishedon. */
   createdOn?: number;
+  /** obx_partitionslot (undefined: written without one, published by partition 0). */
+  partitionSlot?: number;
 }
 
 export interface OpportunityState {
@@ -42,6 +44,8 @@ export interface FinalStores {
   deadLetters: Record<string, DeadLetteredMessage[]>;
   /** First deliveries the blocked-key consumer applied, in the order applied. */
   blockedEffects: BlockedEffect[];
+  /** Sends each queue with duplicate detection dropped (the emulator's list), per queue. */
+  droppedDuplicates?: Record<string, DroppedDuplicate[]>;
 }
 
 const epoch = (v: unknown): number | undefined => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? Date.parse(v) : undefined);
@@ -49,7 +53,7 @@ const epoch = (v: unknown): number | undefined => (typeof v === 'string' && !Num
 export async function readOutboxRows(client: DataverseClient): Promise<OutboxRowState[]> {
   const rows: OutboxRowState[] = [];
   for await (const r of client.listAll(OutboxMessage.entitySetName, {
-    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts, c.publishedOn, c.modifiedOn, c.createdOn],
+    select: [c.id, c.messageId, c.status, c.lastError, c.target, c.sessionKey, c.attempts, c.publishedOn, c.modifiedOn, c.createdOn, c.partitionSlot],
     maxPageSize: 5000,
   })) {
     rows.push({
@@ -63,6 +67,7 @@ export async function readOutboxRows(client: DataverseClient): Promise<OutboxRow
       publishedOn: epoch(r[c.publishedOn]),
       modifiedOn: epoch(r[c.modifiedOn]),
       createdOn: epoch(r[c.createdOn]),
+      ...(typeof r[c.partitionSlot] === 'number' ? { partitionSlot: r[c.partitionSlot] as number } : {}),
     });
   }
   return rows;
@@ -84,10 +89,14 @@ export async function readFinalStores(args: {
   blockedFile: string;
   serviceBus: ServiceBusAdminClient;
   queues: readonly string[];
+  /** Queues with duplicate detection: their dropped sends are read too. */
+  deduplicatedQueues: readonly string[];
 }): Promise<FinalStores> {
   const entities = await args.serviceBus.listEntities();
   const deadLetters: Record<string, DeadLetteredMessage[]> = {};
   for (const q of args.queues) deadLetters[q] = await args.serviceBus.peekDeadLetters(q, 100_000);
+  const droppedDuplicates: Record<string, DroppedDuplicate[]> = {};
+  for (const q of args.deduplicatedQueues) droppedDuplicates[q] = await args.serviceBus.droppedDuplicates(q, 1_000_000);
   return {
     rows: await readOutboxRows(args.client),
     opportunities: await readOpportunities(args.client),
@@ -96,5 +105,6 @@ export async function readFinalStores(args: {
     blockedEffects: readBlockedEffects(args.blockedFile),
     entities,
     deadLetters,
+    droppedDuplicates,
   };
 }

@@ -6,7 +6,8 @@ import { faultKinds, planSchedule } from '../src/schedule';
 import type { AuditSummary } from '../src/audit';
 import type { ChaosOrder } from '../src/producers';
 import type { FinalStores } from '../src/stores';
-import type { InjectedFaults } from '../src/faultChecks';
+import type { InjectedFaults, PartitionMove } from '../src/faultChecks';
+import { auditResends, publisherEvents, type ActionWindow, type PublisherEvent } from '../src/resends';
 
 describe('Random', () => {
   test('same seed, same sequence; different seeds differ', () => {
@@ -51,6 +52,21 @@ describe('planSchedule', () => {
     const s = planSchedule({ ...opts, durationMs: 60_000, meanGapMs: 2400 });
     expect(new Set(s.map((a) => a.action.kind))).toEqual(new Set(faultKinds));
     for (const k of ['poison-acks', 'poison-dead-letters', 'deep-nesting', 'whitespace-targets', 'blocked-key', 'dataverse-refuse-reads']) expect(faultKinds).toContain(k);
+  });
+  test('any one-minute run deals every kind: the first round is squeezed into the time left when it has to be', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const s = planSchedule({ ...opts, seed, durationMs: 60_000, meanGapMs: 2400 });
+      expect({ seed, missing: faultKinds.filter((k) => !s.some((a) => a.action.kind === k)) }).toEqual({ seed, missing: [] });
+    }
+  });
+  test("kills and pauses pick among the run's publishers only; the partition holder is killed as often as asked", () => {
+    const pick = (publishers: number) =>
+      new Set(planSchedule({ ...opts, publishers }).flatMap((a) => (a.action.kind === 'kill-publisher' || a.action.kind === 'pause-publisher' ? [a.action.which] : [])));
+    expect(pick(2)).toEqual(new Set(['a', 'b', 'holder']));
+    expect(pick(3)).toEqual(new Set(['a', 'b', 'c', 'holder']));
+    expect(pick(1)).toEqual(new Set(['a', 'holder']));
+    expect(planSchedule(opts).filter((a) => a.action.kind === 'kill-partition-holder').length).toBeGreaterThan(5);
+    expect(() => planSchedule({ ...opts, publishers: 9 })).toThrow(RangeError);
   });
   test('blocked-key actions carry the rows asked for', () => {
     const s = planSchedule({ ...opts, blockedKeyRows: 2000 });
@@ -219,7 +235,32 @@ describe('checkInvariants', () => {
       const x = blocked();
       const r = checkInvariants(x.orders, x.stores, audit, x.injected);
       expect(r.violations).toEqual([]);
-      expect(r.figures.injected.blockedKeys).toEqual([{ sessionKey: 'blocked-1', rows: 2, headStatus: 'Acked', headAttempts: 1, blockedMs: 20_000, otherKeys: { rows: 12, medianMs: 1000, p90Ms: 1000 } }]);
+      expect(r.figures.injected.blockedKeys).toEqual([{ sessionKey: 'blocked-1', rows: 2, headStatus: 'Acked', headAttempts: 1, blockedMs: 20_000, partition: 0, otherKeys: { rows: 12, medianMs: 1000, p90Ms: 1000 } }]);
+      expect(r.figures.outbox.latencyByPartition).toEqual([{ partition: 0, rows: 24, medianMs: 1000, p90Ms: 1000, maxMs: 1000 }]);
+    });
+    test("with partitions, only the blocked key's own partition is judged: another lane's stall meanwhile is reported, not blamed on it", () => {
+      const x = blocked();
+      x.injected = { ...x.injected, partitions: 2 };
+      // The keys written during the block fall in partition 1 (slots 512-1023); the blocked key has no slot: partition 0.
+      const during = x.stores.rows.filter((r) => /^g(1[2-9]|2\d)$/.test(r.messageId));
+      for (const r of during) Object.assign(r, { partitionSlot: 700, publishedOn: 130_000 });
+      for (let i = 0; i < 12; i++) {
+        x.orders.push(order({ opportunityId: `h${i}`, messageId: `h${i}`, sessionKey: `hk${i}` }));
+        x.stores.opportunities.push({ id: `h${i}`, statecode: 1, version: 200 + i });
+        x.stores.ctChanges.push({ messageId: `opportunity:h${i}:v${200 + i}`, opportunityId: `h${i}`, version: 200 + i, statecode: 1 });
+        x.stores.rows.push({ ...row(`h${i}`, 'Acked', '', `hk${i}`), partitionSlot: 100, createdOn: 102_000, publishedOn: 103_000 });
+        x.stores.salesOrders.push(sale(`h${i}`, 1, `hk${i}`));
+      }
+      const r = checkInvariants(x.orders, x.stores, audit, x.injected);
+      expect(r.violations).toEqual([]);
+      expect(r.figures.injected.blockedKeys[0]).toMatchObject({ partition: 0, otherKeys: { rows: 12, medianMs: 1000 }, otherPartitions: { rows: 12 } });
+      expect(r.figures.outbox.latencyByPartition.map((l) => [l.partition, l.rows, l.maxMs])).toEqual([
+        [0, 24, 1000],
+        [1, 12, 27_800],
+      ]);
+      // The same stall in the blocked key's own partition is caught.
+      for (const r of during) r.partitionSlot = 100;
+      expect(check(x)).toEqual(['no-head-of-line-blocking/outbox']);
     });
     const blockedCases: [string, (x: ReturnType<typeof withFaults>) => void, string[]][] = [
       ['a blocked-key row never consumed', (x) => void x.stores.blockedEffects.pop(), ['nothing-lost/outbox']],
@@ -231,6 +272,104 @@ describe('checkInvariants', () => {
       const x = blocked();
       breakIt(x);
       expect(check(x)).toEqual(expected);
+    });
+  });
+
+  describe('kill-partition-holder: partitions taken over in time', () => {
+    const move = (m: Partial<PartitionMove>): PartitionMove => ({ at: 30_000, victim: 'publisher-a', partitions: [0, 3], count: 4, survivors: 2, boundMs: 9500, leaseEndedAfterMs: 5200, movedAfterMs: 6100, takenBy: { 0: 'publisher-b', 3: 'publisher-c' }, faultsDuring: [], ...m });
+    const run = (moves: PartitionMove[]) => {
+      const { orders, stores } = healthy();
+      return checkInvariants(orders, stores, audit, { acks: [], deadLetters: [], blockedWindows: [], partitionMoves: moves });
+    };
+    test('moves within lease + standby poll + margin pass, with their figures', () => {
+      const r = run([move({}), move({ movedAfterMs: 8000 }), move({ survivors: 0, movedAfterMs: undefined })]);
+      expect(r.violations).toEqual([]);
+      expect(r.figures.injected.partitionMoves).toEqual({ kills: 2, inTime: 2, lateDuringDataverseFault: 0, medianMs: 8000, maxMs: 8000, boundMs: 9500 });
+    });
+    test('a move slower than the bound, or never seen, is caught', () => {
+      const r = run([move({ movedAfterMs: 9600 }), move({ movedAfterMs: undefined })]);
+      expect(names(r)).toEqual(['partitions-move/outbox']);
+      expect(r.violations[0]!.count).toBe(2);
+      expect(r.violations[0]!.examples[1]).toMatch(/publisher-a killed at 30\.0 s holding 0, 3 of 4: not moved within 28500 ms/);
+    });
+    test('a late move while a Dataverse fault struck is reported, not judged', () => {
+      const r = run([move({ movedAfterMs: 12_000, faultsDuring: ['Dataverse 429 (Retry-After 2 s) for 50% of requests on obx_outboxleases during 6000 ms'] })]);
+      expect(r.violations).toEqual([]);
+      expect(r.figures.injected.partitionMoves).toMatchObject({ kills: 1, inTime: 0, lateDuringDataverseFault: 1 });
+    });
+  });
+
+  describe('duplicate-send audit', () => {
+    const t = 1_800_000_000_000;
+    const rows = [
+      { id: 'ROW-1', messageId: 'M1' },
+      { id: 'row-2', messageId: 'm2' },
+    ];
+    const drop = (messageId: string, firstSeenAt = t, droppedAt = t + 300) => ({ entity: 'erp-sales', messageId, firstSeenAt, droppedAt });
+    const window = (kind: ActionWindow['kind'], from: number, to: number, outcome: ActionWindow['outcome'] = 'done'): ActionWindow => ({ kind, from, to, outcome });
+    const audit1 = (events: PublisherEvent[], actions: ActionWindow[], dropped = [drop('m1')]) =>
+      auditResends({ dropped: { 'erp-sales': dropped, 'erp-sales-ct': [drop('ct-1')] }, publisherTargets: ['erp-sales'], rows, events, actions });
+
+    test('a resend with nothing to explain it is unexplained (the c4cb5d3 bug: the same row sent again 300 ms later)', () => {
+      const r = audit1([], [window('kill-consumer', t, t + 5000), window('dataverse-503', t, t + 5000), window('kill-publisher', t, t + 5000, 'skipped')]);
+      expect(r.figures).toEqual({ droppedPerEntity: { 'erp-sales': 1, 'erp-sales-ct': 1 }, outboxResends: 1, outboxRowsResent: 1, byCause: { unexplained: 1 } });
+      expect(r.unexplained[0]).toMatch(/^m1 on erp-sales: first sent .*, sent again .* \(300 ms later\)/);
+    });
+    const causes: [string, PublisherEvent[], ActionWindow[], string][] = [
+      ['a send the publisher saw fail', [{ at: t + 100, publisher: 'publisher-a', kind: 'send-failed', messageId: 'm1' }], [], 'send-reported-failed'],
+      ['an outcome it could not write', [{ at: t + 100, publisher: 'publisher-a', kind: 'mark-failed', rowIds: ['row-9', 'row-1'] }], [], 'mark-not-written'],
+      ['a publisher killed in between', [], [window('kill-partition-holder', t + 50, t + 9000)], 'publisher-killed-or-paused'],
+      ['a publisher paused in between', [], [window('pause-publisher', t - 3000, t + 100)], 'publisher-killed-or-paused'],
+      ['a lease lost in between', [{ at: t + 200, publisher: 'publisher-b', kind: 'lease-lost' }], [], 'lease-lost'],
+      ['Dataverse killed in between', [], [window('kill-dataverse', t + 100, t + 4000)], 'dataverse-killed'],
+      ['Service Bus holding back send acknowledgements', [], [window('servicebus-delay-sends', t - 2000, t + 1000)], 'service-bus-fault'],
+    ];
+    test.each(causes)('explained by %s', (_name, events, actions, cause) => {
+      const r = audit1(events, actions);
+      expect(r.unexplained).toEqual([]);
+      expect(r.figures.byCause).toEqual({ [cause]: 1 });
+    });
+    test('a trace of another row, or outside the window, explains nothing', () => {
+      const r = audit1(
+        [
+          { at: t + 100, publisher: 'publisher-a', kind: 'send-failed', messageId: 'm2' },
+          { at: t + 100, publisher: 'publisher-a', kind: 'mark-failed', rowIds: ['row-2'] },
+          { at: t - 5000, publisher: 'publisher-a', kind: 'lease-lost' },
+        ],
+        [window('kill-publisher', t + 2000, t + 4000), window('kill-servicebus', t - 9000, t - 2000)],
+      );
+      expect(r.figures.byCause).toEqual({ unexplained: 1 });
+    });
+    test("only outbox rows on the publisher's targets are judged; a replay suffix names its row", () => {
+      const r = audit1([], [], [drop('m2#r1'), drop('chaos-poison-dl:x:1')]);
+      expect(r.figures).toMatchObject({ outboxResends: 1, outboxRowsResent: 1 });
+    });
+    test('a resend fails the run; one with a cause does not', () => {
+      const { orders, stores } = healthy();
+      stores.droppedDuplicates = { 'erp-sales': [drop('m1')] };
+      const evidence = (events: PublisherEvent[]) => ({ publisherEvents: events, actions: [], publisherTargets: ['erp-sales'] });
+      expect(names(checkInvariants(orders, stores, audit, undefined, evidence([])))).toEqual(['no-unexplained-resend/outbox']);
+      const ok = checkInvariants(orders, stores, audit, undefined, evidence([{ at: t + 10, publisher: 'publisher-a', kind: 'send-failed', messageId: 'm1' }]));
+      expect(ok.violations).toEqual([]);
+      expect(ok.figures.resends).toMatchObject({ outboxResends: 1, byCause: { 'send-reported-failed': 1 } });
+    });
+    test('publisherEvents reads the lines that explain a resend from a publisher log', () => {
+      const line = (fields: object) => `2026-12-08T10:00:00.000Z ${JSON.stringify({ time: '2026-12-08T10:00:00.250Z', level: 'info', ...fields })}`;
+      const events = publisherEvents('publisher-b', [
+        line({ message: 'row will be retried', rowId: 'R1', messageId: 'M1', code: 'SendFailed' }),
+        line({ message: 'could not record the cycle outcome; sent rows stay Pending and will be resent with the same messageId', rowIds: ['R1', 'R2'] }),
+        line({ message: 'lease lost to another publisher', scope: 'default:p1of4' }),
+        line({ message: 'lease renewal failed', scope: 'default:p1of4' }),
+        line({ message: 'partition lane stopped', reason: 'handing over to a less loaded instance' }),
+        '2026-12-08T10:00:00.000Z {"time":"2026-12-08T10:00:00.250Z","message":"row will be ret',
+      ]);
+      const at = Date.parse('2026-12-08T10:00:00.250Z');
+      expect(events).toEqual([
+        { at, publisher: 'publisher-b', kind: 'send-failed', messageId: 'm1' },
+        { at, publisher: 'publisher-b', kind: 'mark-failed', rowIds: ['r1', 'r2'] },
+        { at, publisher: 'publisher-b', kind: 'lease-lost' },
+        { at, publisher: 'publisher-b', kind: 'lease-lost' },
+      ]);
     });
   });
 

@@ -1,5 +1,5 @@
 // The short chaos run (about a minute of chaos, fixed seed) as part of `npm test`: real processes (both emulators, two
-// publishers fighting for the lease, the ERP consumer, the change-tracking worker and its consumer) under SIGKILLs,
+// publishers sharing two partitions, the ERP consumer, the change-tracking worker and its consumer) under SIGKILLs,
 // pauses, Dataverse and Service Bus faults and poison rows; it fails if any invariant breaks.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +38,7 @@ test('the run really broke things and really carried traffic', () => {
   // Kills across the components that do the work, lease fights, faults of both emulators.
   expect(report.killsTotal).toBeGreaterThanOrEqual(10);
   for (const c of ['consumer', 'ct-consumer'] as const) expect(report.kills[c] ?? 0).toBeGreaterThan(0);
+  expect(report.options).toMatchObject({ partitions: 2, publishers: 2 });
   expect((report.kills['publisher-a'] ?? 0) + (report.kills['publisher-b'] ?? 0)).toBeGreaterThan(0);
   expect(Object.keys(report.faults).length).toBeGreaterThanOrEqual(10);
   const f = report.figures!;
@@ -65,10 +66,23 @@ test('every fault kind was dealt, and the poison and blocking faults of issue 17
   expect(Math.max(...i.blockedKeys.map((b) => b.headAttempts))).toBeGreaterThan(1);
 });
 
+test("a killed partition holder's partitions moved to the other publisher in time, and every duplicate send was explained", () => {
+  const moves = report.figures!.injected.partitionMoves!;
+  expect(moves.kills).toBeGreaterThan(0);
+  expect(moves.inTime + moves.lateDuringDataverseFault).toBe(moves.kills);
+  expect(moves.maxMs).toBeLessThanOrEqual(moves.boundMs! * 3);
+  // The audit read every deduplicated queue (the change-tracking worker's resends after its kills land in erp-sales-ct).
+  const resends = report.figures!.resends!;
+  expect(Object.keys(resends.droppedPerEntity).sort()).toEqual(['chaos-blocked', 'erp-sales', 'erp-sales-ct']);
+  expect(resends.byCause.unexplained ?? 0).toBe(0);
+});
+
 test('the report names the seed and how to reproduce it', () => {
   const md = readFileSync(path.join(dir, 'chaos-report.md'), 'utf8');
   expect(md).toContain(`seed ${SHORT_RUN.seed}`);
   expect(md).toContain(`--seed ${SHORT_RUN.seed}`);
+  expect(md).toContain('--partitions 2');
+  expect(md).toContain('## Duplicate sends');
   expect(md).toMatch(new RegExp(`\\| lost \\(committed order without its effect\\) \\| \\*\\*${report.lost}\\*\\* \\|`));
   expect(readFileSync(path.join(dir, 'data', 'logs', 'consumer.log'), 'utf8')).toContain('SIGKILL');
 });

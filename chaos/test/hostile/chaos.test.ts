@@ -34,6 +34,14 @@ describe('chaos command line', () => {
     expect(error).toBeUndefined();
     expect(options).toMatchObject({ orders: 700, seed: 5, duration: 60, lease: 6, reportDir });
     expect(options!.reproduce).toBe('npm run chaos -- --orders 700 --seed 5 --duration 60');
+    expect(options).toMatchObject({ partitions: 1, publishers: 2 });
+  });
+
+  test('partitions and publishers are passed on and reproduced', () => {
+    const { options, error } = parse([...good, '--partitions', '4', '--publishers', '3']);
+    expect(error).toBeUndefined();
+    expect(options).toMatchObject({ partitions: 4, publishers: 3 });
+    expect(options!.reproduce).toBe('npm run chaos -- --orders 700 --seed 5 --duration 60 --partitions 4 --publishers 3');
   });
 
   const cases: [string, string[], RegExp][] = [
@@ -61,6 +69,11 @@ describe('chaos command line', () => {
     ['an empty seed', ['--seed', '  '], /--seed <seed>' argument ' {2}' is invalid\. must be a number or a short text/],
     ['a seed with a NUL', ['--seed', 'a\u0000b'], /--seed <seed>' argument .* is invalid\. must be a number or a short text \(1-100 characters, no control characters\)/],
     ['a seed of 101 characters', ['--seed', 'x'.repeat(101)], /must be a number or a short text \(1-100 characters/],
+    ['no partitions', ['--partitions', '0'], /--partitions <n>' argument '0' is invalid\. must be a whole number from 1 to 64/],
+    ['more partitions than the publisher allows', ['--partitions', '65'], /--partitions <n>' argument '65' is invalid/],
+    ['no publishers', ['--publishers', '0'], /--publishers <n>' argument '0' is invalid\. must be a whole number from 1 to 8/],
+    ['more publishers than the run names', ['--publishers', '9'], /--publishers <n>' argument '9' is invalid/],
+    ['fractional publishers', ['--publishers', '2.5'], /--publishers <n>' argument '2\.5' is invalid/],
     ['no blocked-key rows', ['--blocked-key-rows', '0'], /--blocked-key-rows <n>' argument '0' is invalid\. must be a whole number from 1 to 100,000/],
     ['too many blocked-key rows', ['--blocked-key-rows', '100001'], /--blocked-key-rows <n>' argument '100001' is invalid/],
     ['negative quiescence timeout', ['--quiescence-timeout', '-1'], /--quiescence-timeout <seconds>' argument '-1' is invalid/],
