@@ -70,6 +70,9 @@ const COLUMN_PERMISSIONS: readonly (readonly [string, { [P]: string; [O]: string
   [C.sourceEntity, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   [C.sourceId, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   [C.expiresOn, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
+  // The commit's W3C trace context: the producer's writer stores it with the row; the publisher reads it to send the
+  // message in the same trace (contract/src/traceContext.ts).
+  [C.traceContext, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],
   // The partition slot: the producer's writer stores it with the row (contract partitionSlotOfRow); moving a row to
   // another partition would let two publishers work on one key, so nobody changes it afterwards, operators included.
   [C.partitionSlot, { [P]: 'R', [O]: 'R', [Rd]: 'R', [Pr]: 'RC' }],

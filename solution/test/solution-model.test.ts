@@ -40,6 +40,7 @@ const SPEC_MESSAGE_COLUMNS: Record<string, [string, number | undefined]> = {
   obx_ackedon: ['datetime', undefined],
   obx_replaycount: ['integer', undefined],
   obx_expireson: ['datetime', undefined],
+  obx_tracecontext: ['string', 512],
 };
 
 function table(model: SolutionModel, logicalName: string): TableModel {

@@ -21,6 +21,7 @@ export const OutboxMessage = {
     attempts: 'obx_attempts',
     contentType: 'obx_contenttype',
     correlationId: 'obx_correlationid',
+    traceContext: 'obx_tracecontext',
     eventType: 'obx_eventtype',
     expiresOn: 'obx_expireson',
     lastError: 'obx_lasterror',
@@ -43,6 +44,7 @@ export const OutboxMessage = {
   maxLength: {
     obx_contenttype: 100,
     obx_correlationid: 100,
+    obx_tracecontext: 512,
     obx_eventtype: 200,
     obx_lasterror: 4000,
     obx_messageid: 100,
