@@ -13,3 +13,4 @@ export * from './outboxRow';
 export * from './scheduling';
 export * from './partitions';
 export * from './messageFormats';
+export * from './canary';
