@@ -11,6 +11,7 @@ export * from './jsonValues';
 export * from './contentType';
 export * from './outboxRow';
 export * from './scheduling';
+export * from './traceContext';
 export * from './partitions';
 export * from './messageFormats';
 export * from './canary';

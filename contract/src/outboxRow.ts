@@ -33,6 +33,7 @@ import { describeValue, entityNameProblem, normaliseEntityName, normaliseGuid } 
 import { findJsonValueProblem } from './jsonValues';
 import { partitionSlotOfRow } from './partitions';
 import { MAX_SCHEDULE_AHEAD_MS } from './scheduling';
+import { traceParentProblem } from './traceContext';
 
 const col = OutboxMessage.columns;
 const maxLength = OutboxMessage.maxLength;
@@ -67,6 +68,12 @@ export interface OutboxRowInput {
    * a year ahead is refused. It does not hold back later rows of its key (contract/src/scheduling.ts).
    */
   notBefore?: Date | string;
+  /**
+   * The W3C trace context of the commit (a version-00 traceparent: `00-<trace id>-<span id>-<flags>`), stored in
+   * obx_tracecontext; the publisher sends the message as a child of it (contract/src/traceContext.ts). OutboxWriter fills
+   * it from the active OpenTelemetry span, commitWithOutbox with a new one per commit, when it is not given.
+   */
+  traceParent?: string;
 }
 
 /** The input field an OutboxRowError is about; 'message' for the message as a whole. */
@@ -80,7 +87,7 @@ export type OutboxRowErrorCode =
   | 'InvalidTarget'
   /** target is not one of the allowed targets the caller passed. */
   | 'TargetNotAllowed'
-  /** A field is not text, holds control characters, or is not what it names (sourceId a GUID, sourceEntity a logical name, expiresOn and notBefore a date). */
+  /** A field is not text, holds control characters, or is not what it names (sourceId a GUID, sourceEntity a logical name, expiresOn and notBefore a date, traceParent a W3C traceparent). */
   | 'InvalidField'
   /** A text field is longer than its column. */
   | 'FieldTooLong'
@@ -218,6 +225,7 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
   const source = sourceOf(m, text('sourceEntity'), options.defaultSource, fail);
   const expiresOn = expiresOnOf(m.expiresOn, fail);
   const notBefore = notBeforeOf(m.notBefore, options.now ? options.now() : new Date(), fail);
+  const traceParent = traceParentOf(m.traceParent, fail);
   if (!('payload' in m) || m.payload === undefined) throw fail('InvalidPayload', 'payload', 'payload is required (use null for an empty JSON body)');
   const payload = payloadOf(m.payload, contentType, fail);
 
@@ -242,6 +250,7 @@ export function buildOutboxRow(input: OutboxRowInput, options: OutboxRowOptions,
   if (expiresOn !== undefined) record[col.expiresOn] = expiresOn;
   // A scheduled event: obx_attempts defaults to 0, so the row reads as scheduled (scheduling.ts) until it is due.
   if (notBefore !== undefined) record[col.nextAttemptOn] = notBefore;
+  if (traceParent !== undefined) record[col.traceContext] = traceParent;
   record[col.partitionSlot] = partitionSlotOfRow({ sessionKey, rowId });
   return { rowId, messageId: messageId !== undefined ? messageId : rowId, messageIdGiven: messageId !== undefined, record };
 }
@@ -351,6 +360,14 @@ function notBeforeOf(value: unknown, now: Date, fail: Fail): string | undefined 
   if (at <= now.getTime()) return undefined;
   // Dataverse stores whole seconds; rounding down could send the message up to a second early.
   return new Date(Math.ceil(at / 1000) * 1000).toISOString();
+}
+
+/** obx_tracecontext: a version-00 traceparent, exactly (it travels into message properties and logs), or none. */
+function traceParentOf(value: unknown, fail: Fail): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const problem = traceParentProblem(value);
+  if (problem) throw fail('InvalidField', 'traceParent', `traceParent ${problem}`);
+  return value as string;
 }
 
 /** The payload as stored in obx_payload. Problems say where, never quote the payload (business data). */
