@@ -18,6 +18,8 @@ export type {
   OutboxEventRegistration,
   OutboxHandlerContext,
 } from './internal/processMessage';
+export { createCanaryResponder } from './canaryResponder';
+export type { CanaryResponder, CanaryResponderOptions } from './canaryResponder';
 export { payloadSchemaVersion, readOutboxEvent } from './outboxEvent';
 export type { OutboxEvent, ReadOutboxEventResult, ReceivedCloudEvent } from './outboxEvent';
 export type { AcknowledgementSweepOptions } from './acknowledgementLedger';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `outbox`: operator CLI against any Dataverse URL. status | retry | replay | cancel | release-lease | tail.
+// `outbox`: operator CLI against any Dataverse URL. status | retry | replay | cancel | release-lease | canary | tail.
 import { Command, Option, type OutputConfiguration } from 'commander';
 import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
@@ -9,12 +9,13 @@ import type { RowQuery } from './dataverse/outboxStore';
 import { readSettingsFromDataverse } from './dataverse/settingsSource';
 import { parseSettings } from './core/settings';
 import { getOutboxHealth } from './health';
-import { allowedFromText, formatCount, operatorActionRules, statusName } from '@dataverse-outbox/contract';
+import { allowedFromText, defaultCanaryTarget, formatCount, operatorActionRules, statusName } from '@dataverse-outbox/contract';
 import { httpUrlProblem, redactSecrets } from './core/redact';
 import { scopeNameProblem } from './core/lease';
 import { partitionIds, releaseLease, runOperatorAction, selectRows, type OperatorAction } from './operator';
 import type { OutboxRow } from './core/row';
-import { parseErrorText, parseEventType, parseIntervalSeconds, parseOwner, parseScope, parseSince, parseStatus, parseTarget, parseToken, parseTop, parseUrl } from './cliOptions';
+import { describeCanary, runDataverseCanary } from './canary';
+import { parseCanaryTimeout, parseErrorText, parseEventType, parseIntervalSeconds, parseOwner, parseScope, parseSince, parseStatus, parseTarget, parseToken, parseTop, parseUrl } from './cliOptions';
 
 interface GlobalOptions {
   url?: string;
@@ -162,6 +163,21 @@ export function program(options: ProgramOptions = {}): Command {
       const { lease } = connect(g);
       const r = await releaseLease(lease, scope, { owner: o.owner, force: o.owner === undefined });
       process.stdout.write(g.json ? `${JSON.stringify(r)}\n` : r.released ? `Lease "${scope}" released (was held by ${r.previousOwner}).\n` : `Lease "${scope}" was not released (held by ${r.previousOwner ?? 'nobody'}).\n`);
+    });
+
+  cmd
+    .command('canary')
+    .description('write one canary row (event type outbox.canary) and wait until it is Acked: each leg\'s time; exits 1 naming the leg that stalled (published: the publisher; acked: the responder or the ack listener)')
+    .option('--target <target>', `canary queue, listed in obx_AllowedTargets (default: OUTBOX_CANARY_TARGET, else "${defaultCanaryTarget}")`, parseTarget)
+    .option('--timeout <seconds>', 'how long to wait for the ack (1-3600)', parseCanaryTimeout, 120)
+    .action(async (o: { target?: string; timeout: number }) => {
+      const g = cmd.opts<GlobalOptions>();
+      const target = o.target ?? (process.env.OUTBOX_CANARY_TARGET?.trim() || defaultCanaryTarget);
+      const { client, store } = connect(g);
+      const r = await runDataverseCanary(client, store, { target, timeoutMs: o.timeout * 1000, pollMs: 500 });
+      process.exitCode = r.ok ? 0 : 1;
+      process.stdout.write(g.json ? `${JSON.stringify(r, null, 2)}\n` : `${describeCanary(r)}\n`);
+      if (!r.ok) process.stderr.write(`outbox: canary: stalled at "${r.stalledLeg}": ${r.reason}\n`);
     });
 
   cmd

@@ -46,6 +46,13 @@ export function parseIntervalSeconds(value: string): number {
   return n;
 }
 
+/** `canary --timeout`: whole seconds, 1-3600. */
+export function parseCanaryTimeout(value: string): number {
+  const n = /^\d{1,4}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 1 && n <= 3600)) throw new InvalidArgumentError(`--timeout must be a whole number of seconds from 1 to 3600, got ${describeValue(value)}.`);
+  return n;
+}
+
 /** An ISO-8601 date or date-time (e.g. 2026-12-01 or 2026-12-01T08:00:00Z), from 2000 to a day from now. */
 export function parseSince(value: string, now: Date = new Date()): Date {
   const v = value.trim();
