@@ -154,19 +154,33 @@ export function toAcknowledgementMessages(acks: readonly Acknowledgement[], limi
     throw new RangeError(`maxBodyBytes must be a whole number from 1 to ${MAX_ACKNOWLEDGEMENT_BATCH_BYTES}, got ${maxBytes}`);
   }
   const bodies = acks.map(acknowledgementBody);
+  const exact: number[] = [];
+  const exactBytes = (i: number): number => (exact[i] ??= bodyBytes(bodies[i]!));
   const messages: Array<AcknowledgementMessage | AcknowledgementBatchMessage> = [];
   let start = 0;
-  // "[" + "]": an element adds its own bytes plus one comma after the first.
+  // "[" + "]": an element adds its own bytes plus one comma after the first. Counted with each element's upper bound
+  // (no JSON text built) until the limit comes near; from there on exactly, so the split is as tight as exact counting.
   let bytes = 2;
+  let counting: 'bound' | 'exact' = 'bound';
   const flush = (end: number): void => {
     if (end - start === 1) messages.push(singleMessage(acks[start]!, bodies[start]!));
     else if (end > start) messages.push(batchMessage(bodies.slice(start, end)));
     start = end;
     bytes = 2;
+    counting = 'bound';
   };
   for (let i = 0; i < bodies.length; i++) {
-    const size = bodyBytes(bodies[i]!);
-    if (i > start && (i - start >= maxCount || bytes + 1 + size > maxBytes)) flush(i);
+    if (i > start && i - start >= maxCount) flush(i);
+    let size = counting === 'exact' ? exactBytes(i) : bodyBytesAtMost(bodies[i]!);
+    if (i > start && bytes + 1 + size > maxBytes) {
+      if (counting === 'bound') {
+        counting = 'exact';
+        bytes = 2 + (i - 1 - start);
+        for (let j = start; j < i; j++) bytes += exactBytes(j);
+        size = exactBytes(i);
+      }
+      if (bytes + 1 + size > maxBytes) flush(i);
+    }
     bytes += size + (i > start ? 1 : 0);
   }
   flush(bodies.length);
@@ -176,6 +190,15 @@ export function toAcknowledgementMessages(acks: readonly Acknowledgement[], limi
 /** UTF-8 bytes of one element as JSON.stringify writes it. */
 function bodyBytes(body: AcknowledgementBody): number {
   return utf8Length(JSON.stringify(body));
+}
+
+/**
+ * An upper bound of bodyBytes without building the JSON: the keys, punctuation, GUID, outcome and ISO time are ASCII
+ * (144 bytes with a reason and a six-digit year), and JSON.stringify writes no UTF-16 unit of the free texts as more
+ * than 6 bytes (`\u001f`; a character outside the BMP is 2 units and 4 bytes).
+ */
+function bodyBytesAtMost(body: AcknowledgementBody): number {
+  return 150 + 6 * (body.messageId.length + (body.reason?.length ?? 0));
 }
 
 function batchBytes(elementBytes: readonly number[]): number {
