@@ -2,8 +2,18 @@
 // Rows are built and checked by the contract's one row builder (OutboxRowError for a bad message, the same rules and
 // codes as the web resource writer). With a caller-given messageId the outbox row is an upsert on the obx_messageid
 // alternate key, so retrying the whole transaction never creates a second row (why: contract/src/outboxRow.ts).
-import { randomUUID } from 'node:crypto';
-import { buildOutboxRow, OutboxMessage, OutboxRowBuilder, outboxRowUpsert, type OutboxRow, type OutboxRowInput } from '@dataverse-outbox/contract';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  buildOutboxRow,
+  formatTraceParent,
+  newTraceParent,
+  OutboxMessage,
+  OutboxRowBuilder,
+  outboxRowUpsert,
+  parseTraceParent,
+  type OutboxRow,
+  type OutboxRowInput,
+} from '@dataverse-outbox/contract';
 import { type BatchRequest, type BatchResponse, alternateKey, type DataverseClient, type DataverseOperationOptions, type EntityRecord } from '@dataverse-outbox/web-api';
 
 /** One outbox message: the contract's OutboxRowInput (commitWithOutbox in the web resources takes the same). */
@@ -53,6 +63,28 @@ export interface OutboxWriterOptions {
    * commitWithOutbox's option does; the publisher enforces obx_AllowedTargets anyway (the row would end Failed).
    */
   allowedTargets?: readonly string[];
+  /**
+   * The caller's current W3C trace context (a traceparent), asked once per transaction for the messages that give no
+   * traceParent: every row of the commit then names the same span. With OpenTelemetry, the active span's context
+   * (docs/producer.md shows the three lines with @opentelemetry/api's propagation.inject; this package does not depend
+   * on OpenTelemetry). When it is not given, or returns nothing valid, the transaction starts a new trace of its own,
+   * so every row has a context the publisher's send continues.
+   */
+  traceParent?: () => string | undefined;
+}
+
+/** The commit's trace context: the caller's when it is a valid traceparent, else a new trace (random ids, node:crypto). */
+function commitTraceParent(current: (() => string | undefined) | undefined): string {
+  const given = current?.();
+  if (given !== undefined && parseTraceParent(given) !== undefined) return given;
+  return formatTraceParent(newTraceParent(undefined, (n) => randomBytes(n)));
+}
+
+/** The message with the commit's trace context when it gives none (a non-object is left for the row builder to refuse). */
+function withTraceParent(message: EnqueueInput, commit: () => string): EnqueueInput {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return message;
+  if (message.traceParent !== undefined && message.traceParent !== null && message.traceParent !== '') return message;
+  return { ...message, traceParent: commit() };
 }
 
 export class OutboxWriter {
@@ -75,6 +107,8 @@ export class OutboxWriter {
     };
     // One builder per transaction: it also refuses a messageId enqueued twice (DuplicateMessageId).
     const rows = new OutboxRowBuilder({ newId: randomUUID, allowedTargets: this.options.allowedTargets });
+    let traceParent: string | undefined;
+    const commitContext = (): string => (traceParent ??= commitTraceParent(this.options.traceParent));
     const tx: OutboxTransaction = {
       create(entitySet, record) {
         guard();
@@ -92,7 +126,7 @@ export class OutboxWriter {
       },
       enqueue(message) {
         guard();
-        const { messageId, request } = rowRequest(rows.add(message));
+        const { messageId, request } = rowRequest(rows.add(withTraceParent(message, commitContext)));
         requests.push(request);
         messageIds.push(messageId);
         return messageId;
