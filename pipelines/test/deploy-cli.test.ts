@@ -69,6 +69,7 @@ describe('npm run deploy --dry-run', () => {
       'add-to-publisher-profile',
       'find-cleanup-job',
       'schedule-cleanup',
+      'verify-canary',
     ]);
     const version = /<Version>([0-9.]+)<\/Version>/.exec(readText('solution/src/Other/Solution.xml'))?.[1];
     const importStep = plan.steps.find((s) => s.id === 'import-solution');
@@ -108,7 +109,7 @@ describe('npm run deploy --dry-run', () => {
     const plan = JSON.parse(out) as DeployPlan;
     const ids = plan.steps.map((s) => s.id);
     expect(ids.slice(0, 5)).toEqual(['pack-solution', 'deploy-infra', 'read-function-app-name', 'read-principal-id', 'read-app-id']);
-    expect(ids.slice(-2)).toEqual(['package-function', 'deploy-function']);
+    expect(ids.slice(-3)).toEqual(['package-function', 'deploy-function', 'verify-canary']);
     const infra = plan.steps.find((s) => s.id === 'deploy-infra');
     expect(infra?.kind === 'command' && infra.args).toEqual(
       expect.arrayContaining(['--template-file', 'pipelines/infra/main.bicep', '--parameters', '@pipelines/infra/parameters/prod.parameters.json', `dataverseUrl=${url}`]),
@@ -122,6 +123,18 @@ describe('npm run deploy --dry-run', () => {
     for (const step of plan.steps) {
       if (step.kind === 'command' && step.program !== 'npm') expect(externalCommandProblems([step.program, ...step.args])).toEqual([]);
     }
+  });
+
+  it('verifies last with a canary (shown by the dry run), and --skip verify leaves it out', async () => {
+    const { code, out } = await dryRun(['--environment', 'test', '--url', url, '--app-id', appId, '--settings-file', settings(), '--dry-run']);
+    expect(code).toBe(0);
+    expect(out).toContain(`$ npm run outbox -w publisher-function -- --url ${url} canary --target outbox-canary --timeout 300`);
+    const json = await dryRun(['--environment', 'test', '--url', url, '--app-id', appId, '--settings-file', settings(), '--dry-run', '--json']);
+    const plan = JSON.parse(json.out) as DeployPlan;
+    expect(plan.steps.at(-1)).toMatchObject({ id: 'verify-canary', group: 'verify', kind: 'command', program: 'npm' });
+    const skipped = JSON.parse((await dryRun(['--environment', 'test', '--url', url, '--app-id', appId, '--settings-file', settings(), '--skip', 'verify', '--dry-run', '--json'])).out) as DeployPlan;
+    expect(skipped.steps.some((s) => s.group === 'verify')).toBe(false);
+    expect(skipped.steps.at(-1)?.id).toBe('schedule-cleanup');
   });
 
   it('leaves out the steps named in --skip and keeps Published rows when acknowledgements are on', async () => {

@@ -15,7 +15,7 @@ export type Capture = (
 interface StepBase {
   /** Stable id (tests and `--skip` refer to steps by their group). */
   id: string;
-  /** The group `--skip` acts on: pack, import, infra, function, app-user, cleanup. */
+  /** The group `--skip` acts on: pack, import, infra, function, app-user, cleanup, verify. */
   group: StepGroup;
   title: string;
   /** Run only when none of these variables has a value yet (find-or-create). */
@@ -42,7 +42,7 @@ export interface WebApiStep extends StepBase {
 
 export type DeployStep = CommandStep | WebApiStep;
 
-export const stepGroups = ['pack', 'import', 'infra', 'function', 'app-user', 'cleanup'] as const;
+export const stepGroups = ['pack', 'import', 'infra', 'function', 'app-user', 'cleanup', 'verify'] as const;
 export type StepGroup = (typeof stepGroups)[number];
 
 export interface DeployPlan {

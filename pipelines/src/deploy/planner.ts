@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { OutboxMessage, SecurityRoles, SolutionNames } from '@dataverse-outbox/contract';
+import { defaultCanaryTarget, OutboxMessage, SecurityRoles, SolutionNames } from '@dataverse-outbox/contract';
 
 import {
   normaliseEnvironmentUrl,
@@ -34,7 +34,11 @@ export const repoPaths = {
 export const npmScripts = {
   packSolution: { workspace: 'solution', script: 'build' },
   packageFunction: { workspace: 'pipelines', script: 'package-function' },
+  operatorCli: { workspace: 'publisher-function', script: 'outbox' },
 } as const;
+
+/** How long the verify step waits for the canary to come back (a cold function app takes a while to start). */
+export const defaultCanaryTimeoutSeconds = 300;
 
 export interface DeployOptions {
   environment: string;
@@ -53,6 +57,9 @@ export interface DeployOptions {
   functionPackage?: string;
   /** First run of the cleanup job. */
   cleanupStart: Date;
+  /** The verify step's canary queue (default: the contract's `outbox-canary`) and wait. */
+  canaryTarget?: string;
+  canaryTimeoutSeconds?: number;
 }
 
 /** Re-exported for callers that imported it from here (the checks live in arguments.ts). */
@@ -334,6 +341,24 @@ export function buildDeployPlan(options: DeployOptions): DeployPlan {
       ],
     });
   }
+
+  // 7. Verify, last: one canary goes the whole way (written, published, acknowledged by the responder, Acked); the
+  // deployment fails naming the leg that stalled. `--skip verify` leaves it out (e.g. no publisher runs yet).
+  const canaryTimeout = options.canaryTimeoutSeconds ?? defaultCanaryTimeoutSeconds;
+  if (!Number.isInteger(canaryTimeout) || canaryTimeout < 1 || canaryTimeout > 3600) throw new DeployError('InvalidOption', `the canary timeout must be 1-3600 seconds, got ${canaryTimeout}`);
+  command({
+    id: 'verify-canary',
+    group: 'verify',
+    title: `Send a canary to "${options.canaryTarget ?? defaultCanaryTarget}" and wait up to ${canaryTimeout} s until it is Acked (fails naming the stalled leg)`,
+    program: 'npm',
+    args: [
+      'run', npmScripts.operatorCli.script, '-w', npmScripts.operatorCli.workspace, '--',
+      '--url', dataverseUrl,
+      'canary',
+      '--target', options.canaryTarget ?? defaultCanaryTarget,
+      '--timeout', String(canaryTimeout),
+    ],
+  });
 
   return { formatVersion: 1, environment: options.environment, dataverseUrl, webApiBase, variables, steps };
 }
