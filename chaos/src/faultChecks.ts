@@ -108,9 +108,13 @@ function latency(values: number[]): LatencyFigures {
 }
 
 /** outboxId of an acknowledgement's body, when it has one. */
-function ackOutboxId(d: DeadLetteredMessage): string | undefined {
-  const b = d.body as { outboxId?: unknown } | null;
-  return b && typeof b === 'object' && typeof b.outboxId === 'string' ? b.outboxId.toLowerCase() : undefined;
+/** The row ids a dead-lettered ack names: its own, or each element's for an acknowledgement batch (a JSON array). */
+function ackOutboxIds(d: DeadLetteredMessage): string[] {
+  const items: unknown[] = Array.isArray(d.body) ? d.body : [d.body];
+  return items.flatMap((b) => {
+    const id = b && typeof b === 'object' ? (b as { outboxId?: unknown }).outboxId : undefined;
+    return typeof id === 'string' ? [id.toLowerCase()] : [];
+  });
 }
 
 export function checkInjectedFaults(args: {
@@ -146,8 +150,9 @@ export function checkInjectedFaults(args: {
           foundPoisonAcks.add(mine.messageId);
           byReason[d.deadLetterReason ?? 'none'] = (byReason[d.deadLetterReason ?? 'none'] ?? 0) + 1;
           if (d.deadLetterReason !== mine.expectedReason) wrongReason.push(`${mine.kind} (${mine.what}): ${line}, expected ${mine.expectedReason}`);
-        } else if (!mine && ackOutboxId(d) !== undefined && injectedDeadLetterIds.has(ackOutboxId(d)!)) {
-          // The ERP consumer took one of the run's poison dead letters before it expired and acknowledged its bad id.
+        } else if (!mine && ackOutboxIds(d).some((id) => injectedDeadLetterIds.has(id))) {
+          // The ERP consumer took one of the run's poison dead letters before it expired and acknowledged its bad id
+          // (alone, or in a batch of acks: the batch is dead-lettered after its good acks were applied).
         } else unexplained.push(`${mine ? `${mine.what}: ` : ''}${line}`);
         continue;
       }

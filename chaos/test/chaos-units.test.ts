@@ -189,6 +189,12 @@ describe('checkInvariants', () => {
     }
     const check = (x: ReturnType<typeof withFaults>): string[] => names(checkInvariants(x.orders, x.stores, audit, x.injected));
 
+    test("the ERP consumer's ack of a poison dead letter, alone or in an acknowledgement batch with good acks, is explained", () => {
+      const x = withFaults();
+      x.stores.deadLetters['outbox-acks']!.push(dl('ack-of-dl', 'UnknownOutboxRow', { outboxId: 'X' }), dl('batch-2', 'UnknownOutboxRow', [{ outboxId: 'row-m1' }, { outboxId: 'x' }, 'not an ack']));
+      expect(check(x)).toEqual([]);
+    });
+
     test('every poison message accounted for with its reason, deep and whitespace rows as expected: passes', () => {
       const x = withFaults();
       const r = checkInvariants(x.orders, x.stores, audit, x.injected);
@@ -201,6 +207,7 @@ describe('checkInvariants', () => {
       ['a poison dead letter dropped instead of set aside', (x) => void x.stores.deadLetters['erp-sales']!.pop(), ['poison-isolation/outbox']],
       ['a poison ack dead-lettered only after max deliveries', (x) => void (x.stores.deadLetters['outbox-acks']![1]!.deadLetterReason = 'MaxDeliveryCountExceeded'), ['poison-isolation/outbox']],
       ['the good ack of the batch dead-lettered', (x) => void x.stores.deadLetters['outbox-acks']!.push(dl('ga1', 'AckNotJson')), ['dead-letters-explained/outbox']],
+      ['an acknowledgement batch dead-lettered that names no poison of the run', (x) => void x.stores.deadLetters['outbox-acks']!.push(dl('batch-1', 'UnknownOutboxRow', [{ outboxId: 'row-m1' }, { outboxId: 'row-m2' }])), ['dead-letters-explained/outbox']],
       ['deep payload Failed for another reason', (x) => void (x.stores.rows.find((r) => r.messageId === 'd1')!.lastError = 'Send failed'), ['poison-isolation/outbox']],
       ['whitespace target failed as "does not exist"', (x) => void (Object.assign(x.stores.rows.find((r) => r.messageId === 'w1')!, { status: 'Failed', lastError: 'Service Bus entity "erp-sales\n" does not exist' }), x.stores.salesOrders.splice(-2, 1)), ['poison-isolation/outbox']],
       ['the row behind a whitespace target waited 90 s', (x) => void (x.stores.rows.find((r) => r.messageId === 'w2')!.publishedOn = 91_000), ['no-head-of-line-blocking/outbox']],
