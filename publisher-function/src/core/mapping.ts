@@ -7,6 +7,7 @@ import {
   isJsonContentType,
   MessageFormat,
   MessageProperties,
+  TraceProperties,
   type CloudEventAttributes,
   type MessageFormatName,
 } from '@dataverse-outbox/contract';
@@ -44,6 +45,11 @@ export interface MessageFormatContext {
   format: MessageFormatName;
   /** The Dataverse environment URL: the base of the CloudEvents `source`. Needed for the CloudEvents formats only. */
   environmentUrl?: string;
+  /**
+   * The publisher's send span (tracing.ts): set as the message's Diagnostic-Id and traceparent, which @azure/service-bus
+   * then leaves as they are and its receivers, the Functions trigger and OpenTelemetry consumers continue.
+   */
+  traceParent?: string;
 }
 
 const defaultFormat: MessageFormatContext = { format: MessageFormat.Default };
@@ -83,6 +89,10 @@ export function toOutboundMessage(row: OutboxRow, context: MessageFormatContext 
   };
   if (row.sourceEntity) applicationProperties[MessageProperties.sourceEntity] = row.sourceEntity;
   if (row.sourceId) applicationProperties[MessageProperties.sourceId] = row.sourceId;
+  if (context.traceParent) {
+    applicationProperties[TraceProperties.diagnosticId] = context.traceParent;
+    applicationProperties[TraceProperties.traceParent] = context.traceParent;
+  }
   const message: OutboundMessage = {
     messageId: wireMessageId({ messageId: logicalMessageId(row), replayCount: row.replayCount }),
     body: isJsonContentType(contentType) ? (payload === '' ? null : JSON.parse(payload)) : payload,

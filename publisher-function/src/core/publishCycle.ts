@@ -7,6 +7,7 @@ import { describeError } from './errors';
 import type { LeaseKeeper } from './lease';
 import { toOutboundMessage, type OutboundMessage } from './mapping';
 import { groupByTarget, planOrdering, type KeyBlockers } from './ordering';
+import { startSendSpan, type SendSpan } from './tracing';
 import type { Clock, Logger, MessageSenderPort, OperationOptions, OutboxStorePort, PublisherMetrics, SendOutcome } from './ports';
 import { TargetUnavailableError } from './ports';
 import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
@@ -223,11 +224,14 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       break;
     }
     // Mapped one by one: a row that cannot become a message fails alone (validation should have caught it first).
-    const mapped: { row: OutboxRow; message: OutboundMessage }[] = [];
+    const mapped: { row: OutboxRow; message: OutboundMessage; span: SendSpan }[] = [];
     for (const row of attempt) {
+      // The send span: a child of the row's trace context (a new trace without one); the message carries its context.
+      const span = startSendSpan(row);
       try {
-        mapped.push({ row, message: toOutboundMessage(row, { format: messageFormatOf(group.target), environmentUrl: deps.environmentUrl }) });
+        mapped.push({ row, span, message: toOutboundMessage(row, { format: messageFormatOf(group.target), environmentUrl: deps.environmentUrl, traceParent: span.traceParent }) });
       } catch (e) {
+        span.end({ ok: false, code: 'EncodingFailed' });
         // The error's name only: its message may quote the payload.
         fail(row, 'EncodingFailed', `The row could not be turned into a message (${e instanceof Error ? e.name : 'error'}). Fix the producer, then retry or cancel the row.`);
       }
@@ -241,6 +245,10 @@ export async function runPublishCycle(deps: PublishCycleDeps, options: PublishCy
       const reason = describeError(e);
       sendOutcomes = attempt.map(() => ({ ok: false, permanent: false, code: 'SendFailed', reason }));
     }
+    mapped.forEach((m, i) => {
+      const o = sendOutcomes[i];
+      m.span.end(o && o.ok ? { ok: true } : { ok: false, code: o && !o.ok ? o.code : 'SendFailed' });
+    });
     // The moment of sending, per row, is what order per key depends on (marks are written later, and may fail).
     logger.debug('sent', {
       scope: lease.scope,

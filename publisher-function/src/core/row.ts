@@ -10,6 +10,8 @@ export interface OutboxRow {
   payload?: string;
   contentType?: string;
   correlationId?: string;
+  /** obx_tracecontext: the commit's W3C traceparent, when the producer's writer stored one (contract/src/traceContext.ts). */
+  traceContext?: string;
   sessionKey?: string;
   sourceEntity?: string;
   sourceId?: string;

@@ -14,7 +14,7 @@ const C = OutboxMessage.columns;
 export const ROW_COLUMNS: readonly string[] = [
   C.id, C.name, C.messageId, C.target, C.eventType, C.payload, C.contentType, C.correlationId, C.sessionKey, C.sourceEntity,
   C.sourceId, C.sequence, C.status, C.attempts, C.nextAttemptOn, C.lastError, C.publishedOn, C.ackedOn, C.replayCount,
-  C.expiresOn, C.createdOn, C.modifiedOn,
+  C.expiresOn, C.createdOn, C.modifiedOn, C.traceContext,
 ];
 export const LIST_COLUMNS: readonly string[] = ROW_COLUMNS.filter((c) => c !== C.payload);
 
@@ -37,6 +37,7 @@ export function rowFromRecord(r: EntityRecord): OutboxRow {
     payload: typeof r[C.payload] === 'string' ? (r[C.payload] as string) : undefined,
     contentType: str(r[C.contentType]),
     correlationId: str(r[C.correlationId]),
+    traceContext: str(r[C.traceContext]),
     sessionKey: str(r[C.sessionKey]),
     sourceEntity: str(r[C.sourceEntity]),
     sourceId: str(r[C.sourceId]),

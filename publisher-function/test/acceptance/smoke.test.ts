@@ -1,4 +1,4 @@
-import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
+import { MessageProperties, OutboxStatus, parseTraceParent, TraceProperties } from '@dataverse-outbox/contract';
 import { drainQueue, rowByMessageId, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
@@ -24,6 +24,9 @@ it('publishes a committed row exactly as the spec maps it and marks it Published
     [MessageProperties.sourceEntity]: 'opportunity',
     [MessageProperties.sourceId]: '5c1f0c4e-0000-0000-0000-000000000001',
     [MessageProperties.outboxSequence]: row.sequence,
+    // The publisher's send span, a child of the row's trace context (obx_tracecontext), as the Azure SDK carries it.
+    [TraceProperties.diagnosticId]: expect.stringMatching(new RegExp(`^00-${parseTraceParent(row.traceContext)!.traceId}-[0-9a-f]{16}-01$`)),
+    [TraceProperties.traceParent]: m!.applicationProperties![TraceProperties.diagnosticId],
   });
   expect(row.status).toBe(OutboxStatus.Published);
   expect(row.attempts).toBe(1);
