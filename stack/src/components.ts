@@ -1,7 +1,7 @@
 // The five components of the local stack as child-process specs: entry point, arguments, app settings and readiness.
 import { connect } from 'node:net';
 import type { ErpDatabase } from './config/erpDatabase';
-import { ACK_QUEUE, DEMO_CUSTOMERS, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
+import { ACK_QUEUE, CANARY_QUEUE, DEMO_CUSTOMERS, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
 import type { ComponentSpec } from './process/ComponentProcess';
 import { entryPoints, repoRoot, type DataLayout } from './paths';
 import type { ComponentName, StackPorts } from './state';
@@ -76,6 +76,7 @@ export function componentSpecs(ctx: ComponentContext): Record<ComponentName, Com
     // workers than busy keys would starve the other keys until a session goes idle.
     ERP_CONCURRENCY: String(DEMO_CUSTOMERS.length),
     OUTBOX_ACK_QUEUE: ACK_QUEUE,
+    OUTBOX_CANARY_QUEUE: CANARY_QUEUE,
     ...(ctx.erpDatabase.kind === 'postgres'
       ? { DATABASE_URL: ctx.erpDatabase.url, ERP_DB_SCHEMA: ctx.erpDatabase.schema, INBOX_SQLITE_FILE: undefined }
       : { INBOX_SQLITE_FILE: ctx.erpDatabase.file, DATABASE_URL: undefined }),

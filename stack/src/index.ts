@@ -10,7 +10,7 @@ export type { DataLayout } from './paths';
 export { readState, checkRunning, componentNames } from './state';
 export type { ErpDatabase } from './config/erpDatabase';
 export type { StackState, StackPorts, ComponentName, RunningCheck } from './state';
-export { ACK_QUEUE, ERP_SALES_QUEUE, NOT_ALLOWED_TARGET, demoSettings, serviceBusEntities, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
+export { ACK_QUEUE, CANARY_QUEUE, ERP_SALES_QUEUE, NOT_ALLOWED_TARGET, demoSettings, serviceBusEntities, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
 export { ensureMonitorBundle, monitorBundleStatus, pcfBundle } from './build';
 // The demo producer and the readers of what it left behind, which the chaos run (@dataverse-outbox/chaos) drives and
 // audits with the same rules as `npm run demo`.

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { DefaultAzureCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
-import type { ConsumerLogger, OutboxEvent } from '@dataverse-outbox/consumer';
+import { createCanaryResponder, type CanaryResponder, type ConsumerLogger, type OutboxEvent } from '@dataverse-outbox/consumer';
 import type { ConsumerFaultInjection } from '@dataverse-outbox/consumer/testing';
 
 import { readErpSalesConfig, type ErpCrashPoint } from './config';
@@ -56,12 +56,17 @@ async function main(): Promise<void> {
     faultInjection,
   });
 
+  // The canary responder (issue 21) runs beside the service when OUTBOX_CANARY_QUEUE names a queue: a canary then
+  // proves this consumer's process, its Service Bus connection and the ack queue, with the rest of the path.
+  const canaryQueue = process.env.OUTBOX_CANARY_QUEUE?.trim();
+  let canary: { responder: CanaryResponder; client: ServiceBusClient } | undefined;
+
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
     logger.info('stopping', { signal });
-    stopping = service
-      .close()
+    stopping = (canary ? canary.responder.close().then(() => (canary!.client === serviceBus ? undefined : canary!.client.close())) : Promise.resolve())
+      .then(() => service.close())
       .then(async () => {
         if (serviceBus instanceof ServiceBusClient) await serviceBus.close();
         logger.info('stopped');
@@ -76,12 +81,24 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 
   await service.start();
+  if (canaryQueue && config.ackQueue !== false) {
+    const client = serviceBus instanceof ServiceBusClient ? serviceBus : new ServiceBusClient(serviceBus.connectionString);
+    const responder = createCanaryResponder({
+      client,
+      queue: canaryQueue,
+      ackQueue: config.ackQueue,
+      onAcknowledged: (outboxMessageId) => logger.info('canary acknowledged', { outboxMessageId }),
+      onError: (why) => logger.warn(why),
+    });
+    canary = { responder, client };
+  }
   logger.info('erp-sales ready', {
     queue: config.queue,
     sessions: config.sessions,
     concurrency: config.concurrency,
     database: config.database.kind,
     ackQueue: config.ackQueue,
+    canaryQueue: canary ? canaryQueue : undefined,
   });
 }
 

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { ensureMonitorBundle } from '../build';
-import { ACK_QUEUE, ERP_SALES_QUEUE } from '../config/localStack';
+import { ACK_QUEUE, CANARY_QUEUE, ERP_SALES_QUEUE } from '../config/localStack';
 import { dataLayout, defaultDataDir } from '../paths';
 import { prepareStack, StackAlreadyRunningError, type LocalStack, type StackEvent } from '../stack';
 
@@ -46,7 +46,7 @@ function banner(stack: LocalStack, ms: number): void {
   say(`  Monitor          ${stack.urls.monitor}`);
   say(`  Dataverse API    ${stack.urls.dataverseApi}   (emulator; bearer token "${stack.dataverseToken}")`);
   say(`  Service Bus      ${stack.serviceBusConnectionString}`);
-  say(`                   queues ${ERP_SALES_QUEUE} (sessions), ${ACK_QUEUE}; admin ${stack.urls.serviceBusAdmin}/entities`);
+  say(`                   queues ${ERP_SALES_QUEUE} (sessions), ${ACK_QUEUE}, ${CANARY_QUEUE} (canary); admin ${stack.urls.serviceBusAdmin}/entities`);
   say(`  Publisher        worker, lease scope "default"`);
   say(`  ERP consumer     ${ERP_SALES_QUEUE} -> ${db}`);
   say(`  Data and logs    ${rel(stack.layout.root)}/  (logs in ${rel(logs)}/<component>.log)`);

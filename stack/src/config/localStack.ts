@@ -1,12 +1,14 @@
 // What the local stack runs with: the Service Bus entities and the outbox settings (environment variable values) the
 // demo needs. One place, read by the orchestrator, the demo producer, the docs and the tests.
-import { Settings } from '@dataverse-outbox/contract';
+import { Settings, defaultCanaryTarget } from '@dataverse-outbox/contract';
 import type { ShortEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 
 /** Queue the sample ERP consumer reads SalesOrderWon from. */
 export const ERP_SALES_QUEUE = 'erp-sales';
 /** Where consumers acknowledge (obx_AckQueue). */
 export const ACK_QUEUE = Settings.AckQueue.defaultValue;
+/** The canary queue (issue 21): allowed like any target; the ERP consumer process runs the canary responder on it. */
+export const CANARY_QUEUE = defaultCanaryTarget;
 /** A target that is deliberately NOT allowed: the demo's "bad target" rows go here and end Failed. */
 export const NOT_ALLOWED_TARGET = 'erp-legacy';
 
@@ -31,13 +33,14 @@ export const serviceBusEntities: ShortEmulatorConfig = {
       deadLetteringOnMessageExpiration: true,
     },
     { name: ACK_QUEUE, maxDeliveryCount: 10, lockDurationInMs: 30_000 },
+    { name: CANARY_QUEUE, maxDeliveryCount: 5, lockDurationInMs: 30_000 },
   ],
 };
 
 /** Outbox settings as a Power Platform deployment settings file would carry them (values as Dataverse stores them). */
 export const demoSettings: ReadonlyArray<{ schemaName: string; value: string }> = [
   { schemaName: Settings.ServiceBusNamespace.schemaName, value: 'local-emulator' },
-  { schemaName: Settings.AllowedTargets.schemaName, value: JSON.stringify([ERP_SALES_QUEUE]) },
+  { schemaName: Settings.AllowedTargets.schemaName, value: JSON.stringify([ERP_SALES_QUEUE, CANARY_QUEUE]) },
   { schemaName: Settings.AckQueue.schemaName, value: ACK_QUEUE },
   { schemaName: Settings.BatchSize.schemaName, value: '100' },
   { schemaName: Settings.MaxAttempts.schemaName, value: '10' },
