@@ -213,7 +213,10 @@ describe('commitWithOutbox: the change set', () => {
       [col.sourceId]: newOrderId,
       // No session key: the slot of the row id (partitionSlotOfRow), so keyless rows spread over the partitions.
       [col.partitionSlot]: partitionSlotOfRow({ rowId: result.outboxRowIds[0] as string }),
+      // The commit's new trace context (contract/src/traceContext.ts), the same for every message of the commit.
+      [col.traceContext]: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
     });
+    expect(row2.payload[col.traceContext]).toBe(row1.payload[col.traceContext]);
     expect(row2.payload).toEqual(
       expect.objectContaining({
         [col.payload]: 'plain text',

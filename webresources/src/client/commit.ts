@@ -2,7 +2,17 @@
 // together or not at all (spec invariant 2). Everything that can be checked locally is checked before anything is sent.
 // The outbox rows are built and checked by the contract's one row builder (OutboxRowError for a bad message, the same
 // rules and codes as the Node writer); this module checks the business changes (OutboxCommitError) and sends.
-import { DEFAULT_CONTENT_TYPE, findJsonProblem, isTableLogicalName, OutboxMessage, OutboxRowBuilder, type OutboxRowInput } from '@dataverse-outbox/contract';
+import {
+  DEFAULT_CONTENT_TYPE,
+  findJsonProblem,
+  formatTraceParent,
+  isTableLogicalName,
+  newTraceParent,
+  OutboxMessage,
+  OutboxRowBuilder,
+  webCryptoRandomBytes,
+  type OutboxRowInput,
+} from '@dataverse-outbox/contract';
 import { newGuid, normaliseGuid } from '../shared/guid';
 import { OutboxCommitError } from './errors';
 import { CreateRequest, DeleteRequest, UpdateRequest, type CrudRequest, type ExecuteMultipleApi, type JsonRecord } from './requests';
@@ -33,6 +43,12 @@ export interface CommitOptions {
   webApi?: ExecuteMultipleApi;
   /** When given, targets outside this list are rejected locally (the publisher enforces obx_AllowedTargets anyway). */
   allowedTargets?: readonly string[];
+  /**
+   * The caller's W3C trace context (a traceparent, e.g. from its own telemetry), stored in obx_tracecontext of every
+   * message that gives none; a hostile value is refused like a message's own (OutboxRowError InvalidField). Default: a
+   * new trace per commit (random ids from Web Crypto), so the publisher's send and the consumer continue one trace.
+   */
+  traceParent?: string;
 }
 
 export interface CommitResult {
@@ -151,8 +167,14 @@ export function planCommit(
   const messageIds: string[] = [];
   // Throws OutboxRowError (the contract's) for a bad message, DuplicateMessageId included.
   const rows = new OutboxRowBuilder({ newId: newGuid, allowedTargets: options.allowedTargets, defaultSource });
+  // One trace context per commit: every message of it names the same commit unless it brings its own.
+  let commitTrace = options.traceParent;
+  const traceOf = (): string => (commitTrace = commitTrace || formatTraceParent(newTraceParent(undefined, webCryptoRandomBytes)));
   messageList.forEach((message, messageIndex) => {
-    const row = rows.add(message);
+    // A non-object is left for the row builder to refuse.
+    const isObject = typeof message === 'object' && message !== null && !Array.isArray(message);
+    const needsTrace = isObject && (message.traceParent === undefined || message.traceParent === null || message.traceParent === '');
+    const row = rows.add(needsTrace ? { ...message, traceParent: traceOf() } : message);
     planned.push({
       request: new CreateRequest(OutboxMessage.logicalName, row.record),
       operation: 'Create',
