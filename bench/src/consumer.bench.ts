@@ -235,7 +235,7 @@ async function main(): Promise<void> {
       'Service Bus emulator (in process, AMQP over TCP) + official @azure/service-bus 7.9.5; PostgreSQL on 127.0.0.1; ' +
       'inbox (default batching): the messages in flight share a transaction {insert their inbox rows in one statement; per message: insert bench_effect row} ' +
       'and one commit (savepoints only in the second try of a batch whose handler failed: none here), then each is completed and acknowledged to outbox-acks ' +
-      '(acknowledgements ready together go in one send); ' +
+      '(acknowledgements ready together go in one message: an acknowledgement batch, one JSON array of acks); ' +
       'one transaction per message: the same consumer with batching: false. ' +
       'Baseline: plain SDK receiver, complete only. CPU per message: this process (consumer or receiver, SDK, and the emulator) during the run.',
     rows,
