@@ -14,7 +14,7 @@ const committedResults = path.join(repo, 'bench', 'results');
 /** The suite's own committed files (other helpers may legitimately rewrite their components' results meanwhile). */
 function snapshot(): Map<string, number> {
   const files = new Map<string, number>();
-  const own = ['growth', 'cleanup', 'budget', 'latency', 'suite-run'].map((n) => path.join(committedResults, `${n}.json`));
+  const own = ['growth', 'cleanup', 'budget', 'latency', 'partitions', 'suite-run'].map((n) => path.join(committedResults, `${n}.json`));
   for (const f of [committedDocs, ...own]) if (existsSync(f)) files.set(f, statSync(f).mtimeMs);
   return files;
 }
@@ -58,11 +58,11 @@ it('completes with every benchmark ok', () => {
       `${run.benchmarks.map((b) => `${b.name} ${b.seconds} s`).join(', ')}\n`,
   );
   expect(run.benchmarks.filter((b) => !b.ok)).toEqual([]);
-  expect(run.benchmarks.map((b) => b.name)).toEqual(expect.arrayContaining(['growth', 'cleanup', 'budget', 'latency']));
+  expect(run.benchmarks.map((b) => b.name)).toEqual(expect.arrayContaining(['growth', 'cleanup', 'budget', 'latency', 'partitions']));
 });
 
 it('writes a results file per suite benchmark with the command that produced it', () => {
-  for (const name of ['growth', 'cleanup', 'budget', 'latency']) {
+  for (const name of ['growth', 'cleanup', 'budget', 'latency', 'partitions']) {
     const r = JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8')) as { name: string; mode: string; command: string; data: unknown };
     expect(r).toMatchObject({ name, mode: 'quick' });
     expect(r.command).toMatch(/^npm run bench -- --quick/);
@@ -86,11 +86,20 @@ it('measures what each benchmark is about', () => {
   const latency = JSON.parse(readFileSync(path.join(out, 'latency.json'), 'utf8')) as { data: { levels: { offeredPerSecond: number; committed: number; acked: number }[] } };
   expect(latency.data.levels.map((l) => l.offeredPerSecond)).toEqual([50, 200, 500]);
   for (const l of latency.data.levels) expect(l.acked).toBe(l.committed);
+  const partitions = JSON.parse(readFileSync(path.join(out, 'partitions.json'), 'utf8')) as {
+    data: { steps: { partitions: number; messagesPerSecond: number; rows: number; check: { ok: boolean; received: number } }[]; allChecked: { ok: boolean; messages: number } };
+  };
+  expect(partitions.data.steps.map((s) => s.partitions)).toEqual([1, 2, 4]);
+  for (const s of partitions.data.steps) {
+    expect(s.messagesPerSecond).toBeGreaterThan(0);
+    expect(s.check).toMatchObject({ ok: true, received: s.rows });
+  }
+  expect(partitions.data.allChecked).toEqual({ ok: true, messages: partitions.data.steps.reduce((n, s) => n + s.rows, 0), keys: expect.any(Number) });
 });
 
 it('regenerates the report with a section per benchmark and valid SVG plots', () => {
   const md = readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
-  for (const heading of ['## Growth', '## Cleanup', '## Budget', '## Latency', '## Consumer', '## Dataverse emulator throughput']) expect(md).toContain(heading);
+  for (const heading of ['## Growth', '## Cleanup', '## Budget', '## Latency', '## Partitions', '## Consumer', '## Dataverse emulator throughput']) expect(md).toContain(heading);
   expect(md).toContain('Command: `npm run bench -- --quick');
   const images = [...md.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => path.join(out, m[1]!));
   expect(images.length).toBeGreaterThanOrEqual(5);

@@ -17,7 +17,7 @@ import { buildEmulatorConfig } from '@dataverse-outbox/emulators/servicebus';
 import { AckListener, createPartitionedPublisher, DataverseClient, DataverseOutboxStore, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { barChart } from '../report/svg';
 import { defineBenchmark, type BenchContext } from '../suite/types';
-import { cpuBetween, CpuSampler, type CpuSample, type CpuUse } from '../support/cpu';
+import { cpuBetween, CpuSampler, waitForQuiet, type CpuSample, type CpuUse } from '../support/cpu';
 import { HostedDataverse, HostedServiceBus, userCounters } from '../support/emulators';
 import { StoreObserver } from '../support/observer';
 import { repoRoot, spawnTs, stopChild, tail } from '../support/processes';
@@ -34,6 +34,8 @@ type Sizes = {
   windowFactor: number;
   /** 1: also run the series with one worker process per partition. */
   workerSeries: number;
+  /** Longest wait before each step for other work on the machine to calm down (0: no wait). */
+  quietWaitSeconds: number;
 };
 
 export type Hosting = 'one process' | 'worker processes';
@@ -53,6 +55,9 @@ const STANDBY_POLL_SECONDS = 1;
 /** The steady window: from when every partition has published this share of its backlog until the first has this much left. */
 const WINDOW_EDGE = 0.05;
 const TARGET_RATIO = 0.85;
+/** A step starts once other work on the machine used at most this many cores over QUIET_SLICE_MS (or the wait ran out). */
+const QUIET_MAX_OTHERS = 0.3;
+const QUIET_SLICE_MS = 2000;
 
 export interface UserUse {
   user: string;
@@ -86,6 +91,8 @@ export interface PartitionStep {
   drainSeconds: number;
   /** Until every acknowledgement was recorded in Dataverse (from the publisher's start). */
   ackedSeconds: number;
+  /** Before the step: how long it waited for a quiet machine, and the other work's cores when it started. */
+  quiet: { waitedSeconds: number; othersAtStart?: number };
   /** Messages the in-process publisher handed to Service Bus (a row sent twice would show here; worker series: n/a). */
   sends?: number;
   users: UserUse[];
@@ -308,6 +315,12 @@ async function runStep(e: StepEnv, hosting: Hosting, partitions: number): Promis
     perPartitionRows[p]! += perKey;
   }
   const ackedBefore = observer.countsByStatus()['Acked'] ?? 0;
+  let quiet: PartitionStep['quiet'] = { waitedSeconds: 0 };
+  if (sizes.quietWaitSeconds > 0) {
+    ctx.progress.phase(`partitions (${hosting}): ${partitions} partition(s), waiting for a quiet machine (at most ${sizes.quietWaitSeconds} s)`, 1);
+    const q = await waitForQuiet(e.cpu, { maxOthers: QUIET_MAX_OTHERS, sliceMs: QUIET_SLICE_MS, timeoutMs: sizes.quietWaitSeconds * 1000, cores: os.cpus().length });
+    quiet = { waitedSeconds: round(q.waitedMs / 1000, 1), othersAtStart: q.others };
+  }
   await dv.setLatency('realistic');
   await dv.setLimits(e.limits);
   await dv.resetRequestCounters();
@@ -378,6 +391,7 @@ async function runStep(e: StepEnv, hosting: Hosting, partitions: number): Promis
       firstPublishSeconds: round(((firstAll >= 0 ? samples[firstAll]!.at : drained.at) - started) / 1000, 2),
       drainSeconds: round((drained.at - started) / 1000, 2),
       ackedSeconds: round((ackedAt.at - started) / 1000, 2),
+      quiet,
       sends,
       users: usersBetween(from.counters, to.counters, ackedAt.counters, seconds, partitions, hosting, e.limits),
       cpu: cpuBetween(from.cpu, to.cpu, os.cpus().length),
@@ -394,8 +408,8 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
   summary:
     'Sustained publish throughput of a backlog with 1, 2 and 4 publisher partitions, each under its own application user, in one run (realistic latency, per-user service protection limits, acknowledgements on their own users): the ratio to P x one partition (target >= 0.85 x P), each user\'s requests and execution time against its budget, every process\'s CPU, and order per key and exactly-once delivery checked on every message.',
   sizes: {
-    quick: { rowsPerPartition: 400, keysPerPartition: 4, windowFactor: 0.05, workerSeries: 0 },
-    full: { rowsPerPartition: 8000, keysPerPartition: 16, windowFactor: 0.05, workerSeries: 1 },
+    quick: { rowsPerPartition: 400, keysPerPartition: 4, windowFactor: 0.05, workerSeries: 0, quietWaitSeconds: 0 },
+    full: { rowsPerPartition: 8000, keysPerPartition: 16, windowFactor: 0.05, workerSeries: 1, quietWaitSeconds: 120 },
   },
   expectedSeconds: { quick: 20, full: 240 },
   async run(ctx, sizes) {
@@ -416,7 +430,8 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
     ]);
     const observer = new StoreObserver(dataFile);
     const producer = new DataverseClient(dv.url, { token: PRODUCER_TOKEN }, { retryOptions: { maxRetries: 10, retryDelayInMs: 200, timeoutInMs: 120_000 } });
-    const consumerClient = new ServiceBusClient(sb.connectionString);
+    // A short operation timeout: an idle session loop waits that long for the next session (see VerifyingSessionConsumer).
+    const consumerClient = new ServiceBusClient(sb.connectionString, { retryOptions: { timeoutInMs: 2000, maxRetries: 1 } });
     const consumer = new VerifyingSessionConsumer(consumerClient, QUEUE, { ackQueue: ACK_QUEUE, concurrency: 16 });
     const cpu = new CpuSampler();
     cpu.watch('benchmark process', process.pid);
@@ -436,7 +451,7 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
           steps.push({ ...step, ratio });
           const budget = step.users.filter((u) => u.role === 'partition').map((u) => `${Math.round(u.executionShare * 100)}%`).join('/');
           ctx.progress.log(
-            `partitions (${hosting}): ${partitions} -> ${step.messagesPerSecond} msg/s (${ratio}x of ${partitions} x single; per partition ${step.perPartition.join('/')}), execution budget used ${budget}, CPU ${step.cpu.ours} of ${step.cpu.cores} cores (machine ${step.cpu.machineBusy}), check ${step.check.ok ? 'ok' : `FAILED: ${step.check.problems.slice(0, 5).join('; ')}`}${step.check.receiveErrors ? `, ${step.check.receiveErrors} consumer receive errors (${consumer.receiveErrorSamples.join('; ')})` : ''}`,
+            `partitions (${hosting}): ${partitions} -> ${step.messagesPerSecond} msg/s (${ratio}x of ${partitions} x single; per partition ${step.perPartition.join('/')}), execution budget used ${budget}, CPU ${step.cpu.ours} of ${step.cpu.cores} cores (others ${step.cpu.others ?? '?'}; waited ${step.quiet.waitedSeconds} s for quiet), check ${step.check.ok ? 'ok' : `FAILED: ${step.check.problems.slice(0, 5).join('; ')}`}${step.check.receiveErrors ? `, ${step.check.receiveErrors} consumer receive errors (${consumer.receiveErrorSamples.join('; ')})` : ''}`,
           );
         }
       }
@@ -474,7 +489,7 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
   render(result, assets) {
     const d = result.data;
     const pct = (x: number): string => `${Math.round(x * 100)}%`;
-    const series = [...new Set(d.steps.map((s) => s.hosting))];
+    const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
     const plot = assets.svg(
       'scaling',
       barChart({
@@ -482,57 +497,69 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
         categories: d.steps.map((s) => `${s.partitions}p ${s.hosting === 'one process' ? 'in-proc' : 'workers'}`),
         series: [
           { name: 'measured', values: d.steps.map((s) => s.messagesPerSecond) },
-          { name: `${TARGET_RATIO} x P x one partition`, values: d.steps.map((s) => round(s.messagesPerSecond / s.ratio * TARGET_RATIO, 1)) },
+          { name: `${TARGET_RATIO} x P x one partition`, values: d.steps.map((s) => round((s.messagesPerSecond / s.ratio) * TARGET_RATIO, 1)) },
         ],
         y: { label: 'messages per second', min: 0 },
       }),
     );
     const reqBudget = d.limits.maxRequests / (d.limits.windowMs / 1000);
     const execBudget = d.limits.maxExecutionMs / (d.limits.windowMs / 1000);
-    const lines: string[] = [
-      `Each step seeds a backlog (${result.sizes['rowsPerPartition']!.toLocaleString('en-US')} rows per partition over ${result.sizes['keysPerPartition']} ordering keys per partition, keys chosen so that every partition gets the same share), then starts the publisher with \`OUTBOX_PARTITION_COUNT\` = P and \`DATAVERSE_PARTITION_TOKENS\` = one token per partition (the emulator makes each token its own application user with its own service protection limits). Batch size ${d.batchSize} (the default), lease ${LEASE_SECONDS} s. Dataverse: the realistic latency profile (${d.latency.perRequestMs} ms per request + ${d.latency.perRecordWrittenMs} ms per record written + ${d.latency.perRecordReadMs} ms per record read) and per-user limits of ${d.limits.maxRequests.toLocaleString('en-US')} requests and ${d.limits.maxExecutionMs / 1000} s of execution per ${d.limits.windowMs / 1000} s window${d.windowFactor < 1 ? ` (Dataverse's 5-minute window scaled by ${d.windowFactor}: the same ${reqBudget} requests/s and ${execBudget / 1000} s of execution per second)` : ''}, ${d.limits.maxConcurrent} concurrent. The target is a session queue with duplicate detection.`,
+    const series = [...new Set(d.steps.map((s) => s.hosting))];
+    const verdicts = series.map((h) => {
+      const steps = d.steps.filter((s) => s.hosting === h);
+      const last = steps[steps.length - 1]!;
+      const parts = last.users.filter((u) => u.role === 'partition');
+      const maxExec = Math.max(...parts.map((u) => u.executionShare));
+      const maxReq = Math.max(...parts.map((u) => u.requestShare));
+      const throttled = parts.reduce((a, u) => a + u.throttled, 0);
+      const cores = last.cpu.cores ?? d.cores;
+      const busy = last.cpu.machineBusy ?? last.cpu.ours;
+      const dataverseBound = throttled > 0 || maxExec >= 0.9 || maxReq >= 0.9;
+      const machineBound = busy >= 0.9 * cores;
+      const why = dataverseBound
+        ? `Dataverse's limits bind (busiest partition user: ${pct(maxExec)} of its execution time, ${pct(maxReq)} of its requests, ${throttled} 429s)`
+        : `Dataverse is not the bound: the busiest partition user used ${pct(maxExec)} of its execution time and ${pct(maxReq)} of its requests, with ${throttled} 429s`;
+      const cpu = machineBound
+        ? `the machine is: ${busy} of ${cores} cores were busy over the window (${last.cpu.ours} ours: ${Object.entries(last.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')}; ${last.cpu.others ?? '?'} other work), ${round((last.cpu.ours * 1000) / last.messagesPerSecond, 2)} ms of CPU per message`
+        : `the machine had cores to spare (${busy} of ${cores} busy, ${last.cpu.others ?? '?'} of them other work)`;
+      return `- **${h}, ${last.partitions} partitions: ${n0(last.messagesPerSecond)} msg/s, ${last.ratio}x of ${last.partitions} x one partition (${last.ratio >= TARGET_RATIO ? 'target met' : 'target not met'}).** ${why}; ${cpu}.`;
+    });
+    return [
+      `Each step seeds a backlog (${n0(result.sizes['rowsPerPartition']!)} rows per partition, ${result.sizes['keysPerPartition']} ordering keys per partition with the same number of rows each, keys chosen so that every partition gets the same share at 1, 2 and 4 partitions), then starts the publisher with \`OUTBOX_PARTITION_COUNT\` = P and \`DATAVERSE_PARTITION_TOKENS\` = one token per partition: the Dataverse emulator makes each token its own application user with its own service protection limits. Batch size ${d.batchSize} (the default), lease ${LEASE_SECONDS} s. Dataverse runs the realistic latency profile (${d.latency.perRequestMs} ms per request + ${d.latency.perRecordWrittenMs} ms per record written + ${d.latency.perRecordReadMs} ms per record read, counted as execution time) and per-user limits of ${d.limits.maxRequests.toLocaleString('en-US')} requests and ${d.limits.maxExecutionMs / 1000} s of execution per ${d.limits.windowMs / 1000} s${d.windowFactor < 1 ? ` (Dataverse's 5-minute window scaled by ${d.windowFactor}, so that the limits bind within a step: the same ${reqBudget} requests/s and ${execBudget / 1000} s of execution per second)` : ''}, ${d.limits.maxConcurrent} concurrent. The target is a session queue with duplicate detection on the Service Bus emulator.`,
       '',
-      `While it publishes, a consumer (session loops, SDK \`receiveAndDelete\`) takes every message, checks its key's payload counter (0, 1, 2, ... with no gap and no repeat) and sends an acknowledgement; the acknowledgements are recorded by one ack listener per partition, each under its own application user (never a partition's). Throughput is taken over the steady window: from the moment every partition has published ${pct(WINDOW_EDGE)} of its backlog until the first one has ${pct(WINDOW_EDGE)} left (read from the emulator's SQLite file every few hundred ms), so start-up and the tail do not count; "ratio" is msg/s at P partitions / (P x msg/s at 1 partition of the same series, same run), target >= ${TARGET_RATIO}.`,
+      `While it publishes, a consumer (16 session loops, SDK \`receiveAndDelete\`) takes every message, checks its key's payload counter (0, 1, 2, ... with no gap and no repeat) and acknowledges it as the consumer toolkit does; one ack listener per partition records the acknowledgements, each under an application user of its own (never a partition's). Throughput is taken over the steady window: from when every partition has published ${pct(WINDOW_EDGE)} of its backlog until the first one has ${pct(WINDOW_EDGE)} left (rows counted per partition in the emulator's SQLite file every 250 ms), so start-up and tail do not count. Ratio = msg/s at P partitions / (P x msg/s at 1 partition), same series, same run; target >= ${TARGET_RATIO}.`,
       '',
-      `"One process": one publisher instance in the benchmark's process holds every partition (the consumer and the ack listeners share that process). "Worker processes": one \`publisher-function/src/worker.ts\` per partition (\`OUTBOX_MAX_PARTITIONS_PER_INSTANCE\` = 1), configured by app settings as deployed; each worker's own identity runs its ack listener.`,
+      `Two hostings: **one process**, one publisher instance in the benchmark's process holds every partition (the consumer and the ack listeners share that process); **worker processes**, one \`publisher-function/src/worker.ts\` per partition (\`OUTBOX_MAX_PARTITIONS_PER_INSTANCE\` = 1), configured by app settings as deployed, each worker's own identity running its ack listener. Everything shares the machine's ${d.cores} cores with both emulators${result.sizes['quietWaitSeconds'] ? `; before each step the benchmark waits (at most ${result.sizes['quietWaitSeconds']} s) until other work on the machine uses under ${QUIET_MAX_OTHERS} cores` : ''}.`,
       '',
-      '| hosting | partitions | msg/s (steady window) | per partition | ratio to P x one | target >= 0.85 | window | first publish of every partition / drained / all acked (s) | sends / rows | order per key, exactly once |',
+      '| hosting | P | msg/s (steady window) | per partition | ratio to P x one | >= 0.85 | window | every partition publishing / drained / all acked (s after start) | sends / rows | order per key, exactly once |',
       '|---|---:|---:|---|---:|---|---|---|---|---|',
       ...d.steps.map(
         (s) =>
-          `| ${s.hosting} | ${s.partitions} | **${s.messagesPerSecond}** | ${s.perPartition.join(' / ')} | ${s.ratio} | ${s.partitions === 1 ? '(baseline)' : s.ratio >= TARGET_RATIO ? 'met' : '**not met**'} | ${s.windowSeconds} s, ${s.publishedInWindow.toLocaleString('en-US')} msgs${s.windowKind === 'steady' ? '' : ' (whole run: too short for a steady window)'} | ${s.firstPublishSeconds} / ${s.drainSeconds} / ${s.ackedSeconds} | ${s.sends !== undefined ? `${s.sends.toLocaleString('en-US')} / ${s.rows.toLocaleString('en-US')}` : `n/a / ${s.rows.toLocaleString('en-US')}`} | ${s.check.ok ? `ok: ${s.check.received.toLocaleString('en-US')} msgs, ${s.check.keys} keys` : `**FAILED**: ${s.check.problems.slice(0, 3).join('; ')}`} |`,
+          `| ${s.hosting} | ${s.partitions} | **${n0(s.messagesPerSecond)}** | ${s.perPartition.map(n0).join(' / ')} | ${s.ratio} | ${s.partitions === 1 ? '(baseline)' : s.ratio >= TARGET_RATIO ? 'met' : '**not met**'} | ${s.windowSeconds} s, ${n0(s.publishedInWindow)} msgs${s.windowKind === 'steady' ? '' : ' (whole run: too short for a steady window)'} | ${s.firstPublishSeconds} / ${s.drainSeconds} / ${s.ackedSeconds} | ${s.sends !== undefined ? n0(s.sends) : 'n/a'} / ${n0(s.rows)} | ${s.check.ok ? `ok: ${n0(s.check.received)} msgs, ${s.check.keys} keys` : `**FAILED**: ${s.check.problems.slice(0, 3).join('; ')}`} |`,
       ),
       '',
-      `Every message of the run was consumed and checked: ${d.allChecked.messages.toLocaleString('en-US')} messages over ${d.allChecked.keys} keys, ${d.allChecked.ok ? 'each key in order, each message once' : '**check failed**'}.`,
+      `Every message of the run was consumed and checked: ${n0(d.allChecked.messages)} messages over ${d.allChecked.keys} keys, ${d.allChecked.ok ? 'each key in order, each message exactly once' : '**check failed**'}. "Sends" counts what the in-process publisher handed to Service Bus (a row sent twice would show there even though duplicate detection drops the copy); worker processes are not tapped.`,
       '',
       `![Messages/s by partition count](${plot})`,
       '',
-      `### Is Dataverse still the bound? Each user's use of its budget over the steady window`,
+      '### What bounds it',
       '',
-      `Budget per user: ${reqBudget} requests/s and ${execBudget.toLocaleString('en-US')} ms of execution time per second (sustained: the limits per window divided by the window), ${d.limits.maxConcurrent} requests at once; a partition has at most 4 bulk writes and one read in flight. 429s: over the whole step.`,
+      ...verdicts,
       '',
-      '| hosting | P | user | role | requests/s | share of requests | execution ms/s | share of execution time | 429s |',
+      `**Each user against its budget** over the steady window. Budget per user: ${reqBudget} requests/s and ${n0(execBudget)} ms of execution time per second (the limits per window divided by the window), ${d.limits.maxConcurrent} requests at once (a partition has at most 4 bulk writes and one read in flight). A share near 100% or any 429 means that user's limits are what holds it back. 429s are counted over the whole step.`,
+      '',
+      '| hosting | P | user | role | requests/s | of budget | execution ms/s | of budget | 429s |',
       '|---|---:|---|---|---:|---:|---:|---:|---:|',
-      ...d.steps.flatMap((s) => s.users.filter((u) => u.requests > 0 || u.role !== 'instance').map((u) => `| ${s.hosting} | ${s.partitions} | ${u.user} | ${u.role} | ${u.requestsPerSecond} | ${pct(u.requestShare)} | ${u.executionMsPerSecond.toLocaleString('en-US')} | ${pct(u.executionShare)} | ${u.throttled} |`)),
+      ...d.steps.flatMap((s) => s.users.map((u) => `| ${s.hosting} | ${s.partitions} | ${u.user} | ${u.role} | ${u.requestsPerSecond} | ${pct(u.requestShare)} | ${n0(u.executionMsPerSecond)} | ${pct(u.executionShare)} | ${u.throttled} |`)),
       '',
-      `### Is the machine the bound? CPU over the steady window`,
+      `**CPU over the steady window**, in cores (1 = one core busy the whole window), from /proc: each process of the run, their sum, other work on the machine, and our CPU per message. The emulators are single-threaded Node processes: one of them at 1 core is saturated. The execution time Dataverse charges is the emulator's wall time per request, so a starved emulator also charges more per message.`,
       '',
-      `In cores (1 = one core busy the whole window) on this ${d.cores}-core machine, from /proc: each process of the run, their sum, and the whole machine (other work on the shared VM included).`,
-      '',
-      '| hosting | P | ' + 'processes (cores) | ours | machine busy |',
-      '|---|---:|---|---:|---:|',
-      ...d.steps.map((s) => `| ${s.hosting} | ${s.partitions} | ${Object.entries(s.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.cpu.ours} | ${s.cpu.machineBusy ?? 'n/a'} of ${s.cpu.cores ?? d.cores} |`),
-      '',
-      ...series.map((h) => {
-        const steps = d.steps.filter((s) => s.hosting === h);
-        const last = steps[steps.length - 1];
-        if (!last) return '';
-        const partUsers = last.users.filter((u) => u.role === 'partition');
-        const maxExec = Math.max(...partUsers.map((u) => u.executionShare));
-        const throttled = partUsers.reduce((a, u) => a + u.throttled, 0);
-        return `- ${h}, ${last.partitions} partitions: ${last.messagesPerSecond} msg/s, ${last.ratio}x of ${last.partitions} x one partition (${last.ratio >= TARGET_RATIO ? 'target met' : 'target not met'}); the busiest partition user used ${pct(maxExec)} of its execution budget with ${throttled} 429s, and the machine was ${last.cpu.machineBusy ?? '?'} of ${last.cpu.cores ?? d.cores} cores busy.`;
-      }),
-    ];
-    return lines.join('\n');
+      '| hosting | P | processes (cores) | ours | other work | machine busy | our CPU ms per message | waited for quiet |',
+      '|---|---:|---|---:|---:|---:|---:|---|',
+      ...d.steps.map(
+        (s) =>
+          `| ${s.hosting} | ${s.partitions} | ${Object.entries(s.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.cpu.ours} | ${s.cpu.others ?? 'n/a'} | ${s.cpu.machineBusy ?? 'n/a'} of ${s.cpu.cores ?? d.cores} | ${round((s.cpu.ours * 1000) / Math.max(1, s.messagesPerSecond), 2)} | ${s.quiet.waitedSeconds} s${s.quiet.othersAtStart !== undefined ? ` (then ${s.quiet.othersAtStart} cores of other work)` : ''} |`,
+      ),
+    ].join('\n');
   },
 });

@@ -69,6 +69,8 @@ export interface CpuUse {
   /** Cores busy on the whole machine (ours and anything else running), and how many there are. */
   machineBusy?: number;
   cores?: number;
+  /** Cores busy with anything but the named processes (other work on a shared machine). */
+  others?: number;
 }
 
 /** CPU use between two samples, in cores. */
@@ -84,9 +86,24 @@ export function cpuBetween(from: CpuSample, to: CpuSample, cores: number): CpuUs
     from.machine && to.machine && to.machine.total > from.machine.total
       ? round2(((to.machine.busy - from.machine.busy) / (to.machine.total - from.machine.total)) * cores)
       : undefined;
-  return { processes, ours, machineBusy: machine, cores };
+  return { processes, ours, machineBusy: machine, cores, others: machine === undefined ? undefined : round2(Math.max(0, machine - ours)) };
 }
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/**
+ * Waits until the machine has been quiet for one `sliceMs` (other work than the watched processes under `maxOthers`
+ * cores), at most `timeoutMs`. Returns the other load of the last slice (undefined off Linux).
+ */
+export async function waitForQuiet(sampler: CpuSampler, options: { maxOthers: number; sliceMs: number; timeoutMs: number; cores: number }): Promise<{ others?: number; waitedMs: number }> {
+  const started = performance.now();
+  for (;;) {
+    const a = sampler.sample();
+    await new Promise((r) => setTimeout(r, options.sliceMs));
+    const use = cpuBetween(a, sampler.sample(), options.cores);
+    const waitedMs = Math.round(performance.now() - started);
+    if (use.others === undefined || use.others <= options.maxOthers || waitedMs >= options.timeoutMs) return { others: use.others, waitedMs };
+  }
 }

@@ -52,6 +52,10 @@ function counterOf(m: ServiceBusReceivedMessage): number | undefined {
   return typeof n === 'number' ? n : undefined;
 }
 
+/**
+ * Give the consumer a ServiceBusClient with a short operation timeout (e.g. `retryOptions: { timeoutInMs: 2000 }`): an
+ * idle session loop waits that long for a session with messages.
+ */
 export class VerifyingSessionConsumer {
   private readonly next = new Map<string, number>();
   private readonly expected = new Map<string, number>();
@@ -142,8 +146,10 @@ export class VerifyingSessionConsumer {
     while (!stop.aborted) {
       let receiver;
       try {
-        // No session with messages shows up as a timeout: keep it short so that stop() is quick.
-        receiver = await this.serviceBus.acceptNextSession(this.queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0, abortSignal: AbortSignal.any([stop, AbortSignal.timeout(1000)]) });
+        // No session with messages shows up as a timeout (the client's operation timeout, which the broker honours):
+        // no client-side timeout here, since an accept given up by the client may still be granted a session that then
+        // stays locked to nobody until its lock expires.
+        receiver = await this.serviceBus.acceptNextSession(this.queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
       } catch {
         if (!stop.aborted) await sleep(20);
         continue;
