@@ -17,12 +17,13 @@ export interface HealthSources {
 
 export async function getOutboxHealth(src: HealthSources, options: OperationOptions = {}): Promise<OutboxHealth> {
   const count = src.settings.partitionCount ?? 1;
-  const [counts, oldest, latest, leases] = await Promise.all([
+  const [counts, oldest, latest, leases, lastCanary] = await Promise.all([
     src.store.countByStatus(healthCountLimits(src.settings.healthThresholds), options),
     src.store.oldestPending(options),
     src.store.latest(options),
     // One partition: the scope's own lease (one read); several: every lease of the scope in one list.
     count > 1 ? src.lease.listScope(src.scope, options) : src.lease.read(src.scope, options).then((l) => (l ? [l] : [])),
+    src.store.lastCanary?.(options),
   ]);
   const now = src.now?.() ?? new Date();
   const lease = count > 1 ? partitionLeases(src.scope, count, leases, now) : { owner: leases[0]?.owner, until: leases[0]?.until };
@@ -36,6 +37,7 @@ export async function getOutboxHealth(src: HealthSources, options: OperationOpti
     leaseUntil: lease.until,
     partitions: 'partitions' in lease ? lease.partitions : undefined,
     lastError: latest.lastError,
+    lastCanary,
     publisherEnabled: src.settings.publisherEnabled,
     thresholds: src.settings.healthThresholds,
   });

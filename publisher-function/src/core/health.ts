@@ -1,7 +1,7 @@
 // Health (invariant 7) as the publisher reports it: the port it reads its figures through, and the JSON of the health
 // endpoint and `outbox status`. The thresholds, levels and rules are the contract's (evaluateHealth in
 // @dataverse-outbox/contract), the same ones the monitor control judges with.
-import { evaluateHealth, healthCountedStatuses, type HealthCountedStatus, type HealthLevel, type HealthThresholds, type OutboxStatusName } from '@dataverse-outbox/contract';
+import { canaryProgress, evaluateHealth, healthCountedStatuses, type CanaryLeg, type CanaryRowView, type HealthCountedStatus, type HealthLevel, type HealthThresholds, type OutboxStatusName } from '@dataverse-outbox/contract';
 import type { OperationOptions } from './ports';
 
 /** Rows per status; a status listed in `capped` reached its limit: its value is a lower bound. */
@@ -25,6 +25,8 @@ export interface OutboxHealthPort {
   oldestPending(options?: OperationOptions): Promise<{ createdOn?: Date } | undefined>;
   /** The most recent publish time (undefined: none) and the most recent failure's error. */
   latest(options?: OperationOptions): Promise<{ lastPublishedOn?: Date; lastError?: string }>;
+  /** The most recently Acked canary row (issue 21), one `$top` 1 read; undefined when none. Optional for older ports. */
+  lastCanary?(options?: OperationOptions): Promise<CanaryRowView | undefined>;
 }
 
 export interface HealthInput {
@@ -41,6 +43,8 @@ export interface HealthInput {
   /** With several partitions: who holds each (the lease is active only while all are held). */
   partitions?: readonly PartitionHealth[];
   lastError?: string;
+  /** The last Acked canary row (issue 21). */
+  lastCanary?: CanaryRowView;
   publisherEnabled: boolean;
   thresholds: HealthThresholds;
 }
@@ -69,6 +73,8 @@ export interface OutboxHealth {
   /** Present with more than one partition: each partition's holder. */
   partitions?: PartitionHealth[];
   lastError: string | null;
+  /** The last canary that came back (Acked), with each leg's time: present once one has (issue 21). */
+  lastCanary?: { lastCanaryAt: string; lastCanaryLegs: { leg: CanaryLeg; at: string | null; durationMs: number | null }[] };
   checkedAt: string;
 }
 
@@ -103,6 +109,16 @@ export function computeHealth(input: HealthInput): OutboxHealth {
     leaseActive,
     ...(input.partitions ? { partitions: input.partitions.map((p) => ({ ...p })) } : {}),
     lastError: input.lastError ?? null,
+    ...(input.lastCanary ? { lastCanary: lastCanaryOf(input.lastCanary) } : {}),
     checkedAt: input.now.toISOString(),
+  };
+}
+
+/** The health figures of the last Acked canary: its ack time and each leg's (the contract's reading of the row). */
+function lastCanaryOf(row: CanaryRowView): NonNullable<OutboxHealth['lastCanary']> {
+  const p = canaryProgress(row);
+  return {
+    lastCanaryAt: (row.ackedOn ?? row.publishedOn ?? row.createdOn ?? new Date(0)).toISOString(),
+    lastCanaryLegs: p.legs.map((l) => ({ leg: l.leg, at: l.at?.toISOString() ?? null, durationMs: l.durationMs ?? null })),
   };
 }

@@ -1,5 +1,5 @@
 // The outbox table in Dataverse, behind the core's store port, plus the read side used by health and operators.
-import { notScheduledFilter, OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
+import { canaryEventType, notScheduledFilter, OutboxMessage, OutboxStatus, odataStringLiteral, requireGuid, type OutboxStatusName, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import type { DueQuery, OperationOptions, OutboxStorePort } from '../core/ports';
 import type { OutboxHealthPort, StatusCountLimits, StatusCounts } from '../core/health';
 import type { OutboxRow, OutboxRowChanges, RowUpdate } from '../core/row';
@@ -360,6 +360,18 @@ export class DataverseOutboxStore implements OutboxStorePort, OutboxHealthPort {
       lastPublishedOn: pub.value[0] ? date(pub.value[0][C.publishedOn]) : undefined,
       lastError: errors[0] ? str(errors[0][C.lastError]) : undefined,
     };
+  }
+
+  /** The most recently Acked canary row (issue 21): one `$top` 1 read, so health stays bounded and keeps no state. */
+  async lastCanary(options: OperationOptions = {}): Promise<OutboxRow | undefined> {
+    const page = await this.client.retrieveMultiple(OutboxMessage.entitySetName, {
+      select: LIST_COLUMNS,
+      filter: `${C.eventType} eq ${odataLiteral(canaryEventType)} and ${C.status} eq ${OutboxStatus.Acked}`,
+      orderBy: `${C.ackedOn} desc,${C.id} desc`,
+      top: 1,
+      abortSignal: options.abortSignal,
+    });
+    return page.value[0] ? rowFromRecord(page.value[0]) : undefined;
   }
 
   /** A single conditional update (operators, acks): false when the row changed (412). */

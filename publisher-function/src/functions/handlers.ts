@@ -6,6 +6,7 @@ import type { PublisherHost } from '../bootstrap';
 import { describeError, isOutboxError } from '../core/errors';
 import { redactSecrets } from '../core/redact';
 import { processAckMessages } from '../servicebus/ackListener';
+import { sendCanary } from '../canary';
 import { loggerFromContext } from '../telemetry';
 import { functionsHostConfig, getHost } from './host';
 
@@ -66,6 +67,23 @@ export const deadLetterMonitor: TimerFunctionOptions = {
   },
 };
 
+/**
+ * The scheduled canary (issue 21): off unless OUTBOX_CANARY_TARGET names the canary queue (listed in obx_AllowedTargets,
+ * with a canary responder on it). Every 5 minutes it writes one canary row, so a broken path shows even when business
+ * traffic is quiet: the stall alert fires on the canary's age, and health's lastCanary stops advancing.
+ */
+export const canaryTimer: TimerFunctionOptions = {
+  schedule: '15 */5 * * * *',
+  runOnStartup: false,
+  useMonitor: false,
+  handler: async (_timer: Timer, ctx: InvocationContext): Promise<void> => {
+    const target = process.env.OUTBOX_CANARY_TARGET?.trim();
+    if (!target) return;
+    const sent = await sendCanary(getHost().dataverse, target);
+    ctx.log(JSON.stringify({ message: 'canary sent', target, ...sent }));
+  },
+};
+
 export const health: HttpFunctionOptions = {
   methods: ['GET'],
   authLevel: 'function',
@@ -88,4 +106,5 @@ export const outboxFunctions = [
   ['outboxAcknowledgements', 'serviceBusQueue', acknowledgements],
   ['outboxDeadLetterMonitor', 'timer', deadLetterMonitor],
   ['outboxHealth', 'http', health],
+  ['outboxCanary', 'timer', canaryTimer],
 ] as const;

@@ -1,0 +1,81 @@
+// The Functions app's scheduled canary (issue 21), through the handlers as registered, both emulators and the consumer
+// toolkit's canary responder: each canaryTimer run writes a canary row, the publish timer sends it, the responder
+// acknowledges it, the ack trigger marks it Acked, and health's lastCanary moves on with each round (one $top 1 read of
+// Dataverse, no state of its own). Without OUTBOX_CANARY_TARGET the timer writes nothing.
+import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { canaryEventType, OutboxStatus } from '@dataverse-outbox/contract';
+import { createCanaryResponder, type CanaryResponder } from '@dataverse-outbox/consumer';
+import { acknowledgements, canaryTimer, health, publishTimer } from '../../src/functions/handlers';
+import type { OutboxHealth } from '../../src';
+import { closeFunctionsHost, setFunctionsHostConfig } from '../../src/testing';
+import { ACK_QUEUE, startHarness, type Harness } from '../support/harness';
+
+const CANARY_QUEUE = 'invoices';
+const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const context = (name: string): InvocationContext => new InvocationContext({ functionName: name, invocationId: `test-${name}-${Date.now()}` });
+
+let h: Harness;
+let responder: CanaryResponder;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  h = await startHarness();
+  Object.assign(process.env, { DATAVERSE_URL: h.dv.url, DATAVERSE_TOKEN: 'publisher-app', SERVICEBUS_CONNECTION_STRING: h.sb.connectionString, OUTBOX_SCOPE: 'default', ...h.appSettings });
+  setFunctionsHostConfig({ publishBudgetInMs: 1500, publisherOptions: { leaseDurationInMs: 5000, polling: { minIntervalInMs: 20, maxIntervalInMs: 200 } }, dataverseOptions: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
+  responder = createCanaryResponder({ client: h.serviceBus, queue: CANARY_QUEUE, ackQueue: ACK_QUEUE });
+});
+afterAll(async () => {
+  await responder?.close();
+  await closeFunctionsHost();
+  process.env = saved;
+  await h?.close();
+});
+
+async function canaryRows(): Promise<number> {
+  return (await h.store.query({ eventType: canaryEventType, top: 100 })).length;
+}
+
+/** One scheduled round: canary timer, publish timer, the responder's ack delivered to the ack trigger. */
+async function round(): Promise<void> {
+  await canaryTimer.handler(timer, context('outboxCanary'));
+  await publishTimer.handler(timer, context('outboxPublish'));
+  const receiver = h.serviceBus.createReceiver(ACK_QUEUE);
+  try {
+    const [ack] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 15_000 });
+    expect(ack).toBeDefined();
+    await acknowledgements.handler([ack!.body], context('outboxAcknowledgements'));
+    await receiver.completeMessage(ack!);
+  } finally {
+    await receiver.close();
+  }
+}
+
+async function lastCanary(): Promise<OutboxHealth['lastCanary']> {
+  const res: HttpResponseInit = await health.handler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/outbox/health' }), context('outboxHealth'));
+  return (res.jsonBody as OutboxHealth).lastCanary;
+}
+
+it('is off without OUTBOX_CANARY_TARGET: nothing is written, health has no lastCanary', async () => {
+  delete process.env.OUTBOX_CANARY_TARGET;
+  await canaryTimer.handler(timer, context('outboxCanary'));
+  expect(await canaryRows()).toBe(0);
+  expect(await lastCanary()).toBeUndefined();
+});
+
+it('each scheduled canary comes back Acked and keeps health\'s lastCanaryAt current', async () => {
+  process.env.OUTBOX_CANARY_TARGET = CANARY_QUEUE;
+  await round();
+  const first = await lastCanary();
+  expect(first?.lastCanaryLegs.map((l) => l.leg)).toEqual(['published', 'acked']);
+  for (const l of first!.lastCanaryLegs) expect(typeof l.durationMs).toBe('number');
+  const rows = await h.store.query({ eventType: canaryEventType, top: 100 });
+  expect(rows.map((r) => r.status)).toEqual([OutboxStatus.Acked]);
+  expect(first!.lastCanaryAt).toBe(rows[0]!.ackedOn!.toISOString());
+
+  // Dataverse keeps whole seconds: the next round must end in a later second to be told apart.
+  await new Promise((r) => setTimeout(r, 1100));
+  await round();
+  const second = await lastCanary();
+  expect(Date.parse(second!.lastCanaryAt)).toBeGreaterThan(Date.parse(first!.lastCanaryAt));
+  expect(await canaryRows()).toBe(2);
+});
