@@ -172,7 +172,8 @@ export function program(options: ProgramOptions = {}): Command {
     .option('--timeout <seconds>', 'how long to wait for the ack (1-3600)', parseCanaryTimeout, 120)
     .action(async (o: { target?: string; timeout: number }) => {
       const g = cmd.opts<GlobalOptions>();
-      const target = o.target ?? (process.env.OUTBOX_CANARY_TARGET?.trim() || defaultCanaryTarget);
+      const env = process.env.OUTBOX_CANARY_TARGET?.trim();
+      const target = o.target ?? (env ? parseTarget(env) : defaultCanaryTarget);
       const { client, store } = connect(g);
       const r = await runDataverseCanary(client, store, { target, timeoutMs: o.timeout * 1000, pollMs: 500 });
       process.exitCode = r.ok ? 0 : 1;
