@@ -9,7 +9,7 @@ import {
   useTheme,
   type IColumn,
 } from '@fluentui/react';
-import { OutboxMessage } from '@dataverse-outbox/contract';
+import { isCanary, OutboxMessage } from '@dataverse-outbox/contract';
 import * as React from 'react';
 import { formatDuration, secondsBetween, truncate } from '../core/format';
 import type { OutboxRow } from '../core/rows';
@@ -89,7 +89,14 @@ export const OutboxGrid = React.memo(function OutboxGrid(props: OutboxGridProps)
         ),
       },
       { key: c.target, name: 'Target', sortColumn: c.target, minWidth: 100, maxWidth: 200, wide: true, render: (r) => r.target ?? empty },
-      { key: c.eventType, name: 'Event type', sortColumn: c.eventType, minWidth: 100, maxWidth: 200, wide: true, render: (r) => r.eventType ?? empty },
+      { key: c.eventType, name: 'Event type', sortColumn: c.eventType, minWidth: 100, maxWidth: 200, wide: true, render: (r) =>
+          // Canary rows (contract isCanary: obx_eventtype outbox.canary) are tagged so they are told apart from business events.
+          isCanary({ eventType: r.eventType }) ? (
+            <span data-canary="true" title="A canary: proves the path end to end (docs/operations.md, Canary)">
+              <span style={{ padding: '0 6px', marginRight: 4, borderRadius: 8, border: '1px dashed currentColor', fontSize: '0.85em' }}>canary</span>
+              {r.eventType}
+            </span>
+          ) : (r.eventType ?? empty) },
       { key: c.sessionKey, name: 'Session key', sortColumn: c.sessionKey, minWidth: 90, maxWidth: 180, wide: true, render: (r) => r.sessionKey ?? empty },
       { key: c.attempts, name: 'Attempts', sortColumn: c.attempts, minWidth: 60, maxWidth: 70, wide: true, render: (r) => (r.attempts === undefined ? empty : String(r.attempts)) },
       {
