@@ -4,7 +4,7 @@
 // mode (`cloudEvents:` application properties; `cloudEvents_` is read too) and structured mode
 // (`application/cloudevents+json`), the last two with their CloudEvents attributes in `cloudEvent`.
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { CloudEvents, describeValue, MessageProperties, normaliseGuid, type CloudEventAttributes } from '@dataverse-outbox/contract';
+import { CloudEvents, describeValue, MessageProperties, normaliseGuid, parseTraceParent, TraceProperties, type CloudEventAttributes } from '@dataverse-outbox/contract';
 
 import { DeadLetterReasons, type DeadLetterReason } from './errors';
 
@@ -33,6 +33,11 @@ export interface OutboxEvent<TPayload = unknown> {
   readonly enqueuedTime: Date | undefined;
   /** The CloudEvents attributes, when the message is a CloudEvent (binary or structured mode); undefined otherwise. */
   readonly cloudEvent?: ReceivedCloudEvent;
+  /**
+   * The W3C trace context the message carries (`Diagnostic-Id`, else `traceparent`: the publisher's send span), when it
+   * is a valid version-00 traceparent. The consumer runs the inbox transaction and the handler in a child span of it.
+   */
+  readonly traceParent?: string;
 }
 
 /** A received CloudEvent's attributes: the outbox's (contract CloudEventAttributes) and any extension attributes. */
@@ -48,6 +53,15 @@ export type ReadOutboxEventResult =
   | { ok: false; reason: DeadLetterReason; description: string; outboxId: string | undefined; outboxMessageId: string | undefined };
 
 const jsonContentType = 'application/json';
+
+/** The message's trace context, as the Azure SDK reads it (Diagnostic-Id) or by its W3C name; an invalid one is ignored. */
+function traceParentOf(message: ServiceBusReceivedMessage): { traceParent?: string } {
+  for (const name of [TraceProperties.diagnosticId, TraceProperties.traceParent]) {
+    const value = message.applicationProperties?.[name];
+    if (parseTraceParent(value) !== undefined) return { traceParent: value as string };
+  }
+  return {};
+}
 
 function stringProperty(message: ServiceBusReceivedMessage, name: string): string | undefined {
   const value = message.applicationProperties?.[name];
@@ -190,6 +204,7 @@ export function readOutboxEvent(message: ServiceBusReceivedMessage): ReadOutboxE
     deliveryCount: message.deliveryCount ?? 0,
     enqueuedTime: message.enqueuedTimeUtc,
     ...(cloud ? { cloudEvent: cloud.event } : {}),
+    ...traceParentOf(message),
   };
   const unacknowledgeable =
     outboxId !== undefined

@@ -19,6 +19,7 @@ import {
 } from '../errors';
 import type { InboxEntry } from '../inbox';
 import { readOutboxEvent, type OutboxEvent } from '../outboxEvent';
+import { inProcessSpan } from './tracing';
 import { sleep } from './abort';
 import type { ProcessOnce } from './inboxBatcher';
 
@@ -250,7 +251,8 @@ export async function processMessage<TTransaction>(
   let entry: InboxEntry;
   let status: 'processed' | 'duplicate';
   try {
-    const result = await deps.processOnce(
+    // The inbox transaction and the handler continue the message's trace (tracing.ts).
+    const result = await inProcessSpan(event, (withinSpan) => deps.processOnce(
       {
         outboxMessageId: event.outboxMessageId,
         ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
@@ -259,14 +261,14 @@ export async function processMessage<TTransaction>(
         ...(event.messageId ? { serviceBusMessageId: event.messageId } : {}),
       },
       async (transaction) => {
-        await registration.handle(event, { transaction, abortSignal: deps.closingSignal, message });
+        await withinSpan(async () => registration.handle(event, { transaction, abortSignal: deps.closingSignal, message }));
         if (faults?.completeBeforeCommit) {
           await settler.complete();
           completedEarly = true;
         }
         await faults?.beforeCommit?.(event);
       },
-    );
+    ));
     entry = result.entry;
     status = result.status;
   } catch (error) {
