@@ -24,7 +24,13 @@ export type BundleStatus = 'missing' | 'stale' | 'fresh';
 
 export function monitorBundleStatus(): BundleStatus {
   if (!existsSync(pcfBundle)) return 'missing';
-  const sources = Math.max(newestMtime(path.join(pcfWorkspace, 'OutboxMonitor')), statSync(path.join(pcfWorkspace, 'package.json')).mtimeMs);
+  // The control bundles the contract's and the Web API client's browser copies: a change there makes it stale too.
+  const sources = Math.max(
+    newestMtime(path.join(pcfWorkspace, 'OutboxMonitor')),
+    statSync(path.join(pcfWorkspace, 'package.json')).mtimeMs,
+    newestMtime(path.join(repoRoot, 'contract', 'src')),
+    newestMtime(path.join(repoRoot, 'web-api', 'src')),
+  );
   return statSync(pcfBundle).mtimeMs >= sources ? 'fresh' : 'stale';
 }
 
@@ -50,6 +56,8 @@ export async function ensureMonitorBundle(logFile: string, onTick?: (elapsedMs: 
     });
   try {
     await run('Compiling the solution workspace (needed by the monitor control build)', process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'solution'], () => true);
+    // The browser copies (ES modules in dist/esm) the control's webpack build resolves; tsc -b does not write them.
+    await run('Building the contract and Web API browser copies', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '-w', 'contract', '-w', 'web-api'], () => true);
     await run('Building the monitor control', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '-w', 'pcf-outbox-monitor'], () => existsSync(pcfBundle));
   } finally {
     if (timer) clearInterval(timer);
