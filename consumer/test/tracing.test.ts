@@ -5,7 +5,7 @@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { context, SpanKind, trace, type SpanContext } from '@opentelemetry/api';
-import { TraceProperties } from '@dataverse-outbox/contract';
+import { parseAcknowledgement, TraceProperties } from '@dataverse-outbox/contract';
 
 import { createOutboxConsumer, type MessageSettlement, type OutboxConsumer, type OutboxEvent } from '../src/index';
 import { CONSUMER_TRACER } from '../src/internal/tracing';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   kind = sqliteKind();
-  broker = await startBroker([{ name: 'traced', maxDeliveryCount: 10 }]);
+  broker = await startBroker([{ name: 'traced', maxDeliveryCount: 10 }, { name: 'traced-acks', maxDeliveryCount: 10 }]);
 });
 afterAll(async () => {
   await consumer?.close({ timeoutInMs: 10_000 });
@@ -45,8 +45,8 @@ it("runs the inbox transaction and the handler in a child span of the message's 
     serviceBus: broker.client,
     entity: 'traced',
     inbox: fixture.open(),
-    // No acknowledgements: this test is about the trace, not the ack queue.
-    acknowledge: false,
+    // One message per acknowledgement, so each is read in the spec's single form.
+    acknowledge: { queue: 'traced-acks', batch: false },
     handler: (event) => void seen.push({ event, active: trace.getActiveSpan()?.spanContext() }),
     onSettled: (s) => settlements.push(s),
   });
@@ -73,4 +73,13 @@ it("runs the inbox transaction and the handler in a child span of the message's 
   const plainSeen = byId.get('plain-1')!;
   expect(plainSeen.event.traceParent).toBeUndefined();
   expect(plainSeen.active?.traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+
+  // The acknowledgement carries the consumer's process span back: the publisher's ack handling is in the same trace.
+  const receiver = broker.client.createReceiver('traced-acks', { receiveMode: 'receiveAndDelete' });
+  const acks = await receiver.receiveMessages(10, { maxWaitTimeInMs: 5_000 });
+  await receiver.close();
+  const parsed = new Map(acks.map((m) => parseAcknowledgement(m.body)).flatMap((r) => ('ack' in r ? [[r.ack.messageId, r.ack] as const] : [])));
+  expect(parsed.get('traced-1')?.traceParent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${processSpan!.spanContext().spanId}-01`);
+  // A message without a context: the process span started a trace of its own, which the ack names.
+  expect(parsed.get('plain-1')?.traceParent).toMatch(new RegExp(`^00-${plainSeen.active!.traceId}-`));
 });

@@ -5,6 +5,7 @@
 // array of the same acknowledgement objects, its own subject), which the consumer toolkit sends when several are ready.
 import { MessageProperties } from './generated/names';
 import { describeValue, normaliseGuid, requireGuid } from './identifiers';
+import { parseTraceParent } from './traceContext';
 
 export const acknowledgementOutcomes = ['processed', 'rejected'] as const;
 export type AcknowledgementOutcome = (typeof acknowledgementOutcomes)[number];
@@ -20,6 +21,11 @@ export interface Acknowledgement {
   reason?: string;
   /** When the effect committed (the original time, also when re-acknowledging a duplicate). Informative only. */
   processedAt: Date;
+  /**
+   * The consumer's W3C trace context (its processing span's traceparent), so the acknowledgement is in the message's
+   * trace. Optional: older publishers ignore the field; an invalid one is neither sent nor read.
+   */
+  traceParent?: string;
 }
 
 /** The JSON body on the wire, exactly the spec's. */
@@ -30,6 +36,8 @@ export interface AcknowledgementBody {
   reason?: string;
   /** ISO-8601. */
   processedAt: string;
+  /** A version-00 W3C traceparent (contract/src/traceContext.ts). */
+  traceParent?: string;
 }
 
 /** The Service Bus subject of every acknowledgement. */
@@ -70,6 +78,7 @@ function acknowledgementBody(ack: Acknowledgement): AcknowledgementBody {
     outcome: ack.outcome,
     ...(ack.reason === undefined ? {} : { reason: ack.reason }),
     processedAt: ack.processedAt.toISOString(),
+    ...(parseTraceParent(ack.traceParent) === undefined ? {} : { traceParent: ack.traceParent as string }),
   };
 }
 
@@ -198,7 +207,8 @@ function bodyBytes(body: AcknowledgementBody): number {
  * than 6 bytes (`\u001f`; a character outside the BMP is 2 units and 4 bytes).
  */
 function bodyBytesAtMost(body: AcknowledgementBody): number {
-  return 150 + 6 * (body.messageId.length + (body.reason?.length ?? 0));
+  // A traceParent adds `,"traceParent":"` + 55 ASCII characters + `"` (72 bytes).
+  return 150 + (body.traceParent === undefined ? 0 : 72) + 6 * (body.messageId.length + (body.reason?.length ?? 0));
 }
 
 function batchBytes(elementBytes: readonly number[]): number {
@@ -338,6 +348,7 @@ function readAcknowledgement(value: unknown, where: string): ParsedAcknowledgeme
   const processedAt = Number.isFinite(at) && at >= EARLIEST && at <= LATEST ? new Date(at) : new Date();
   const messageId = field(value, 'messageId');
   const reason = field(value, 'reason');
+  const traceParent = field(value, 'traceParent');
   return {
     ack: {
       outboxId,
@@ -345,6 +356,7 @@ function readAcknowledgement(value: unknown, where: string): ParsedAcknowledgeme
       outcome,
       ...(typeof reason === 'string' ? { reason: reason.slice(0, MAX_REASON) } : {}),
       processedAt,
+      ...(parseTraceParent(traceParent) === undefined ? {} : { traceParent: traceParent as string }),
     },
   };
 }

@@ -1,13 +1,19 @@
 // W3C trace context on the outbox row: the grammar both writers enforce for traceParent (stored in obx_tracecontext),
 // and the contexts the publisher derives from it (a child keeps the trace id, a new trace without a parent).
 import {
+  acknowledgementBatchSubject,
   buildOutboxRow,
   formatTraceParent,
   newTraceParent,
   OutboxMessage,
   OutboxRowError,
   outboxRowUpsert,
+  parseAcknowledgement,
+  parseAcknowledgements,
   parseTraceParent,
+  toAcknowledgementBatchMessage,
+  toAcknowledgementMessage,
+  toAcknowledgementMessages,
   TRACEPARENT_LENGTH,
   type OutboxRowOptions,
 } from '../src';
@@ -79,5 +85,34 @@ describe('trace contexts', () => {
     const root = newTraceParent(undefined, zerosOnce);
     expect(root.traceId).toBe('07'.repeat(16));
     expect(parseTraceParent(formatTraceParent(root))).toEqual(root);
+  });
+});
+
+describe('an acknowledgement carries the consumer trace context back', () => {
+  const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+  const at = new Date('2030-01-01T00:00:00.000Z');
+
+  it('in the single and the batch form, read back by the publisher; an invalid one is neither sent nor read', () => {
+    const single = toAcknowledgementMessage({ outboxId: ID, messageId: 'm-1', outcome: 'processed', processedAt: at, traceParent: VALID });
+    expect(single.body.traceParent).toBe(VALID);
+    expect(parseAcknowledgement(JSON.parse(JSON.stringify(single.body)))).toEqual({ ack: { outboxId: ID, messageId: 'm-1', outcome: 'processed', processedAt: at, traceParent: VALID } });
+    const batch = toAcknowledgementBatchMessage([
+      { outboxId: ID, messageId: 'm-1', outcome: 'processed', processedAt: at, traceParent: VALID },
+      { outboxId: ID, messageId: 'm-2', outcome: 'processed', processedAt: at, traceParent: 'bogus' },
+    ]);
+    expect(batch.body.map((b) => b.traceParent)).toEqual([VALID, undefined]);
+    expect(Object.keys(batch.body[1]!)).not.toContain('traceParent');
+    const read = parseAcknowledgements(JSON.parse(JSON.stringify([{ ...batch.body[0], traceParent: `${VALID}\n` }, batch.body[0]])), acknowledgementBatchSubject);
+    expect(read.map((r) => ('ack' in r ? r.ack.traceParent : 'malformed'))).toEqual([undefined, VALID]);
+  });
+
+  it('is counted when acknowledgements are split into batch messages (no body over the byte limit)', () => {
+    // An empty messageId leaves the bound no slack from the free text: a bound without the traceParent would undercount.
+    const acks = Array.from({ length: 400 }, () => ({ outboxId: ID, messageId: '', outcome: 'processed' as const, processedAt: at, traceParent: VALID }));
+    const limit = 8 * 1024;
+    const messages = toAcknowledgementMessages(acks, { maxBodyBytes: limit });
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) if (Array.isArray(m.body)) expect(Buffer.byteLength(JSON.stringify(m.body), 'utf8')).toBeLessThanOrEqual(limit);
+    expect(messages.flatMap((m) => (Array.isArray(m.body) ? m.body : [m.body])).every((b) => b.traceParent === VALID)).toBe(true);
   });
 });

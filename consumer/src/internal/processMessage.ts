@@ -250,25 +250,30 @@ export async function processMessage<TTransaction>(
   let completedEarly = false;
   let entry: InboxEntry;
   let status: 'processed' | 'duplicate';
+  // The processing span's context: the acknowledgement carries it back, in the message's trace.
+  let processTrace: string | undefined;
   try {
     // The inbox transaction and the handler continue the message's trace (tracing.ts).
-    const result = await inProcessSpan(event, (withinSpan) => deps.processOnce(
-      {
-        outboxMessageId: event.outboxMessageId,
-        ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
-        ...(event.eventType ? { eventType: event.eventType } : {}),
-        ...(event.sessionKey === undefined ? {} : { sessionKey: event.sessionKey }),
-        ...(event.messageId ? { serviceBusMessageId: event.messageId } : {}),
-      },
-      async (transaction) => {
-        await withinSpan(async () => registration.handle(event, { transaction, abortSignal: deps.closingSignal, message }));
-        if (faults?.completeBeforeCommit) {
-          await settler.complete();
-          completedEarly = true;
-        }
-        await faults?.beforeCommit?.(event);
-      },
-    ));
+    const result = await inProcessSpan(event, (withinSpan, spanContext) => {
+      processTrace = spanContext;
+      return deps.processOnce(
+        {
+          outboxMessageId: event.outboxMessageId,
+          ...(event.outboxId === undefined ? {} : { outboxId: event.outboxId }),
+          ...(event.eventType ? { eventType: event.eventType } : {}),
+          ...(event.sessionKey === undefined ? {} : { sessionKey: event.sessionKey }),
+          ...(event.messageId ? { serviceBusMessageId: event.messageId } : {}),
+        },
+        async (transaction) => {
+          await withinSpan(async () => registration.handle(event, { transaction, abortSignal: deps.closingSignal, message }));
+          if (faults?.completeBeforeCommit) {
+            await settler.complete();
+            completedEarly = true;
+          }
+          await faults?.beforeCommit?.(event);
+        },
+      );
+    });
     entry = result.entry;
     status = result.status;
   } catch (error) {
@@ -308,6 +313,7 @@ export async function processMessage<TTransaction>(
     messageId: event.outboxMessageId,
     outcome: 'processed',
     processedAt: entry.processedAt,
+    ...(processTrace === undefined ? {} : { traceParent: processTrace }),
   });
   if (acknowledgement) deps.acknowledgementSent?.(event.outboxMessageId);
   return { outcome: status, ...base, ...ids, ...(acknowledgement ? { acknowledgement } : {}) };

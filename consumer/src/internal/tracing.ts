@@ -2,7 +2,7 @@
 // the message's context (the publisher's send span, OutboxEvent.traceParent), active while the handler runs, so the
 // handler's own spans (database, HTTP) join the same trace. @opentelemetry/api only: without an SDK the span is a no-op.
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { parseTraceParent } from '@dataverse-outbox/contract';
+import { formatTraceParent, parseTraceParent } from '@dataverse-outbox/contract';
 import type { OutboxEvent } from '../outboxEvent';
 
 /** The tracer name the consumer toolkit's spans are recorded under. */
@@ -12,7 +12,7 @@ export const CONSUMER_TRACER = '@dataverse-outbox/consumer';
 export type WithinSpan = <R>(fn: () => Promise<R>) => Promise<R>;
 
 /** Runs `work` in the event's process span: a child of the message's context, or of the caller's active one without it. */
-export async function inProcessSpan<T>(event: OutboxEvent, work: (within: WithinSpan) => Promise<T>): Promise<T> {
+export async function inProcessSpan<T>(event: OutboxEvent, work: (within: WithinSpan, traceParent: string | undefined) => Promise<T>): Promise<T> {
   const parent = parseTraceParent(event.traceParent);
   const parentContext = parent
     ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
@@ -29,7 +29,10 @@ export async function inProcessSpan<T>(event: OutboxEvent, work: (within: Within
   try {
     const active = trace.setSpan(parentContext, span);
     const within: WithinSpan = (fn) => context.with(active, fn);
-    return await within(() => work(within));
+    // The span's own context, which the acknowledgement carries back (none when nothing gives this message a trace).
+    const own = span.spanContext();
+    const traceParent = trace.isSpanContextValid(own) ? formatTraceParent({ traceId: own.traceId, spanId: own.spanId, flags: own.traceFlags }) : undefined;
+    return await within(() => work(within, traceParent));
   } catch (error) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
     throw error;
