@@ -3,7 +3,7 @@
 // canary row proves publish, delivery and the ack path together. No inbox: a canary has no effect to deduplicate, and
 // acknowledging twice is harmless (the publisher ignores a repeat for an Acked row).
 import type { ServiceBusClient, ServiceBusReceivedMessage } from '@azure/service-bus';
-import { Settings, defaultCanaryTarget, isCanary, toAcknowledgementMessage } from '@dataverse-outbox/contract';
+import { Settings, canaryAcknowledgement, defaultCanaryTarget, toAcknowledgementMessage } from '@dataverse-outbox/contract';
 import { readOutboxEvent } from './outboxEvent';
 
 export interface CanaryResponderOptions {
@@ -30,14 +30,15 @@ export function createCanaryResponder(options: CanaryResponderOptions): CanaryRe
     {
       async processMessage(message: ServiceBusReceivedMessage) {
         const read = readOutboxEvent(message);
-        if (!read.ok || read.event.outboxId === undefined || !isCanary({ eventType: read.event.eventType, messageId: read.event.outboxMessageId })) {
+        const answer = canaryAcknowledgement(read.ok ? { outboxId: read.event.outboxId, outboxMessageId: read.event.outboxMessageId, eventType: read.event.eventType } : {}, new Date());
+        if (!answer.ok) {
           // Not a canary this responder can answer: dead-letter it so it is seen, never acknowledged as something it is not.
           report(`not an acknowledgeable canary (messageId ${String(message.messageId)})`);
-          await receiver.deadLetterMessage(message, { deadLetterReason: 'NotACanary', deadLetterErrorDescription: 'the canary responder only acknowledges outbox.canary events with an outbox-id' });
+          await receiver.deadLetterMessage(message, { deadLetterReason: answer.reason, deadLetterErrorDescription: answer.description });
           return;
         }
-        await sender.sendMessages(toAcknowledgementMessage({ outboxId: read.event.outboxId, messageId: read.event.outboxMessageId, outcome: 'processed', processedAt: new Date() }));
-        options.onAcknowledged?.(read.event.outboxMessageId);
+        await sender.sendMessages(toAcknowledgementMessage(answer.ack));
+        options.onAcknowledged?.(answer.ack.messageId);
       },
       async processError(args) {
         report(`canary responder: ${args.error.message}`);

@@ -2,7 +2,9 @@
 // row, published by the publisher, acknowledged by a small canary responder, Acked in Dataverse. One definition of what
 // makes a row a canary and of its legs, so the runner, the responder, the health endpoint and the monitor agree.
 // Browser-safe: no Node, Azure or DOM types.
+import type { Acknowledgement } from './acknowledgement';
 import { OutboxStatus, type OutboxStatusValue } from './generated/names';
+import { normaliseGuid } from './identifiers';
 
 /** obx_eventtype of every canary row: how rows are tagged (the monitor and queries tell canaries apart by it). */
 export const canaryEventType = 'outbox.canary';
@@ -62,4 +64,32 @@ export function canaryProgress(row: CanaryRowView): CanaryProgress {
     previous = at;
   }
   return { legs, pendingLeg, finished: terminal.includes(row.status) };
+}
+
+/** A received message as a canary responder sees it: `outbox-id`, `outbox-message-id` and the subject (event type). */
+export interface ReceivedCanaryView {
+  /** As received: any GUID spelling is accepted, anything else is refused. */
+  outboxId?: unknown;
+  outboxMessageId?: unknown;
+  eventType?: unknown;
+}
+
+/** Why a canary responder refuses a message (its dead-letter reason). */
+export const notACanaryReason = 'NotACanary';
+
+/**
+ * What a canary responder answers (the consumer toolkit's responder and the Functions trigger): the normal `processed`
+ * acknowledgement for a canary with an outbox-id, else a refusal to dead-letter, never an ack for something it is not.
+ */
+export function canaryAcknowledgement(
+  received: ReceivedCanaryView,
+  processedAt: Date,
+): { ok: true; ack: Acknowledgement } | { ok: false; reason: typeof notACanaryReason; description: string } {
+  const outboxId = normaliseGuid(received.outboxId);
+  const messageId = typeof received.outboxMessageId === 'string' ? received.outboxMessageId : undefined;
+  const eventType = typeof received.eventType === 'string' ? received.eventType : undefined;
+  if (outboxId === undefined || messageId === undefined || !isCanary({ eventType, messageId })) {
+    return { ok: false, reason: notACanaryReason, description: 'the canary responder only acknowledges outbox.canary events with an outbox-id' };
+  }
+  return { ok: true, ack: { outboxId, messageId, outcome: 'processed', processedAt } };
 }

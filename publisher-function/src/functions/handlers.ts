@@ -1,11 +1,12 @@
 // Azure Functions v4 handlers: a timer that runs publish cycles within its invocation budget, a Service Bus trigger
-// for acknowledgements, a timer for the dead-letter monitor, and an HTTP health endpoint. The definitions are data so
-// tests can invoke exactly what index.ts registers.
+// for acknowledgements, a timer for the dead-letter monitor, an HTTP health endpoint, and the canary's timer and
+// responder. The definitions are data so tests can invoke exactly what index.ts registers.
 import type { HttpRequest, HttpResponseInit, InvocationContext, ServiceBusQueueFunctionOptions, Timer, TimerFunctionOptions, HttpFunctionOptions } from '@azure/functions';
 import type { PublisherHost } from '../bootstrap';
 import { describeError, isOutboxError } from '../core/errors';
 import { redactSecrets } from '../core/redact';
 import { processAckMessages } from '../servicebus/ackListener';
+import { canaryAcknowledgement, MessageProperties, toAcknowledgementMessage } from '@dataverse-outbox/contract';
 import { sendCanary } from '../canary';
 import { loggerFromContext } from '../telemetry';
 import { functionsHostConfig, getHost } from './host';
@@ -84,6 +85,34 @@ export const canaryTimer: TimerFunctionOptions = {
   },
 };
 
+/**
+ * The canary responder of a deployment (issue 21): answers each canary on OUTBOX_CANARY_QUEUE with the normal
+ * `processed` acknowledgement (the contract's canaryAcknowledgement, as the consumer toolkit's responder), applied here
+ * through the publisher's own ack processing, so the row becomes Acked as a consumer's ack would make it. Anything else
+ * is refused: the invocation throws naming the reason, so the message is redelivered and, after the queue's
+ * maxDeliveryCount, dead-lettered by Service Bus (a trigger without SDK-type bindings cannot dead-letter itself), seen,
+ * never acknowledged as something it is not.
+ */
+export const canaryResponder: ServiceBusQueueFunctionOptions = {
+  connection: 'SERVICEBUS_CONNECTION_STRING',
+  queueName: '%OUTBOX_CANARY_QUEUE%',
+  cardinality: 'one',
+  handler: async (_message: unknown, ctx: InvocationContext): Promise<void> => {
+    const meta = ctx.triggerMetadata ?? {};
+    const props = (meta.applicationProperties ?? {}) as Record<string, unknown>;
+    const answer = canaryAcknowledgement({ outboxId: props[MessageProperties.outboxId], outboxMessageId: props[MessageProperties.outboxMessageId], eventType: meta.subject ?? meta.label }, new Date());
+    if (!answer.ok) {
+      const why = `${answer.reason}: ${answer.description} (messageId ${String(meta.messageId)})`;
+      ctx.error(`canary refused, ${why}`);
+      throw new Error(why);
+    }
+    const [d] = await processAckMessages(getHost().publisher.store, [toAcknowledgementMessage(answer.ack).body], loggerFromContext(ctx));
+    if (d?.action === 'abandon') throw new Error(`canary acknowledgement not applied yet: ${d.reason}`);
+    if (d?.action === 'deadLetter') ctx.warn(`canary acknowledgement can never be applied, dropped: ${d.reason}: ${d.description}`);
+    else ctx.log(JSON.stringify({ message: 'canary acknowledged', outboxId: answer.ack.outboxId, messageId: answer.ack.messageId }));
+  },
+};
+
 export const health: HttpFunctionOptions = {
   methods: ['GET'],
   authLevel: 'function',
@@ -107,4 +136,5 @@ export const outboxFunctions = [
   ['outboxDeadLetterMonitor', 'timer', deadLetterMonitor],
   ['outboxHealth', 'http', health],
   ['outboxCanary', 'timer', canaryTimer],
+  ['outboxCanaryResponder', 'serviceBusQueue', canaryResponder],
 ] as const;

@@ -5,7 +5,7 @@
 import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { canaryEventType, OutboxStatus } from '@dataverse-outbox/contract';
 import { createCanaryResponder, type CanaryResponder } from '@dataverse-outbox/consumer';
-import { acknowledgements, canaryTimer, health, publishTimer } from '../../src/functions/handlers';
+import { acknowledgements, canaryResponder, canaryTimer, health, publishTimer } from '../../src/functions/handlers';
 import type { OutboxHealth } from '../../src';
 import { closeFunctionsHost, setFunctionsHostConfig } from '../../src/testing';
 import { ACK_QUEUE, startHarness, type Harness } from '../support/harness';
@@ -78,4 +78,40 @@ it('each scheduled canary comes back Acked and keeps health\'s lastCanaryAt curr
   const second = await lastCanary();
   expect(Date.parse(second!.lastCanaryAt)).toBeGreaterThan(Date.parse(first!.lastCanaryAt));
   expect(await canaryRows()).toBe(2);
+});
+
+describe('the Functions canary responder (outboxCanaryResponder)', () => {
+  // The Functions host hands the trigger the body and the message's properties as trigger metadata.
+  const invocation = (m: { messageId?: unknown; subject?: string; applicationProperties?: Record<string, unknown> }): InvocationContext =>
+    new InvocationContext({ functionName: 'outboxCanaryResponder', invocationId: `test-responder-${Date.now()}`, triggerMetadata: { messageId: m.messageId, subject: m.subject, applicationProperties: m.applicationProperties ?? {} } });
+
+  it('is registered on OUTBOX_CANARY_QUEUE with the Service Bus connection', () => {
+    expect(canaryResponder.queueName).toBe('%OUTBOX_CANARY_QUEUE%');
+    expect(canaryResponder.connection).toBe('SERVICEBUS_CONNECTION_STRING');
+  });
+
+  it('acknowledges a published canary through the ack path: the row becomes Acked', async () => {
+    await responder.close(); // the toolkit's responder must not take this canary
+    process.env.OUTBOX_CANARY_TARGET = CANARY_QUEUE;
+    await canaryTimer.handler(timer, context('outboxCanary'));
+    await publishTimer.handler(timer, context('outboxPublish'));
+    const receiver = h.serviceBus.createReceiver(CANARY_QUEUE);
+    try {
+      const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 15_000 });
+      expect(m).toBeDefined();
+      await canaryResponder.handler(m!.body, invocation(m!));
+      await receiver.completeMessage(m!);
+      const rows = await h.store.query({ eventType: canaryEventType, top: 100 });
+      const row = rows.find((r) => r.messageId === m!.applicationProperties?.['outbox-message-id']);
+      expect(row?.status).toBe(OutboxStatus.Acked);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses a message that is no canary (or has no outbox-id), naming the reason', async () => {
+    const props = { 'outbox-id': '00000000-0000-0000-0000-000000000002', 'outbox-message-id': 'order-1' };
+    await expect(canaryResponder.handler({ orderId: 1 }, invocation({ messageId: 'order-1', subject: 'order.created', applicationProperties: props }))).rejects.toThrow(/NotACanary/);
+    await expect(canaryResponder.handler({}, invocation({ messageId: 'x', subject: canaryEventType }))).rejects.toThrow(/NotACanary.*outbox-id/);
+  });
 });

@@ -120,7 +120,7 @@ describe('Azure Functions handlers (as registered)', () => {
   });
 
   it('registers the timer, Service Bus, DLQ timer and HTTP functions', () => {
-    expect(outboxFunctions.map(([name, kind]) => `${name}:${kind}`)).toEqual(['outboxPublish:timer', 'outboxAcknowledgements:serviceBusQueue', 'outboxDeadLetterMonitor:timer', 'outboxHealth:http', 'outboxCanary:timer']);
+    expect(outboxFunctions.map(([name, kind]) => `${name}:${kind}`)).toEqual(['outboxPublish:timer', 'outboxAcknowledgements:serviceBusQueue', 'outboxDeadLetterMonitor:timer', 'outboxHealth:http', 'outboxCanary:timer', 'outboxCanaryResponder:serviceBusQueue']);
     expect(acknowledgements.queueName).toBe('%OUTBOX_ACK_QUEUE%');
   });
 
