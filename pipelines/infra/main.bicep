@@ -1,5 +1,5 @@
 // Azure side of Dataverse Outbox, deployed into one resource group per environment:
-//   Service Bus (target queues + ack queue), the publisher function app (Flex Consumption, managed identity),
+//   Service Bus (target queues + ack queue + canary queue), the publisher function app (Flex Consumption, managed identity),
 //   least-privilege Service Bus roles for that identity, Application Insights, and alerts on the health signals.
 // Deploy: az deployment group create --resource-group <rg> --template-file pipelines/infra/main.bicep
 //           --parameters @pipelines/infra/parameters/<env>.parameters.json --parameters dataverseUrl=<url>
@@ -42,6 +42,12 @@ param targetQueues array
 
 @description('Acknowledgement queue (solution setting obx_AckQueue).')
 param ackQueueName string = 'outbox-acks'
+
+@description('Canary queue (issue 21): the deploy\'s verify step and the scheduled canary publish to it, the Functions app\'s canary responder answers. Also list it in obx_AllowedTargets.')
+param canaryQueueName string = 'outbox-canary'
+
+@description('Write a canary row every 5 minutes (OUTBOX_CANARY_TARGET = the canary queue): a broken path shows while business traffic is quiet.')
+param canaryScheduled bool = true
 
 @description('Peek-lock duration of every queue (ISO 8601).')
 param lockDuration string = 'PT1M'
@@ -109,6 +115,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     sku: serviceBusSku
     targetQueues: targetQueues
     ackQueueName: ackQueueName
+    canaryQueueName: canaryQueueName
     lockDuration: lockDuration
     maxDeliveryCount: maxDeliveryCount
     ackMaxDeliveryCount: ackMaxDeliveryCount
@@ -129,6 +136,8 @@ module functionApp 'modules/functionapp.bicep' = {
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     outboxScope: outboxScope
     ackQueueName: serviceBus.outputs.ackQueueName
+    canaryQueueName: serviceBus.outputs.canaryQueueName
+    canaryTarget: canaryScheduled ? serviceBus.outputs.canaryQueueName : ''
     leaseDurationSeconds: leaseDurationSeconds
     standbyPollSeconds: standbyPollSeconds
     appInsightsConnectionString: monitoring.outputs.connectionString
@@ -144,6 +153,7 @@ module serviceBusRoles 'modules/servicebus-roles.bicep' = {
     namespaceName: serviceBus.outputs.namespaceName
     targetQueueNames: serviceBus.outputs.targetQueueNames
     ackQueueName: serviceBus.outputs.ackQueueName
+    canaryQueueName: serviceBus.outputs.canaryQueueName
     principalId: functionApp.outputs.principalId
   }
 }

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { AppSettingNames, readAppSettings } from '@dataverse-outbox/publisher-function';
-import { Settings } from '@dataverse-outbox/contract';
+import { defaultCanaryTarget, Settings } from '@dataverse-outbox/contract';
 
 import { literal, parseBicep, prop, stripComments, type BicepFile, type BicepValue } from './support/bicep';
 import { environments, exists, readText, repoRoot, secretLiterals } from './support/repo';
@@ -89,7 +89,7 @@ describe('Bicep (pipelines/infra)', () => {
     const [ns] = resourcesOf('Microsoft.ServiceBus/namespaces').filter(({ r }) => !r.existing);
     expect(literal(prop(ns?.r.value, 'properties.disableLocalAuth'))).toBe(true);
     const queues = resourcesOf('Microsoft.ServiceBus/namespaces/queues').filter(({ r }) => !r.existing);
-    expect(queues.map(({ r }) => r.name).sort()).toEqual(['ackQueue', 'queues']);
+    expect(queues.map(({ r }) => r.name).sort()).toEqual(['ackQueue', 'canaryQueue', 'queues']);
     for (const { r } of queues) {
       expect(literal(prop(r.value, 'properties.requiresDuplicateDetection'))).toBe(true);
       expect(literal(prop(r.value, 'properties.duplicateDetectionHistoryTimeWindow'))).toBe('duplicateDetectionWindow');
@@ -118,7 +118,7 @@ describe('Bicep (pipelines/infra)', () => {
     // The emulator/test-only settings never reach Azure; everything else is the Functions host's own.
     expect(names).not.toContain('DATAVERSE_TOKEN');
     expect(names).not.toContain('SERVICEBUS_CONNECTION_STRING');
-    const specNames = ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'OUTBOX_ACK_QUEUE', 'OUTBOX_LEASE_DURATION_SECONDS', 'OUTBOX_STANDBY_POLL_SECONDS', 'SERVICEBUS_CONNECTION_STRING__fullyQualifiedNamespace'];
+    const specNames = ['DATAVERSE_URL', 'SERVICEBUS_NAMESPACE', 'OUTBOX_SCOPE', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'OUTBOX_ACK_QUEUE', 'OUTBOX_LEASE_DURATION_SECONDS', 'OUTBOX_STANDBY_POLL_SECONDS', 'SERVICEBUS_CONNECTION_STRING__fullyQualifiedNamespace', 'OUTBOX_CANARY_QUEUE', 'OUTBOX_CANARY_TARGET'];
     for (const n of names) expect(specNames.includes(String(n)) || String(n).startsWith('AzureWebJobsStorage__')).toBe(true);
   });
 
@@ -207,7 +207,7 @@ describe('Functions bindings and the app settings the Bicep sets', () => {
   it('finds the bindings: every connection is a literal setting name (so this check sees it)', () => {
     expect([...functionsCode.matchAll(/\bconnection\s*:\s*([^,\n}]+)/g)].map((m) => (m[1] ?? '').trim()).filter((v) => !/^'[A-Za-z_][\w]*'$/.test(v))).toEqual([]);
     expect(bindingConnections(functionsCode)).toEqual(['SERVICEBUS_CONNECTION_STRING']);
-    expect(bindingPercentSettings(functionsCode)).toEqual(['OUTBOX_ACK_QUEUE']);
+    expect(bindingPercentSettings(functionsCode)).toEqual(['OUTBOX_ACK_QUEUE', 'OUTBOX_CANARY_QUEUE']);
   });
 
   it('sets every %SETTING% a binding names (queue names, schedules)', () => {
@@ -226,6 +226,18 @@ describe('Functions bindings and the app settings the Bicep sets', () => {
     expect(Settings.AckQueue.appSetting).toBe('OUTBOX_ACK_QUEUE');
     const wiring = main.modules.find((m) => m.name === 'functionApp');
     expect(literal(prop(wiring?.value, 'params.ackQueueName'))).toBe('serviceBus.outputs.ackQueueName');
+  });
+
+  it('points the canary responder at the canary queue the Bicep creates, and the scheduled canary at the same queue (issue 21)', () => {
+    expect(settings.get('OUTBOX_CANARY_QUEUE')).toBe('canaryQueueName');
+    expect(settings.get('OUTBOX_CANARY_TARGET')).toBe('canaryTarget');
+    const wiring = main.modules.find((m) => m.name === 'functionApp');
+    expect(literal(prop(wiring?.value, 'params.canaryQueueName'))).toBe('serviceBus.outputs.canaryQueueName');
+    expect(literal(prop(wiring?.value, 'params.canaryTarget'))).toBe("canaryScheduled ? serviceBus.outputs.canaryQueueName : ''");
+    // The deploy's verify step and `outbox canary` default to the contract's canary queue.
+    expect(literal(main.params.get('canaryQueueName')?.value)).toBe(defaultCanaryTarget);
+    expect(literal(parsed['modules/servicebus.bicep']?.params.get('canaryQueueName')?.value)).toBe(defaultCanaryTarget);
+    expect(literal(main.params.get('canaryScheduled')?.value)).toBe(true);
   });
 
   it('sets the lease settings with the publisher\'s own defaults', () => {
@@ -248,7 +260,7 @@ describe('Functions bindings and the app settings the Bicep sets', () => {
     expect(settings.has(AppSettingNames.serviceBusConnectionString)).toBe(false);
   });
 
-  it('gives the Functions identity exactly Data Sender on each target queue and Data Receiver on the target queues (their dead-letter subqueues) and the ack queue, nothing at namespace scope', () => {
+  it('gives the Functions identity exactly Data Sender on each target queue and the canary queue and Data Receiver on the target queues (their dead-letter subqueues), the ack queue and the canary queue, nothing at namespace scope', () => {
     const roles = parsed['modules/servicebus-roles.bicep'] as BicepFile;
     const roleName: Record<string, string> = { serviceBusDataSender: 'Sender', serviceBusDataReceiver: 'Receiver' };
     const grants = roles.resources
@@ -259,7 +271,7 @@ describe('Functions bindings and the app settings the Bicep sets', () => {
         return `${roleName[role] ?? role} on ${scope}`;
       })
       .sort();
-    expect(grants).toEqual(['Receiver on ackQueue', 'Receiver on targetQueues[i]', 'Sender on targetQueues[i]']);
+    expect(grants).toEqual(['Receiver on ackQueue', 'Receiver on canaryQueue', 'Receiver on targetQueues[i]', 'Sender on canaryQueue', 'Sender on targetQueues[i]']);
     for (const r of roles.resources.filter((x) => x.type?.startsWith('Microsoft.Authorization/roleAssignments'))) {
       expect(literal(prop(r.value, 'properties.principalId'))).toBe('principalId');
     }

@@ -19,6 +19,12 @@ param outboxScope string
 @description('Queue the acknowledgements trigger listens on (app setting OUTBOX_ACK_QUEUE, the trigger\'s %OUTBOX_ACK_QUEUE%; it also overrides obx_AckQueue so the publisher and the trigger agree).')
 param ackQueueName string
 
+@description('Queue the canary responder trigger listens on (app setting OUTBOX_CANARY_QUEUE, the trigger\'s %OUTBOX_CANARY_QUEUE%). Without it the app does not start.')
+param canaryQueueName string
+
+@description('Queue the canary timer writes a canary row for every 5 minutes (app setting OUTBOX_CANARY_TARGET); empty: no scheduled canary.')
+param canaryTarget string
+
 @description('How long a taken lease lasts, renewed at half of it (app setting OUTBOX_LEASE_DURATION_SECONDS).')
 @minValue(5)
 @maxValue(3600)
@@ -152,6 +158,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'OUTBOX_ACK_QUEUE'
           value: ackQueueName
+        }
+        // The canary (issue 21): the responder trigger's queue, and the timer's target (the same queue, or empty: off).
+        {
+          name: 'OUTBOX_CANARY_QUEUE'
+          value: canaryQueueName
+        }
+        {
+          name: 'OUTBOX_CANARY_TARGET'
+          value: canaryTarget
         }
         {
           name: 'OUTBOX_LEASE_DURATION_SECONDS'

@@ -1,4 +1,4 @@
-// Service Bus namespace with the publisher's target queues and the acknowledgement queue.
+// Service Bus namespace with the publisher's target queues, the acknowledgement queue and the canary queue.
 // Standard tier or above: duplicate detection (the outbox's messageId dedupe) is not available on Basic.
 // Local (SAS) authentication is off: only Entra ID identities with data roles can send or receive.
 
@@ -17,6 +17,9 @@ param targetQueues array
 
 @description('Queue consumers acknowledge on (solution setting obx_AckQueue).')
 param ackQueueName string
+
+@description('The canary queue (issue 21): canary rows are published to it and the Functions app\'s canary responder answers them. List it in obx_AllowedTargets.')
+param canaryQueueName string = 'outbox-canary'
 
 @description('Peek-lock duration (ISO 8601, at most PT5M).')
 param lockDuration string
@@ -83,9 +86,27 @@ resource ackQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = 
   }
 }
 
+// The canary queue is an ordinary target (duplicate detection, dead-lettering) without sessions: canaries need no order.
+// A message the responder refuses (not a canary) is redelivered maxDeliveryCount times, then dead-lettered.
+resource canaryQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: canaryQueueName
+  properties: {
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    requiresSession: false
+    lockDuration: lockDuration
+    maxDeliveryCount: maxDeliveryCount
+    deadLetteringOnMessageExpiration: true
+    defaultMessageTimeToLive: messageTimeToLive
+    enableBatchedOperations: true
+  }
+}
+
 output namespaceName string = namespace.name
 output namespaceId string = namespace.id
 @description('Fully qualified namespace for SERVICEBUS_NAMESPACE (DefaultAzureCredential).')
 output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
 output targetQueueNames array = [for (queue, i) in targetQueues: queues[i].name]
 output ackQueueName string = ackQueue.name
+output canaryQueueName string = canaryQueue.name
