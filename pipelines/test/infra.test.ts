@@ -240,6 +240,14 @@ describe('Functions bindings and the app settings the Bicep sets', () => {
     expect(literal(main.params.get('canaryScheduled')?.value)).toBe(true);
   });
 
+  it('lists the canary queue in obx_AllowedTargets of every environment, so the deploy\'s verify step (on by default) can publish its canary', () => {
+    for (const env of environments) {
+      const file = JSON.parse(readText(`solution/deployment-settings/${env}.json`)) as { EnvironmentVariables: { SchemaName: string; Value: string }[] };
+      const allowed = JSON.parse(file.EnvironmentVariables.find((v) => v.SchemaName === Settings.AllowedTargets.schemaName)?.Value ?? '[]') as string[];
+      expect({ env, canaryAllowed: allowed.includes(defaultCanaryTarget) }).toEqual({ env, canaryAllowed: true });
+    }
+  });
+
   it('sets the lease settings with the publisher\'s own defaults', () => {
     const defaults = readAppSettings({ [AppSettingNames.dataverseUrl]: 'https://contoso.crm.dynamics.com', [AppSettingNames.serviceBusNamespace]: 'contoso.servicebus.windows.net' });
     const expected: [string, string, number][] = [
