@@ -3,7 +3,7 @@
 // acknowledges it, the ack trigger marks it Acked, and health's lastCanary moves on with each round (one $top 1 read of
 // Dataverse, no state of its own). Without OUTBOX_CANARY_TARGET the timer writes nothing.
 import { InvocationContext, HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { canaryEventType, OutboxStatus } from '@dataverse-outbox/contract';
+import { canaryEventType, notACanaryReason, OutboxStatus } from '@dataverse-outbox/contract';
 import { createCanaryResponder, type CanaryResponder } from '@dataverse-outbox/consumer';
 import { acknowledgements, canaryResponder, canaryTimer, health, publishTimer } from '../../src/functions/handlers';
 import type { OutboxHealth } from '../../src';
@@ -113,5 +113,21 @@ describe('the Functions canary responder (outboxCanaryResponder)', () => {
     const props = { 'outbox-id': '00000000-0000-0000-0000-000000000002', 'outbox-message-id': 'order-1' };
     await expect(canaryResponder.handler({ orderId: 1 }, invocation({ messageId: 'order-1', subject: 'order.created', applicationProperties: props }))).rejects.toThrow(/NotACanary/);
     await expect(canaryResponder.handler({}, invocation({ messageId: 'x', subject: canaryEventType }))).rejects.toThrow(/NotACanary.*outbox-id/);
+  });
+
+  it('the toolkit\'s responder refuses the same way (one definition), with its own dead-letter reason NotACanary', async () => {
+    const own = createCanaryResponder({ client: h.serviceBus, queue: CANARY_QUEUE, ackQueue: ACK_QUEUE });
+    const sender = h.serviceBus.createSender(CANARY_QUEUE);
+    const dlq = h.serviceBus.createReceiver(CANARY_QUEUE, { subQueueType: 'deadLetter' });
+    try {
+      await sender.sendMessages({ body: { orderId: 1 }, messageId: 'order-1', subject: 'order.created', applicationProperties: { 'outbox-id': '00000000-0000-0000-0000-000000000002', 'outbox-message-id': 'order-1' } });
+      const [dead] = await dlq.receiveMessages(1, { maxWaitTimeInMs: 15_000 });
+      expect(dead?.deadLetterReason).toBe(notACanaryReason);
+      await dlq.completeMessage(dead!);
+    } finally {
+      await dlq.close();
+      await sender.close();
+      await own.close();
+    }
   });
 });
