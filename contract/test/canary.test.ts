@@ -1,5 +1,5 @@
 // The canary's one definition: what tags a row as a canary and how its legs are read from the row.
-import { canaryEventType, canaryMessageIdPrefix, canaryProgress, isCanary, OutboxStatus } from '../src';
+import { canaryAcknowledgement, canaryEventType, canaryMessageIdPrefix, canaryProgress, isCanary, notACanaryReason, OutboxStatus } from '../src';
 
 const t = (s: number): Date => new Date(Date.UTC(2030, 0, 1, 12, 0, s));
 
@@ -28,5 +28,18 @@ describe('canary', () => {
     expect(canaryProgress({ status: OutboxStatus.Failed, createdOn: t(0), lastError: 'TargetNotAllowed' })).toMatchObject({ pendingLeg: 'published', finished: true });
     // An ack time on a row that is not Acked (a rejected ack, a replay) does not count as the canary coming back.
     expect(canaryProgress({ status: OutboxStatus.DeadLettered, createdOn: t(0), publishedOn: t(1), ackedOn: t(2) })).toMatchObject({ pendingLeg: 'acked', finished: true });
+  });
+
+  it('a responder answers a canary with its normal processed ack (outbox-id normalised) and refuses anything else', () => {
+    const at = t(5);
+    expect(canaryAcknowledgement({ outboxId: '{AAAAAAAA-0000-0000-0000-000000000001}', outboxMessageId: `${canaryMessageIdPrefix}x`, eventType: canaryEventType }, at)).toEqual({
+      ok: true,
+      ack: { outboxId: 'aaaaaaaa-0000-0000-0000-000000000001', messageId: `${canaryMessageIdPrefix}x`, outcome: 'processed', processedAt: at },
+    });
+    const refused = { ok: false, reason: notACanaryReason };
+    expect(canaryAcknowledgement({ outboxId: 'aaaaaaaa-0000-0000-0000-000000000001', outboxMessageId: 'order-1', eventType: 'order.created' }, at)).toMatchObject(refused);
+    expect(canaryAcknowledgement({ outboxId: 'not-a-guid', outboxMessageId: `${canaryMessageIdPrefix}x`, eventType: canaryEventType }, at)).toMatchObject(refused);
+    expect(canaryAcknowledgement({ outboxMessageId: `${canaryMessageIdPrefix}x` }, at)).toMatchObject(refused);
+    expect(canaryAcknowledgement({ outboxId: 'aaaaaaaa-0000-0000-0000-000000000001', outboxMessageId: 42, eventType: canaryEventType }, at)).toMatchObject(refused);
   });
 });
