@@ -236,9 +236,10 @@ export class ChaosExecutor {
       const [victim, partitions] = ranked[0]!;
       const victimOwner = before.find((h) => h.publisher === victim)!.owner!;
       entry.note = `${victim} holding ${partitions.length > 1 ? 'partitions' : 'partition'} ${partitions.join(', ')} of ${this.deps.partitions}`;
-      const leaseEndsAt = await victimLeaseEnd(this.deps.leaseReader, victimOwner).catch(() => undefined);
       const killedAt = Date.now();
       if (!(await this.killNow(victim))) return void (note = `${victim} not running`);
+      // Read once it is dead: it can no longer renew, so this is when its last lease runs out.
+      const leaseEndsAt = await victimLeaseEnd(this.deps.leaseReader, victimOwner).catch(() => undefined);
       const survivors = this.deps.publishers.filter((p) => p !== victim && this.proc(p).state === 'running');
       const boundMs = this.deps.leaseDurationMs + this.deps.standbyPollMs + MOVE_MARGIN_MS;
       const move: PartitionMove = {

@@ -1,7 +1,7 @@
 // The chaos run's report: one JSON document (everything, the action log included) and its markdown / console forms.
 import type { AuditSummary } from './audit';
 import type { AnyComponent, ExecutedAction } from './executor';
-import type { InjectedFaultFigures } from './faultChecks';
+import type { InjectedFaultFigures, PartitionMove } from './faultChecks';
 import { invariantNames, invariantTitles, type CheckFigures, type Violation } from './invariants';
 import { resendCauses, resendCauseTitles, type ResendFigures } from './resends';
 import { faultDescriptions, faultKinds, type FaultKind } from './schedule';
@@ -43,6 +43,8 @@ export interface ChaosReport {
   /** Acknowledgements the ERP consumer's sweep sent again. */
   acknowledgementsResent: number;
   deliveriesProcessed: { erpConsumer: number; ctConsumer: number };
+  /** Every kill-partition-holder action that killed a holder: which partitions, how fast they moved, to whom. */
+  partitionMoves?: PartitionMove[];
   lost: number;
   duplicateEffects: number;
   figures?: CheckFigures;
@@ -92,6 +94,14 @@ export function formatMarkdown(r: ChaosReport): string {
   if (r.audit) lines.push(`| status audit: reads / failed reads / transitions observed / regressions | ${n(r.audit.reads)} / ${n(r.audit.failedReads)} / ${n(r.audit.transitionsObserved)} / ${n(r.audit.regressions.length)} |`);
   if (f?.resends) lines.push(...resendSection(f.resends));
   if (f?.injected) lines.push(...injectedSection(f.injected));
+  if (r.partitionMoves?.length) {
+    lines.push('', '## Partition holders killed (kill-partition-holder)', '', '| at | killed | its partitions | its leases ended after | all held again after (bound) | taken by |', '|---|---|---|---|---|---|');
+    for (const m of r.partitionMoves) {
+      lines.push(
+        `| ${s(m.at)} | ${m.victim} | ${m.partitions.join(', ')} of ${m.count} | ${m.leaseEndedAfterMs !== undefined ? s(m.leaseEndedAfterMs) : '-'} | ${m.movedAfterMs !== undefined ? s(m.movedAfterMs) : m.survivors ? '**not seen**' : 'nobody else running'} (${s(m.boundMs)})${m.faultsDuring.length ? ` during ${m.faultsDuring.length} Dataverse fault(s)` : ''} | ${Object.entries(m.takenBy).map(([i, p]) => `${i}: ${p}`).join(', ') || '-'} |`,
+      );
+    }
+  }
   lines.push('', '## Invariants', '', '| invariant | result |', '|---|---|');
   for (const name of invariantNames) {
     const hits = r.violations.filter((v) => v.invariant === name);

@@ -345,6 +345,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       report.unexpectedExits = executor.unexpectedExits;
       report.actions = executor.log;
       report.actionsSkipped = executor.log.filter((a) => a.outcome === 'skipped').length;
+      report.partitionMoves = executor.partitionMoves;
     }
     for (const c of clients) await c.close().catch(() => undefined);
     await blockedConsumer?.close();

@@ -83,6 +83,7 @@ test('the report names the seed and how to reproduce it', () => {
   expect(md).toContain(`--seed ${SHORT_RUN.seed}`);
   expect(md).toContain('--partitions 2');
   expect(md).toContain('## Duplicate sends');
+  expect(md).toContain('## Partition holders killed');
   expect(md).toMatch(new RegExp(`\\| lost \\(committed order without its effect\\) \\| \\*\\*${report.lost}\\*\\* \\|`));
   expect(readFileSync(path.join(dir, 'data', 'logs', 'consumer.log'), 'utf8')).toContain('SIGKILL');
 });
