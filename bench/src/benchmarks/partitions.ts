@@ -23,6 +23,7 @@ import { StoreObserver } from '../support/observer';
 import { repoRoot, spawnTs, stopChild, tail } from '../support/processes';
 import { outboxRecord, round, samplePayload, SEED_BATCH } from '../support/seed';
 import { tapServiceBusClient } from '../support/sendTap';
+import { batchedCost, ceilingOf } from '../support/ceiling';
 import { VerifyingSessionConsumer, type KeyCheck } from '../support/sessionConsumer';
 
 type Sizes = {
@@ -36,6 +37,8 @@ type Sizes = {
   workerSeries: number;
   /** Longest wait before each step for other work on the machine to calm down (0: no wait). */
   quietWaitSeconds: number;
+  /** Runs of a step at most: one disturbed by other work (over QUIET_MAX_OTHERS cores in its window) is run again. */
+  attempts: number;
 };
 
 export type Hosting = 'one process' | 'worker processes';
@@ -91,6 +94,8 @@ export interface PartitionStep {
   drainSeconds: number;
   /** Until every acknowledgement was recorded in Dataverse (from the publisher's start). */
   ackedSeconds: number;
+  /** Earlier runs of this step set aside because other work on the machine disturbed them (their msg/s and its cores). */
+  discarded: { messagesPerSecond: number; others?: number }[];
   /** Before the step: how long it waited for a quiet machine, and the other work's cores when it started. */
   quiet: { waitedSeconds: number; othersAtStart?: number };
   /** Messages the in-process publisher handed to Service Bus (a row sent twice would show here; worker series: n/a). */
@@ -108,6 +113,8 @@ export interface PartitionsData {
   windowFactor: number;
   batchSize: number;
   cores: number;
+  /** The latency model's cost of a message to its partition's user, and what one user's limits allow (support/ceiling). */
+  model: { executionMsPerMessage: number; requestsPerMessage: number; ceilingPerUser: number; binding: string };
   steps: PartitionStep[];
   /** Every message of every step: order per key and each exactly once. */
   allChecked: { messages: number; keys: number; ok: boolean };
@@ -294,9 +301,9 @@ interface StepEnv {
   pollMs: number;
 }
 
-async function runStep(e: StepEnv, hosting: Hosting, partitions: number): Promise<Omit<PartitionStep, 'ratio'>> {
+async function runStep(e: StepEnv, hosting: Hosting, partitions: number, attempt: number): Promise<Omit<PartitionStep, 'ratio' | 'discarded'>> {
   const { ctx, dv, observer, sizes } = e;
-  const tag = hosting === 'one process' ? 'inproc' : 'workers';
+  const tag = `${hosting === 'one process' ? 'inproc' : 'workers'}${attempt > 1 ? `-a${attempt}` : ''}`;
   // The same work per partition at every count: keysPerPartition keys of rowsPerPartition / keysPerPartition rows each.
   const stepKeys = balancedKeys(`${tag}-p${partitions}`, Math.max(1, Math.round((sizes.keysPerPartition * partitions) / MAX_PARTITIONS)));
   const perKey = Math.ceil((sizes.rowsPerPartition * partitions) / stepKeys.length);
@@ -408,8 +415,8 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
   summary:
     'Sustained publish throughput of a backlog with 1, 2 and 4 publisher partitions, each under its own application user, in one run (realistic latency, per-user service protection limits, acknowledgements on their own users): the ratio to P x one partition (target >= 0.85 x P), each user\'s requests and execution time against its budget, every process\'s CPU, and order per key and exactly-once delivery checked on every message.',
   sizes: {
-    quick: { rowsPerPartition: 400, keysPerPartition: 4, windowFactor: 0.05, workerSeries: 0, quietWaitSeconds: 0 },
-    full: { rowsPerPartition: 8000, keysPerPartition: 16, windowFactor: 0.05, workerSeries: 1, quietWaitSeconds: 120 },
+    quick: { rowsPerPartition: 400, keysPerPartition: 4, windowFactor: 0.05, workerSeries: 0, quietWaitSeconds: 0, attempts: 1 },
+    full: { rowsPerPartition: 8000, keysPerPartition: 16, windowFactor: 0.05, workerSeries: 1, quietWaitSeconds: 60, attempts: 3 },
   },
   expectedSeconds: { quick: 20, full: 240 },
   async run(ctx, sizes) {
@@ -443,16 +450,32 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
       const env: StepEnv = { ctx, dv, sb, observer, producer, consumer, cpu, limits, sizes, pollMs: sizes.rowsPerPartition >= 4000 ? 250 : 100 };
       const series: Hosting[] = sizes.workerSeries ? ['one process', 'worker processes'] : ['one process'];
       for (const hosting of series) {
+        // Each count runs once; then a run that other work on the shared machine disturbed (over QUIET_MAX_OTHERS
+        // cores in its window) is run again, in later passes so that the retries are spread over time, at most
+        // `attempts` runs per count. The least disturbed run of each count is kept; the others are reported.
+        type Run = Awaited<ReturnType<typeof runStep>>;
+        const runs = new Map<number, Run[]>(PARTITION_COUNTS.map((p) => [p, []]));
+        const least = (list: readonly Run[]): Run => list.reduce((a, b) => ((b.cpu.others ?? 0) < (a.cpu.others ?? 0) ? b : a));
+        const disturbed = (r: Run): boolean => (r.cpu.others ?? 0) > QUIET_MAX_OTHERS;
+        for (let attempt = 1; attempt <= Math.max(1, sizes.attempts); attempt++) {
+          for (const partitions of PARTITION_COUNTS) {
+            const list = runs.get(partitions)!;
+            if (list.length > 0 && !disturbed(least(list))) continue;
+            const run = await runStep(env, hosting, partitions, attempt);
+            list.push(run);
+            ctx.progress.log(
+              `partitions (${hosting}): ${partitions} partition(s), run ${attempt}: ${run.messagesPerSecond} msg/s (per partition ${run.perPartition.join('/')}), partition users' execution budget ${run.users.filter((u) => u.role === 'partition').map((u) => `${Math.round(u.executionShare * 100)}%`).join('/')}, CPU ours ${run.cpu.ours} + other work ${run.cpu.others ?? '?'} of ${run.cpu.cores} cores, check ${run.check.ok ? 'ok' : `FAILED: ${run.check.problems.slice(0, 5).join('; ')}`}${run.check.receiveErrors ? `, ${run.check.receiveErrors} consumer receive errors so far` : ''}`,
+            );
+          }
+        }
         let single: number | undefined;
         for (const partitions of PARTITION_COUNTS) {
-          const step = await runStep(env, hosting, partitions);
-          single ??= step.messagesPerSecond;
-          const ratio = round(step.messagesPerSecond / (partitions * single), 3);
-          steps.push({ ...step, ratio });
-          const budget = step.users.filter((u) => u.role === 'partition').map((u) => `${Math.round(u.executionShare * 100)}%`).join('/');
-          ctx.progress.log(
-            `partitions (${hosting}): ${partitions} -> ${step.messagesPerSecond} msg/s (${ratio}x of ${partitions} x single; per partition ${step.perPartition.join('/')}), execution budget used ${budget}, CPU ${step.cpu.ours} of ${step.cpu.cores} cores (others ${step.cpu.others ?? '?'}; waited ${step.quiet.waitedSeconds} s for quiet), check ${step.check.ok ? 'ok' : `FAILED: ${step.check.problems.slice(0, 5).join('; ')}`}${step.check.receiveErrors ? `, ${step.check.receiveErrors} consumer receive errors (${consumer.receiveErrorSamples.join('; ')})` : ''}`,
-          );
+          const list = runs.get(partitions)!;
+          const kept = least(list);
+          single ??= kept.messagesPerSecond;
+          const ratio = round(kept.messagesPerSecond / (partitions * single), 3);
+          steps.push({ ...kept, ratio, discarded: list.filter((r) => r !== kept).map((r) => ({ messagesPerSecond: r.messagesPerSecond, others: r.cpu.others })) });
+          ctx.progress.log(`partitions (${hosting}): ${partitions} partition(s) kept: ${kept.messagesPerSecond} msg/s, ${ratio}x of ${partitions} x one partition (other work ${kept.cpu.others ?? '?'} cores)`);
         }
       }
     } finally {
@@ -482,6 +505,11 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
       windowFactor: sizes.windowFactor,
       batchSize: Number(Settings.BatchSize.defaultValue),
       cores: os.cpus().length,
+      model: (() => {
+        const cost = batchedCost(REALISTIC_LATENCY, { batchSize: Number(Settings.BatchSize.defaultValue), acksOnSameUser: false });
+        const c = ceilingOf(limits, cost);
+        return { executionMsPerMessage: round(cost.executionMsPerMessage, 2), requestsPerMessage: round(cost.requestsPerMessage, 4), ceilingPerUser: round(c.messagesPerSecond, 1), binding: c.binding };
+      })(),
       steps,
       allChecked: { messages: all.received, keys: all.keys, ok: all.ok },
     };
@@ -516,20 +544,26 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
       const busy = last.cpu.machineBusy ?? last.cpu.ours;
       const dataverseBound = throttled > 0 || maxExec >= 0.9 || maxReq >= 0.9;
       const machineBound = busy >= 0.9 * cores;
+      const execPerMsg = round(parts.reduce((a, u) => a + u.executionMsPerSecond, 0) / Math.max(1, last.messagesPerSecond), 2);
+      const inflation = `Dataverse charged the partitions ${execPerMsg} ms of execution time per message against the latency model's ${d.model.executionMsPerMessage} ms: the rest is the emulator's own processing and queueing (one thread, sharing the cores)`;
       const why = dataverseBound
         ? `Dataverse's limits bind (busiest partition user: ${pct(maxExec)} of its execution time, ${pct(maxReq)} of its requests, ${throttled} 429s)`
         : `Dataverse is not the bound: the busiest partition user used ${pct(maxExec)} of its execution time and ${pct(maxReq)} of its requests, with ${throttled} 429s`;
       const cpu = machineBound
         ? `the machine is: ${busy} of ${cores} cores were busy over the window (${last.cpu.ours} ours: ${Object.entries(last.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')}; ${last.cpu.others ?? '?'} other work), ${round((last.cpu.ours * 1000) / last.messagesPerSecond, 2)} ms of CPU per message`
         : `the machine had cores to spare (${busy} of ${cores} busy, ${last.cpu.others ?? '?'} of them other work)`;
-      return `- **${h}, ${last.partitions} partitions: ${n0(last.messagesPerSecond)} msg/s, ${last.ratio}x of ${last.partitions} x one partition (${last.ratio >= TARGET_RATIO ? 'target met' : 'target not met'}).** ${why}; ${cpu}.`;
+      const single = steps[0]!.messagesPerSecond;
+      const needed = TARGET_RATIO * last.partitions * single;
+      const cpuPerMsg = last.cpu.ours / Math.max(1, last.messagesPerSecond);
+      const target = `The target needs ${TARGET_RATIO} x ${last.partitions} x ${n0(single)} = ${n0(needed)} msg/s; at the ${round(cpuPerMsg * 1000, 2)} ms of CPU per message measured here (publishers, both emulators, consumer and ack listeners together) that is ${round(needed * cpuPerMsg, 2)} of the ${cores} cores`;
+      return `- **${h}, ${last.partitions} partitions: ${n0(last.messagesPerSecond)} msg/s, ${last.ratio}x of ${last.partitions} x one partition (${last.ratio >= TARGET_RATIO ? 'target met' : 'target not met'}).** ${why}; ${cpu}. ${inflation}. ${target}. Dataverse's limits would allow ${last.partitions} x ${n0(d.model.ceilingPerUser)} = ${n0(last.partitions * d.model.ceilingPerUser)} msg/s.`;
     });
     return [
       `Each step seeds a backlog (${n0(result.sizes['rowsPerPartition']!)} rows per partition, ${result.sizes['keysPerPartition']} ordering keys per partition with the same number of rows each, keys chosen so that every partition gets the same share at 1, 2 and 4 partitions), then starts the publisher with \`OUTBOX_PARTITION_COUNT\` = P and \`DATAVERSE_PARTITION_TOKENS\` = one token per partition: the Dataverse emulator makes each token its own application user with its own service protection limits. Batch size ${d.batchSize} (the default), lease ${LEASE_SECONDS} s. Dataverse runs the realistic latency profile (${d.latency.perRequestMs} ms per request + ${d.latency.perRecordWrittenMs} ms per record written + ${d.latency.perRecordReadMs} ms per record read, counted as execution time) and per-user limits of ${d.limits.maxRequests.toLocaleString('en-US')} requests and ${d.limits.maxExecutionMs / 1000} s of execution per ${d.limits.windowMs / 1000} s${d.windowFactor < 1 ? ` (Dataverse's 5-minute window scaled by ${d.windowFactor}, so that the limits bind within a step: the same ${reqBudget} requests/s and ${execBudget / 1000} s of execution per second)` : ''}, ${d.limits.maxConcurrent} concurrent. The target is a session queue with duplicate detection on the Service Bus emulator.`,
       '',
       `While it publishes, a consumer (16 session loops, SDK \`receiveAndDelete\`) takes every message, checks its key's payload counter (0, 1, 2, ... with no gap and no repeat) and acknowledges it as the consumer toolkit does; one ack listener per partition records the acknowledgements, each under an application user of its own (never a partition's). Throughput is taken over the steady window: from when every partition has published ${pct(WINDOW_EDGE)} of its backlog until the first one has ${pct(WINDOW_EDGE)} left (rows counted per partition in the emulator's SQLite file every 250 ms), so start-up and tail do not count. Ratio = msg/s at P partitions / (P x msg/s at 1 partition), same series, same run; target >= ${TARGET_RATIO}.`,
       '',
-      `Two hostings: **one process**, one publisher instance in the benchmark's process holds every partition (the consumer and the ack listeners share that process); **worker processes**, one \`publisher-function/src/worker.ts\` per partition (\`OUTBOX_MAX_PARTITIONS_PER_INSTANCE\` = 1), configured by app settings as deployed, each worker's own identity running its ack listener. Everything shares the machine's ${d.cores} cores with both emulators${result.sizes['quietWaitSeconds'] ? `; before each step the benchmark waits (at most ${result.sizes['quietWaitSeconds']} s) until other work on the machine uses under ${QUIET_MAX_OTHERS} cores` : ''}.`,
+      `Two hostings: **one process**, one publisher instance in the benchmark's process holds every partition (the consumer and the ack listeners share that process); **worker processes**, one \`publisher-function/src/worker.ts\` per partition (\`OUTBOX_MAX_PARTITIONS_PER_INSTANCE\` = 1), configured by app settings as deployed, each worker's own identity running its ack listener. Everything shares the machine's ${d.cores} cores with both emulators${result.sizes['quietWaitSeconds'] ? `; before each step the benchmark waits (at most ${result.sizes['quietWaitSeconds']} s) until other work on the machine uses under ${QUIET_MAX_OTHERS} cores, and a step whose window other work still disturbed (over ${QUIET_MAX_OTHERS} cores) is run again, at most ${result.sizes['attempts']} runs, keeping the least disturbed (the others are listed with the CPU figures)` : ''}.`,
       '',
       '| hosting | P | msg/s (steady window) | per partition | ratio to P x one | >= 0.85 | window | every partition publishing / drained / all acked (s after start) | sends / rows | order per key, exactly once |',
       '|---|---:|---:|---|---:|---|---|---|---|---|',
@@ -554,11 +588,11 @@ export const partitionsBenchmark = defineBenchmark<PartitionsData, Sizes>({
       '',
       `**CPU over the steady window**, in cores (1 = one core busy the whole window), from /proc: each process of the run, their sum, other work on the machine, and our CPU per message. The emulators are single-threaded Node processes: one of them at 1 core is saturated. The execution time Dataverse charges is the emulator's wall time per request, so a starved emulator also charges more per message.`,
       '',
-      '| hosting | P | processes (cores) | ours | other work | machine busy | our CPU ms per message | waited for quiet |',
+      '| hosting | P | processes (cores) | ours | other work | machine busy | our CPU ms per message | waited for quiet; earlier runs |',
       '|---|---:|---|---:|---:|---:|---:|---|',
       ...d.steps.map(
         (s) =>
-          `| ${s.hosting} | ${s.partitions} | ${Object.entries(s.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.cpu.ours} | ${s.cpu.others ?? 'n/a'} | ${s.cpu.machineBusy ?? 'n/a'} of ${s.cpu.cores ?? d.cores} | ${round((s.cpu.ours * 1000) / Math.max(1, s.messagesPerSecond), 2)} | ${s.quiet.waitedSeconds} s${s.quiet.othersAtStart !== undefined ? ` (then ${s.quiet.othersAtStart} cores of other work)` : ''} |`,
+          `| ${s.hosting} | ${s.partitions} | ${Object.entries(s.cpu.processes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.cpu.ours} | ${s.cpu.others ?? 'n/a'} | ${s.cpu.machineBusy ?? 'n/a'} of ${s.cpu.cores ?? d.cores} | ${round((s.cpu.ours * 1000) / Math.max(1, s.messagesPerSecond), 2)} | ${s.quiet.waitedSeconds} s${s.quiet.othersAtStart !== undefined ? ` (then ${s.quiet.othersAtStart} cores of other work)` : ''}${s.discarded.length ? `; runs set aside (other work in their window): ${s.discarded.map((r) => `${n0(r.messagesPerSecond)} msg/s with ${r.others ?? '?'} cores`).join(', ')}` : ''} |`,
       ),
     ].join('\n');
   },

@@ -3,7 +3,6 @@
 // let it go when idle, as the consumer toolkit does), checks that each key's payload counter goes 0, 1, 2, ... with no
 // gap and no repeat, and acknowledges every message as the consumer toolkit does (acknowledgement batch messages).
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusSender } from '@azure/service-bus';
 import { acknowledgementBatchSubject, MessageProperties, toAcknowledgementMessages } from '@dataverse-outbox/contract';
 
@@ -84,8 +83,6 @@ export class VerifyingSessionConsumer {
   }
 
   start(): void {
-    // Every receive and accept listens to the stop signal.
-    setMaxListeners(1000, this.stopSignal.signal);
     if (this.options.ackQueue) this.sender = this.serviceBus.createSender(this.options.ackQueue);
     this.loops = Array.from({ length: this.options.concurrency ?? 8 }, () => this.sessionLoop());
   }
@@ -149,7 +146,7 @@ export class VerifyingSessionConsumer {
         // No session with messages shows up as a timeout (the client's operation timeout, which the broker honours):
         // no client-side timeout here, since an accept given up by the client may still be granted a session that then
         // stays locked to nobody until its lock expires.
-        receiver = await this.serviceBus.acceptNextSession(this.queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
+        receiver = await this.serviceBus.acceptNextSession(this.queue, { receiveMode: 'receiveAndDelete', maxAutoLockRenewalDurationInMs: 0 });
       } catch {
         if (!stop.aborted) await sleep(20);
         continue;
@@ -159,7 +156,7 @@ export class VerifyingSessionConsumer {
         // Drain the session until it is idle (or held long enough): each message is checked in the order Service Bus
         // delivered it.
         while (performance.now() - acceptedAt < MAX_SESSION_HOLD_MS) {
-          const batch = await receiver.receiveMessages(this.options.maxMessageCount ?? 200, { maxWaitTimeInMs: 250, abortSignal: stop });
+          const batch = await receiver.receiveMessages(this.options.maxMessageCount ?? 200, { maxWaitTimeInMs: 250 });
           if (batch.length === 0) break;
           this.take(batch);
           await this.acknowledge(batch);
@@ -199,8 +196,8 @@ export class VerifyingSessionConsumer {
 
   async stop(): Promise<void> {
     this.stopSignal.abort();
-    // The SDK may go on waiting for a session after the abort (up to its operation timeout): the loops end for good
-    // when the caller closes the client.
+    // A loop may be waiting for a session (up to the client's operation timeout) or a receive: the loops end for good
+    // when the caller closes the client. (The SDK keeps a listener per call on an abort signal, so none is passed.)
     await Promise.race([Promise.all(this.loops), sleep(1000)]);
     await this.sender?.close().catch(() => undefined);
   }
