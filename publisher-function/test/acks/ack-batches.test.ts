@@ -3,7 +3,7 @@
 // of its batch; when Dataverse cannot take them now the whole message comes back, and applying it again is harmless.
 // Both emulators over real sockets, the official SDK on the ack queue, the worker's listener and the Functions trigger.
 import { InvocationContext } from '@azure/functions';
-import type { ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
+import type { ServiceBusMessage } from '@azure/service-bus';
 import {
   OutboxMessage,
   OutboxStatus,
@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { AckListener, DataverseClient, DataverseOutboxStore, processAckMessages } from '../../src';
 import { acknowledgements } from '../../src/functions/handlers';
 import { closeFunctionsHost, setFunctionsHostConfig } from '../../src/testing';
-import { ackQueue, ackQueueEmpty, publishedRows, type PublishedRow } from '../support/acks';
+import { ackQueue, ackQueueEmpty, drainAckDeadLetters, publishedRows, type PublishedRow } from '../support/acks';
 import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
@@ -45,18 +45,6 @@ async function send(messages: ServiceBusMessage[]): Promise<void> {
   } finally {
     await sender.close();
   }
-}
-
-async function drainAckDeadLetters(expected: number): Promise<ServiceBusReceivedMessage[]> {
-  const receiver = h.serviceBus.createReceiver(ACK_QUEUE, { subQueueType: 'deadLetter', receiveMode: 'receiveAndDelete' });
-  const got: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + 15_000;
-  try {
-    while (got.length < expected && Date.now() < deadline) got.push(...(await receiver.receiveMessages(50, { maxWaitTimeInMs: 500 })));
-  } finally {
-    await receiver.close();
-  }
-  return got;
 }
 
 async function withListener<T>(run: () => Promise<T>): Promise<T> {
@@ -181,7 +169,7 @@ describe('the worker ack listener reads batch messages off the queue', () => {
     ]);
     await withListener(() => eventually(async () => (ackQueue(h.sb).deadLetterMessageCount === 1 && ackQueue(h.sb).activeMessageCount === 0 && ackQueue(h.sb).lockedMessageCount === 0) || undefined, 'all settled', 30_000, 100));
     expect(await statuses(rows)).toEqual(Array(5).fill(OutboxStatus.Acked));
-    const [dead] = await drainAckDeadLetters(1);
+    const [dead] = await drainAckDeadLetters(h, 1);
     expect(dead?.subject).toBe(acknowledgementBatchSubject);
     expect(dead?.deadLetterReason).toBe('InvalidOutboxId');
     expect(dead?.deadLetterErrorDescription).toBe('1 of the 3 acks in this batch can never be applied (the other 2 were applied): ack 2 of 3 in the batch: ack outboxId must be a GUID, got "order-17"');

@@ -5,48 +5,16 @@ import type { ServiceBusClient, ServiceBusMessage, ServiceBusReceivedMessage, Se
 import { MessageProperties, OutboxStatus } from '@dataverse-outbox/contract';
 import { applyAcknowledgements } from '../../src/core';
 import { AckListener, runDeadLetterMonitor, DataverseOutboxStore, DataverseClient, isRowUpdatesFailedError, silentLogger } from '../../src';
-import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness, useHarness } from '../support/harness';
+import { ackOf, drainAckDeadLetters, publishedRows } from '../support/acks';
+import { ACK_QUEUE, eventually, type Harness, useHarness } from '../support/harness';
 
 let h: Harness;
 useHarness((started) => (h = started));
-
-interface PublishedRow {
-  id: string;
-  messageId: string;
-}
-
-/** `count` rows enqueued and published (no ack listener); their messages drained from the target. */
-async function published(prefix: string, count: number): Promise<PublishedRow[]> {
-  await enqueueMany(h, count, (i) => ({ target: 'invoices', payload: { i }, messageId: `${prefix}-${i}` }), 50);
-  const publisher = h.newPublisher();
-  await eventually(async () => (await publisher.runOnce()).read === 0 && true, 'all published', 60_000, 0);
-  await publisher.close();
-  const rows = (await h.store.query({ statuses: [OutboxStatus.Published] })).filter((r) => r.messageId.startsWith(`${prefix}-`));
-  expect(rows).toHaveLength(count);
-  await drainQueue(h, 'invoices', count);
-  return rows.map((r) => ({ id: r.id, messageId: r.messageId }));
-}
-
-const goodAck = (r: PublishedRow): ServiceBusMessage => ({ body: { outboxId: r.id, messageId: r.messageId, outcome: 'processed', processedAt: new Date().toISOString() } });
 
 async function sendAcks(messages: ServiceBusMessage[]): Promise<void> {
   const sender = h.serviceBus.createSender(ACK_QUEUE);
   await sender.sendMessages(messages);
   await sender.close();
-}
-
-/** Everything in the ack queue's dead-letter queue, removed. */
-async function drainAckDeadLetters(expected: number): Promise<ServiceBusReceivedMessage[]> {
-  const receiver = h.serviceBus.createReceiver(ACK_QUEUE, { subQueueType: 'deadLetter', receiveMode: 'receiveAndDelete' });
-  const got: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + 15_000;
-  try {
-    while (got.length < expected && Date.now() < deadline) got.push(...(await receiver.receiveMessages(50, { maxWaitTimeInMs: 500 })));
-    got.push(...(await receiver.receiveMessages(50, { maxWaitTimeInMs: 200 })));
-  } finally {
-    await receiver.close();
-  }
-  return got;
 }
 
 function ackQueueCounts(): [number | undefined, number | undefined, number | undefined] {
@@ -73,11 +41,11 @@ describe('settlement: one ack at a time, never merged with its neighbour', () =>
     ['[good, malformed]', (good: ServiceBusMessage, bad: ServiceBusMessage) => [good, bad]],
     ['[malformed, good]', (good: ServiceBusMessage, bad: ServiceBusMessage) => [bad, good]],
   ])('%s: the good ack is applied and completed, the malformed one dead-lettered with its reason', async (name, order) => {
-    const [row] = await published(`pair-${name.startsWith('[good') ? 'gm' : 'mg'}`, 1);
-    await sendAcks(order(goodAck(row!), { body: { outboxId: 'not-a-guid', messageId: 'x', outcome: 'processed' } }));
+    const [row] = await publishedRows(h, `pair-${name.startsWith('[good') ? 'gm' : 'mg'}`, 1);
+    await sendAcks(order(ackOf(row!), { body: { outboxId: 'not-a-guid', messageId: 'x', outcome: 'processed' } }));
     await runListenerUntil(async () => ackQueueCounts()[2] === 1 && ackQueueCounts()[0] === 0 && ackQueueCounts()[1] === 0, 'both settled');
     expect(await statusOf(row!.id)).toBe(OutboxStatus.Acked);
-    const dead = await drainAckDeadLetters(1);
+    const dead = await drainAckDeadLetters(h, 1, 200);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.deadLetterReason).toBe('InvalidOutboxId');
     expect(dead[0]!.deadLetterErrorDescription).toBe('ack outboxId must be a GUID, got "not-a-guid"');
@@ -87,33 +55,33 @@ describe('settlement: one ack at a time, never merged with its neighbour', () =>
 
 describe('the issue demo: 20 orders, one poison message', () => {
   it('every good row ends Acked, the poison ack is dead-lettered with a reason, nothing stays Published', async () => {
-    const rows = await published('demo', 20);
+    const rows = await publishedRows(h, 'demo', 20);
     // The consumer of an older version copied a poison message's outbox-id (not a GUID, and a filter injection) into its ack.
     const poison: ServiceBusMessage = { body: { outboxId: `${rows[0]!.id} or obx_status eq 612000001`, messageId: 'poison', outcome: 'processed', processedAt: new Date().toISOString() } };
-    const acks = rows.map(goodAck);
+    const acks = rows.map(ackOf);
     acks.splice(7, 0, poison);
     await sendAcks(acks);
     await runListenerUntil(async () => (await h.store.query({ statuses: [OutboxStatus.Published] })).filter((r) => r.messageId.startsWith('demo-')).length === 0 && ackQueueCounts()[0] === 0 && ackQueueCounts()[1] === 0, 'every ack settled');
     const acked = (await h.store.query({ statuses: [OutboxStatus.Acked] })).filter((r) => r.messageId.startsWith('demo-'));
     expect(acked).toHaveLength(20);
-    const dead = await drainAckDeadLetters(1);
+    const dead = await drainAckDeadLetters(h, 1, 200);
     expect(dead.map((m) => [m.deadLetterReason, m.deadLetterErrorDescription])).toEqual([['InvalidOutboxId', `ack outboxId must be a GUID, got "${rows[0]!.id} or obx_status eq 612000…" (63 characters)`]]);
     expect(ackQueueCounts()).toEqual([0, 0, 0]);
   }, 120_000);
 
   it('an ack for a GUID that is no outbox row is dead-lettered as UnknownOutboxRow; the rest of its batch is applied', async () => {
-    const rows = await published('unknown', 3);
-    await sendAcks([goodAck(rows[0]!), { body: { outboxId: '00000000-0000-4000-8000-000000000017', messageId: 'gone', outcome: 'processed' } }, goodAck(rows[1]!), goodAck(rows[2]!)]);
+    const rows = await publishedRows(h, 'unknown', 3);
+    await sendAcks([ackOf(rows[0]!), { body: { outboxId: '00000000-0000-4000-8000-000000000017', messageId: 'gone', outcome: 'processed' } }, ackOf(rows[1]!), ackOf(rows[2]!)]);
     await runListenerUntil(async () => ackQueueCounts()[2] === 1 && ackQueueCounts()[0] === 0 && ackQueueCounts()[1] === 0, 'all settled');
     for (const r of rows) expect(await statusOf(r.id)).toBe(OutboxStatus.Acked);
-    const [dead] = await drainAckDeadLetters(1);
+    const [dead] = await drainAckDeadLetters(h, 1, 200);
     expect([dead?.deadLetterReason, dead?.deadLetterErrorDescription]).toEqual(['UnknownOutboxRow', 'no outbox row 00000000-0000-4000-8000-000000000017 (never existed, or already cleaned up)']);
   });
 });
 
 describe('a failure of one row, or of the whole store', () => {
   it("a row whose own update Dataverse refuses (400) is reported alone; the batch's other rows are written", async () => {
-    const rows = await published('row400', 3);
+    const rows = await publishedRows(h, 'row400', 3);
     const read = await h.store.readByIds(rows.map((r) => r.id));
     const before = rows.map((r) => read.find((x) => x.id === r.id)!);
     // Year 275760 is a valid JavaScript date and not a Dataverse one: the emulator answers 400 for that part alone.
@@ -127,7 +95,7 @@ describe('a failure of one row, or of the whole store', () => {
     expect(await statusOf(rows[1]!.id)).toBe(OutboxStatus.Published);
 
     // The same through the ack processor: the refused row is 'rejected' alone (its ack is dead-lettered), not retried.
-    const more = await published('row400b', 2);
+    const more = await publishedRows(h, 'row400b', 2);
     const results = await applyAcknowledgements(
       h.store,
       [
@@ -141,8 +109,8 @@ describe('a failure of one row, or of the whole store', () => {
   });
 
   it('Dataverse refusing reads (429 + Retry-After): acks are abandoned, never dead-lettered, the listener waits the Retry-After, then applies every ack', async () => {
-    const rows = await published('r429', 12);
-    await sendAcks(rows.map(goodAck));
+    const rows = await publishedRows(h, 'r429', 12);
+    await sendAcks(rows.map(ackOf));
     // A client that does not retry on its own, so the listener itself meets the 429 and its Retry-After.
     const client = new DataverseClient(h.dv.url, { token: 'publisher-app' }, { retryOptions: { maxRetries: 0, retryDelayInMs: 10 } });
     const store = new DataverseOutboxStore(client);
@@ -200,7 +168,7 @@ describe('idle receives', () => {
 
 describe('the dead-letter monitor', () => {
   it('poison dead letters between good ones: every good one is recorded, each poison one set aside alone with its reason', async () => {
-    const rows = await published('dlpoison', 3);
+    const rows = await publishedRows(h, 'dlpoison', 3);
     const messages: ServiceBusMessage[] = [
       { messageId: 'dlp-g0', body: {}, applicationProperties: { [MessageProperties.outboxId]: rows[0]!.id } },
       { messageId: 'dlp-p0', body: { card: '4111-1111' }, applicationProperties: { [MessageProperties.outboxId]: 'not-a-guid' } },

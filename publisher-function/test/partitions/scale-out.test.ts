@@ -9,7 +9,7 @@ import { OutboxMessage, OutboxStatus, partitionOfSlot, partitionSlotOfRow, Setti
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { buildEmulatorConfig, startServiceBusEmulator, type ServiceBusEmulator } from '@dataverse-outbox/emulators/servicebus';
 import { OutboxWriter } from '@dataverse-outbox/producer';
-import { createJsonLogger, createPartitionedPublisher, DataverseClient, DataverseLeaseStore, DataverseOutboxStore, type PartitionedPublisher } from '../../src';
+import { createJsonLogger, createPartitionedPublisher, DataverseClient, DataverseLeaseStore, DataverseOutboxStore, type PartitionedPublisher, type PartitionedPublisherOptions } from '../../src';
 import { classifyLease, isLive } from '../../src/core/partitions';
 import { bySession, drainSessions, setEnvironmentValue } from '../changetracking/support';
 import { eventually } from '../support/harness';
@@ -114,6 +114,24 @@ function expectOrderedPerKey(messages: readonly ServiceBusReceivedMessage[], exp
     const ns = list.map((m) => (m.body as { n: number }).n);
     expect({ key, ns }).toEqual({ key, ns: Array.from({ length: expectedPerKey.get(key)! }, (_, i) => i) });
   }
+}
+
+/** A publisher in this process on RAW_QUEUE with short waits, closed after the tests. */
+function inProcessPublisher(scope: string, options: Partial<PartitionedPublisherOptions>): PartitionedPublisher {
+  const p = createPartitionedPublisher({
+    dataverse: new DataverseClient(dv.url, { token: 'publisher-app' }, { retryOptions: { retryDelayInMs: 50, maxRetries: 8 } }),
+    serviceBus,
+    scope,
+    appSettings: appSettings(RAW_QUEUE),
+    standbyPollInMs: 300,
+    polling: { minIntervalInMs: 20, maxIntervalInMs: 200 },
+    ackListener: false,
+    deadLetterMonitorIntervalInMs: 0,
+    pendingAgeIntervalInMs: 0,
+    ...options,
+  });
+  publishers.push(p);
+  return p;
 }
 
 async function liveLeases(scope: string): Promise<Array<{ index: number; count: number; owner: string }>> {
@@ -256,26 +274,13 @@ describe('partitioned publishing', () => {
   it('changing the partition count on a live system (1 -> 4 -> 2) sends no row twice and strands none; order per key holds', async () => {
     const scope = 'resize';
     let instance = 0;
-    const start = (): PartitionedPublisher => {
-      const name = `i${instance++}`;
-      const p = createPartitionedPublisher({
+    const start = (): PartitionedPublisher =>
+      inProcessPublisher(scope, {
         // Kept in memory and printed when the test fails: which instance sent what, and when it took which lease.
-        logger: createJsonLogger({ level: 'debug', base: { i: name }, write: (line) => logLines.push(line) }),
-        dataverse: new DataverseClient(dv.url, { token: 'publisher-app' }, { retryOptions: { retryDelayInMs: 50, maxRetries: 8 } }),
-        serviceBus,
-        scope,
-        appSettings: appSettings(RAW_QUEUE),
+        logger: createJsonLogger({ level: 'debug', base: { i: `i${instance++}` }, write: (line) => logLines.push(line) }),
         leaseDurationInMs: 5000,
-        standbyPollInMs: 300,
         settingsRefreshIntervalInMs: 500,
-        polling: { minIntervalInMs: 20, maxIntervalInMs: 200 },
-        ackListener: false,
-        deadLetterMonitorIntervalInMs: 0,
-        pendingAgeIntervalInMs: 0,
       });
-      publishers.push(p);
-      return p;
-    };
     const [a, b] = [start(), start()];
     await Promise.all([a.start(), b.start()]);
     let round = 0;
@@ -336,22 +341,7 @@ describe('partitioned publishing', () => {
     // Publishers of an earlier test (scopes do not split rows) would publish these rows too.
     await Promise.all(publishers.splice(0).map((p) => p.close()));
     const scope = 'functions';
-    const make = (): PartitionedPublisher => {
-      const p = createPartitionedPublisher({
-        dataverse: new DataverseClient(dv.url, { token: 'publisher-app' }, { retryOptions: { retryDelayInMs: 50, maxRetries: 8 } }),
-        serviceBus,
-        scope,
-        appSettings: { ...appSettings(RAW_QUEUE), OUTBOX_PARTITION_COUNT: '2' },
-        leaseDurationInMs: 10_000,
-        standbyPollInMs: 300,
-        polling: { minIntervalInMs: 20, maxIntervalInMs: 200 },
-        ackListener: false,
-        deadLetterMonitorIntervalInMs: 0,
-        pendingAgeIntervalInMs: 0,
-      });
-      publishers.push(p);
-      return p;
-    };
+    const make = (): PartitionedPublisher => inProcessPublisher(scope, { appSettings: { ...appSettings(RAW_QUEUE), OUTBOX_PARTITION_COUNT: '2' }, leaseDurationInMs: 10_000 });
     await produce(RAW_QUEUE, 'timer', 6, 5);
     const [a, b] = [make(), make()];
     const [ra, rb] = await Promise.all([a.runFor(4000, { untilDeadline: true }), b.runFor(4000, { untilDeadline: true })]);

@@ -1,5 +1,5 @@
 // Helpers the ack listener tests share: published rows to acknowledge, their acknowledgements, the ack queue's counts.
-import type { ServiceBusClient, ServiceBusMessage } from '@azure/service-bus';
+import type { ServiceBusClient, ServiceBusMessage, ServiceBusReceivedMessage } from '@azure/service-bus';
 import type { EntitySummary } from '@dataverse-outbox/emulators/servicebus';
 import { OutboxStatus } from '@dataverse-outbox/contract';
 import { ACK_QUEUE, drainQueue, enqueueMany, eventually, type Harness } from './harness';
@@ -56,4 +56,21 @@ export function ackQueue(sb: { listEntities(): EntitySummary[] }): EntitySummary
 export function ackQueueEmpty(sb: { listEntities(): EntitySummary[] }): boolean {
   const q = ackQueue(sb);
   return q.activeMessageCount === 0 && q.lockedMessageCount === 0 && q.deadLetterMessageCount === 0;
+}
+
+/**
+ * Everything in the ack queue's dead-letter queue, removed: until `expected` arrived (or 15 s), then, with
+ * `lookForMoreInMs`, one more short receive so anything extra shows up too.
+ */
+export async function drainAckDeadLetters(h: Harness, expected: number, lookForMoreInMs = 0): Promise<ServiceBusReceivedMessage[]> {
+  const receiver = h.serviceBus.createReceiver(ACK_QUEUE, { subQueueType: 'deadLetter', receiveMode: 'receiveAndDelete' });
+  const got: ServiceBusReceivedMessage[] = [];
+  const deadline = Date.now() + 15_000;
+  try {
+    while (got.length < expected && Date.now() < deadline) got.push(...(await receiver.receiveMessages(50, { maxWaitTimeInMs: 500 })));
+    if (lookForMoreInMs > 0) got.push(...(await receiver.receiveMessages(50, { maxWaitTimeInMs: lookForMoreInMs })));
+  } finally {
+    await receiver.close();
+  }
+  return got;
 }
