@@ -8,6 +8,7 @@ import type { Logger, OperationOptions, OutboxStorePort } from './ports';
 import { truncateError, type OutboxRow, type OutboxRowChanges, type RowUpdate } from './row';
 import { isRowUpdatesFailedError } from './rowUpdateErrors';
 import { describeError } from './errors';
+import { startAckSpans } from './ackTracing';
 
 export type NoticeResult = 'applied' | 'recorded-early' | 'ignored' | 'not-found' | 'not-yet-published';
 
@@ -85,10 +86,12 @@ async function applyDecisions(store: OutboxStorePort, ids: readonly string[], de
 export async function applyAcknowledgements(store: OutboxStorePort, acks: readonly Acknowledgement[], logger: Logger, options: OperationOptions = {}): Promise<Map<string, NoticeOutcome>> {
   const byId = new Map<string, Acknowledgement>();
   for (const a of acks) if (!byId.has(a.outboxId)) byId.set(a.outboxId, a);
-  return applyDecisions(
+  const spans = startAckSpans(byId);
+  const results = await applyDecisions(
     store,
     [...byId.keys()],
     (row) => {
+      spans.rowRead(row.id, row.traceContext);
       const d = decideAck(row, byId.get(row.id)!);
       if (d.kind === 'apply') return { changes: d.changes, result: 'applied' };
       if (d.kind === 'record-early') return { changes: d.changes, result: 'recorded-early' };
@@ -97,6 +100,8 @@ export async function applyAcknowledgements(store: OutboxStorePort, acks: readon
     logger,
     options,
   );
+  spans.end(results);
+  return results;
 }
 
 export interface DeadLetterNotice {
