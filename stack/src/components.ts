@@ -1,8 +1,10 @@
 // The five components of the local stack as child-process specs: entry point, arguments, app settings and readiness.
 import { connect } from 'node:net';
+import path from 'node:path';
 import type { ErpDatabase } from './config/erpDatabase';
 import { ACK_QUEUE, CANARY_QUEUE, DEMO_CUSTOMERS, ERP_SALES_QUEUE, LOCAL_DATAVERSE_TOKEN } from './config/localStack';
 import type { ComponentSpec } from './process/ComponentProcess';
+import { TRACES_FILE_SETTING } from './tracing/settings';
 import { entryPoints, repoRoot, type DataLayout } from './paths';
 import type { ComponentName, StackPorts } from './state';
 
@@ -56,11 +58,20 @@ export interface ComponentContext {
   /** Extra app settings per component (e.g. the chaos run's shorter lease, or a broken consumer variant). */
   extraEnv?: Partial<Record<ComponentName, Readonly<Record<string, string | undefined>>>>;
   startTimeoutMs?: number;
+  /** Record the publisher's and the consumer's spans in `<data>/traces/` (default true; the chaos run turns it off). */
+  recordTraces?: boolean;
 }
+
+/** The preload that registers the trace recorder (stack/src/tracing/preload.ts). */
+const tracePreload = path.join(repoRoot, 'stack', 'src', 'tracing', 'preload.ts');
 
 export function componentSpecs(ctx: ComponentContext): Record<ComponentName, ComponentSpec> {
   const e = endpoints(ctx.ports);
   const common = { cwd: repoRoot, startTimeoutMs: ctx.startTimeoutMs };
+  const traced = (component: ComponentName): Pick<ComponentSpec, 'preload'> & { env: Record<string, string> } =>
+    ctx.recordTraces === false
+      ? { env: {} }
+      : { preload: [tracePreload], env: { [TRACES_FILE_SETTING]: path.join(ctx.layout.tracesDir, `${component}.jsonl`), OTEL_SERVICE_NAME: component } };
   // The spec's app settings, one name each (docs/architecture.md).
   const publisherEnv = {
     DATAVERSE_URL: e.dataverseUrl,
@@ -112,7 +123,8 @@ export function componentSpecs(ctx: ComponentContext): Record<ComponentName, Com
       name: 'publisher',
       title: 'Publisher worker',
       entry: entryPoints.publisher,
-      env: { ...publisherEnv, ...ctx.extraEnv?.publisher },
+      preload: traced('publisher').preload,
+      env: { ...publisherEnv, ...traced('publisher').env, ...ctx.extraEnv?.publisher },
       readyLine: /"message":"publisher started"/,
       ready: async ({ sawLine }) => sawLine,
       // Finishes the batch in hand and releases the lease.
@@ -123,7 +135,8 @@ export function componentSpecs(ctx: ComponentContext): Record<ComponentName, Com
       name: 'consumer',
       title: 'ERP consumer (erp-sales)',
       entry: entryPoints.consumer,
-      env: { ...consumerEnv, ...ctx.extraEnv?.consumer },
+      preload: traced('consumer').preload,
+      env: { ...consumerEnv, ...traced('consumer').env, ...ctx.extraEnv?.consumer },
       readyLine: /"msg":"erp-sales ready"/,
       ready: async ({ sawLine }) => sawLine,
       stopTimeoutMs: 30_000,

@@ -19,6 +19,8 @@ export interface DataLayout {
   erpSalesFile: string;
   /** Results of `npm run demo` runs. */
   demoDir: string;
+  /** Spans the components record (one `<component>.jsonl` each), read by `npm run trace`. */
+  tracesDir: string;
 }
 
 export function dataLayout(root: string = defaultDataDir): DataLayout {
@@ -32,6 +34,7 @@ export function dataLayout(root: string = defaultDataDir): DataLayout {
     serviceBusConfigFile: path.join(r, 'servicebus-config.json'),
     erpSalesFile: path.join(r, 'erp-sales.sqlite'),
     demoDir: path.join(r, 'demo'),
+    tracesDir: path.join(r, 'traces'),
   };
 }
 

@@ -30,6 +30,8 @@ export interface StackOptions {
   /** Progress lines ("Dataverse emulator ready in 3.1 s"). */
   onEvent?: (event: StackEvent) => void;
   startTimeoutMs?: number;
+  /** Record the publisher's and the consumer's spans in `<data>/traces/` (default true). */
+  recordTraces?: boolean;
 }
 
 export type StackEvent =
@@ -238,7 +240,7 @@ export async function prepareStack(options: StackOptions = {}): Promise<LocalSta
     components: {},
   };
   writeState(layout, state);
-  const ctx: ComponentContext = { layout, ports, erpDatabase, extraEnv: options.extraEnv, startTimeoutMs: options.startTimeoutMs };
+  const ctx: ComponentContext = { layout, ports, erpDatabase, extraEnv: options.extraEnv, startTimeoutMs: options.startTimeoutMs, recordTraces: options.recordTraces };
   return new LocalStack(layout, ports, erpDatabase, state, options, ctx);
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatSummary } from '../demo/summary';
 import { runDemo } from '../demo/run';
+import { registerTraceRecorder } from '../tracing/recorder';
 import { dataLayout, defaultDataDir } from '../paths';
 import { checkRunning, type StackState } from '../state';
 import { breakErp, fixErp, type ErpOutageChange } from '../demo/erpOutage';
@@ -47,6 +48,8 @@ async function produce(o: { orders: number; rate: number; bad?: number; concurre
     ctl.abort();
   });
   process.stdout.write(`Winning ${o.orders} opportunities at ${o.rate}/s against ${state.urls.dataverseApi}\n`);
+  // The producer's spans (one per win, the parent of the row's trace) beside the publisher's and the consumer's.
+  const recorder = registerTraceRecorder({ file: path.join(layout.tracesDir, 'demo-producer.jsonl'), serviceName: 'demo-producer' });
   const result = await runDemo({
     target: { dataverseUrl: state.urls.dataverse, dataverseToken: state.dataverseToken, erpDatabase: state.erpDatabase },
     orders: o.orders,
@@ -58,6 +61,7 @@ async function produce(o: { orders: number; rate: number; bad?: number; concurre
     resultsDir: layout.demoDir,
     abortSignal: ctl.signal,
   });
+  await recorder.close();
   process.stdout.write(`\n${formatSummary(result.summary)}\n`);
   const details = path.relative(process.cwd(), result.resultsFile ?? '');
   process.stdout.write(`\n  Monitor     ${state.urls.monitor}\n  Details     ${details && !details.startsWith('..') ? details : result.resultsFile}\n`);

@@ -4,6 +4,7 @@
 // hand-built row that bypassed the writer's checks) and an oversize payload. Each must end Failed with a clear reason
 // and never hold back the good ones (invariant 5).
 import { randomUUID } from 'node:crypto';
+import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OutboxMessage, partitionSlotOfKey } from '@dataverse-outbox/contract';
 import { type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { OutboxWriter } from '@dataverse-outbox/producer';
@@ -124,8 +125,32 @@ async function createOpportunities(client: DataverseClient, runId: string, count
   return out;
 }
 
-/** One win: the opportunity update and its outbox row in one change set. */
-async function win(writer: OutboxWriter, order: DemoOrder, runId: string, signal?: AbortSignal): Promise<void> {
+const tracer = trace.getTracer('@dataverse-outbox/demo-producer');
+
+/** The active OpenTelemetry context as a traceparent, for OutboxWriter's traceParent option (docs/producer.md). */
+function activeTraceParent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** One win in a span of its own: the row's trace starts here (the writer stores this span's context in the row). */
+function win(writer: OutboxWriter, order: DemoOrder, runId: string, signal?: AbortSignal): Promise<void> {
+  const attributes = { 'messaging.message.id': order.messageId, 'outbox.source_id': order.opportunityId, 'demo.order_kind': order.kind };
+  return tracer.startActiveSpan('win opportunity', { attributes }, async (span) => {
+    try {
+      await writeWin(writer, order, runId, signal);
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+      throw e;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The opportunity update and its outbox row in one change set. */
+async function writeWin(writer: OutboxWriter, order: DemoOrder, runId: string, signal?: AbortSignal): Promise<void> {
   const correlationId = correlationIdFor(runId);
   const c = OutboxMessage.columns;
   await writer.transaction(
@@ -193,7 +218,7 @@ export async function runDemoProducer(options: DemoProducerOptions): Promise<Dem
   const drafts = await createOpportunities(options.client, runId, options.orders, signal);
   const orders: DemoOrder[] = drafts.map((d, index) => ({ ...d, index, kind: kinds[index]!, messageId: `${SALES_ORDER_WON}:${d.opportunityId}` }));
 
-  const writer = new OutboxWriter(options.client);
+  const writer = new OutboxWriter(options.client, { traceParent: activeTraceParent });
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const inFlight = new Set<Promise<void>>();
   let committed = 0;

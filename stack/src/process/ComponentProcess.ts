@@ -21,6 +21,8 @@ export interface ComponentSpec {
   /** TypeScript entry point. */
   entry: string;
   args?: readonly string[];
+  /** Modules loaded with `--import` before the entry point (file paths), e.g. the trace recorder. */
+  preload?: readonly string[];
   /** Added to the parent's environment. */
   env?: Readonly<Record<string, string | undefined>>;
   cwd: string;
@@ -54,6 +56,8 @@ export interface ExitInfo {
 
 /** Preload that stops the component when the orchestrator is gone (no orphans after a SIGKILL of `npm start`). */
 const parentWatchdog = pathToFileURL(path.join(__dirname, 'parent-watchdog.mjs')).href;
+
+const preloads = (spec: ComponentSpec): string[] => (spec.preload ?? []).flatMap((file) => ['--import', pathToFileURL(file).href]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -107,7 +111,7 @@ export class ComponentProcess extends EventEmitter<{ exit: [ExitInfo]; line: [st
     this.expectingExit = false;
     this.starts++;
     this.record(`---- stack: starting ${this.spec.title} (${this.starts > 1 ? `start #${this.starts}` : 'first start'}) ----`);
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--import', parentWatchdog, this.spec.entry, ...(this.spec.args ?? [])], {
+    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', '--import', parentWatchdog, ...preloads(this.spec), this.spec.entry, ...(this.spec.args ?? [])], {
       cwd: this.spec.cwd,
       env: { ...process.env, ...this.spec.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
