@@ -37,6 +37,9 @@ function describe(event: StackEvent): string | undefined {
   }
 }
 
+/** ` --data-dir <dir>` when the stack runs from another folder than the default, for the commands the banner suggests. */
+const dirOptionOf = (stack: LocalStack): string => (path.resolve(stack.layout.root) === path.resolve(defaultDataDir) ? '' : ` --data-dir ${stack.layout.root}`);
+
 function banner(stack: LocalStack, ms: number): void {
   const logs = stack.layout.logs;
   const db = stack.erpDatabase.kind === 'sqlite' ? `SQLite ${rel(stack.erpDatabase.file)}` : `PostgreSQL (DATABASE_URL), schema ${stack.erpDatabase.schema ?? 'erp_sales'}`;
@@ -50,8 +53,9 @@ function banner(stack: LocalStack, ms: number): void {
   say(`  Publisher        worker, lease scope "default"`);
   say(`  ERP consumer     ${ERP_SALES_QUEUE} -> ${db}`);
   say(`  Data and logs    ${rel(stack.layout.root)}/  (logs in ${rel(logs)}/<component>.log)`);
+  say(`  Traces           ${rel(stack.layout.tracesDir)}/<component>.jsonl  (one event's spans: npm run trace -- <row id | message id>${dirOptionOf(stack)})`);
   say();
-  const dirOption = path.resolve(stack.layout.root) === path.resolve(defaultDataDir) ? '' : ` --data-dir ${stack.layout.root}`;
+  const dirOption = dirOptionOf(stack);
   say(`  Try it:  npm run demo -- --orders 500 --rate 50${dirOption}     (in another terminal), then open the monitor.`);
   say(`  Stop:    Ctrl+C here (data is kept; \`${dirOption ? `npm run reset --${dirOption}` : 'npm run reset'}\` wipes it).`);
   say();
