@@ -78,6 +78,14 @@ export function cloudEventAttributes(row: OutboxRow, environmentUrl: string | un
   return attributes;
 }
 
+/**
+ * The properties a send span's context travels in: Diagnostic-Id (what @azure/service-bus and the Functions trigger read)
+ * and traceparent (W3C), the same value. One rule for every source's messages; none without a context.
+ */
+export function traceApplicationProperties(traceParent: string | undefined): Record<string, string> {
+  return traceParent ? { [TraceProperties.diagnosticId]: traceParent, [TraceProperties.traceParent]: traceParent } : {};
+}
+
 /** Maps a validated row (its target normalised). Throws SyntaxError if a JSON payload does not parse (validateRow reports that first). */
 export function toOutboundMessage(row: OutboxRow, context: MessageFormatContext = defaultFormat): OutboundMessage {
   const contentType = row.contentType?.trim() || DEFAULT_CONTENT_TYPE;
@@ -89,10 +97,7 @@ export function toOutboundMessage(row: OutboxRow, context: MessageFormatContext 
   };
   if (row.sourceEntity) applicationProperties[MessageProperties.sourceEntity] = row.sourceEntity;
   if (row.sourceId) applicationProperties[MessageProperties.sourceId] = row.sourceId;
-  if (context.traceParent) {
-    applicationProperties[TraceProperties.diagnosticId] = context.traceParent;
-    applicationProperties[TraceProperties.traceParent] = context.traceParent;
-  }
+  Object.assign(applicationProperties, traceApplicationProperties(context.traceParent));
   const message: OutboundMessage = {
     messageId: wireMessageId({ messageId: logicalMessageId(row), replayCount: row.replayCount }),
     body: isJsonContentType(contentType) ? (payload === '' ? null : JSON.parse(payload)) : payload,

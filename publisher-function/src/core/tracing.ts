@@ -4,7 +4,8 @@
 //
 // Only @opentelemetry/api: with an SDK registered (Application Insights via @azure/monitor-opentelemetry, or a test's
 // provider) the span is recorded; without one the API's span is a no-op that repeats the parent's span id, so a new span
-// id is made here instead and the message still names a span of its own. A row without a context starts a new trace.
+// id is made here instead and the message still names a span of its own. A row without a context starts a new trace, and
+// so does every change the change-tracking source sends (it has no producer context to continue).
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { formatTraceParent, newTraceParent, parseTraceParent, type TraceParent } from '@dataverse-outbox/contract';
 import type { OutboxRow } from './row';
@@ -22,21 +23,38 @@ export interface SendSpan {
   end(outcome: { ok: boolean; code?: string }): void;
 }
 
-export function startSendSpan(row: Pick<OutboxRow, 'id' | 'messageId' | 'target' | 'replayCount' | 'traceContext'>): SendSpan {
-  const parent = parseTraceParent(row.traceContext);
+/** One message's send span: what startMessageSpan needs besides the tracer. */
+export interface MessageSpanOptions {
+  /** The queue or topic: the span is named `send <target>`. */
+  readonly target: string;
+  /** The Service Bus messageId (messaging.message.id). */
+  readonly messageId: string;
+  /** The parent's traceparent; none (or an invalid one) starts a new trace, whatever context is active. */
+  readonly parent?: string;
+  /** The source's own attributes, added to the messaging ones. */
+  readonly attributes?: Attributes;
+}
+
+/**
+ * Starts a PRODUCER span for one message. Every source's send goes through here (outbox rows: startSendSpan; change
+ * tracking: changetracking/core/tracing.ts), so the rule "the message names a span of its own, recorded or not" is one.
+ */
+export function startMessageSpan(options: MessageSpanOptions): SendSpan {
+  const parent = parseTraceParent(options.parent);
+  // Never the active context: a message's parent is what the source says (the row's context), or nothing.
   const parentContext = parent
     ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
     : ROOT_CONTEXT;
   const attributes: Attributes = {
     'messaging.system': 'servicebus',
     'messaging.operation.type': 'send',
-    'messaging.destination.name': row.target,
-    'messaging.message.id': row.messageId || row.id,
-    'outbox.row_id': row.id,
+    'messaging.destination.name': options.target,
+    'messaging.message.id': options.messageId,
+    ...options.attributes,
   };
-  if (row.replayCount > 0) attributes[REPLAY_ATTRIBUTE] = row.replayCount;
-  const span = trace.getTracer(PUBLISHER_TRACER).startSpan(`send ${row.target}`, { kind: SpanKind.PRODUCER, attributes }, parentContext);
+  const span = trace.getTracer(PUBLISHER_TRACER).startSpan(`send ${options.target}`, { kind: SpanKind.PRODUCER, attributes }, parentContext);
   const own = span.spanContext();
+  // Without an SDK the API's span is invalid (no parent) or repeats the parent's span id: make a context of our own.
   const recorded = trace.isSpanContextValid(own) && own.spanId !== parent?.spanId;
   const context: TraceParent = recorded ? { traceId: own.traceId, spanId: own.spanId, flags: own.traceFlags } : newTraceParent(parent);
   let ended = false;
@@ -49,4 +67,11 @@ export function startSendSpan(row: Pick<OutboxRow, 'id' | 'messageId' | 'target'
       span.end();
     },
   };
+}
+
+/** An outbox row's send span: a child of the row's trace context (obx_tracecontext), a new trace without one. */
+export function startSendSpan(row: Pick<OutboxRow, 'id' | 'messageId' | 'target' | 'replayCount' | 'traceContext'>): SendSpan {
+  const attributes: Attributes = { 'outbox.row_id': row.id };
+  if (row.replayCount > 0) attributes[REPLAY_ATTRIBUTE] = row.replayCount;
+  return startMessageSpan({ target: row.target, messageId: row.messageId || row.id, parent: row.traceContext, attributes });
 }

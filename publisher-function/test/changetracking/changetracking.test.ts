@@ -1,6 +1,6 @@
 // The change-tracking source end to end: Dataverse emulator (change tracking on business tables) -> publisher ->
 // Service Bus emulator (session queue with duplicate detection) -> official @azure/service-bus receiver.
-import { MessageProperties, Settings } from '@dataverse-outbox/contract';
+import { MessageProperties, Settings, TraceProperties } from '@dataverse-outbox/contract';
 import { ChangeTrackingProperties, type ChangeCycleResult } from '../../src/changetracking/core';
 import type { ChangeSourceReport } from '../../src/changetracking/publisher';
 import { bySession, CT_QUEUE, drainSessions, recordingLogger, recordingMetrics, setEnvironmentValue, startCtEnv, type CtEnv } from './support';
@@ -96,6 +96,9 @@ describe('change-tracking source: creates, updates and deletes', () => {
       [ChangeTrackingProperties.changeKind]: 'changed',
       [ChangeTrackingProperties.changeSource]: 'opportunities',
       [ChangeTrackingProperties.changeVersion]: version,
+      // The change's own trace (tracing.test.ts checks it).
+      [TraceProperties.diagnosticId]: lastA.applicationProperties?.[TraceProperties.traceParent],
+      [TraceProperties.traceParent]: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/),
     });
     const deletedB = sessions.get(b)!.at(-1)!;
     expect(deletedB.messageId).toBe(`opportunity:${b}:deleted`);

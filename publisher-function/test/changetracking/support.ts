@@ -63,10 +63,12 @@ export interface CtEnv {
   close(): Promise<void>;
 }
 
-export async function startCtEnv(appSettings: Record<string, string> = {}): Promise<CtEnv> {
+/** `serviceBusOptions.maxMessageSizeInBytes`: a small limit makes rows too large for a message (default: the emulator's). */
+export async function startCtEnv(appSettings: Record<string, string> = {}, serviceBusOptions: { maxMessageSizeInBytes?: number } = {}): Promise<CtEnv> {
   const dv = await startDataverseEmulator({ port: 0 });
   const sb = await startServiceBusEmulator({
     port: 0,
+    ...serviceBusOptions,
     config: buildEmulatorConfig({
       queues: [CT_QUEUE, OTHER_QUEUE].map((name) => ({ name, requiresSession: true, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 600_000 })),
     }),

@@ -4,11 +4,14 @@
 // the whole table is read again; its messages carry the same ids as before, so duplicate detection drops the copies.
 import { OutboxError } from '../../core/errors';
 import type { LeaseKeeper } from '../../core/lease';
-import type { Clock, Logger, MessageSenderPort, OperationOptions } from '../../core/ports';
+import type { OutboundMessage } from '../../core/mapping';
+import type { Clock, Logger, MessageSenderPort, OperationOptions, SendOutcome } from '../../core/ports';
+import type { SendSpan } from '../../core/tracing';
 import type { ChangeTrackingSourceConfig } from './config';
 import { ChangeTrackingError, isChangeTrackingError } from './errors';
 import { toChangeMessage, toOmittedChangeMessage, type ChangeMessageFormat, type TrackedChange } from './mapping';
 import type { ChangeCheckpoint, ChangeTrackingMetrics, CheckpointPort, DeltaReaderPort } from './ports';
+import { startChangeSpan } from './tracing';
 
 export interface ChangeCycleDeps {
   reader: DeltaReaderPort;
@@ -43,6 +46,31 @@ export interface ChangeCycleResult {
   resyncReason?: string;
 }
 
+/**
+ * Sends one message per span, in order, and ends each span with its message's outcome (error status on a refusal, and on
+ * every span when the send throws or a message cannot be built). The spans are started by the caller.
+ */
+async function sendInSpans(
+  sender: MessageSenderPort,
+  target: string,
+  spans: readonly SendSpan[],
+  message: (index: number, traceParent: string) => OutboundMessage,
+  options: OperationOptions,
+): Promise<SendOutcome[]> {
+  let outcomes: SendOutcome[];
+  try {
+    outcomes = await sender.send(target, spans.map((span, i) => message(i, span.traceParent)), options);
+  } catch (e) {
+    for (const span of spans) span.end({ ok: false, code: 'SendFailed' });
+    throw e;
+  }
+  spans.forEach((span, i) => {
+    const o = outcomes[i];
+    span.end(o?.ok ? { ok: true } : { ok: false, code: o ? o.code : 'SendFailed' });
+  });
+  return outcomes;
+}
+
 export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: ChangeTrackingSourceConfig, options: OperationOptions = {}): Promise<ChangeCycleResult> {
   const { reader, checkpoints, sender, lease, clock, logger, metrics } = deps;
   const result: ChangeCycleResult = { source: source.name, outcome: 'ran', read: 0, published: 0, omitted: 0, checkpointed: false };
@@ -57,8 +85,10 @@ export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: Chan
       const chunk = changes.slice(i, i + deps.batchSize);
       // A lost lease stops sending at once (another instance owns the source now).
       if (!lease.isHeld()) throw new OutboxError('LeaseLost', `lease ${lease.scope} lost while publishing source "${source.name}"; stopping before the next send`);
-      const outcomes = await sender.send(source.target, chunk.map((c) => toChangeMessage(source, c, deps.messageFormat)), options);
-      const tooLarge: TrackedChange[] = [];
+      // One new trace per change: its send span's context goes into the message.
+      const spans = chunk.map((c) => startChangeSpan(source, c));
+      const outcomes = await sendInSpans(sender, source.target, spans, (i, traceParent) => toChangeMessage(source, chunk[i]!, deps.messageFormat, traceParent), options);
+      const tooLarge: { change: TrackedChange; refused: SendSpan }[] = [];
       const now = clock.now();
       for (let j = 0; j < chunk.length; j++) {
         const o = outcomes[j] ?? { ok: false as const, permanent: false, code: 'SendFailed', reason: 'no outcome reported' };
@@ -68,7 +98,7 @@ export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: Chan
           metrics.published(1, source.target);
           if (change.kind === 'changed' && change.modifiedOn) metrics.publishLatency(now.getTime() - change.modifiedOn.getTime(), source.target);
         } else if (o.permanent && o.code === 'MessageSizeExceeded') {
-          tooLarge.push(change);
+          tooLarge.push({ change, refused: spans[j]! });
         } else {
           metrics.retried(chunk.length - j, source.target);
           throw new ChangeTrackingError('SendFailed', `source "${source.name}": Service Bus did not take the message for ${source.table} ${change.id} (${o.code}: ${o.reason}); the delta will be read again from the last checkpoint`, {
@@ -77,8 +107,16 @@ export async function runChangeTrackingCycle(deps: ChangeCycleDeps, source: Chan
         }
       }
       if (tooLarge.length > 0) {
-        const outcomes2 = await sender.send(source.target, tooLarge.map((c) => toOmittedChangeMessage(source, c, 'MessageSizeExceeded', deps.messageFormat)), options);
-        tooLarge.forEach((c, k) => {
+        // The stand-in continues the refused send's trace: still one trace per change.
+        const spans2 = tooLarge.map(({ change, refused }) => startChangeSpan(source, change, { traceParent: refused.traceParent, omitted: 'MessageSizeExceeded' }));
+        const outcomes2 = await sendInSpans(
+          sender,
+          source.target,
+          spans2,
+          (k, traceParent) => toOmittedChangeMessage(source, tooLarge[k]!.change, 'MessageSizeExceeded', deps.messageFormat, traceParent),
+          options,
+        );
+        tooLarge.forEach(({ change: c }, k) => {
           const o = outcomes2[k];
           if (!o?.ok) throw new ChangeTrackingError('SendFailed', `source "${source.name}": even the id-only message for ${source.table} ${c.id} was refused (${o ? `${o.code}: ${o.reason}` : 'no outcome'})`, { source: source.name });
           result.published++;

@@ -4,3 +4,4 @@ export * from './config';
 export * from './mapping';
 export * from './ports';
 export * from './cycle';
+export * from './tracing';

@@ -3,7 +3,7 @@
 // same ids and Service Bus duplicate detection drops the copies.
 import { createHash } from 'node:crypto';
 import { CloudEvents, cloudEventSource, MessageFormat, MessageProperties, type CloudEventAttributes, type MessageFormatName } from '@dataverse-outbox/contract';
-import { DEFAULT_CONTENT_TYPE, inMessageFormat, type OutboundMessage } from '../../core/mapping';
+import { DEFAULT_CONTENT_TYPE, inMessageFormat, traceApplicationProperties, type OutboundMessage } from '../../core/mapping';
 import type { ChangeTrackingSourceConfig } from './config';
 
 /** Application properties added by change-tracking sources (besides the spec's `outbox-message-id`, `source-entity`, `source-id`). */
@@ -79,11 +79,12 @@ function formatted(message: OutboundMessage, source: ChangeTrackingSourceConfig,
   return inMessageFormat(message, changeCloudEventAttributes(source, change, format.environmentUrl), format.format, true);
 }
 
-export function toChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, format?: ChangeMessageFormat): OutboundMessage {
-  return formatted(defaultChangeMessage(source, change), source, change, format);
+/** `traceParent`: the change's send span (./tracing.ts), carried in Diagnostic-Id and traceparent as on outbox messages. */
+export function toChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, format?: ChangeMessageFormat, traceParent?: string): OutboundMessage {
+  return formatted(defaultChangeMessage(source, change, traceParent), source, change, format);
 }
 
-function defaultChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange): OutboundMessage {
+function defaultChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, traceParent: string | undefined): OutboundMessage {
   const messageId = changeMessageId(source.table, change);
   const applicationProperties: Record<string, string | number> = {
     [MessageProperties.outboxMessageId]: messageId,
@@ -93,6 +94,7 @@ function defaultChangeMessage(source: ChangeTrackingSourceConfig, change: Tracke
     [ChangeTrackingProperties.changeSource]: source.name,
   };
   if (change.kind === 'changed') applicationProperties[ChangeTrackingProperties.changeVersion] = change.version;
+  Object.assign(applicationProperties, traceApplicationProperties(traceParent));
   return {
     messageId,
     body: changeBody(source, change),
@@ -105,7 +107,7 @@ function defaultChangeMessage(source: ChangeTrackingSourceConfig, change: Tracke
 }
 
 /** Stand-in for a row whose selected columns do not fit in a message: same messageId, the id and a marker, never dropped. */
-export function toOmittedChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, reason: string, format?: ChangeMessageFormat): OutboundMessage {
-  const full = defaultChangeMessage(source, change);
+export function toOmittedChangeMessage(source: ChangeTrackingSourceConfig, change: TrackedChange, reason: string, format?: ChangeMessageFormat, traceParent?: string): OutboundMessage {
+  const full = defaultChangeMessage(source, change, traceParent);
   return formatted({ ...full, body: { [source.primaryIdAttribute]: change.id, '@omitted': { reason, columns: [...source.columns] } } }, source, change, format);
 }
