@@ -117,6 +117,6 @@ test("one committed row, one trace: producer -> send -> consumer -> acknowledgem
   );
   expect(resent.spanId).not.toBe(send.spanId);
   expect(resent.parentSpanId).toBe(producer.spanId);
-  expect(resent.attributes).toMatchObject({ 'outbox.row_id': rowId });
+  expect(resent.attributes).toMatchObject({ 'outbox.row_id': rowId, 'messaging.message.id': `${messageId}#r1` });
   await client.close();
 });

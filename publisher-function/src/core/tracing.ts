@@ -8,6 +8,7 @@
 // so does every change the change-tracking source sends (it has no producer context to continue).
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { formatTraceParent, newTraceParent, parseTraceParent, type TraceParent } from '@dataverse-outbox/contract';
+import { wireMessageId } from './mapping';
 import type { OutboxRow } from './row';
 
 /** The tracer name the publisher's spans are recorded under. */
@@ -73,5 +74,6 @@ export function startMessageSpan(options: MessageSpanOptions): SendSpan {
 export function startSendSpan(row: Pick<OutboxRow, 'id' | 'messageId' | 'target' | 'replayCount' | 'traceContext'>): SendSpan {
   const attributes: Attributes = { 'outbox.row_id': row.id };
   if (row.replayCount > 0) attributes[REPLAY_ATTRIBUTE] = row.replayCount;
-  return startMessageSpan({ target: row.target, messageId: row.messageId || row.id, parent: row.traceContext, attributes });
+  // The id the message carries (a replay's `#r<n>` included), as messaging.message.id names the message on the wire.
+  return startMessageSpan({ target: row.target, messageId: wireMessageId({ messageId: row.messageId || row.id, replayCount: row.replayCount }), parent: row.traceContext, attributes });
 }

@@ -97,6 +97,7 @@ describe('with an OpenTelemetry SDK registered', () => {
     expect(sendSpan!.spanContext().spanId).toBe(sent.spanId);
     expect(sendSpan!.parentSpanContext?.spanId).toBe(parseTraceParent(row.traceContext)!.spanId);
     expect(sendSpan!.attributes[REPLAY_ATTRIBUTE]).toBe(1);
+    expect(sendSpan!.attributes['messaging.message.id']).toBe('trace-otel-1#r1');
   });
 });
 
