@@ -2,6 +2,8 @@ import { MessageBar, MessageBarType, Panel, PanelType, Spinner, useTheme } from 
 import * as React from 'react';
 import { describeError } from '../core/format';
 import { formatPayload, HIDDEN_BY_COLUMN_SECURITY, type RowDetails } from '../core/services';
+import { buildTimeline } from '../core/timeline';
+import { RowTimeline } from './RowTimeline';
 
 export interface PayloadPanelProps {
   /** The row whose details are shown; undefined: panel closed. */
@@ -14,11 +16,14 @@ interface Loaded {
   id: string;
   details?: RowDetails;
   error?: string;
+  /** When the details arrived: the timeline's "so far" waits are measured to then. */
+  at?: Date;
 }
 
 /**
- * Payload and full last error of one row. Both are rendered as React text children inside <pre>, which React escapes:
- * a payload containing <script> or HTML shows as text and never runs (never dangerouslySetInnerHTML here).
+ * One row's timeline (RowTimeline), payload and full last error. Payload and error are rendered as React text children
+ * inside <pre>, which React escapes: a payload containing <script> or HTML shows as text and never runs (never
+ * dangerouslySetInnerHTML here).
  */
 export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetails, onDismiss }: PayloadPanelProps): React.ReactElement {
   const theme = useTheme();
@@ -28,7 +33,7 @@ export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetail
     if (rowId === undefined) return undefined;
     let current = true;
     loadDetails(rowId).then(
-      (details) => current && setLoaded({ id: rowId, details }),
+      (details) => current && setLoaded({ id: rowId, details, at: new Date() }),
       (error: unknown) => current && setLoaded({ id: rowId, error: describeError(error) }),
     );
     return () => {
@@ -43,6 +48,7 @@ export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetail
     if (state.details.hiddenByColumnSecurity) return { text: HIDDEN_BY_COLUMN_SECURITY };
     return formatPayload(state.details.payload, state.details.contentType);
   }, [state]);
+  const timeline = React.useMemo(() => (state?.details && state.at ? buildTimeline(state.details.timeline, state.at) : undefined), [state]);
   const preStyle: React.CSSProperties = {
     whiteSpace: 'pre-wrap',
     wordBreak: 'break-word',
@@ -72,6 +78,7 @@ export const PayloadPanel = React.memo(function PayloadPanel({ rowId, loadDetail
           <div style={{ fontSize: 12, color: theme.palette.neutralSecondary }}>
             Message id: {state.details.messageId ?? '—'} · Content type: {state.details.contentType ?? 'application/json (default)'}
           </div>
+          {timeline ? <RowTimeline timeline={timeline} /> : null}
           <h3 style={{ margin: 0, fontSize: 14 }}>Payload</h3>
           {payload.note ? <MessageBar messageBarType={MessageBarType.info}>{payload.note}</MessageBar> : null}
           {hidden ? (

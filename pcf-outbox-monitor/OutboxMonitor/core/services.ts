@@ -3,6 +3,7 @@
 // see the resulting plain async functions.
 import { healthCountedStatuses, healthCountLimits, notScheduledFilter, OutboxMessage, OutboxStatus, Settings, type HealthThresholds } from '@dataverse-outbox/contract';
 import { describeError, readDate } from './format';
+import type { TimelineCells } from './timeline';
 import {
   bucketLast24Hours,
   combineStatusCounts,
@@ -46,6 +47,8 @@ export interface RowDetails {
   lastError: string | undefined;
   /** The reader is in no column security profile that reads the outbox's secured columns: payload and error are null. */
   hiddenByColumnSecurity: boolean;
+  /** The raw cells the row's timeline reads (core/timeline.ts); secured ones are null where column security hides them. */
+  timeline: TimelineCells;
 }
 
 /** Shown instead of a blank where column security hides a value (the product's wording, docs/monitor.md). */
@@ -164,15 +167,32 @@ export async function loadHealth(webApi: WebApiPort, now: Date): Promise<HealthR
   };
 }
 
+/** The columns of the row's timeline, by TimelineCells field. */
+const timelineColumns: Readonly<Record<keyof TimelineCells, string>> = {
+  status: c.status,
+  createdOn: c.createdOn,
+  nextAttemptOn: c.nextAttemptOn,
+  attempts: c.attempts,
+  lastError: c.lastError,
+  publishedOn: c.publishedOn,
+  ackedOn: c.ackedOn,
+  modifiedOn: c.modifiedOn,
+  traceContext: c.traceContext,
+};
+
 export async function loadDetails(webApi: WebApiPort, id: string): Promise<RowDetails> {
-  const row = await webApi.retrieveRecord(m.logicalName, id, `?$select=${[c.name, c.messageId, c.status, c.contentType, c.payload, c.lastError].join(',')}`);
+  // The timeline's columns include status and last error. (No spread or destructuring here: Babel would inline helpers.)
+  const columns = Object.values(timelineColumns).concat(c.name, c.messageId, c.contentType, c.payload);
+  const row = await webApi.retrieveRecord(m.logicalName, id, `?$select=${columns.join(',')}`);
   const str = (column: string): string | undefined => {
     const value = row[column];
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
   // Every row has a status (the publisher and the producers always set it): none means Dataverse hid the secured columns.
   const hiddenByColumnSecurity = row[c.status] === null || row[c.status] === undefined;
-  return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError), hiddenByColumnSecurity };
+  const timeline = {} as Record<keyof TimelineCells, unknown>;
+  (Object.keys(timelineColumns) as (keyof TimelineCells)[]).forEach((field) => (timeline[field] = row[timelineColumns[field]]));
+  return { id, name: str(c.name), messageId: str(c.messageId), contentType: str(c.contentType), payload: str(c.payload), lastError: str(c.lastError), hiddenByColumnSecurity, timeline };
 }
 
 export type PayloadView = { text: string; note?: string };
