@@ -9,7 +9,9 @@ import { platformGlobals } from '../host';
 
 const outDir = path.resolve(__dirname, '..', 'out', 'controls', 'OutboxMonitor');
 const bundlePath = path.join(outDir, 'bundle.js');
-const maxBundleBytes = 60 * 1024;
+// Our own budget (Dataverse allows far larger web resources): 72 KiB since the row timeline (issue 21) added about 6 KB.
+// Model-driven apps support Safari 13 and later, so pcf-scripts' Babel keeps an array-destructuring helper per module.
+const maxBundleBytes = 72 * 1024;
 
 function bundle(): string {
   if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run npm run build -w pcf-outbox-monitor first`);
