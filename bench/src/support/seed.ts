@@ -1,8 +1,8 @@
 // Seeds outbox rows directly with CreateMultiple (1,000 rows per request, two requests in flight so that building the
 // next body overlaps the emulator's insert). Used for tables of 10 thousand to 1 million rows.
 import type { DataverseClient, EntityRecord } from '@dataverse-outbox/publisher-function';
-import { randomUUID } from 'node:crypto';
-import { OutboxMessage, OutboxStatus, partitionSlotOfRow, type OutboxStatusValue } from '@dataverse-outbox/contract';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { formatTraceParent, newTraceParent, OutboxMessage, OutboxStatus, partitionSlotOfRow, type OutboxStatusValue } from '@dataverse-outbox/contract';
 import { TARGET } from './world';
 
 const C = OutboxMessage.columns;
@@ -21,8 +21,9 @@ export function samplePayload(i: number): string {
   });
 }
 
-/** A keyless row as the producer's writer builds it: its own row id, and the partition slot of that id (so seeded rows
- * spread over the publisher partitions as written rows do). */
+/** A keyless row as the producer's writer builds it: its own row id, the partition slot of that id (so seeded rows
+ * spread over the publisher partitions as written rows do) and a trace context of its own (the writer starts a trace per
+ * commit), so the publisher's figures include the send span's work and the column's bytes. */
 export function outboxRecord(prefix: string, i: number, status: OutboxStatusValue, finishedAt?: string): EntityRecord {
   const id = `${prefix}-${i}`;
   const rowId = randomUUID();
@@ -36,6 +37,7 @@ export function outboxRecord(prefix: string, i: number, status: OutboxStatusValu
     [C.payload]: samplePayload(i),
     [C.contentType]: 'application/json',
     [C.sourceEntity]: 'opportunity',
+    [C.traceContext]: formatTraceParent(newTraceParent(undefined, randomBytes)),
     [C.status]: status,
   };
   if (status !== OutboxStatus.Pending) {
