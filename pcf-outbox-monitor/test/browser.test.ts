@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, OutboxStatus, type OutboxStatusName } from '@dataverse-outbox/contract';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { emulatorApi, launchChromium, openRecordingPage } from './browserSupport';
 import { startMonitorHost, type MonitorHost } from '../host';
 
 const c = OutboxMessage.columns;
@@ -30,21 +31,7 @@ let page: Page;
 const pageErrors: string[] = [];
 const ids: Record<string, string> = {};
 
-async function api(method: string, pathAndQuery: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${dataverse.apiUrl}${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      Accept: 'application/json',
-      'Content-Type': 'application/json',
-      Prefer: 'return=representation',
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: ${response.status} ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
+const api = emulatorApi(() => dataverse.apiUrl, token);
 
 async function createRow(key: string, status: OutboxStatusName, extra: Record<string, unknown> = {}): Promise<void> {
   const row = await api('POST', OutboxMessage.entitySetName, {
@@ -106,20 +93,8 @@ beforeAll(async () => {
   });
 
   host = await startMonitorHost({ dataverseUrl: dataverse.url, token, pageSize: 50 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 1150 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    // Fluent's default theme asks a CDN for Segoe UI web fonts; this machine is offline, so those loads fail.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
-  });
-  page.on('requestfailed', (request) => {
-    if (new URL(request.url()).hostname === '127.0.0.1') pageErrors.push(`request failed: ${request.url()}`);
-  });
+  browser = await launchChromium();
+  page = await openRecordingPage(browser, { width: 1360, height: 1150 }, pageErrors);
   await page.goto(host.url);
   await page.waitForFunction(() => window.__obxHost?.ready === true, undefined, { timeout: deadline });
 }, 120_000);

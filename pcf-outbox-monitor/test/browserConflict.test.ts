@@ -8,7 +8,8 @@
 // changes the other selected row, and Dataverse keeps what the publisher wrote.
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, OutboxStatus } from '@dataverse-outbox/contract';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { emulatorApi, launchChromium, openRecordingPage } from './browserSupport';
 import { startMonitorHost, type MonitorHost } from '../host';
 
 const c = OutboxMessage.columns;
@@ -23,16 +24,7 @@ const pageErrors: string[] = [];
 const ids: Record<string, string> = {};
 const ifMatchSent: string[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${dataverse.apiUrl}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'Content-Type': 'application/json', Prefer: 'return=representation' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
+const api = emulatorApi(() => dataverse.apiUrl, token);
 
 async function createRow(name: string, status: number): Promise<void> {
   const row = await api('POST', OutboxMessage.entitySetName, { [c.name]: name, [c.messageId]: `msg-${name}`, [c.target]: 'erp-orders', [c.status]: status });
@@ -66,16 +58,8 @@ beforeAll(async () => {
   await createRow('racing-failed', OutboxStatus.Failed);
   await createRow('other-failed', OutboxStatus.Failed);
   host = await startMonitorHost({ dataverseUrl: dataverse.url, token, pageSize: 50 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
-  });
+  browser = await launchChromium();
+  page = await openRecordingPage(browser, { width: 1360, height: 1000 }, pageErrors);
   // Every PATCH the control sends: record its If-Match; for the racing row, let the publisher write first.
   await page.route('**/api/data/v9.2/**', async (route) => {
     const request = route.request();
