@@ -9,7 +9,7 @@ import { DataverseLeaseStore } from './dataverse/leaseStore';
 import { DataverseOutboxStore } from './dataverse/outboxStore';
 import { createChangeTrackingPublisher, type ChangeTrackingPublisher, type ChangeTrackingPublisherOptions } from './changetracking/publisher';
 import { createPartitionedPublisher, type PartitionClients, type PartitionedPublisher, type PartitionedPublisherOptions } from './partitionedPublisher';
-import { createServiceBusClient } from './servicebus/connection';
+import { createServiceBusClient, serviceBusClientFactory } from './servicebus/connection';
 
 /** The Dataverse client of every host: a static token (emulator and tests only) or else DefaultAzureCredential. */
 export function createDataverseClient(url: string, token: string | undefined, options: DataverseClientOptions = {}): DataverseClient {
@@ -114,6 +114,9 @@ export function createPublisherFromAppSettings(
       ...options,
       dataverse,
       serviceBus,
+      // Each partition lane sends through a client of its own, replaced when it stops sending; `serviceBus` stays the
+      // acknowledgement listener's and the dead-letter monitor's (docs/reliability.md, finding 4).
+      createSendClient: options.createSendClient ?? serviceBusClientFactory({ connectionString: app.serviceBusConnectionString, namespace: app.serviceBusNamespace }),
       partitionClients: options.partitionClients ?? partitionClientsFromAppSettings(app, dataverseOptions),
       maxPartitionsPerInstance: options.maxPartitionsPerInstance ?? app.maxPartitionsPerInstance,
       scope: options.scope ?? app.scope,

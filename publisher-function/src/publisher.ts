@@ -25,7 +25,7 @@ import { getOutboxHealth } from './health';
 import { AckListener } from './servicebus/ackListener';
 import { PendingAgeGauge } from './pendingAgeGauge';
 import { runDeadLetterMonitor, type DeadLetterMonitorResult } from './servicebus/deadLetterMonitor';
-import { ServiceBusMessageSender } from './servicebus/sender';
+import { ServiceBusMessageSender, type ServiceBusClientFactory } from './servicebus/sender';
 
 export interface PollingOptions {
   /** Wait after a cycle that found work but did not fill a batch. Default 100 ms. */
@@ -58,6 +58,13 @@ export interface PublisherOptions {
   maxConcurrentMarks?: number;
   /** Longest wait for one Service Bus batch creation or send before it counts as a transient failure. Default 30 s. */
   sendTimeoutInMs?: number;
+  /**
+   * Makes the Service Bus client the publisher sends with: the publisher (each partition lane) then owns that client,
+   * replaces it when a send hits `sendTimeoutInMs` or it keeps failing (a connection the SDK lost and never re-opened),
+   * and closes it on close(). Default: send through `serviceBus`, shared with the acknowledgement listener and the
+   * dead-letter monitor, never replaced.
+   */
+  createSendClient?: ServiceBusClientFactory;
   /** Worker only: listen on obx_AckQueue. Default true. */
   ackListener?: boolean;
   /** Worker only: dead-letter monitor interval; 0 turns it off. Default 60 s. */
@@ -127,7 +134,7 @@ export class OutboxPublisher {
     this.store = new DataverseOutboxStore(options.dataverse, slots ? { partitionSlots: { ...slots, unassigned: this.partition.index === 0 } } : {});
     this.pendingAge = new PendingAgeGauge(this.store, this.clock, this.metrics, this.logger, { scope: this.scope });
     this.leaseStore = new DataverseLeaseStore(options.dataverse, () => this.clock.now());
-    this.sender = new ServiceBusMessageSender(options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs });
+    this.sender = new ServiceBusMessageSender(options.createSendClient ?? options.serviceBus, { operationTimeoutInMs: options.sendTimeoutInMs, logger: this.logger });
     this.lease = new LeaseKeeper(this.leaseStore, {
       scope: partitionLeaseScope(this.scope, this.partition),
       owner: this.owner,

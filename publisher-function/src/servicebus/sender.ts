@@ -1,10 +1,11 @@
 // Service Bus side of the core's sender port: one SDK sender per target, createMessageBatch to pack as many
-// messages per send as the entity allows, and error classification (permanent vs transient).
+// messages per send as the entity allows, and error classification (permanent vs transient). Given a client factory
+// it owns its client and replaces it when the client stops sending (see ServiceBusMessageSender).
 import { describeValue } from '@dataverse-outbox/contract';
 import { isServiceBusError, type ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from '@azure/service-bus';
 import type { OutboundMessage } from '../core/mapping';
-import type { MessageSenderPort, OperationOptions, SendOutcome } from '../core/ports';
-import { TargetUnavailableError } from '../core/ports';
+import type { Logger, MessageSenderPort, OperationOptions, SendOutcome } from '../core/ports';
+import { silentLogger, TargetUnavailableError } from '../core/ports';
 
 /** Service Bus error codes that no retry can fix for this message or target. */
 const PERMANENT_TARGET = new Set(['MessagingEntityNotFound']);
@@ -46,7 +47,24 @@ export interface ServiceBusMessageSenderOptions {
    * transient failure (the rows retry with the same messageId, so a send that did land is deduplicated). Default 30 s.
    */
   operationTimeoutInMs?: number;
+  /** Where a client replacement is reported (once per replacement). Default: nowhere. */
+  logger?: Logger;
+  /** Longest wait for a replaced client to close before it is left to the garbage collector. Default 5 s. */
+  retireTimeoutInMs?: number;
 }
+
+/** Makes a new Service Bus client; the sender owns what it makes (closes it when replaced or closed). */
+export type ServiceBusClientFactory = () => ServiceBusClient;
+
+/**
+ * Failures (without a success between) after which an owned client is replaced, once they have lasted at least the
+ * operation deadline. A client whose connection the SDK lost and never re-opened (after a process pause while Service
+ * Bus dropped it, docs/reliability.md finding 4) fails this way for minutes; a fresh client connects at once.
+ */
+const REPLACE_AFTER_FAILURES = 3;
+
+/** Codes that say the broker answered (throttling, a message or entity problem): no sign of a dead connection. */
+const BROKER_ANSWERED = new Set(['ServiceBusy', 'QuotaExceeded', 'MessageSizeExceeded', 'MessagingEntityNotFound', 'MessagingEntityDisabled', 'UnauthorizedAccess', 'EncodingFailed']);
 
 /** How long a cycle waits for a check of a target that was down before it reports the target still unavailable. */
 const DOWN_CHECK_WAIT_IN_MS = 250;
@@ -77,6 +95,13 @@ async function withDeadline<T>(ms: number, outer: AbortSignal | undefined, what:
   }
 }
 
+/**
+ * Sends through one Service Bus client. Given a ServiceBusClient, it sends through it and never closes or replaces it
+ * (others share it: the acknowledgement listener, the dead-letter monitor). Given a factory, it owns its client: it
+ * makes it at the first use, closes it on close(), and replaces it when an operation hits the deadline or the client
+ * keeps failing without answers from the broker for longer than the deadline (the old one is closed in the background,
+ * for at most `retireTimeoutInMs`: a wedged client's close may never finish).
+ */
 export class ServiceBusMessageSender implements MessageSenderPort {
   private readonly senders = new Map<string, ServiceBusSender>();
   private readonly maxSizes = new Map<string, number>();
@@ -87,12 +112,30 @@ export class ServiceBusMessageSender implements MessageSenderPort {
    */
   private readonly down = new Map<string, { error: TargetUnavailableError; checking?: Promise<number | undefined> }>();
   private readonly timeoutInMs: number;
+  private readonly retireTimeoutInMs: number;
+  private readonly logger: Logger;
+  private readonly factory?: ServiceBusClientFactory;
+  private current?: ServiceBusClient;
+  /** Bumped at each replacement: a failure of an operation on an older client replaces nothing. */
+  private generation = 0;
+  /** Failures without answers from the broker since the last success (on the current client). */
+  private failing?: { since: number; count: number };
+  /** Replaced clients still closing. */
+  private readonly retiring = new Set<Promise<void>>();
+  /** How many times the client was replaced (tests, health). */
+  replacements = 0;
 
-  constructor(
-    private readonly client: ServiceBusClient,
-    options: ServiceBusMessageSenderOptions = {},
-  ) {
+  constructor(client: ServiceBusClient | ServiceBusClientFactory, options: ServiceBusMessageSenderOptions = {}) {
+    if (typeof client === 'function') this.factory = client;
+    else this.current = client;
     this.timeoutInMs = options.operationTimeoutInMs ?? 30_000;
+    this.retireTimeoutInMs = options.retireTimeoutInMs ?? 5000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  private get client(): ServiceBusClient {
+    this.current ??= this.factory!();
+    return this.current;
   }
 
   private sender(target: string): ServiceBusSender {
@@ -104,11 +147,72 @@ export class ServiceBusMessageSender implements MessageSenderPort {
     return s;
   }
 
+  /** An operation of `generation` succeeded: the client works. */
+  private succeeded(generation: number): void {
+    if (generation === this.generation) this.failing = undefined;
+  }
+
+  /**
+   * An operation of `generation` failed: replaces an owned client when it hit the deadline, or when failures with no
+   * answer from the broker have gone on for longer than the deadline.
+   */
+  private failed(generation: number, e: unknown, target: string): void {
+    // An abort by the caller (a stop) says nothing about the client.
+    if (!this.factory || generation !== this.generation || (e instanceof Error && e.name === 'AbortError')) return;
+    const timedOut = e instanceof SendTimeoutError;
+    const code = classifySendError(e, target).code;
+    if (!timedOut && (BROKER_ANSWERED.has(code) || e instanceof RangeError)) {
+      this.failing = undefined; // the broker answered: the connection works
+      return;
+    }
+    const now = Date.now();
+    this.failing ??= { since: now, count: 0 };
+    this.failing.count++;
+    const stuck = this.failing.count >= REPLACE_AFTER_FAILURES && now - this.failing.since >= this.timeoutInMs;
+    if (timedOut || stuck) this.replaceClient(timedOut ? 'an operation hit the deadline' : 'it kept failing', target, code);
+  }
+
+  private replaceClient(why: string, target: string, code: string): void {
+    const old = this.current;
+    this.generation++;
+    this.replacements++;
+    this.failing = undefined;
+    this.current = undefined;
+    // The old client's senders go with it (closing it closes them); the next use attaches new ones on a new client.
+    this.senders.clear();
+    this.maxSizes.clear();
+    this.down.clear();
+    this.logger.warn('Service Bus client replaced', { reason: why, target, code, replacements: this.replacements, deadlineInMs: this.timeoutInMs });
+    if (old) this.retire(old);
+  }
+
+  /** Closes a replaced client in the background, waiting for it at most retireTimeoutInMs. */
+  private retire(old: ServiceBusClient): void {
+    const closing: Promise<void> = this.bounded(
+      old.close().catch((e: unknown) => this.logger.debug('replaced Service Bus client closed with an error', { error: e instanceof Error ? e.name : 'error' })),
+    ).finally(() => this.retiring.delete(closing));
+    this.retiring.add(closing);
+  }
+
   private async dropSender(target: string): Promise<void> {
     const s = this.senders.get(target);
     this.senders.delete(target);
     this.maxSizes.delete(target);
-    await s?.close().catch(() => undefined);
+    // A link on a dead connection may never confirm its close: the cycle does not wait for it beyond the bound.
+    if (s) await this.bounded(s.close().catch(() => undefined));
+  }
+
+  /** Waits for `closing` at most retireTimeoutInMs. */
+  private async bounded(closing: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closing,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.retireTimeoutInMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   async maxMessageSizeInBytes(target: string, options: OperationOptions = {}): Promise<number> {
@@ -142,20 +246,24 @@ export class ServiceBusMessageSender implements MessageSenderPort {
 
   /** Attaches a sender to the target and learns its max message size; TargetUnavailableError when it cannot. */
   private async check(target: string, options: OperationOptions = {}): Promise<number> {
+    const generation = this.generation;
     try {
       const sender = this.sender(target);
       const batch = await withDeadline(this.timeoutInMs, options.abortSignal, `createMessageBatch for "${target}"`, (abortSignal) => sender.createMessageBatch({ abortSignal }));
-      this.maxSizes.set(target, batch.maxSizeInBytes);
+      this.succeeded(generation);
+      if (generation === this.generation) this.maxSizes.set(target, batch.maxSizeInBytes);
       return batch.maxSizeInBytes;
     } catch (e) {
       const c = classifySendError(e, target);
-      await this.dropSender(target);
+      this.failed(generation, e, target);
+      if (generation === this.generation) await this.dropSender(target);
       throw new TargetUnavailableError(target, c.code, c.permanent, c.reason);
     }
   }
 
   async send(target: string, messages: readonly OutboundMessage[], options: OperationOptions = {}): Promise<SendOutcome[]> {
     const outcomes: SendOutcome[] = [];
+    const generation = this.generation;
     const sender = this.sender(target);
     let index = 0;
     try {
@@ -183,6 +291,7 @@ export class ServiceBusMessageSender implements MessageSenderPort {
           }
         }
         if (batch.count > 0) await withDeadline(this.timeoutInMs, options.abortSignal, `send to "${target}"`, (abortSignal) => sender.sendMessages(batch, { abortSignal }));
+        this.succeeded(generation);
         for (const i of inBatch) outcomes[i] = { ok: true };
         for (const i of tooLarge) {
           outcomes[i] = {
@@ -197,16 +306,24 @@ export class ServiceBusMessageSender implements MessageSenderPort {
       // This batch and every later one were not sent (order per key forbids sending them past a failure).
       const c = classifySendError(e, target);
       for (let i = 0; i < messages.length; i++) outcomes[i] ??= { ok: false, ...c };
-      if (c.permanent || !isServiceBusError(e)) await this.dropSender(target);
+      this.failed(generation, e, target);
+      if (generation === this.generation && (c.permanent || !isServiceBusError(e))) await this.dropSender(target);
     }
     return outcomes;
   }
 
+  /** Closes the senders; an owned client is closed too (a shared one stays open: its owner closes it). */
   async close(): Promise<void> {
     await Promise.all([...this.down.values()].map((d) => d.checking));
     this.down.clear();
     const all = [...this.senders.values()];
     this.senders.clear();
-    await Promise.all(all.map((s) => s.close().catch(() => undefined)));
+    await Promise.all(all.map((s) => this.bounded(s.close().catch(() => undefined))));
+    if (this.factory && this.current) {
+      const owned = this.current;
+      this.current = undefined;
+      this.retire(owned);
+    }
+    await Promise.all([...this.retiring]);
   }
 }
