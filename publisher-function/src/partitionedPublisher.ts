@@ -56,6 +56,8 @@ interface Lane {
   partition: PartitionRef;
   publisher: OutboxPublisher;
   startedAt: number;
+  /** Started to take a stranded partition (core/partitions.ts): kept, not handed over, until strandedKeepInMs passed. */
+  stranded?: boolean;
   closing?: Promise<void>;
 }
 
@@ -226,7 +228,11 @@ export class PartitionedPublisher {
     const held = this.heldPartitions;
     // Lanes started moments ago count as ours while they take their lease, so a round does not claim past the share.
     const claiming = [...this.lanes.values()].filter((l) => !l.closing && !l.publisher.holdsLease && l.partition.count === count && now.getTime() - l.startedAt < this.durationInMs / 4).map((l) => l.partition.index);
-    const plan: BalancePlan = planBalance({ scope: this.scope, count, owner: this.owner, maxPerInstance: this.options.maxPartitionsPerInstance, leases, held: [...held, ...claiming], now });
+    // A stranded partition taken is kept long enough for its former owner's stuck lane to end (its send deadline) and
+    // let go (a balancing round after a lease period): handed back sooner, it would wait for that lane again.
+    const keepInMs = (this.options.sendTimeoutInMs ?? 30_000) + this.durationInMs;
+    const keep = [...this.lanes.values()].filter((l) => l.stranded && !l.closing && l.publisher.holdsLease && l.partition.count === count && now.getTime() - l.startedAt < keepInMs).map((l) => l.partition.index);
+    const plan: BalancePlan = planBalance({ scope: this.scope, count, owner: this.owner, maxPerInstance: this.options.maxPartitionsPerInstance, leases, held: [...held, ...claiming], keep, now });
     const round: BalanceRound = { count, instances: plan.instances, held, claimed: [], released: [], waitingFor: plan.otherCountOwners, publisherEnabled: settings.publisherEnabled };
 
     if (plan.otherCountOwners.length > 0) {
@@ -247,7 +253,9 @@ export class PartitionedPublisher {
     for (const index of plan.claim) {
       if (this.lanes.has(laneKey({ index, count }))) continue;
       round.claimed.push(index);
-      this.startLane({ index, count }, settings);
+      const stranded = plan.stranded.includes(index);
+      if (stranded) this.logger.warn('claiming a stranded partition above the share: its lease ran out while its owner is live', { scope: this.scope, partition: `${index}/${count}`, share: plan.share });
+      this.startLane({ index, count }, settings, stranded);
     }
     // A lane that lost the race for its lease to a live owner stops looking: the balancer starts it again when free.
     const owners = new Map<number, string>();
@@ -276,7 +284,7 @@ export class PartitionedPublisher {
     return this.member;
   }
 
-  private startLane(partition: PartitionRef, settings: OutboxSettings): void {
+  private startLane(partition: PartitionRef, settings: OutboxSettings, stranded = false): void {
     const dataverse = this.options.partitionClients?.forPartition(partition.index) ?? this.options.dataverse;
     const first = partition.index === 0;
     const publisher = new OutboxPublisher({
@@ -291,7 +299,7 @@ export class PartitionedPublisher {
       pendingAgeIntervalInMs: 0,
       confirmLease: (o) => this.noOtherCountLive(partition.count, o),
     });
-    const lane: Lane = { partition, publisher, startedAt: this.clock.now().getTime() };
+    const lane: Lane = { partition, publisher, startedAt: this.clock.now().getTime(), stranded };
     this.lanes.set(laneKey(partition), lane);
     this.logger.info('partition lane started', { scope: this.scope, partition: `${partition.index}/${partition.count}`, batchSize: settings.batchSize });
     if (this.loop.isRunning) {

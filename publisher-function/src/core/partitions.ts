@@ -65,12 +65,19 @@ export interface BalanceInput {
   leases: readonly LeaseState[];
   /** Partitions this instance publishes now (holds their lease). */
   held: readonly number[];
+  /**
+   * Partitions of `held` this instance took while stranded, a short while ago: not handed over yet, whatever the share
+   * says (the instance whose lease ran out may still have a lane stuck on it, which would strand it again).
+   */
+  keep?: readonly number[];
   now: Date;
 }
 
 export interface BalancePlan {
   /** Partitions to try to take (free now); taking is still a conditional write that may lose. */
   claim: number[];
+  /** The partitions of `claim` that are stranded (see planBalance): claimed even above the share. */
+  stranded: number[];
   /** Partitions to hand over (drain, then release): this instance holds more than its share while another has less. */
   release: number[];
   /** Live leases of another partition count (a count change in progress): publish nothing until they are gone. */
@@ -87,14 +94,25 @@ export interface BalancePlan {
  * the ceiling; an instance above the floor hands one partition over per round while some instance is below it (the one
  * holding most, ties by owner name, so exactly one gives way). A lease of another partition count blocks everything:
  * two counts never publish at once, so no key is published by two partitions.
+ *
+ * A partition is *stranded* when its lease ran out (the owner is still written: a release clears it, see
+ * DataverseLeaseStore.release) while its owner's membership lease is live: the owner is alive but its lane is not
+ * renewing (stuck in a send, for one). Counted by the share alone, nobody would take it (the owner counts as a member
+ * and the others are at their share), so any instance claims it even above its ceiling (never above
+ * maxPerInstance). An instance holding a partition it took while stranded (`keep`) hands nothing over until the host
+ * stops listing it; then the share applies as usual and the partition goes back to the instance below its floor. A
+ * partition given back, or whose owner's membership ran out too (a dead instance), is just free: claimed up to the share.
  */
 export function planBalance(input: BalanceInput): BalancePlan {
   const { scope, count, owner, now } = input;
   const partitionOwners = new Map<number, string>();
   const otherCountOwners = new Set<string>();
   const members = new Set<string>([owner]);
+  /** Partitions of this count whose lease ran out, with the owner still written: index -> that owner. */
+  const ranOut = new Map<number, string>();
   for (const lease of input.leases) {
     const l = classifyLease(scope, lease);
+    if (l?.kind === 'partition' && l.partition.count === count && l.owner !== undefined && l.until !== undefined && !isLive(l, now)) ranOut.set(l.partition.index, l.owner);
     if (!l || !isLive(l, now)) continue;
     if (l.kind === 'member') members.add(l.owner!);
     else if (l.partition.count !== count) otherCountOwners.add(l.owner!);
@@ -109,7 +127,13 @@ export function planBalance(input: BalanceInput): BalancePlan {
   const floor = Math.min(cap, Math.floor(count / instances));
   const ceiling = Math.min(cap, Math.ceil(count / instances));
   const blocked = [...otherCountOwners];
-  if (blocked.length > 0) return { claim: [], release: [], otherCountOwners: blocked, instances, share: 0 };
+  if (blocked.length > 0) return { claim: [], stranded: [], release: [], otherCountOwners: blocked, instances, share: 0 };
+  // Owners whose membership lease is live (an owner of a live partition lease only is no proof of a live instance here).
+  const liveMembers = new Set<string>();
+  for (const lease of input.leases) {
+    const l = classifyLease(scope, lease);
+    if (l?.kind === 'member' && isLive(l, now)) liveMembers.add(l.owner!);
+  }
 
   const heldBy = new Map<string, number[]>([...members].map((m) => [m, []]));
   for (const [index, o] of partitionOwners) heldBy.set(o, [...(heldBy.get(o) ?? []), index]);
@@ -123,8 +147,22 @@ export function planBalance(input: BalanceInput): BalancePlan {
   for (let index = 0; index < count && mine.length + claim.length < limit; index++) {
     if (!partitionOwners.has(index)) claim.push(index);
   }
+  // Stranded partitions: claimed above the share, up to the cap. Not our own (our lane for it is still there).
+  const stranded: number[] = [];
+  for (const [index, o] of [...ranOut].sort((a, b) => a[0] - b[0])) {
+    if (o === owner || partitionOwners.has(index) || !liveMembers.has(o)) continue;
+    if (claim.includes(index)) stranded.push(index);
+    else if (mine.length + claim.length < cap) {
+      stranded.push(index);
+      claim.push(index);
+    }
+  }
+  claim.sort((a, b) => a - b);
   const release: number[] = [];
-  if (mine.length > ceiling) release.push(...mine.slice(ceiling).reverse());
+  const keeping = (input.keep ?? []).some((i) => mine.includes(i));
+  if (keeping) {
+    // Just took a stranded partition: hand nothing over yet (see above).
+  } else if (mine.length > ceiling) release.push(...mine.slice(ceiling).reverse());
   else if (claim.length === 0 && mine.length > floor) {
     const unclaimed = count - partitionOwners.size;
     if (starving && unclaimed === 0) {
@@ -133,5 +171,5 @@ export function planBalance(input: BalanceInput): BalancePlan {
       if (giver === owner) release.push(mine[mine.length - 1]!);
     }
   }
-  return { claim, release, otherCountOwners: [], instances, share: ceiling };
+  return { claim, stranded, release, otherCountOwners: [], instances, share: ceiling };
 }

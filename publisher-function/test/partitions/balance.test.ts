@@ -107,4 +107,100 @@ describe('planBalance', () => {
     expect(held.size).toBe(4);
     expect(new Set(held.values()).size).toBe(4);
   });
+
+  describe('a stranded partition (its lease ran out while its owner is a live member)', () => {
+    // Two instances share 2 partitions; b is alive (renews its membership) but its lane for p1 stopped renewing.
+    const stuck = [member('a'), member('b'), partitionLease(0, 2, 'a'), partitionLease(1, 2, 'b', expired)];
+
+    it('is claimed by an instance at its share, above its ceiling', () => {
+      const a = plan('a', stuck, { count: 2 });
+      expect(a.share).toBe(1);
+      expect(a.claim).toEqual([1]);
+      expect(a.stranded).toEqual([1]);
+      expect(a.release).toEqual([]);
+      // Its owner does not claim it as stranded: its own lane for it is still there.
+      expect(plan('b', stuck, { count: 2 }).stranded).toEqual([]);
+    });
+
+    it('is claimed by every instance at its share, never above OUTBOX_MAX_PARTITIONS_PER_INSTANCE', () => {
+      const leases = [member('a'), member('b'), member('c'), partitionLease(0, 4, 'a'), partitionLease(1, 4, 'a'), partitionLease(2, 4, 'b'), partitionLease(3, 4, 'c', expired)];
+      // c counts as a member below its floor: by the share alone a and b would both wait for it.
+      expect(plan('a', leases).claim).toEqual([3]);
+      expect(plan('b', leases).claim).toEqual([3]);
+      expect(plan('a', leases, { maxPerInstance: 2 }).claim).toEqual([]);
+      expect(plan('b', leases, { maxPerInstance: 2 }).claim).toEqual([3]);
+    });
+
+    it('a partition given back (the release clears the owner) is not stranded: claimed up to the share only', () => {
+      const released: LeaseState = { scope: partitionLeaseScope('default', { index: 1, count: 2 }), owner: undefined, until: undefined };
+      const a = plan('a', [member('a'), member('b'), partitionLease(0, 2, 'a'), released], { count: 2 });
+      expect(a.claim).toEqual([]);
+      expect(a.stranded).toEqual([]);
+    });
+
+    it("a dead instance's partition (membership ran out too) is free as before: claimed up to the share", () => {
+      const dead = [member('a'), member('b', expired), partitionLease(0, 2, 'a'), partitionLease(1, 2, 'b', expired)];
+      const a = plan('a', dead, { count: 2 });
+      expect(a.instances).toBe(1);
+      expect(a.claim).toEqual([1]);
+      expect(a.stranded).toEqual([]);
+      const three = [member('a'), member('b'), member('c', expired), partitionLease(0, 4, 'a'), partitionLease(1, 4, 'a'), partitionLease(2, 4, 'b'), partitionLease(3, 4, 'c', expired)];
+      expect(plan('a', three).claim).toEqual([]); // at its ceiling of 2 (2 live instances)
+      expect(plan('b', three).claim).toEqual([3]);
+      expect(plan('b', three).stranded).toEqual([]);
+    });
+
+    it('is kept while the host says so, then handed back once to the instance below its floor, and the split stays', () => {
+      // a took p1: it holds 2, b none.
+      const taken = [member('a'), member('b'), partitionLease(0, 2, 'a'), partitionLease(1, 2, 'a')];
+      const kept = plan('a', taken, { count: 2, keep: [1] });
+      expect(kept.release).toEqual([]);
+      expect(kept.claim).toEqual([]);
+      expect(plan('b', taken, { count: 2 }).claim).toEqual([]); // nothing free for b meanwhile
+      // Once no longer kept, a is above its ceiling while b is below its floor: it hands one back.
+      const after = plan('a', taken, { count: 2 });
+      expect(after.release).toEqual([1]);
+      // Given back (owner cleared): b claims it, a does not take it again.
+      const given: LeaseState = { scope: partitionLeaseScope('default', { index: 1, count: 2 }) };
+      const handedBack = [member('a'), member('b'), partitionLease(0, 2, 'a'), given];
+      expect(plan('a', handedBack, { count: 2 }).claim).toEqual([]);
+      expect(plan('b', handedBack, { count: 2 }).claim).toEqual([1]);
+      // b holds it: no instance claims or hands over anything, round after round.
+      const settled = [member('a'), member('b'), partitionLease(0, 2, 'a'), partitionLease(1, 2, 'b')];
+      for (const o of ['a', 'b']) {
+        const p = plan(o, settled, { count: 2 });
+        expect([p.claim, p.release, p.stranded]).toEqual([[], [], []]);
+      }
+    });
+
+    it('rounds of every instance end with one partition each, whoever takes the stranded one', () => {
+      // b's lane is stuck on p1 for a while: the simulation lets a take it, keeps it some rounds, then balances.
+      type Row = { owner?: string; until?: Date };
+      const rows = new Map<number, Row>([[0, { owner: 'a', until: live }], [1, { owner: 'b', until: expired }]]);
+      const keptSince = new Map<number, number>();
+      const history: string[] = [];
+      for (let round = 0; round < 12; round++) {
+        for (const o of ['a', 'b']) {
+          const leases = [member('a'), member('b'), ...[...rows].map(([i, r]) => ({ scope: partitionLeaseScope('default', { index: i, count: 2 }), ...r }))];
+          // b's stuck lane: b does not claim p1 again while it is still stuck (the first 3 rounds).
+          const keep = [...keptSince].filter(([, since]) => round - since < 3 && o === 'a').map(([i]) => i);
+          const p = plan(o, leases, { count: 2, keep });
+          for (const i of p.release) rows.set(i, {});
+          for (const i of p.claim) {
+            if (o === 'b' && round < 3) continue;
+            const r = rows.get(i)!;
+            if (r.owner && r.until && r.until > now) continue; // the conditional write loses
+            rows.set(i, { owner: o, until: live });
+            if (p.stranded.includes(i)) keptSince.set(i, round);
+          }
+        }
+        history.push([...rows].map(([i, r]) => `p${i}:${r.owner ?? '-'}`).join(' '));
+      }
+      expect(history[0]).toBe('p0:a p1:a');
+      expect(history.slice(-6)).toEqual(Array(6).fill('p0:a p1:b'));
+      // Exactly one move there and one back: no flapping.
+      const moves = history.filter((h, i) => i > 0 && h !== history[i - 1]).length;
+      expect(moves).toBeLessThanOrEqual(2);
+    });
+  });
 });
