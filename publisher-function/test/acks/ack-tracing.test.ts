@@ -1,9 +1,8 @@
 // The acknowledgement's write to Dataverse is the last span of a row's trace: the ack listener, over both emulators on
 // real sockets, records "apply acknowledgement" as a child of the consumer's span the ack carries (traceParent), or of
 // the row's own context when the consumer sent none, with the row's context as a link when the two traces differ.
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { formatTraceParent, newTraceParent, OutboxStatus, parseTraceParent, toAcknowledgementMessages, type Acknowledgement } from '@dataverse-outbox/contract';
 import { randomBytes } from 'node:crypto';
 import { AckListener } from '../../src';
@@ -11,21 +10,15 @@ import { ACK_RESULT_ATTRIBUTE } from '../../src/core/ackTracing';
 import { PUBLISHER_TRACER } from '../../src/core/tracing';
 import { publishedRows, type PublishedRow } from '../support/acks';
 import { ACK_QUEUE, eventually, type Harness, useHarness } from '../support/harness';
+import { TestTracing } from '../support/tracing';
 
 let h: Harness;
 useHarness((started) => (h = started));
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-beforeAll(() => {
-  trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
+const tracing = new TestTracing();
+const exporter = tracing.exporter;
+beforeAll(tracing.register);
+afterAll(tracing.unregister);
 
 const random = (n: number): Uint8Array => randomBytes(n);
 const ackOf = (r: PublishedRow, traceParent?: string): Acknowledgement => ({ outboxId: r.id, messageId: r.messageId, outcome: 'processed', processedAt: new Date(), ...(traceParent ? { traceParent } : {}) });
@@ -54,7 +47,7 @@ async function applyThroughListener(acks: Acknowledgement[], awaitAcked: readonl
   } finally {
     await listener.close();
   }
-  const spans = exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === PUBLISHER_TRACER && s.name === 'apply acknowledgement');
+  const spans = tracing.spansOf(PUBLISHER_TRACER).filter((s) => s.name === 'apply acknowledgement');
   return new Map(spans.map((s) => [String(s.attributes['outbox.row_id']), s]));
 }
 

@@ -2,14 +2,12 @@
 // publishes starts a trace of its own (a root PRODUCER send span), and the message carries that span's context in
 // Diagnostic-Id and traceparent, as outbox messages do. The OpenTelemetry SDK (sdk-trace-base with an in-memory exporter)
 // is registered here as an application would register it; the library code uses @opentelemetry/api only.
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { parseTraceParent, Settings, TraceProperties, type TraceParent } from '@dataverse-outbox/contract';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Settings } from '@dataverse-outbox/contract';
 import { ChangeSpanAttributes, ChangeTrackingProperties } from '../../src/changetracking/core';
 import { PUBLISHER_TRACER } from '../../src/core/tracing';
+import { messageTraceContext as messageContext, TestTracing } from '../support/tracing';
 import { CT_QUEUE, drainSessions, OTHER_QUEUE, startCtEnv, type CtEnv } from './support';
 
 jest.setTimeout(120_000);
@@ -24,9 +22,8 @@ const OPPORTUNITIES = {
   deletedEventType: 'OpportunityDeleted',
 };
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = new TestTracing();
+const exporter = tracing.exporter;
 
 let env: CtEnv;
 let running: ReturnType<CtEnv['newPublisher']> | undefined;
@@ -39,31 +36,13 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** The message's traceparent as the Azure SDK reads it (Diagnostic-Id), checked equal to the W3C property and valid. */
-function messageContext(m: ServiceBusReceivedMessage): TraceParent {
-  const diagnosticId = m.applicationProperties?.[TraceProperties.diagnosticId];
-  expect(m.applicationProperties?.[TraceProperties.traceParent]).toBe(diagnosticId);
-  const parsed = parseTraceParent(diagnosticId);
-  expect(parsed).toBeDefined();
-  return parsed!;
-}
-
 function publisherSpans(): ReadableSpan[] {
-  return exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === PUBLISHER_TRACER);
+  return tracing.spansOf(PUBLISHER_TRACER);
 }
 
 describe('with an OpenTelemetry SDK registered', () => {
-  beforeAll(() => {
-    trace.setGlobalTracerProvider(provider);
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    context.setGlobalContextManager(contextManager.enable());
-  });
-  afterAll(async () => {
-    await provider.shutdown();
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  });
+  beforeAll(tracing.register);
+  afterAll(tracing.unregister);
 
   it('N changes: N messages, N traces, each message naming its own recorded root send span', async () => {
     const ids = await env.crm.createMultiple('opportunities', 'opportunity', Array.from({ length: 5 }, (_, i) => ({ name: `T${i}` })));

@@ -3,17 +3,14 @@
 // @azure/service-bus receiver sees Diagnostic-Id and traceparent carrying the row's trace id and the publisher's send
 // span as parent. The OpenTelemetry SDK (sdk-trace-base with an in-memory exporter) is registered here as an application
 // would register it; the library code uses @opentelemetry/api only.
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { OutboxMessage, parseTraceParent, TraceProperties } from '@dataverse-outbox/contract';
+import { OutboxMessage, parseTraceParent } from '@dataverse-outbox/contract';
 import { OutboxWriter } from '@dataverse-outbox/producer';
 
 import { runOperatorAction } from '../../src';
 import { PUBLISHER_TRACER, REPLAY_ATTRIBUTE } from '../../src/core/tracing';
 import { drainQueue, rowByMessageId, type Harness, useHarness } from '../support/harness';
+import { messageTraceContext as messageContext, TestTracing } from '../support/tracing';
 
 let h: Harness;
 useHarness((started) => (h = started));
@@ -21,9 +18,8 @@ let running: ReturnType<Harness['newPublisher']> | undefined;
 /** One publisher for the file: it keeps the lease between runs. */
 const publisher = (): ReturnType<Harness['newPublisher']> => (running ??= h.newPublisher());
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = new TestTracing();
+const exporter = tracing.exporter;
 
 /** What docs/producer.md shows: the active OpenTelemetry context as a traceparent, for OutboxWriter's traceParent option. */
 function activeTraceParent(): string | undefined {
@@ -32,29 +28,11 @@ function activeTraceParent(): string | undefined {
   return carrier.traceparent;
 }
 
-/** The message's traceparent as the Azure SDK reads it (Diagnostic-Id), checked equal to the W3C property. */
-function messageContext(m: ServiceBusReceivedMessage): { traceId: string; spanId: string } {
-  const diagnosticId = m.applicationProperties?.[TraceProperties.diagnosticId];
-  expect(m.applicationProperties?.[TraceProperties.traceParent]).toBe(diagnosticId);
-  const parsed = parseTraceParent(diagnosticId);
-  expect(parsed).toBeDefined();
-  return parsed!;
-}
-
 describe('with an OpenTelemetry SDK registered', () => {
-  beforeAll(() => {
-    // The application's set-up: one tracer provider, the W3C propagator, async context. Registered through the same
-    // @opentelemetry/api copy the publisher uses (a newer API copy does not read what an older one registered).
-    trace.setGlobalTracerProvider(provider);
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    context.setGlobalContextManager(contextManager.enable());
-  });
-  afterAll(async () => {
-    await provider.shutdown();
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  });
+  // The application's set-up, registered through the same @opentelemetry/api copy the publisher uses (a newer API copy
+  // does not read what an older one registered).
+  beforeAll(tracing.register);
+  afterAll(tracing.unregister);
 
   it("the producer's span context is the row's; the message's parent is the publisher's send span, in the same trace", async () => {
     const writer = new OutboxWriter(h.client, { traceParent: activeTraceParent });
