@@ -3,6 +3,7 @@
 // codes as the web resource writer). With a caller-given messageId the outbox row is an upsert on the obx_messageid
 // alternate key, so retrying the whole transaction never creates a second row (why: contract/src/outboxRow.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import {
   buildOutboxRow,
   formatTraceParent,
@@ -64,18 +65,26 @@ export interface OutboxWriterOptions {
    */
   allowedTargets?: readonly string[];
   /**
-   * The caller's current W3C trace context (a traceparent), asked once per transaction for the messages that give no
-   * traceParent: every row of the commit then names the same span. With OpenTelemetry, the active span's context
-   * (docs/producer.md shows the three lines with @opentelemetry/api's propagation.inject; this package does not depend
-   * on OpenTelemetry). When it is not given, or returns nothing valid, the transaction starts a new trace of its own,
-   * so every row has a context the publisher's send continues.
+   * The commit's W3C trace context (a traceparent), asked once per transaction for the messages that give no
+   * traceParent: every row of the commit then names the same span. Default: the writer's own `outbox transaction` span
+   * (@opentelemetry/api), a child of the active OpenTelemetry span; with no SDK registered, the active span's context
+   * itself; with neither, a new trace per transaction. Give this to take the context from elsewhere (another tracing
+   * library, a context received with a request); when it returns nothing valid the transaction starts a new trace.
    */
   traceParent?: () => string | undefined;
 }
 
-/** The commit's trace context: the caller's when it is a valid traceparent, else a new trace (random ids, node:crypto). */
-function commitTraceParent(current: (() => string | undefined) | undefined): string {
-  const given = current?.();
+/** The tracer the writer's spans are recorded under. */
+export const PRODUCER_TRACER = '@dataverse-outbox/producer';
+
+/** A valid span context as a traceparent, else undefined (the API without an SDK and without an active span). */
+function traceParentOf(span: Span | undefined): string | undefined {
+  const c = span?.spanContext();
+  return c && trace.isSpanContextValid(c) ? formatTraceParent({ traceId: c.traceId, spanId: c.spanId, flags: c.traceFlags }) : undefined;
+}
+
+/** The commit's trace context: the given one, else the writer's span's, else a new trace (random ids, node:crypto). */
+function commitTraceParent(given: string | undefined): string {
   if (given !== undefined && parseTraceParent(given) !== undefined) return given;
   return formatTraceParent(newTraceParent(undefined, (n) => randomBytes(n)));
 }
@@ -107,8 +116,16 @@ export class OutboxWriter {
     };
     // One builder per transaction: it also refuses a messageId enqueued twice (DuplicateMessageId).
     const rows = new OutboxRowBuilder({ newId: randomUUID, allowedTargets: this.options.allowedTargets });
+    // The writer's span, started with the first message (a transaction without messages records nothing): a child of the
+    // caller's active span, so the commit shows in the caller's trace and every row of it names this span.
+    let span: Span | undefined;
     let traceParent: string | undefined;
-    const commitContext = (): string => (traceParent ??= commitTraceParent(this.options.traceParent));
+    const commitContext = (): string => {
+      if (traceParent !== undefined) return traceParent;
+      if (this.options.traceParent) return (traceParent = commitTraceParent(this.options.traceParent()));
+      span = trace.getTracer(PRODUCER_TRACER).startSpan('outbox transaction', { kind: SpanKind.PRODUCER, attributes: { 'messaging.operation.type': 'create' } });
+      return (traceParent = commitTraceParent(traceParentOf(span)));
+    };
     const tx: OutboxTransaction = {
       create(entitySet, record) {
         guard();
@@ -132,13 +149,23 @@ export class OutboxWriter {
         return messageId;
       },
     };
-    await work(tx);
-    open = false;
-    if (requests.length === 0) return { messageIds, createdIds: [], responses: [] };
-    if (requests.length > 1000) throw new RangeError(`A change set holds at most 1,000 requests; this one has ${requests.length}.`);
-    // Only PATCH/DELETE with conditions or alternate-key upserts: a resend after a lost reply is not idempotent in
-    // general (creates), so the client retries it only on 429/503, where Dataverse did not process it.
-    const responses = await this.client.executeChangeSet(requests, options);
+    let responses: Awaited<ReturnType<DataverseClient['executeChangeSet']>>;
+    try {
+      await work(tx);
+      open = false;
+      if (requests.length === 0) return { messageIds, createdIds: [], responses: [] };
+      if (requests.length > 1000) throw new RangeError(`A change set holds at most 1,000 requests; this one has ${requests.length}.`);
+      span?.setAttribute('messaging.batch.message_count', messageIds.length);
+      // Only PATCH/DELETE with conditions or alternate-key upserts: a resend after a lost reply is not idempotent in
+      // general (creates), so the client retries it only on 429/503, where Dataverse did not process it.
+      responses = await this.client.executeChangeSet(requests, options);
+    } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+      throw error;
+    } finally {
+      open = false;
+      span?.end();
+    }
     const createdIds = createdAt.map((i) => {
       const r = responses[i];
       const entityId = r?.headers['odata-entityid'] ?? '';

@@ -4,7 +4,10 @@
 import { startDataverseEmulator, type DataverseEmulator } from '@dataverse-outbox/emulators/dataverse';
 import { OutboxMessage, parseTraceParent } from '@dataverse-outbox/contract';
 import { DataverseClient } from '@dataverse-outbox/web-api';
-import { OutboxRowError, OutboxWriter } from '../src';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OutboxRowError, OutboxWriter, PRODUCER_TRACER } from '../src';
 
 const SET = OutboxMessage.entitySetName;
 const C = OutboxMessage.columns;
@@ -61,5 +64,64 @@ describe('obx_tracecontext written by OutboxWriter', () => {
       code: 'InvalidField',
       field: 'traceParent',
     });
+  });
+});
+
+describe('with an OpenTelemetry SDK registered (the default traceParent)', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  beforeAll(() => {
+    trace.setGlobalTracerProvider(provider);
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  });
+  afterAll(async () => {
+    await provider.shutdown();
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+  beforeEach(() => exporter.reset());
+  const writerSpans = () => exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === PRODUCER_TRACER);
+
+  it("every row of a commit names the writer's span, a child of the caller's active span", async () => {
+    const caller = trace.getTracer('app').startSpan('place order');
+    const { messageIds } = await context.with(trace.setSpan(context.active(), caller), () =>
+      new OutboxWriter(client).transaction((tx) => {
+        tx.enqueue({ target: 'orders', payload: 1 });
+        tx.enqueue({ target: 'orders', payload: 2 });
+      }),
+    );
+    caller.end();
+    const [span] = writerSpans();
+    expect(writerSpans()).toHaveLength(1);
+    expect(span!.name).toBe('outbox transaction');
+    expect(span!.kind).toBe(SpanKind.PRODUCER);
+    expect(span!.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(span!.spanContext().traceId).toBe(caller.spanContext().traceId);
+    expect(span!.attributes['messaging.batch.message_count']).toBe(2);
+    const expected = `00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`;
+    expect(await storedContexts(messageIds)).toEqual([expected, expected]);
+  });
+
+  it('without an active span the writer\'s span starts the trace; an explicit traceParent option is used instead of it', async () => {
+    const { messageIds } = await new OutboxWriter(client).transaction((tx) => void tx.enqueue({ target: 'orders', payload: 1 }));
+    const [span] = writerSpans();
+    expect(span!.parentSpanContext).toBeUndefined();
+    expect(await storedContexts(messageIds)).toEqual([`00-${span!.spanContext().traceId}-${span!.spanContext().spanId}-01`]);
+    exporter.reset();
+    const explicit = await new OutboxWriter(client, { traceParent: () => CALLER }).transaction((tx) => void tx.enqueue({ target: 'orders', payload: 2 }));
+    expect(writerSpans()).toHaveLength(0);
+    expect(await storedContexts(explicit.messageIds)).toEqual([CALLER]);
+  });
+
+  it('a failed commit ends its span with an error; a transaction without messages records none', async () => {
+    await expect(new OutboxWriter(client).transaction((tx) => {
+      tx.enqueue({ target: 'orders', payload: 1 });
+      tx.update('opportunities', '00000000-0000-0000-0000-0000000000aa', { name: 'gone' });
+    })).rejects.toThrow();
+    expect(writerSpans().map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR]);
+    exporter.reset();
+    await new OutboxWriter(client).transaction((tx) => void tx.update('opportunities', '00000000-0000-0000-0000-0000000000ab', { name: 'x' }, { ifMatch: '*' })).catch(() => undefined);
+    expect(writerSpans()).toHaveLength(0);
   });
 });

@@ -1,5 +1,6 @@
 // Issue 21, trace acceptance: through the local stack's real processes (both emulators, the publisher worker, the ERP
-// consumer), one committed row yields one trace: the producer's span (the demo producer, in this process), the
+// consumer), one committed row yields one trace: the producer's spans (the demo producer, in this process: its own and
+// the writer's `outbox transaction`, whose context the row stores), the
 // publisher's send, the consumer's processing and the publisher's "apply acknowledgement" share the trace id the row's
 // obx_tracecontext names, each the child of the one before. The spans are read back from the files the components
 // wrote (`<data>/traces/`, the stack's recorder), as `npm run trace` reads them; a replayed row's new send joins the
@@ -78,16 +79,20 @@ test("one committed row, one trace: producer -> send -> consumer -> acknowledgem
 
   const spans = await eventually('all four spans', () => {
     const trace = spansOfTrace(readSpanFiles(tracesDir), commit!.traceId);
-    const producer = one(trace, 'producer span', (s) => s.name === 'win opportunity');
+    const win = one(trace, 'application span', (s) => s.name === 'win opportunity');
+    const producer = one(trace, "writer's span", (s) => s.name === 'outbox transaction');
     const send = one(trace, 'send span', (s) => s.service === 'publisher' && s.kind === 'PRODUCER');
     const consumer = one(trace, 'consumer span', (s) => s.service === 'consumer' && s.kind === 'CONSUMER');
     const ack = one(trace, 'ack span', (s) => s.service === 'publisher' && s.name === 'apply acknowledgement');
-    return producer && send && consumer && ack ? { producer, send, consumer, ack, trace } : undefined;
+    return win && producer && send && consumer && ack ? { win, producer, send, consumer, ack, trace } : undefined;
   });
-  const { producer, send, consumer, ack } = spans;
-  // The row's column names the producer's span; everything after it is in that trace, each a child of the one before.
+  const { win, producer, send, consumer, ack } = spans;
+  // The row's column names the writer's span (a child of the application's); everything after it is in that trace, each
+  // a child of the one before.
+  expect(producer.parentSpanId).toBe(win.spanId);
+  expect(producer.kind).toBe('PRODUCER');
   expect(row[c.traceContext]).toBe(`00-${producer.traceId}-${producer.spanId}-01`);
-  for (const s of [producer, send, consumer, ack]) expect(s.traceId).toBe(commit!.traceId);
+  for (const s of [win, producer, send, consumer, ack]) expect(s.traceId).toBe(commit!.traceId);
   expect(send.parentSpanId).toBe(producer.spanId);
   expect(consumer.parentSpanId).toBe(send.spanId);
   expect(ack.parentSpanId).toBe(consumer.spanId);
@@ -105,7 +110,7 @@ test("one committed row, one trace: producer -> send -> consumer -> acknowledgem
   expect(shown).toMatchObject({ code: 0, stderr: '' });
   expect(shown.stdout).toContain(`Trace ${commit!.traceId}`);
   process.stdout.write(`npm run trace -- ${rowId}\n${shown.stdout}`);
-  const order = ['win opportunity', 'send erp-sales', 'process SalesOrderWon', 'apply acknowledgement'].map((name) => shown.stdout.indexOf(name));
+  const order = ['win opportunity', 'outbox transaction', 'send erp-sales', 'process SalesOrderWon', 'apply acknowledgement'].map((name) => shown.stdout.indexOf(name));
   expect(order.every((i) => i > 0)).toBe(true);
   expect([...order].sort((a, b) => a - b)).toEqual(order);
 

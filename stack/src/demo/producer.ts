@@ -4,7 +4,7 @@
 // hand-built row that bypassed the writer's checks) and an oversize payload. Each must end Failed with a clear reason
 // and never hold back the good ones (invariant 5).
 import { randomUUID } from 'node:crypto';
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { OutboxMessage, partitionSlotOfKey } from '@dataverse-outbox/contract';
 import { type DataverseClient, type EntityRecord } from '@dataverse-outbox/publisher-function';
 import { OutboxWriter } from '@dataverse-outbox/producer';
@@ -127,14 +127,7 @@ async function createOpportunities(client: DataverseClient, runId: string, count
 
 const tracer = trace.getTracer('@dataverse-outbox/demo-producer');
 
-/** The active OpenTelemetry context as a traceparent, for OutboxWriter's traceParent option (docs/producer.md). */
-function activeTraceParent(): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  return carrier.traceparent;
-}
-
-/** One win in a span of its own: the row's trace starts here (the writer stores this span's context in the row). */
+/** One win in a span of its own: the row's trace starts here (the writer's span, whose context the row stores, is its child). */
 function win(writer: OutboxWriter, order: DemoOrder, runId: string, signal?: AbortSignal): Promise<void> {
   const attributes = { 'messaging.message.id': order.messageId, 'outbox.source_id': order.opportunityId, 'demo.order_kind': order.kind };
   return tracer.startActiveSpan('win opportunity', { attributes }, async (span) => {
@@ -218,7 +211,7 @@ export async function runDemoProducer(options: DemoProducerOptions): Promise<Dem
   const drafts = await createOpportunities(options.client, runId, options.orders, signal);
   const orders: DemoOrder[] = drafts.map((d, index) => ({ ...d, index, kind: kinds[index]!, messageId: `${SALES_ORDER_WON}:${d.opportunityId}` }));
 
-  const writer = new OutboxWriter(options.client, { traceParent: activeTraceParent });
+  const writer = new OutboxWriter(options.client);
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const inFlight = new Set<Promise<void>>();
   let committed = 0;
