@@ -1,9 +1,11 @@
 // Reading the stack's span files back (`npm run trace`): torn and foreign lines are skipped, a trace is found by row id
 // (any GUID spelling), message id (a replay's `#r<n>` counts as its row's) or trace id, spans that link to a trace are
 // part of it, and the waterfall lists parents before children on one time axis.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { FileSpanExporter, previousSpanFile } from '../src/tracing/fileSpanExporter';
 import type { SpanRecord } from '../src/tracing/spanRecord';
 import { readSpanFiles, renderWaterfall, spansOfTrace, traceIdsFor } from '../src/tracing/traceFiles';
 
@@ -73,4 +75,21 @@ test('the waterfall lists each parent before its children, indented, with offset
   expect(lines[1]!.trimEnd().endsWith('█')).toBe(true);
   expect(lines[1]!.indexOf('█')).toBeLessThan(lines[4]!.indexOf('█'));
   expect(renderWaterfall([])).toBe('(no spans)');
+});
+
+test('a span file past its size is set aside once (the previous one replaced), and both are still read', () => {
+  const file = path.join(dir, 'publisher.jsonl');
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new FileSpanExporter(file, 'publisher', 4_000))] });
+  const tracer = provider.getTracer('test');
+  for (let i = 0; i < 100; i++) tracer.startSpan(`span ${i}`, { attributes: { i } }).end();
+  expect(previousSpanFile(file)).toBe(path.join(dir, 'publisher.previous.jsonl'));
+  expect(existsSync(previousSpanFile(file))).toBe(true);
+  // Each file stops growing at the first write past the limit: at most the limit plus one line.
+  for (const f of [file, previousSpanFile(file)]) expect(statSync(f).size).toBeLessThan(4_000 + 1_000);
+  const names = readSpanFiles(dir).map((s) => s.name);
+  // The newest spans are kept, the oldest gone: what two files hold, in order.
+  expect(names.length).toBeGreaterThan(10);
+  expect(names.length).toBeLessThan(100);
+  expect(names).toContain('span 99');
+  expect(names).not.toContain('span 0');
 });
